@@ -1,0 +1,81 @@
+//! The card index: cards are found by a keyed hash of their PAN, never by the PAN itself.
+//!
+//! `HMAC-SHA256(card_key, PAN)` is stored as the lookup key and the masked PAN (first 6,
+//! `****`, last 4) as what people see. Without the key the hashes cannot be brute-forced
+//! from the small space of valid PANs, and the key lives in configuration, not the database.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::fmt;
+
+/// The secret key of the card index. `Debug` never shows it.
+#[derive(Clone)]
+pub struct CardKey(Vec<u8>);
+
+impl fmt::Debug for CardKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CardKey(****)")
+    }
+}
+
+/// A PAN that is not 12 to 19 digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("card number must be 12 to 19 digits")]
+pub struct InvalidPan;
+
+impl CardKey {
+    /// Wraps raw key bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> CardKey {
+        CardKey(bytes.into())
+    }
+
+    /// The lookup key of `pan`: lowercase hex of HMAC-SHA256.
+    pub fn index(&self, pan: &str) -> Result<String, InvalidPan> {
+        validate_pan(pan)?;
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(pan.as_bytes());
+        Ok(hex::encode(mac.finalize().into_bytes()))
+    }
+}
+
+/// Checks that `pan` is 12 to 19 ASCII digits.
+pub fn validate_pan(pan: &str) -> Result<(), InvalidPan> {
+    if (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(InvalidPan)
+    }
+}
+
+/// The displayable form of a valid PAN: first 6, `****`, last 4.
+pub fn mask_pan(pan: &str) -> Result<String, InvalidPan> {
+    validate_pan(pan)?;
+    Ok(format!("{}****{}", &pan[..6], &pan[pan.len() - 4..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_is_keyed_and_stable() {
+        let a = CardKey::new(b"key-a".to_vec());
+        let b = CardKey::new(b"key-b".to_vec());
+        let pan = "6228480402564890018";
+        assert_eq!(a.index(pan).unwrap(), a.index(pan).unwrap());
+        assert_ne!(a.index(pan).unwrap(), b.index(pan).unwrap());
+        assert!(!a.index(pan).unwrap().contains(pan));
+        assert_eq!(a.index(pan).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn masks_and_validates() {
+        assert_eq!(mask_pan("6228480402564890018").unwrap(), "622848****0018");
+        assert_eq!(mask_pan("123456789012").unwrap(), "123456****9012");
+        assert_eq!(mask_pan("12345678901"), Err(InvalidPan));
+        assert_eq!(mask_pan("12345678901234567890"), Err(InvalidPan));
+        assert_eq!(mask_pan("62284804025648900a"), Err(InvalidPan));
+        assert_eq!(format!("{:?}", CardKey::new(b"secret".to_vec())), "CardKey(****)");
+    }
+}

@@ -1,0 +1,96 @@
+//! Entity actors (one per terminal, merchant, KTV venue) and the registry that keeps them.
+//!
+//! An entity actor is spawned by its [`Registry`] on the first message for its key, loads
+//! its state from the store before handling anything (`ctx.wait`), handles its messages one
+//! at a time and in order, and stops itself after `idle_timeout_seconds` without messages.
+//! The database is the truth; the actor is a cache of it, so stopping loses nothing.
+//! Mailboxes are bounded: a full one is reported to the adapter as [`EntityError::Busy`].
+
+pub mod cached;
+mod lifecycle;
+mod merchant;
+mod registry;
+mod terminal;
+mod venue;
+
+pub use cached::{Info, Loaded, Reload};
+pub use lifecycle::Lifecycle;
+pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
+pub use registry::{Entity, EntityArbiters, Registry};
+pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
+pub use venue::VenueActor;
+
+use crate::accounts::Accounts;
+use crate::ledger::LedgerError;
+use crate::store::{Store, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// Settings of the entity actors.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EntityConfig {
+    /// Seconds without messages after which an entity actor stops.
+    pub idle_timeout_seconds: u64,
+    /// Messages an entity actor may hold queued before it answers "busy".
+    pub mailbox_capacity: usize,
+    /// Threads (arbiters) the entity actors run on; 0 means one per CPU core.
+    pub arbiters: usize,
+}
+
+impl Default for EntityConfig {
+    fn default() -> Self {
+        EntityConfig {
+            idle_timeout_seconds: 300,
+            mailbox_capacity: 64,
+            arbiters: 0,
+        }
+    }
+}
+
+/// What every entity actor needs.
+#[derive(Clone)]
+pub struct EntityDeps {
+    /// The store, to load state.
+    pub store: Store,
+    /// The accounts actor, to post.
+    pub accounts: Accounts,
+}
+
+/// Why an entity could not answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum EntityError {
+    /// No such terminal / merchant / venue in the store.
+    #[error("not found")]
+    NotFound,
+    /// The entity exists but is disabled or suspended.
+    #[error("disabled")]
+    Disabled,
+    /// The request names something that does not belong to this entity.
+    #[error("not owned by this entity")]
+    Foreign,
+    /// Mailbox full (entity or accounts shard): retry later.
+    #[error("busy, retry later")]
+    Busy,
+    /// The actor is stopping or the gateway is shutting down: retry.
+    #[error("shutting down")]
+    ShuttingDown,
+    /// Store failure while loading state.
+    #[error("store: {0}")]
+    Store(String),
+}
+
+impl From<LedgerError> for EntityError {
+    fn from(e: LedgerError) -> Self {
+        match e {
+            LedgerError::Busy => EntityError::Busy,
+            LedgerError::ShuttingDown => EntityError::ShuttingDown,
+            LedgerError::Store(s) => EntityError::Store(s),
+        }
+    }
+}
+
+impl From<StoreError> for EntityError {
+    fn from(e: StoreError) -> Self {
+        EntityError::Store(e.to_string())
+    }
+}

@@ -1,0 +1,161 @@
+//! The registry of one kind of entity actor: key -> address, spawn on demand.
+
+use super::lifecycle::{Deregister, Lifecycle};
+use super::{EntityConfig, EntityDeps, EntityError};
+use crate::mailbox::{try_ask, Ask, Rejected};
+use actix::dev::ToEnvelope;
+use actix::prelude::*;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+/// An actor kind the registry can spawn.
+pub trait Entity: Actor<Context = Context<Self>> {
+    /// Kind name for metrics and logs (`terminal`, `merchant`, `venue`).
+    const KIND: &'static str;
+    /// Builds the actor; it loads its state itself in `started`.
+    fn create(life: Lifecycle, deps: EntityDeps) -> Self;
+}
+
+/// The threads entity actors run on, shared by every registry.
+#[derive(Clone)]
+pub struct EntityArbiters {
+    handles: Arc<Vec<ArbiterHandle>>,
+}
+
+impl EntityArbiters {
+    /// Starts `count` arbiters (0: one per core).
+    pub fn start(count: usize) -> EntityArbiters {
+        let count = if count == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            count
+        };
+        EntityArbiters {
+            handles: Arc::new((0..count).map(|_| Arbiter::new().handle()).collect()),
+        }
+    }
+
+    fn for_key(&self, key: &str) -> &ArbiterHandle {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut h);
+        &self.handles[h.finish() as usize % self.handles.len()]
+    }
+}
+
+struct Inner<E: Entity> {
+    live: Mutex<HashMap<String, (u64, Addr<E>)>>,
+    generation: AtomicU64,
+    deps: EntityDeps,
+    config: EntityConfig,
+    arbiters: EntityArbiters,
+}
+
+/// Key -> actor map of one entity kind. Cheap to clone.
+pub struct Registry<E: Entity> {
+    inner: Arc<Inner<E>>,
+}
+
+impl<E: Entity> Clone for Registry<E> {
+    fn clone(&self) -> Self {
+        Registry {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<E: Entity> Registry<E> {
+    /// An empty registry.
+    pub fn new(deps: EntityDeps, config: EntityConfig, arbiters: EntityArbiters) -> Registry<E> {
+        Registry {
+            inner: Arc::new(Inner {
+                live: Mutex::new(HashMap::new()),
+                generation: AtomicU64::new(0),
+                deps,
+                config,
+                arbiters,
+            }),
+        }
+    }
+
+    /// Number of live actors.
+    pub fn live(&self) -> usize {
+        self.inner.live.lock().map_or(0, |m| m.len())
+    }
+
+    /// The actor for `key`, spawned if it is not running.
+    pub fn addr(&self, key: &str) -> Addr<E> {
+        let mut live = self
+            .inner
+            .live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((_, addr)) = live.get(key) {
+            if addr.connected() {
+                return addr.clone();
+            }
+        }
+        let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
+        let weak: Weak<Inner<E>> = Arc::downgrade(&self.inner);
+        let deregister: Deregister = Arc::new(move |key: &str, generation: u64| {
+            if let Some(inner) = weak.upgrade() {
+                let mut live = inner
+                    .live
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                if live.get(key).is_some_and(|(g, _)| *g == generation) {
+                    live.remove(key);
+                }
+            }
+        });
+        let life = Lifecycle::new(
+            E::KIND,
+            key.to_string(),
+            generation,
+            Duration::from_secs(self.inner.config.idle_timeout_seconds),
+            deregister,
+        );
+        let deps = self.inner.deps.clone();
+        let capacity = self.inner.config.mailbox_capacity;
+        let addr = E::start_in_arbiter(self.inner.arbiters.for_key(key), move |ctx| {
+            ctx.set_mailbox_capacity(capacity);
+            <E as Entity>::create(life, deps)
+        });
+        live.insert(key.to_string(), (generation, addr.clone()));
+        addr
+    }
+
+    /// Sends `query` to the actor for `key` (spawning it if needed) without waiting for
+    /// mailbox space. An actor that stopped between lookup and send is respawned once.
+    pub fn ask<Q, R>(&self, key: &str, query: Q) -> Result<tokio::sync::oneshot::Receiver<R>, EntityError>
+    where
+        E: Handler<Ask<Q, R>>,
+        E::Context: ToEnvelope<E, Ask<Q, R>>,
+        Q: Send + 'static,
+        R: Send + 'static,
+    {
+        match try_ask(&self.addr(key), E::KIND, query) {
+            Ok(rx) => Ok(rx),
+            Err((Rejected::Full, _)) => Err(EntityError::Busy),
+            Err((Rejected::Closed, query)) => match try_ask(&self.addr(key), E::KIND, query) {
+                Ok(rx) => Ok(rx),
+                Err((Rejected::Full, _)) => Err(EntityError::Busy),
+                Err((Rejected::Closed, _)) => Err(EntityError::ShuttingDown),
+            },
+        }
+    }
+
+    /// [`Registry::ask`] and wait for the answer.
+    pub async fn call<Q, T>(&self, key: &str, query: Q) -> Result<T, EntityError>
+    where
+        E: Handler<Ask<Q, Result<T, EntityError>>>,
+        E::Context: ToEnvelope<E, Ask<Q, Result<T, EntityError>>>,
+        Q: Send + 'static,
+        T: Send + 'static,
+    {
+        let rx = self.ask(key, query)?;
+        rx.await.unwrap_or(Err(EntityError::ShuttingDown))
+    }
+}

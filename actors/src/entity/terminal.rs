@@ -1,0 +1,115 @@
+//! TerminalActor: one per terminal (`mqtt:{deviceId}`, `jpos:{storeNo}:{terminalNo}`,
+//! `ds50:{sn}`). Caches the terminal and its merchant's status, refuses postings from unknown
+//! or disabled terminals, and stamps its key on every posting it forwards.
+
+use super::cached::{cached_entity, Loaded};
+use super::{Entity, EntityDeps, EntityError, Lifecycle};
+use crate::ledger::{PostOutcome, PostRequest};
+use crate::mailbox::Ask;
+use crate::model::{MerchantStatus, Terminal, TerminalFamily, TerminalStatus};
+use crate::store::{catalog, StoreError};
+use actix::prelude::*;
+
+/// Post through a terminal.
+#[derive(Clone, Debug)]
+pub struct TerminalPost(pub PostRequest);
+
+/// The cached terminal and whether its merchant trades.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalState {
+    /// The terminal record.
+    pub terminal: Terminal,
+    /// Its merchant is active.
+    pub merchant_active: bool,
+}
+
+/// Actor of one terminal.
+pub struct TerminalActor {
+    life: Lifecycle,
+    deps: EntityDeps,
+    state: Loaded<TerminalState>,
+}
+
+impl TerminalActor {
+    /// The actor key of a terminal: `{family prefix}:{code}`.
+    pub fn key(family: TerminalFamily, code: &str) -> String {
+        format!("{}:{code}", family.key_prefix())
+    }
+
+    async fn load(deps: &EntityDeps, key: &str) -> Result<Option<TerminalState>, StoreError> {
+        let Some((prefix, code)) = key.split_once(':') else {
+            return Ok(None);
+        };
+        let Some(family) = [TerminalFamily::MqttPos, TerminalFamily::Jpos, TerminalFamily::Ds50]
+            .into_iter()
+            .find(|f| f.key_prefix() == prefix)
+        else {
+            return Ok(None);
+        };
+        let code = code.to_string();
+        deps.store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let Some(terminal) = catalog::find_terminal(db, family, &code).await? else {
+                        return Ok(None);
+                    };
+                    let merchant_active = catalog::get_merchant(db, terminal.merchant_id)
+                        .await?
+                        .is_some_and(|m| m.status == MerchantStatus::Active);
+                    Ok(Some(TerminalState {
+                        terminal,
+                        merchant_active,
+                    }))
+                })
+            })
+            .await
+    }
+}
+
+cached_entity!(TerminalActor, TerminalState);
+
+impl Entity for TerminalActor {
+    const KIND: &'static str = "terminal";
+
+    fn create(life: Lifecycle, deps: EntityDeps) -> Self {
+        TerminalActor {
+            life,
+            deps,
+            state: Loaded::Pending,
+        }
+    }
+}
+
+/// Reply to a [`TerminalPost`].
+pub type TerminalPostReply = Result<PostOutcome, EntityError>;
+
+impl Handler<Ask<TerminalPost, TerminalPostReply>> for TerminalActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: Ask<TerminalPost, TerminalPostReply>, ctx: &mut Context<Self>) {
+        self.life.touch();
+        let checked = self.state.get().and_then(|s| {
+            if s.terminal.status == TerminalStatus::Active && s.merchant_active {
+                Ok(())
+            } else {
+                Err(EntityError::Disabled)
+            }
+        });
+        let mut request = msg.query.0;
+        request.terminal = Some(self.life.key().to_string());
+        // Submitted here, synchronously, so postings reach the shard in arrival order.
+        match checked.and_then(|()| self.deps.accounts.submit(request).map_err(Into::into)) {
+            Err(e) => {
+                let _ = msg.reply.send(Err(e));
+                self.stop_if_failed(ctx);
+            }
+            Ok(rx) => {
+                let reply = msg.reply;
+                actix::spawn(async move {
+                    let result = rx.await.unwrap_or(Err(crate::ledger::LedgerError::ShuttingDown));
+                    let _ = reply.send(result.map_err(Into::into));
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Schema migrations: the SQL files of `sql/postgres/` and `sql/sqlite/`, embedded in the
+//! binary and applied in version order, each in its own transaction, with the applied
+//! versions recorded in `schema_migrations`. On PostgreSQL a transaction-scoped advisory
+//! lock makes replicas that start together apply each migration once.
+
+use super::sql::{Db, Dialect, StoreError};
+
+/// One migration: version, name, SQL for each backend.
+pub struct Migration {
+    /// Version number, increasing; never reused.
+    pub version: i64,
+    /// Short name.
+    pub name: &'static str,
+    /// PostgreSQL script.
+    pub postgres: &'static str,
+    /// SQLite script.
+    pub sqlite: &'static str,
+}
+
+/// Every migration, in order.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "ledger",
+    postgres: include_str!("../../../sql/postgres/0001_ledger.sql"),
+    sqlite: include_str!("../../../sql/sqlite/0001_ledger.sql"),
+}];
+
+/// Advisory lock id for migrations ("posgate" in ASCII).
+const MIGRATION_LOCK_ID: i64 = 0x706f_7367_6174_65;
+
+/// Creates the versions table if needed; returns the versions already applied.
+pub async fn applied_versions(db: &dyn Db) -> Result<Vec<i64>, StoreError> {
+    db.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+         name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)",
+    )
+    .await?;
+    db.query("SELECT version FROM schema_migrations ORDER BY version", &[])
+        .await?
+        .iter()
+        .map(|r| r.i64(0))
+        .collect()
+}
+
+/// Applies `migration` inside the caller's transaction unless it is already applied;
+/// returns whether it was applied now.
+pub async fn apply(db: &dyn Db, migration: &Migration, now_ms: i64) -> Result<bool, StoreError> {
+    if db.dialect() == Dialect::Postgres {
+        db.query(
+            "SELECT pg_advisory_xact_lock($1)::text",
+            &[MIGRATION_LOCK_ID.into()],
+        )
+        .await?;
+    }
+    if applied_versions(db).await?.contains(&migration.version) {
+        return Ok(false);
+    }
+    db.batch(match db.dialect() {
+        Dialect::Postgres => migration.postgres,
+        Dialect::Sqlite => migration.sqlite,
+    })
+    .await?;
+    db.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
+        &[migration.version.into(), migration.name.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(true)
+}
