@@ -1,0 +1,311 @@
+//! Card data: the PAN, track 2, PIN block and EMV data, and the masked card number.
+//!
+//! Cardholder data is wrapped the moment it is decoded: [`Sensitive`] prints a mask from
+//! `Debug`, implements no `Display` and no `Serialize`, and hands its value out only through
+//! an explicit, greppable `expose()`. Nothing in this module can serialise a track 2 or a
+//! PIN block back out. What may be shown is the [`MaskedPan`] (first 6, `****`, last 4),
+//! which the details reply carries.
+
+use super::codes::Ds50Error;
+use super::json::is_hex;
+use super::limits::{
+    EMV_DATA_HEX_CHARS_MAX, PAN_DIGITS_MAX, PAN_DIGITS_MIN, PIN_BLOCK_HEX_CHARS, TRACK2_CHARS_MAX,
+};
+use std::fmt;
+
+/// A value that must never be logged or serialised: `Debug` prints `Sensitive(****)`.
+#[derive(Clone)]
+pub struct Sensitive<T>(T);
+
+impl<T> Sensitive<T> {
+    /// Wraps a value.
+    pub fn new(value: T) -> Sensitive<T> {
+        Sensitive(value)
+    }
+
+    /// The wrapped value. Every call is a place where sensitive data is used: keep them few.
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Sensitive<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Sensitive(****)")
+    }
+}
+
+/// A full primary account number: 12 to 19 ASCII digits. `Debug` shows the masked form.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Pan(Sensitive<String>);
+
+impl Pan {
+    /// Validates a PAN (digits only, 12..=19 of them; the Luhn digit is not checked).
+    pub fn parse(digits: &str) -> Result<Pan, Ds50Error> {
+        if !(PAN_DIGITS_MIN..=PAN_DIGITS_MAX).contains(&digits.len())
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(Ds50Error::InvalidCard("PAN is not 12 to 19 digits"));
+        }
+        Ok(Pan(Sensitive::new(digits.to_owned())))
+    }
+
+    /// The full PAN (for the keyed hash that looks cards up; never store or log it).
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    /// First 6, `****`, last 4.
+    pub fn masked(&self) -> MaskedPan {
+        let digits = self.0.expose();
+        MaskedPan(format!(
+            "{}****{}",
+            &digits[..6],
+            &digits[digits.len() - 4..]
+        ))
+    }
+}
+
+impl PartialEq for Sensitive<String> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl Eq for Sensitive<String> {}
+
+impl fmt::Debug for Pan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Pan({})", self.masked().as_str())
+    }
+}
+
+/// A masked card number as the device sends it in `cardNo` and as the details reply shows
+/// it: the first 6 digits, one or more `*`, the last 4 digits (`451461********2125`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MaskedPan(String);
+
+impl MaskedPan {
+    /// Reads a `cardNo`. A masked number is kept as sent; a full PAN (a firmware that does
+    /// not mask) is masked here at once, so the full number never leaves the decoder.
+    pub fn parse(text: &str) -> Result<MaskedPan, Ds50Error> {
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return Pan::parse(text).map(|pan| pan.masked());
+        }
+        let bytes = text.as_bytes();
+        let stars = bytes.len().saturating_sub(10);
+        let ok = bytes.len() > 10
+            && bytes.len() <= 6 + PAN_DIGITS_MAX + 4
+            && bytes[..6].iter().all(u8::is_ascii_digit)
+            && bytes[bytes.len() - 4..].iter().all(u8::is_ascii_digit)
+            && bytes[6..6 + stars].iter().all(|&b| b == b'*');
+        if ok {
+            Ok(MaskedPan(text.to_owned()))
+        } else {
+            Err(Ds50Error::InvalidCard(
+                "cardNo is not first 6 digits, '*'s, last 4 digits",
+            ))
+        }
+    }
+
+    /// The masked number.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first six digits (the BIN).
+    pub fn first6(&self) -> &str {
+        &self.0[..6]
+    }
+
+    /// The last four digits.
+    pub fn last4(&self) -> &str {
+        &self.0[self.0.len() - 4..]
+    }
+
+    /// Whether this masked number shows the first 6 and last 4 digits of `pan`.
+    pub fn matches(&self, pan: &Pan) -> bool {
+        let masked = pan.masked();
+        masked.first6() == self.first6() && masked.last4() == self.last4()
+    }
+}
+
+/// Track 2 equivalent data (`track2`, e.g. `4514617628832125D270120115195475`): the PAN,
+/// a separator (`D` or `=`), the expiry `YYMM`, then the service code and discretionary
+/// data. One trailing `F` pad nibble is accepted. `Debug` prints a mask.
+#[derive(Clone)]
+pub struct Track2 {
+    raw: Sensitive<String>,
+    pan_digits: usize,
+}
+
+impl Track2 {
+    /// Validates track 2: digits, one separator after a 12..=19 digit PAN, at least the four
+    /// expiry digits after it with a month 01..=12, at most [`TRACK2_CHARS_MAX`] characters.
+    pub fn parse(text: &str) -> Result<Track2, Ds50Error> {
+        if text.is_empty() || text.len() > TRACK2_CHARS_MAX {
+            return Err(Ds50Error::InvalidCard("track2 length"));
+        }
+        let body = text.strip_suffix(['F', 'f']).unwrap_or(text);
+        let Some(separator) = body.find(['D', 'd', '=']) else {
+            return Err(Ds50Error::InvalidCard("track2 has no separator"));
+        };
+        let (pan, rest) = (&body[..separator], &body[separator + 1..]);
+        Pan::parse(pan)?;
+        if rest.len() < 4 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Ds50Error::InvalidCard("track2 expiry or data not digits"));
+        }
+        let month = &rest[2..4];
+        if !("01"..="12").contains(&month) {
+            return Err(Ds50Error::InvalidCard("track2 expiry month"));
+        }
+        Ok(Track2 {
+            raw: Sensitive::new(body.to_owned()),
+            pan_digits: separator,
+        })
+    }
+
+    /// The PAN (the digits before the separator).
+    pub fn pan(&self) -> Pan {
+        Pan(Sensitive::new(
+            self.raw.expose()[..self.pan_digits].to_owned(),
+        ))
+    }
+
+    /// The expiry as (YY, MM), month 1..=12.
+    pub fn expiry(&self) -> (u8, u8) {
+        let digits = &self.raw.expose().as_bytes()[self.pan_digits + 1..self.pan_digits + 5];
+        let yy = (digits[0] - b'0') * 10 + (digits[1] - b'0');
+        let mm = (digits[2] - b'0') * 10 + (digits[3] - b'0');
+        (yy, mm)
+    }
+
+    /// Whether the card is expired on the given year (four digits) and month: a card is
+    /// valid through the last day of its expiry month (century assumed 20xx).
+    pub fn is_expired_at(&self, year: u16, month: u8) -> bool {
+        let (yy, mm) = self.expiry();
+        (2000 + u16::from(yy), mm) < (year, month)
+    }
+
+    /// The full track 2 (pad removed), for forwarding to an issuer; never store or log it.
+    pub fn expose(&self) -> &str {
+        self.raw.expose()
+    }
+}
+
+impl fmt::Debug for Track2 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Track2({})", self.pan().masked().as_str())
+    }
+}
+
+/// An encrypted PIN block (`pin`): exactly 16 hex characters. `Debug` prints a mask.
+#[derive(Clone, Debug)]
+pub struct PinBlock(Sensitive<String>);
+
+impl PinBlock {
+    /// Validates a PIN block.
+    pub fn parse(text: &str) -> Result<PinBlock, Ds50Error> {
+        if text.len() != PIN_BLOCK_HEX_CHARS || !is_hex(text) {
+            return Err(Ds50Error::Invalid {
+                field: "pin",
+                reason: "not 16 hex characters",
+            });
+        }
+        Ok(PinBlock(Sensitive::new(text.to_ascii_uppercase())))
+    }
+
+    /// The PIN block, upper-case hex.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+/// The chip data of a sale request (`emvData`, hex TLV). `Debug` prints a mask.
+#[derive(Clone, Debug)]
+pub struct EmvData(Sensitive<String>);
+
+impl EmvData {
+    /// Validates EMV data: even-length hex, 2..=[`EMV_DATA_HEX_CHARS_MAX`] characters.
+    pub fn parse(text: &str) -> Result<EmvData, Ds50Error> {
+        if text.is_empty()
+            || text.len() > EMV_DATA_HEX_CHARS_MAX
+            || text.len() % 2 != 0
+            || !is_hex(text)
+        {
+            return Err(Ds50Error::Invalid {
+                field: "emvData",
+                reason: "not an even-length hex string of at most 1024 characters",
+            });
+        }
+        Ok(EmvData(Sensitive::new(text.to_ascii_uppercase())))
+    }
+
+    /// The EMV data, upper-case hex.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACK2: &str = "4514617628832125D270120115195475";
+
+    #[test]
+    fn track2_pan_and_expiry() {
+        let track2 = Track2::parse(TRACK2).unwrap();
+        assert_eq!(track2.pan().expose(), "4514617628832125");
+        assert_eq!(track2.pan().masked().as_str(), "451461****2125");
+        assert_eq!(track2.expiry(), (27, 1));
+        assert!(!track2.is_expired_at(2027, 1));
+        assert!(track2.is_expired_at(2027, 2));
+        assert!(Track2::parse("4514617628832125=2701201F").is_ok());
+        for bad in [
+            "",
+            "4514617628832125",
+            "45146176288D2701",
+            "45146176288321254514D2701",
+            "4514617628832125D27",
+            "4514617628832125D2713",
+            "4514617628832125D27x1",
+            "4514617628832125DD2701",
+            "4514617628832125D2701000000000000000000000",
+        ] {
+            assert!(Track2::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_card_data() {
+        let track2 = Track2::parse(TRACK2).unwrap();
+        let pin = PinBlock::parse("ADF34EF2424A042E").unwrap();
+        let emv = EmvData::parse("9F2608").unwrap();
+        let text = format!("{track2:?} {:?} {pin:?} {emv:?}", track2.pan());
+        assert!(!text.contains("7628832"), "{text}");
+        assert!(!text.contains("ADF34EF2"), "{text}");
+        assert!(!text.contains("9F2608"), "{text}");
+        assert!(text.contains("451461****2125"));
+    }
+
+    #[test]
+    fn masked_pan() {
+        let masked = MaskedPan::parse("451461********2125").unwrap();
+        assert_eq!(masked.first6(), "451461");
+        assert_eq!(masked.last4(), "2125");
+        assert!(masked.matches(&Track2::parse(TRACK2).unwrap().pan()));
+        assert_eq!(
+            MaskedPan::parse("4514617628832125").unwrap().as_str(),
+            "451461****2125"
+        );
+        for bad in [
+            "451461**212",
+            "45146a****2125",
+            "451461*x**2125",
+            "4514612125",
+            "12345",
+        ] {
+            assert!(MaskedPan::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

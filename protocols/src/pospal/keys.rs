@@ -1,0 +1,201 @@
+//! Business idempotency keys (spec 1.6.1) and ordering keys (spec 2.7).
+//!
+//! Pospal may deliver the same event twice with different message ids, so de-duplication
+//! uses the event's business identity, never a message id. Keys have the ledger's shape,
+//! `pospal:{appId}:{cmd}:{identity}`; each component is escaped (`%` and `:` as `%25`,
+//! `%3A`) so two different identities can never produce the same key. The identities:
+//!
+//! | cmd | identity |
+//! |---|---|
+//! | ticket.new, ticket.reverse | `sn`, `ticketType` (empty when absent) |
+//! | customer.new | `customerUid` |
+//! | customer.recharge | `customerUid`, `datetime`, `rechargeMoney` (fen) |
+//! | couponCode.use | `code`, `usedDateTime` |
+//! | stockTaking.new | `stockTakingId` |
+//! | product.edit | `bornTimeStamp`, md5 of the body (a product can change many times) |
+//! | productOrder.* | `orderNo`, `state` (an order is updated many times) |
+//! | stockFlow.* | `stockFlowId` (with the cmd) |
+//! | productRequest.new | `productRequestId` |
+//! | unknown | md5 of the raw body |
+//!
+//! md5 here is a content fingerprint, not a security measure: the content is already
+//! authenticated by the signature. The ordering key names the entity whose notifications
+//! must be handled one at a time, in arrival order (the spec's advice for stock flows;
+//! online orders have the same need).
+
+use super::body::Body;
+use super::cmd::Cmd;
+use super::notification::Notification;
+use md5::{Digest, Md5};
+
+/// The idempotency key of a notification (see the module table).
+pub fn business_key(notification: &Notification) -> String {
+    let envelope = &notification.envelope;
+    let identity = match &notification.body {
+        Body::Ticket(ticket) => join(&[
+            &ticket.sn,
+            &ticket
+                .ticket_type
+                .map_or(String::new(), |kind| kind.to_wire().to_string()),
+        ]),
+        Body::CustomerNew(customer) => customer.customer_uid.to_string(),
+        Body::Recharge(recharge) => join(&[
+            &recharge.customer_uid.to_string(),
+            &recharge.datetime,
+            &recharge.recharge_money.get().to_string(),
+        ]),
+        Body::CouponUse(coupon) => {
+            join(&[&coupon.code, coupon.used_datetime.as_deref().unwrap_or("")])
+        }
+        Body::StockTaking { stock_taking_id } => stock_taking_id.to_string(),
+        Body::ProductEdit { .. } => join(&[
+            &envelope.born_timestamp_ms.to_string(),
+            &fingerprint(&envelope.body_raw),
+        ]),
+        Body::ProductOrder(order) => join(&[&order.order_no, &order.state.to_wire().to_string()]),
+        Body::StockFlow { stock_flow_id } => stock_flow_id.to_string(),
+        Body::ProductRequest { product_request_id } => product_request_id.to_string(),
+        Body::Unknown => join(&["md5", &fingerprint(&envelope.body_raw)]),
+    };
+    format!(
+        "pospal:{}:{}:{}",
+        escape(&envelope.app_id),
+        escape(envelope.cmd.as_str()),
+        identity
+    )
+}
+
+/// The entity whose notifications must be handled in order, if any:
+/// `pospal:{appId}:stockFlow:{stockFlowId}` for every `stockFlow.*`,
+/// `pospal:{appId}:productOrder:{orderNo}` for every `productOrder.*`.
+pub fn ordering_key(notification: &Notification) -> Option<String> {
+    let app_id = escape(notification.app_id());
+    match (&notification.envelope.cmd, &notification.body) {
+        (Cmd::StockFlow(_), Body::StockFlow { stock_flow_id }) => {
+            Some(format!("pospal:{app_id}:stockFlow:{stock_flow_id}"))
+        }
+        (Cmd::ProductOrder(_), Body::ProductOrder(order)) => Some(format!(
+            "pospal:{app_id}:productOrder:{}",
+            escape(&order.order_no)
+        )),
+        _ => None,
+    }
+}
+
+fn join(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .map(|part| escape(part))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn escape(part: &str) -> String {
+    part.replace('%', "%25").replace(':', "%3A")
+}
+
+fn fingerprint(text: &str) -> String {
+    hex::encode(Md5::digest(text.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pospal::notification::tests::{decode, envelope, SPEC_ENVELOPE};
+    use std::collections::HashSet;
+
+    fn key(cmd: &str, body: &str) -> String {
+        business_key(&decode(&envelope(cmd, body)).unwrap())
+    }
+
+    #[test]
+    fn keys_follow_the_business_identity() {
+        assert_eq!(
+            business_key(&decode(SPEC_ENVELOPE).unwrap()),
+            "pospal:hanskang_appid:ticket.new:201708241552090160001:"
+        );
+        assert_eq!(
+            key("ticket.new", r#"{"sn":"S1","ticketType":1,"uid":9}"#),
+            "pospal:hanskang_appid:ticket.new:S1:1"
+        );
+        // Same business content, different message: same key.
+        assert_eq!(
+            key("ticket.new", r#"{"sn":"S1","ticketType":1,"uid":9}"#),
+            key(
+                "ticket.new",
+                r#"{"uid":9, "ticketType":1, "sn":"S1", "extra":true}"#
+            )
+        );
+        assert_eq!(
+            key(
+                "customer.recharge",
+                r#"{"customerUid":5,"datetime":"2017-09-14 17:09:48","rechargeMoney":20.00}"#
+            ),
+            "pospal:hanskang_appid:customer.recharge:5:2017-09-14 17%3A09%3A48:2000"
+        );
+        // 20.0 and 20.00 are the same recharge.
+        assert_eq!(
+            key(
+                "customer.recharge",
+                r#"{"customerUid":5,"datetime":"2017-09-14 17:09:48","rechargeMoney":20.0}"#
+            ),
+            key(
+                "customer.recharge",
+                r#"{"customerUid":5,"datetime":"2017-09-14 17:09:48","rechargeMoney":"20.00"}"#
+            )
+        );
+        assert_eq!(
+            key("stockFlow.createStockFlowIn", r#"{"stockFlowId":123456}"#),
+            "pospal:hanskang_appid:stockFlow.createStockFlowIn:123456"
+        );
+        let unknown = key("member.delete", "{}");
+        assert!(unknown.starts_with("pospal:hanskang_appid:member.delete:md5:"));
+        assert_ne!(unknown, key("member.delete", "{ }"));
+    }
+
+    #[test]
+    fn components_cannot_collide() {
+        let a = key("ticket.new", r#"{"sn":"a:1","ticketType":2}"#);
+        let b = key("ticket.new", r#"{"sn":"a","ticketType":1}"#);
+        assert_ne!(a, b);
+        assert!(a.ends_with(":a%3A1:2"));
+    }
+
+    #[test]
+    fn every_stock_flow_cmd_has_its_own_key_and_one_ordering_key() {
+        let mut keys = HashSet::new();
+        let mut ordering = HashSet::new();
+        for cmd in Cmd::KNOWN.iter().filter(|c| matches!(c, Cmd::StockFlow(_))) {
+            let n = decode(&envelope(cmd.as_str(), r#"{"stockFlowId":77}"#)).unwrap();
+            assert!(keys.insert(business_key(&n)));
+            ordering.insert(ordering_key(&n).unwrap());
+        }
+        assert_eq!(keys.len(), 11);
+        assert_eq!(
+            ordering.into_iter().collect::<Vec<_>>(),
+            vec!["pospal:hanskang_appid:stockFlow:77".to_owned()]
+        );
+        let order = decode(&envelope(
+            "productOrder.completePay",
+            r#"{"orderNo":"N1","state":4}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            ordering_key(&order).as_deref(),
+            Some("pospal:hanskang_appid:productOrder:N1")
+        );
+        assert_eq!(
+            business_key(&order),
+            "pospal:hanskang_appid:productOrder.completePay:N1:4"
+        );
+        assert_eq!(ordering_key(&decode(SPEC_ENVELOPE).unwrap()), None);
+    }
+
+    #[test]
+    fn product_edit_key_uses_born_time_and_content() {
+        let a = key("product.edit", r#"[{"barcode":"1"}]"#);
+        let b = key("product.edit", r#"[{"barcode":"2"}]"#);
+        assert_ne!(a, b);
+        assert!(a.starts_with("pospal:hanskang_appid:product.edit:1514196291251:"));
+    }
+}
