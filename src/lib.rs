@@ -1,1 +1,9 @@
+//! posgate: the gateway binary's library — configuration, wiring, the HTTP layer (admin
+//! API, operations endpoints), telemetry. The domain lives in `posgate-actors`, the wire
+//! codecs in `posgate-protocols`.
 
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod secret;
+pub mod telemetry;

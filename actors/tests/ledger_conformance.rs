@@ -378,6 +378,14 @@ async fn void_and_tombstone(store: Store) {
     let late = f.post("d9", a, debit(100)).await;
     assert_eq!(late.refusal, Some(Refusal::VoidedBeforeArrival));
     assert!(!late.key_conflict);
+    // A cancel (not a reversal) of an unknown original is refused and leaves no tombstone.
+    let cancel = Operation::Void {
+        original_key: f.key("d8"),
+        kind: VoidKind::Cancel,
+    };
+    assert_eq!(f.post("v8", a, cancel).await.refusal, Some(Refusal::OriginalNotFound));
+    assert!(f.post("d8", a, debit(100)).await.is_posted());
+    assert!(f.post("v9", a, void("d8", &f)).await.is_posted());
     assert_eq!(f.balances(a).await.cash, 1000);
     // A void of a refused original succeeds with nothing to undo.
     f.post("d10", a, debit(5000)).await;

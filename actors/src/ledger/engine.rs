@@ -415,9 +415,9 @@ fn apply_one(snap: &mut Snapshot, r: &PostRequest, now_ms: i64) -> Vec<Touch> {
                 Operation::Transfer { from, to, amount } => {
                     transfer(&ctx, &mut entry, *from, *to, *amount)
                 }
-                Operation::Void { original_key, .. } => {
+                Operation::Void { original_key, kind } => {
                     entry.original_key = Some(original_key.clone());
-                    void(snap, &ctx, &mut entry, original_key, now_ms, &mut touched)
+                    void(snap, &ctx, &mut entry, original_key, *kind, now_ms, &mut touched)
                 }
                 Operation::Refund {
                     original_key,
@@ -625,17 +625,23 @@ fn transfer(
     Ok(after)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn void(
     snap: &mut Snapshot,
     ctx: &Ctx<'_>,
     entry: &mut Entry,
     original_key: &str,
+    kind: VoidKind,
     now_ms: i64,
     touched: &mut Vec<Touch>,
 ) -> Result<Balances, Refusal> {
     let Some(original) = snap.entries.get(original_key).cloned() else {
-        // Unknown original: leave a tombstone under its key so that, if it arrives late,
-        // it is refused instead of posted.
+        // A cancel names a transaction the operator saw complete: unknown is an error.
+        if kind == VoidKind::Cancel {
+            return Err(Refusal::OriginalNotFound);
+        }
+        // A reversal of an unknown original: leave a tombstone under its key so that, if it
+        // arrives late, it is refused instead of posted.
         let tombstone = Entry {
             id: None,
             key: original_key.to_string(),

@@ -9,6 +9,7 @@ use std::fmt;
 
 /// What a balance is kept in. Money assets are in fen; copies and points are unit counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Asset {
     /// Cash balance (现金, MQTT `xjYe`), fen.
@@ -67,6 +68,7 @@ impl fmt::Display for Asset {
 
 /// Balances of one account, one figure per asset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Balances {
     /// Cash, fen.
     pub cash: i64,
@@ -161,8 +163,9 @@ pub enum Operation {
         /// Amount, positive.
         amount: i64,
     },
-    /// Undo a posted transaction completely. An unknown original leaves a tombstone that
-    /// refuses the original if it arrives later.
+    /// Undo a posted transaction completely. A reversal of an unknown original leaves a
+    /// tombstone that refuses the original if it arrives later; a cancel of an unknown
+    /// original is refused (`original_not_found`).
     Void {
         /// Idempotency key of the transaction to undo.
         original_key: String,
@@ -241,7 +244,7 @@ pub enum Refusal {
     OverDailyAmount,
     /// Over the group's daily count (`rxc`).
     OverDailyCount,
-    /// The original of a refund is unknown.
+    /// The original of a refund or cancel is unknown.
     OriginalNotFound,
     /// The original was already voided (or refunded in full, for a refund).
     AlreadyVoided,

@@ -1,0 +1,213 @@
+//! Wiring: builds the store, the accounts shards, the entity registries and the HTTP
+//! server from a [`Config`], runs them, and shuts them down in order.
+
+use crate::config::Config;
+use crate::http;
+use crate::secret::Secret;
+use crate::telemetry;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+use chrono::{FixedOffset, NaiveDate, Utc};
+use metrics_exporter_prometheus::PrometheusHandle;
+use posgate_actors::accounts::Accounts;
+use posgate_actors::cards::CardKey;
+use posgate_actors::entity::{
+    EntityArbiters, EntityDeps, MerchantActor, Registry, TerminalActor, VenueActor,
+};
+use posgate_actors::store::Store;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Everything the adapters share; handed to actix-web as app data.
+pub struct Gateway {
+    /// Effective configuration.
+    pub config: Config,
+    /// Ledger store.
+    pub store: Store,
+    /// Accounts shards.
+    pub accounts: Accounts,
+    /// Terminal actors.
+    pub terminals: Registry<TerminalActor>,
+    /// Merchant actors.
+    pub merchants: Registry<MerchantActor>,
+    /// Venue actors.
+    pub venues: Registry<VenueActor>,
+    /// Card index key.
+    pub card_key: CardKey,
+    /// Prometheus handle.
+    pub metrics: PrometheusHandle,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Store unreachable or migration failed.
+    #[error("database: {0}")]
+    Store(#[from] posgate_actors::store::StoreError),
+    /// Socket or file I/O.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Gateway {
+    /// The business date now, at the configured UTC offset.
+    pub fn business_date(&self) -> NaiveDate {
+        let offset = FixedOffset::east_opt(self.config.ledger.utc_offset_minutes * 60)
+            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
+        Utc::now().with_timezone(&offset).date_naive()
+    }
+}
+
+/// Opens the configured store and applies pending migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let store = if config.database.is_postgres() {
+        Store::postgres(config.database.url.expose(), config.database.pool_size).await?
+    } else {
+        Store::sqlite(&config.database.sqlite_path)?
+    };
+    let applied = store.migrate().await?;
+    if !applied.is_empty() {
+        tracing::info!(backend = store.backend_name(), ?applied, "migrations applied");
+    }
+    Ok(store)
+}
+
+/// The card key: configured, or (SQLite mode) read from / created in a key file beside the
+/// database, readable by its owner only.
+fn card_key(config: &Config) -> Result<CardKey, StartError> {
+    if !config.cards.hmac_key.expose().is_empty() {
+        return Ok(CardKey::new(config.cards.hmac_key.expose().as_bytes().to_vec()));
+    }
+    let path = format!("{}.cardkey", config.database.sqlite_path);
+    if config.database.sqlite_path == ":memory:" {
+        return Ok(CardKey::new(rand::random::<[u8; 32]>().to_vec()));
+    }
+    if Path::new(&path).exists() {
+        let hexed = std::fs::read_to_string(&path)?;
+        let bytes = hex::decode(hexed.trim()).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{path} is not hex"))
+        })?;
+        return Ok(CardKey::new(bytes));
+    }
+    let bytes: [u8; 32] = rand::random();
+    write_private(&path, &hex::encode(bytes))?;
+    tracing::info!(path, "created card index key file");
+    Ok(CardKey::new(bytes.to_vec()))
+}
+
+fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+/// The admin token: configured, or generated and printed once (SQLite mode; validation
+/// refuses PostgreSQL mode without one).
+fn admin_token(config: &Config) -> Secret<String> {
+    if !config.admin.token.expose().is_empty() {
+        return config.admin.token.clone();
+    }
+    let token = hex::encode(rand::random::<[u8; 24]>());
+    // Printed on stdout for the operator, never through the logger.
+    println!("posgate admin token (generated, valid until restart): {token}");
+    Secret::new(token)
+}
+
+/// A started gateway: the HTTP server runs on the current actix system.
+pub struct Running {
+    /// Address the HTTP server is bound to.
+    pub addr: SocketAddr,
+    /// The shared state.
+    pub gateway: web::Data<Gateway>,
+    handle: actix_web::dev::ServerHandle,
+    server: actix_rt::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Runs until the server stops (SIGINT/SIGTERM, or [`Running::stop`]), then drains the
+    /// accounts shards.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let result = self
+            .server
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+        tracing::info!("HTTP server stopped; draining ledger batches");
+        self.gateway.accounts.drain().await;
+        tracing::info!("drained");
+        result
+    }
+
+    /// Stops gracefully: no new connections, in-flight requests finish, batches drain.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        // A stopped server's result carries nothing worth reporting here.
+        let _ = self.wait().await;
+    }
+}
+
+/// Builds everything and starts the HTTP server; the caller awaits [`Running::wait`].
+/// Must run inside an actix system.
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    let metrics = telemetry::metrics_handle();
+    let store = open_store(&config).await?;
+    let card_key = card_key(&config)?;
+    let token = admin_token(&config);
+    let accounts = Accounts::start(store.clone(), config.accounts.clone());
+    let deps = EntityDeps {
+        store: store.clone(),
+        accounts: accounts.clone(),
+    };
+    let arbiters = EntityArbiters::start(config.entities.arbiters);
+    let gateway = web::Data::new(Gateway {
+        terminals: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
+        merchants: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
+        venues: Registry::new(deps, config.entities.clone(), arbiters),
+        config: config.clone(),
+        store,
+        accounts,
+        card_key,
+        metrics,
+    });
+    let data = gateway.clone();
+    let token = web::Data::new(http::auth::AdminToken(token));
+    let limit = config.http.request_body_bytes_max;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(token.clone())
+            .app_data(http::json::BodyLimit(limit))
+            .app_data(web::PayloadConfig::new(limit))
+            .wrap(from_fn(http::record_metrics))
+            .configure(http::configure)
+    })
+    .shutdown_timeout(config.http.shutdown_timeout_seconds)
+    .bind(&config.http.listen)?;
+    if config.http.workers > 0 {
+        server = server.workers(config.http.workers);
+    }
+    let addr = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no listening address"))?;
+    tracing::info!(
+        %addr,
+        database = gateway.store.backend_name(),
+        shards = gateway.accounts.shard_count(),
+        "posgate listening"
+    );
+    let server = server.run();
+    let handle = server.handle();
+    Ok(Running {
+        addr,
+        gateway,
+        handle,
+        server: actix_rt::spawn(server),
+    })
+}

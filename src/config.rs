@@ -1,0 +1,425 @@
+//! Configuration: defaults, then a TOML file, then `POSGATE_<SECTION>_<KEY>` environment
+//! variables, validated before anything is built.
+//!
+//! Every setting is listed in [`SETTINGS`] with its environment variable and meaning; the
+//! CLI's `--help` and `docs/operations.md` are made from that table, and a test checks that
+//! it names exactly the settings [`Config`] has.
+
+use crate::secret::Secret;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use posgate_actors::accounts::AccountsConfig;
+use posgate_actors::entity::EntityConfig;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server.
+    pub http: HttpConfig,
+    /// Ledger database.
+    pub database: DatabaseConfig,
+    /// Admin API.
+    pub admin: AdminConfig,
+    /// Card index.
+    pub cards: CardsConfig,
+    /// Ledger rules.
+    pub ledger: LedgerConfig,
+    /// Accounts actor.
+    pub accounts: AccountsConfig,
+    /// Entity actors.
+    pub entities: EntityConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// HTTP server settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Address to listen on.
+    pub listen: String,
+    /// Worker threads; 0 = one per core.
+    pub workers: usize,
+    /// Largest request body accepted, bytes.
+    pub request_body_bytes_max: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            workers: 0,
+            request_body_bytes_max: 256 * 1024,
+            shutdown_timeout_seconds: 30,
+        }
+    }
+}
+
+/// Database settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL; empty = embedded SQLite.
+    pub url: Secret<String>,
+    /// SQLite database file (embedded mode).
+    pub sqlite_path: String,
+    /// PostgreSQL connections.
+    pub pool_size: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: Secret::default(),
+            sqlite_path: "posgate.db".into(),
+            pool_size: 16,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// Whether PostgreSQL is configured (otherwise SQLite).
+    pub fn is_postgres(&self) -> bool {
+        !self.url.expose().is_empty()
+    }
+}
+
+/// Admin API settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Bearer token of the admin API. Empty: generated and printed at start-up (embedded
+    /// mode only).
+    pub token: Secret<String>,
+}
+
+/// Card index settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CardsConfig {
+    /// HMAC key of the card index (at least 32 characters). Empty: a key file beside the
+    /// SQLite database is created and reused (embedded mode only).
+    pub hmac_key: Secret<String>,
+}
+
+/// Ledger rule settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LedgerConfig {
+    /// UTC offset, in minutes, of the day boundary for daily limits (480 = UTC+8).
+    pub utc_offset_minutes: i32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            utc_offset_minutes: 480,
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// tracing filter directives (`info`, `posgate=debug,info`...). `RUST_LOG` wins if set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+/// One documented setting: key, default, meaning.
+pub struct Setting {
+    /// Dotted key (`http.listen`).
+    pub key: &'static str,
+    /// Meaning and unit.
+    pub help: &'static str,
+}
+
+impl Setting {
+    /// The environment variable that overrides it (`POSGATE_HTTP_LISTEN`).
+    pub fn env_var(&self) -> String {
+        format!("POSGATE_{}", self.key.replace('.', "_").to_uppercase())
+    }
+}
+
+/// Every setting, in file order.
+pub const SETTINGS: &[Setting] = &[
+    Setting { key: "http.listen", help: "address the HTTP server (admin API, device endpoints, metrics) listens on" },
+    Setting { key: "http.workers", help: "HTTP worker threads; 0 = one per CPU core" },
+    Setting { key: "http.request_body_bytes_max", help: "largest request body accepted, in bytes; larger bodies get 413" },
+    Setting { key: "http.shutdown_timeout_seconds", help: "seconds in-flight requests get to finish after SIGTERM/SIGINT" },
+    Setting { key: "database.url", help: "PostgreSQL URL (postgres://user@host/db); empty = embedded SQLite" },
+    Setting { key: "database.sqlite_path", help: "SQLite database file used when database.url is empty" },
+    Setting { key: "database.pool_size", help: "PostgreSQL connections in the pool" },
+    Setting { key: "admin.token", help: "bearer token of the admin API; empty = generated and printed at start (SQLite mode only; required with PostgreSQL)" },
+    Setting { key: "cards.hmac_key", help: "HMAC-SHA256 key of the card index, 32+ characters; empty = key file <sqlite_path>.cardkey (SQLite mode only; required with PostgreSQL)" },
+    Setting { key: "ledger.utc_offset_minutes", help: "UTC offset of the business day used by daily limits, minutes (480 = UTC+8)" },
+    Setting { key: "accounts.shards", help: "accounts shard actors; 0 = one per CPU core" },
+    Setting { key: "accounts.batch_size_max", help: "most postings committed in one database transaction" },
+    Setting { key: "accounts.commit_wait_us", help: "longest a posting waits for companions before its batch commits, microseconds" },
+    Setting { key: "accounts.mailbox_capacity", help: "postings a shard holds queued before answering busy" },
+    Setting { key: "accounts.commit_retries_max", help: "retries of a batch after a transaction conflict" },
+    Setting { key: "entities.idle_timeout_seconds", help: "seconds without messages after which a terminal/merchant/venue actor stops" },
+    Setting { key: "entities.mailbox_capacity", help: "messages an entity actor holds queued before answering busy" },
+    Setting { key: "entities.arbiters", help: "threads entity actors run on; 0 = one per CPU core" },
+    Setting { key: "log.format", help: "log format: text or json" },
+    Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
+];
+
+/// Sections that `POSGATE_<SECTION>_<KEY>` variables may address.
+const SECTIONS: &[&str] = &[
+    "http", "database", "admin", "cards", "ledger", "accounts", "entities", "log",
+];
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be read or parsed.
+    #[error("{0}")]
+    Load(String),
+    /// A value is out of range or missing.
+    #[error("invalid setting {key}: {why}")]
+    Invalid {
+        /// Dotted key.
+        key: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// Maps `ACCOUNTS_BATCH_SIZE_MAX` to `accounts.batch_size_max`; `None` for variables that
+/// are not settings (`POSGATE_REQUIRE_SERVICES`...).
+fn env_key(name: &str) -> Option<String> {
+    let lower = name.to_ascii_lowercase();
+    SECTIONS.iter().find_map(|section| {
+        lower
+            .strip_prefix(section)
+            .and_then(|rest| rest.strip_prefix('_'))
+            .map(|key| format!("{section}.{key}"))
+    })
+}
+
+impl Config {
+    /// Loads defaults, then `file` if given, then the environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        // Defaults come from the serde defaults of the structs (not a serialized Config:
+        // secrets serialize as a mask).
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let env = Env::prefixed("POSGATE_")
+            .filter_map(|k| env_key(k.as_str()).map(Into::into))
+            .lowercase(false)
+            .split(".");
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges and combinations.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, why: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                why: why.to_string(),
+            })
+        };
+        if self.http.listen.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("http.listen", "not a socket address (host:port)");
+        }
+        if self.http.request_body_bytes_max < 1024 {
+            return invalid("http.request_body_bytes_max", "must be at least 1024");
+        }
+        if self.database.pool_size == 0 {
+            return invalid("database.pool_size", "must be at least 1");
+        }
+        if self.database.is_postgres() {
+            if self.admin.token.expose().is_empty() {
+                return invalid("admin.token", "required when database.url is set");
+            }
+            if self.cards.hmac_key.expose().is_empty() {
+                return invalid("cards.hmac_key", "required when database.url is set");
+            }
+        }
+        if !self.admin.token.expose().is_empty() && self.admin.token.expose().len() < 16 {
+            return invalid("admin.token", "must be at least 16 characters");
+        }
+        if !self.cards.hmac_key.expose().is_empty() && self.cards.hmac_key.expose().len() < 32 {
+            return invalid("cards.hmac_key", "must be at least 32 characters");
+        }
+        if !(-720..=840).contains(&self.ledger.utc_offset_minutes) {
+            return invalid("ledger.utc_offset_minutes", "must be within -720..=840");
+        }
+        if self.accounts.batch_size_max == 0 || self.accounts.batch_size_max > 10_000 {
+            return invalid("accounts.batch_size_max", "must be within 1..=10000");
+        }
+        if self.accounts.commit_wait_us > 1_000_000 {
+            return invalid("accounts.commit_wait_us", "must be at most 1000000 (1 s)");
+        }
+        if self.accounts.mailbox_capacity == 0 {
+            return invalid("accounts.mailbox_capacity", "must be at least 1");
+        }
+        if self.entities.mailbox_capacity == 0 {
+            return invalid("entities.mailbox_capacity", "must be at least 1");
+        }
+        if self.entities.idle_timeout_seconds == 0 {
+            return invalid("entities.idle_timeout_seconds", "must be at least 1");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return invalid("log.format", "must be text or json");
+        }
+        Ok(())
+    }
+
+    /// The settings table as text, for `--help`.
+    pub fn settings_help() -> String {
+        let defaults = flatten(&Config::default());
+        let mut out = String::from(
+            "SETTINGS (TOML file sections, or POSGATE_<SECTION>_<KEY> environment variables):\n",
+        );
+        for s in SETTINGS {
+            let default = defaults
+                .iter()
+                .find(|(k, _)| k == s.key)
+                .map_or(String::new(), |(_, v)| v.clone());
+            out.push_str(&format!(
+                "  {:<32} {:<40} default {}\n      {}\n",
+                s.key,
+                s.env_var(),
+                if default.is_empty() { "\"\"".into() } else { default },
+                s.help
+            ));
+        }
+        out
+    }
+}
+
+/// `(dotted key, value)` of every leaf of a configuration (secrets masked).
+pub fn flatten(config: &Config) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    let value = serde_json::to_value(config).unwrap_or_default();
+    walk("", &value, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_table_names_every_setting() {
+        let mut keys: Vec<String> = flatten(&Config::default()).into_iter().map(|(k, _)| k).collect();
+        let mut documented: Vec<String> = SETTINGS.iter().map(|s| s.key.to_string()).collect();
+        keys.sort();
+        documented.sort();
+        assert_eq!(keys, documented);
+    }
+
+    #[test]
+    fn env_keys_map_to_sections() {
+        assert_eq!(env_key("ADMIN_TOKEN").as_deref(), Some("admin.token"));
+        assert_eq!(
+            env_key("ACCOUNTS_BATCH_SIZE_MAX").as_deref(),
+            Some("accounts.batch_size_max")
+        );
+        assert_eq!(env_key("REQUIRE_SERVICES"), None);
+        assert_eq!(env_key("TEST_PG_URL"), None);
+    }
+
+    #[test]
+    fn defaults_are_valid_and_rejections_name_the_key() {
+        Config::default().validate().unwrap();
+        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
+            ("http.listen", Box::new(|c| c.http.listen = "nowhere".into())),
+            ("http.request_body_bytes_max", Box::new(|c| c.http.request_body_bytes_max = 10)),
+            ("database.pool_size", Box::new(|c| c.database.pool_size = 0)),
+            ("admin.token", Box::new(|c| c.database.url = Secret::new("postgres://x/y".into()))),
+            ("admin.token", Box::new(|c| c.admin.token = Secret::new("short".into()))),
+            ("cards.hmac_key", Box::new(|c| c.cards.hmac_key = Secret::new("short".into()))),
+            (
+                "cards.hmac_key",
+                Box::new(|c| {
+                    c.database.url = Secret::new("postgres://x/y".into());
+                    c.admin.token = Secret::new("0123456789abcdef0123".into());
+                }),
+            ),
+            ("ledger.utc_offset_minutes", Box::new(|c| c.ledger.utc_offset_minutes = 9999)),
+            ("accounts.batch_size_max", Box::new(|c| c.accounts.batch_size_max = 0)),
+            ("accounts.commit_wait_us", Box::new(|c| c.accounts.commit_wait_us = 5_000_000)),
+            ("accounts.mailbox_capacity", Box::new(|c| c.accounts.mailbox_capacity = 0)),
+            ("entities.mailbox_capacity", Box::new(|c| c.entities.mailbox_capacity = 0)),
+            ("entities.idle_timeout_seconds", Box::new(|c| c.entities.idle_timeout_seconds = 0)),
+            ("log.format", Box::new(|c| c.log.format = "xml".into())),
+        ];
+        for (key, mutate) in cases {
+            let mut c = Config::default();
+            mutate(&mut c);
+            match c.validate() {
+                Err(ConfigError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: expected rejection, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn file_and_environment_layer_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("posgate-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("posgate.toml");
+        std::fs::write(&path, "[accounts]\nbatch_size_max = 77\n[log]\nformat = \"json\"\n").unwrap();
+        let c = Config::load(Some(&path)).unwrap();
+        assert_eq!(c.accounts.batch_size_max, 77);
+        assert_eq!(c.log.format, "json");
+        assert_eq!(c.http.listen, "127.0.0.1:8080");
+        std::fs::write(&path, "[accounts]\nbatch_sise_max = 77\n").unwrap();
+        assert!(Config::load(Some(&path)).is_err(), "unknown keys are refused");
+        assert!(Config::load(Some(&dir.join("missing.toml"))).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let mut c = Config::default();
+        c.admin.token = Secret::new("very-secret-admin-token".into());
+        c.database.url = Secret::new("postgres://u:pw@h/db".into());
+        let shown = format!("{c:?} {}", serde_json::to_string(&c).unwrap());
+        assert!(!shown.contains("very-secret") && !shown.contains("pw@"));
+    }
+}

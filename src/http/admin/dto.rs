@@ -1,0 +1,423 @@
+//! Request and response bodies of the admin API, with their validation.
+
+use crate::http::error::ApiError;
+use crate::http::json::Validate;
+use posgate_actors::ledger::{Asset, Balances, PostOutcome};
+use posgate_actors::model::{
+    Account, AccountStatus, Card, MerchantStatus, TerminalFamily, TerminalStatus,
+};
+use posgate_protocols::AMOUNT_FEN_MAX;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Longest code, user id or idempotency key accepted.
+pub const IDENTIFIER_CHARS_MAX: usize = 64;
+/// Longest display name accepted.
+pub const NAME_CHARS_MAX: usize = 128;
+/// Longest client idempotency key accepted.
+pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
+
+/// Checks an identifier: 1..=max characters of `[A-Za-z0-9_.:-]`.
+pub fn check_identifier(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
+    if value.is_empty() || value.chars().count() > max {
+        return Err(ApiError::invalid(field, format!("must be 1 to {max} characters")));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+    {
+        return Err(ApiError::invalid(field, "may only contain A-Z a-z 0-9 _ . : -"));
+    }
+    Ok(())
+}
+
+/// Checks a display name: at most `NAME_CHARS_MAX` characters, no control characters.
+pub fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.chars().count() > NAME_CHARS_MAX || value.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {NAME_CHARS_MAX} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an amount in minor units: `min..=AMOUNT_FEN_MAX`.
+pub fn check_amount(field: &str, value: i64, min: i64) -> Result<(), ApiError> {
+    if value < min || value > AMOUNT_FEN_MAX {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be between {min} and {AMOUNT_FEN_MAX}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Create a merchant.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMerchant {
+    /// Unique code, `[A-Za-z0-9_.:-]{1,64}`.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+}
+
+impl Validate for NewMerchant {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("code", &self.code, IDENTIFIER_CHARS_MAX)?;
+        check_name("name", &self.name)
+    }
+}
+
+/// Change a merchant.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New status.
+    pub status: Option<MerchantStatus>,
+}
+
+impl Validate for MerchantPatch {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+    }
+}
+
+/// Group rules; omitted values are 0 (no limit) and discount 100 (full price) on creation,
+/// unchanged on update.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRulesBody {
+    /// Single limit `dcxe`, fen; 0 = none.
+    pub single_limit: Option<i64>,
+    /// Daily amount `rxe`, fen; 0 = none.
+    pub daily_amount_limit: Option<i64>,
+    /// Daily count `rxc`; 0 = none.
+    pub daily_count_limit: Option<i64>,
+    /// Offline amount `zxe`, fen; 0 = none.
+    pub offline_amount_limit: Option<i64>,
+    /// Offline count `zxc`; 0 = none.
+    pub offline_count_limit: Option<i64>,
+    /// Discount `dz`: percent paid, 0-100.
+    pub discount_percent: Option<i64>,
+}
+
+impl GroupRulesBody {
+    fn check(&self) -> Result<(), ApiError> {
+        for (field, value) in [
+            ("single_limit", self.single_limit),
+            ("daily_amount_limit", self.daily_amount_limit),
+            ("daily_count_limit", self.daily_count_limit),
+            ("offline_amount_limit", self.offline_amount_limit),
+            ("offline_count_limit", self.offline_count_limit),
+        ] {
+            if let Some(v) = value {
+                check_amount(field, v, 0)?;
+            }
+        }
+        match self.discount_percent {
+            Some(d) if !(0..=100).contains(&d) => {
+                Err(ApiError::invalid("discount_percent", "must be between 0 and 100"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Create a group.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewGroup {
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// Group name (MQTT `g`), unique per merchant.
+    pub name: String,
+    /// Rules.
+    #[serde(flatten)]
+    pub rules: GroupRulesBody,
+}
+
+impl Validate for NewGroup {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("name", &self.name, IDENTIFIER_CHARS_MAX)?;
+        self.rules.check()
+    }
+}
+
+impl Validate for GroupRulesBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.check()
+    }
+}
+
+/// Create a terminal.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTerminal {
+    /// Protocol family.
+    pub family: TerminalFamily,
+    /// Device id (MQTT deviceId, `storeNo:terminalNo`, DS50 SN).
+    pub code: String,
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+}
+
+impl Validate for NewTerminal {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("code", &self.code, IDENTIFIER_CHARS_MAX)?;
+        check_name("name", &self.name)
+    }
+}
+
+/// Change a terminal.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TerminalPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New status.
+    pub status: Option<TerminalStatus>,
+}
+
+impl Validate for TerminalPatch {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+    }
+}
+
+/// Opening balances of a new account, minor units (fen; units for copies and points).
+#[derive(Deserialize, ToSchema, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct InitialBalances {
+    /// Cash, fen.
+    #[serde(default)]
+    pub cash: i64,
+    /// Subsidy, fen.
+    #[serde(default)]
+    pub subsidy: i64,
+    /// Copies.
+    #[serde(default)]
+    pub copies: i64,
+    /// Points.
+    #[serde(default)]
+    pub points: i64,
+    /// Offline purse, fen.
+    #[serde(default)]
+    pub purse: i64,
+}
+
+impl InitialBalances {
+    /// `(asset, amount)` of every non-zero balance.
+    pub fn non_zero(&self) -> Vec<(Asset, i64)> {
+        let b = Balances {
+            cash: self.cash,
+            subsidy: self.subsidy,
+            copies: self.copies,
+            points: self.points,
+            purse: self.purse,
+        };
+        Asset::ALL
+            .into_iter()
+            .map(|a| (a, b.get(a)))
+            .filter(|(_, v)| *v != 0)
+            .collect()
+    }
+}
+
+/// Create an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// Owner's id (MQTT `userId`, member id), unique per merchant.
+    pub user_id: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+    /// Group.
+    pub group_id: Option<i64>,
+    /// Card number (PAN, 12-19 digits): stored only as a keyed hash and a mask.
+    pub card_number: Option<String>,
+    /// Opening balances, posted as credits.
+    #[serde(default)]
+    pub initial_balances: InitialBalances,
+}
+
+impl Validate for NewAccount {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("user_id", &self.user_id, IDENTIFIER_CHARS_MAX)?;
+        check_name("name", &self.name)?;
+        if let Some(pan) = &self.card_number {
+            posgate_actors::cards::validate_pan(pan)
+                .map_err(|e| ApiError::invalid("card_number", e.to_string()))?;
+        }
+        let b = self.initial_balances;
+        for (field, v) in [
+            ("initial_balances.cash", b.cash),
+            ("initial_balances.subsidy", b.subsidy),
+            ("initial_balances.copies", b.copies),
+            ("initial_balances.points", b.points),
+            ("initial_balances.purse", b.purse),
+        ] {
+            check_amount(field, v, 0)?;
+        }
+        Ok(())
+    }
+}
+
+/// Change an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountPatchBody {
+    /// New name.
+    pub name: Option<String>,
+    /// New group; `null` removes the account from its group.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub group_id: Option<Option<i64>>,
+    /// New status.
+    pub status: Option<AccountStatus>,
+}
+
+fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<i64>::deserialize(d).map(Some)
+}
+
+impl Validate for AccountPatchBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+    }
+}
+
+/// Bind a card to an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCard {
+    /// Card number (PAN, 12-19 digits).
+    pub card_number: String,
+}
+
+impl Validate for NewCard {
+    fn validate(&self) -> Result<(), ApiError> {
+        posgate_actors::cards::validate_pan(&self.card_number)
+            .map_err(|e| ApiError::invalid("card_number", e.to_string()))
+    }
+}
+
+/// Credit an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditBody {
+    /// Client-chosen key; a retry with the same key posts nothing and returns the first
+    /// answer.
+    pub idempotency_key: String,
+    /// Amount, minor units, positive.
+    pub amount: i64,
+    /// Asset credited (default cash).
+    #[serde(default = "cash")]
+    pub asset: Asset,
+}
+
+fn cash() -> Asset {
+    Asset::Cash
+}
+
+fn cash_only() -> Vec<Asset> {
+    vec![Asset::Cash]
+}
+
+impl Validate for CreditBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("idempotency_key", &self.idempotency_key, IDEMPOTENCY_KEY_CHARS_MAX)?;
+        check_amount("amount", self.amount, 1)
+    }
+}
+
+/// Debit an account.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DebitBody {
+    /// Client-chosen key; a retry with the same key posts nothing and returns the first
+    /// answer.
+    pub idempotency_key: String,
+    /// Amount, minor units, positive.
+    pub amount: i64,
+    /// Assets drawn, in order (default `["cash"]`); money assets only, or one unit asset.
+    #[serde(default = "cash_only")]
+    pub sources: Vec<Asset>,
+}
+
+impl Validate for DebitBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_identifier("idempotency_key", &self.idempotency_key, IDEMPOTENCY_KEY_CHARS_MAX)?;
+        check_amount("amount", self.amount, 1)?;
+        let distinct = self
+            .sources
+            .iter()
+            .enumerate()
+            .all(|(i, a)| !self.sources[..i].contains(a));
+        let one_unit = self.sources.iter().all(|a| a.is_money()) || self.sources.len() == 1;
+        if self.sources.is_empty() || !distinct || !one_unit {
+            return Err(ApiError::invalid(
+                "sources",
+                "must list distinct money assets, or one of copies/points",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The answer to a credit or debit.
+#[derive(Serialize, ToSchema)]
+pub struct OutcomeView {
+    /// Journal id.
+    pub transaction_id: i64,
+    /// `posted` or `refused`.
+    pub status: &'static str,
+    /// Refusal reason (`insufficient`, `account_frozen`...).
+    pub refusal: Option<&'static str>,
+    /// Amount asked.
+    pub amount: i64,
+    /// Amount posted.
+    pub posted_amount: i64,
+    /// Balances after.
+    pub balances: Balances,
+    /// Flags.
+    pub flags: Vec<&'static str>,
+    /// This is the stored answer of an earlier request with the same key.
+    pub replayed: bool,
+}
+
+impl From<&PostOutcome> for OutcomeView {
+    fn from(o: &PostOutcome) -> Self {
+        OutcomeView {
+            transaction_id: o.transaction_id,
+            status: if o.is_posted() { "posted" } else { "refused" },
+            refusal: o.refusal.map(|r| r.as_str()),
+            amount: o.amount,
+            posted_amount: o.posted_amount,
+            balances: o.balances,
+            flags: o.flags.names(),
+            replayed: o.replayed,
+        }
+    }
+}
+
+/// An account with its balances and cards.
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+    /// Current balances.
+    pub balances: Balances,
+    /// Bound cards (masked).
+    pub cards: Vec<Card>,
+}

@@ -1,0 +1,62 @@
+//! Terminals.
+
+use super::dto::{NewTerminal, TerminalPatch};
+use super::{found, with_db};
+use crate::app::Gateway;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::ValidJson;
+use actix_web::{get, patch, post, web, HttpResponse};
+use posgate_actors::entity::Reload;
+use posgate_actors::model::Terminal;
+use posgate_actors::store::{catalog, now_ms};
+
+/// Register a terminal.
+#[utoipa::path(tag = "terminals", request_body = NewTerminal, security(("bearer" = [])), responses(
+    (status = 201, body = Terminal), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody)))]
+#[post("/terminals")]
+pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewTerminal>) -> Result<HttpResponse, ApiError> {
+    let NewTerminal { family, code, merchant_id, name } = body.0;
+    let terminal = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_merchant(db, merchant_id).await?.is_none() {
+                return Ok(None);
+            }
+            catalog::create_terminal(db, family, &code, merchant_id, &name, now_ms())
+                .await
+                .map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(found(terminal, "merchant")?))
+}
+
+/// Read a terminal (its secrets are never shown).
+#[utoipa::path(tag = "terminals", security(("bearer" = [])), responses(
+    (status = 200, body = Terminal), (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}")]
+pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let terminal = with_db(&gw, move |db| Box::pin(async move { catalog::get_terminal(db, id).await })).await?;
+    Ok(HttpResponse::Ok().json(found(terminal, "terminal")?))
+}
+
+/// Rename, disable or enable a terminal; its actor reloads at once.
+#[utoipa::path(tag = "terminals", request_body = TerminalPatch, security(("bearer" = [])), responses(
+    (status = 200, body = Terminal), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/terminals/{id}")]
+pub async fn update(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<TerminalPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let TerminalPatch { name, status } = body.0;
+    let terminal = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::update_terminal(db, id, name.as_deref(), status, now_ms()).await })
+    })
+    .await?;
+    let terminal = found(terminal, "terminal")?;
+    gw.terminals.call(&terminal.actor_key(), Reload).await?;
+    Ok(HttpResponse::Ok().json(terminal))
+}

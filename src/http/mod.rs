@@ -1,0 +1,66 @@
+//! The HTTP server: admin API, operations endpoints, and (in later modules) the device
+//! protocols that arrive over HTTP. Every request is counted and timed per protocol and
+//! route pattern.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod openapi;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{web, Error};
+use std::time::Instant;
+
+/// Registers every route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(openapi::openapi_json)
+        .configure(admin::configure)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
+    Err(error::ApiError::not_found("route"))
+}
+
+/// The protocol label of a path (a bounded set).
+fn protocol_of(path: &str) -> &'static str {
+    match path.split('/').nth(1).unwrap_or("") {
+        "admin" => "admin",
+        "v1" => "jpos",
+        "ds50" => "ds50",
+        "pospal" => "pospal",
+        "gateway" => "ktv",
+        "healthz" | "readyz" | "metrics" | "openapi.json" => "operations",
+        _ => "other",
+    }
+}
+
+/// Middleware: `posgate_http_requests_total` and `posgate_http_request_duration_seconds` by
+/// protocol and route pattern (never the raw path, so labels stay bounded).
+pub async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let protocol = protocol_of(req.path());
+    let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(res) => res.status().as_u16().to_string(),
+        Err(e) => e.as_response_error().status_code().as_u16().to_string(),
+    };
+    metrics::counter!("posgate_http_requests_total",
+        "protocol" => protocol, "endpoint" => endpoint.clone(), "status" => status)
+    .increment(1);
+    metrics::histogram!("posgate_http_request_duration_seconds",
+        "protocol" => protocol, "endpoint" => endpoint)
+    .record(started.elapsed().as_secs_f64());
+    result
+}

@@ -1,0 +1,54 @@
+//! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
+
+use super::admin::{accounts, dto, merchants, terminals, transactions, venues};
+use super::error::ErrorBody;
+use super::health;
+use actix_web::{get, HttpResponse};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The admin API description.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "posgate admin API",
+        description = "Merchants, groups, terminals, accounts, cards, credits and debits, \
+            transactions and the ledger audit. Every /admin route needs `Authorization: Bearer <token>`. \
+            Amounts are integer minor units (fen; units for copies and points).",
+    ),
+    paths(
+        merchants::create, merchants::get, merchants::update,
+        merchants::create_group, merchants::get_group, merchants::update_group,
+        terminals::create, terminals::get, terminals::update,
+        accounts::create, accounts::get, accounts::update, accounts::add_card,
+        accounts::credit, accounts::debit, accounts::balances,
+        transactions::list, transactions::audit,
+        venues::create, venues::get,
+        health::healthz, health::readyz, health::metrics,
+    ),
+    components(schemas(
+        ErrorBody, dto::OutcomeView, dto::AccountView, transactions::TransactionPage,
+        posgate_actors::ledger::Asset, posgate_actors::ledger::Balances,
+    )),
+    modifiers(&BearerAuth),
+    servers((url = "/admin/v1", description = "admin routes (operations routes are at /)")),
+)]
+pub struct ApiDoc;
+
+/// The OpenAPI document as JSON.
+#[get("/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

@@ -1,0 +1,100 @@
+//! Shared by the gateway's integration tests: starting a gateway in-process on a free port,
+//! and a small admin API client over real HTTP.
+
+#![allow(dead_code)]
+
+use posgate::config::Config;
+use posgate::secret::Secret;
+use serde_json::{json, Value};
+
+/// The admin token the tests configure.
+pub const TOKEN: &str = "test-admin-token-0123456789";
+
+/// A configuration for an in-process gateway: loopback port 0, in-memory SQLite unless a
+/// PostgreSQL URL is given.
+pub fn config(pg_url: Option<String>) -> Config {
+    let mut c = Config::default();
+    c.http.listen = "127.0.0.1:0".into();
+    c.http.workers = 2;
+    c.admin.token = Secret::new(TOKEN.into());
+    c.cards.hmac_key = Secret::new("test-card-key-0123456789abcdef-0123".into());
+    c.accounts.shards = 2;
+    c.entities.arbiters = 2;
+    match pg_url {
+        Some(url) => c.database.url = Secret::new(url),
+        None => c.database.sqlite_path = ":memory:".into(),
+    }
+    c
+}
+
+/// An HTTP client whose requests fail after 30 s instead of hanging a test.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("build HTTP client")
+}
+
+/// An admin API client for one gateway.
+pub struct Admin {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Admin {
+    pub fn new(base: String) -> Admin {
+        Admin {
+            base,
+            http: client(),
+        }
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    /// Creates a merchant with a unique code; returns its id.
+    pub async fn merchant(&self) -> i64 {
+        let code = format!("m-{}", rand::random::<u64>());
+        let (status, body) = self
+            .post("/admin/v1/merchants", json!({"code": code, "name": "Canteen"}))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+
+    /// Creates an account with `cash` fen; returns its id.
+    pub async fn account(&self, merchant: i64, cash: i64) -> i64 {
+        let user = format!("u{}", rand::random::<u32>());
+        let (status, body) = self
+            .post(
+                "/admin/v1/accounts",
+                json!({"merchant_id": merchant, "user_id": user, "initial_balances": {"cash": cash}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    }
+}
