@@ -55,3 +55,23 @@ where
         Err(SendError::Closed(ask)) => Err((Rejected::Closed, ask.query)),
     }
 }
+
+/// Starts an actor on `arbiter` with a mailbox of `capacity` from the first message on.
+///
+/// `Actor::start_in_arbiter` creates the mailbox with actix's default capacity (16) and
+/// lets the actor change it only once it runs on its arbiter, so messages sent right after
+/// the spawn would see the default bound. Here the channel is made with the final capacity
+/// before the address is handed out.
+pub fn start_bounded<A, F>(arbiter: &ArbiterHandle, capacity: usize, f: F) -> Addr<A>
+where
+    A: Actor<Context = Context<A>>,
+    F: FnOnce(&mut Context<A>) -> A + Send + 'static,
+{
+    let (tx, rx) = actix::dev::channel::channel(capacity.max(1));
+    arbiter.spawn_fn(move || {
+        let mut ctx = Context::with_receiver(rx);
+        let actor = f(&mut ctx);
+        actix::spawn(ctx.into_future(actor));
+    });
+    Addr::new(tx)
+}

@@ -14,10 +14,11 @@ mod shard;
 pub use shard::Shard;
 
 use crate::ledger::{LedgerError, PostOutcome, PostRequest};
-use crate::mailbox::{try_ask, Rejected};
+use crate::mailbox::{start_bounded, try_ask, Rejected};
 use crate::store::Store;
 use actix::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -69,9 +70,12 @@ impl AccountsConfig {
 pub type PostReply = Result<PostOutcome, LedgerError>;
 
 /// Handle to the shards; cheap to clone.
+///
+/// Clones share the shards' addresses (one `Arc`): actix bounds a mailbox at its capacity
+/// plus one slot per sender, and each cloned `Addr` would be a sender of its own.
 #[derive(Clone)]
 pub struct Accounts {
-    shards: Vec<Addr<Shard>>,
+    shards: Arc<Vec<Addr<Shard>>>,
 }
 
 /// Asks a shard to commit what it holds now and answer when it has nothing in flight.
@@ -85,13 +89,13 @@ impl Accounts {
                 let store = store.clone();
                 let config = config.clone();
                 let arbiter = Arbiter::new();
-                Shard::start_in_arbiter(&arbiter.handle(), move |ctx| {
-                    ctx.set_mailbox_capacity(config.mailbox_capacity);
-                    Shard::new(index, store, config)
-                })
+                let capacity = config.mailbox_capacity;
+                start_bounded(&arbiter.handle(), capacity, move |_| Shard::new(index, store, config))
             })
             .collect();
-        Accounts { shards }
+        Accounts {
+            shards: Arc::new(shards),
+        }
     }
 
     /// Number of shards.
@@ -124,7 +128,7 @@ impl Accounts {
 
     /// Commits everything queued and waits for in-flight batches (graceful shutdown).
     pub async fn drain(&self) {
-        for shard in &self.shards {
+        for shard in self.shards.iter() {
             // A shard that has already stopped has nothing left to drain.
             let _ = shard.send(Drain).await;
         }

@@ -2,7 +2,7 @@
 
 use super::lifecycle::{Deregister, Lifecycle};
 use super::{EntityConfig, EntityDeps, EntityError};
-use crate::mailbox::{try_ask, Ask, Rejected};
+use crate::mailbox::{start_bounded, try_ask, Ask, Rejected};
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
 use std::collections::HashMap;
@@ -85,8 +85,13 @@ impl<E: Entity> Registry<E> {
         self.inner.live.lock().map_or(0, |m| m.len())
     }
 
-    /// The actor for `key`, spawned if it is not running.
-    pub fn addr(&self, key: &str) -> Addr<E> {
+    /// Runs `f` on the registry's own address of the actor for `key`, spawning the actor
+    /// if it is not running.
+    ///
+    /// Sends must go through this one stored address: actix bounds a mailbox at its
+    /// capacity plus one slot per *sender*, and every clone of an `Addr` is a new sender,
+    /// so sending through fresh clones would never find the mailbox full.
+    fn with_addr<R>(&self, key: &str, f: impl FnOnce(&Addr<E>) -> R) -> R {
         let mut live = self
             .inner
             .live
@@ -94,7 +99,7 @@ impl<E: Entity> Registry<E> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some((_, addr)) = live.get(key) {
             if addr.connected() {
-                return addr.clone();
+                return f(addr);
             }
         }
         let generation = self.inner.generation.fetch_add(1, Ordering::Relaxed);
@@ -119,12 +124,12 @@ impl<E: Entity> Registry<E> {
         );
         let deps = self.inner.deps.clone();
         let capacity = self.inner.config.mailbox_capacity;
-        let addr = E::start_in_arbiter(self.inner.arbiters.for_key(key), move |ctx| {
-            ctx.set_mailbox_capacity(capacity);
+        let addr = start_bounded(self.inner.arbiters.for_key(key), capacity, move |_| {
             <E as Entity>::create(life, deps)
         });
-        live.insert(key.to_string(), (generation, addr.clone()));
-        addr
+        let result = f(&addr);
+        live.insert(key.to_string(), (generation, addr));
+        result
     }
 
     /// Sends `query` to the actor for `key` (spawning it if needed) without waiting for
@@ -136,10 +141,10 @@ impl<E: Entity> Registry<E> {
         Q: Send + 'static,
         R: Send + 'static,
     {
-        match try_ask(&self.addr(key), E::KIND, query) {
+        match self.with_addr(key, |addr| try_ask(addr, E::KIND, query)) {
             Ok(rx) => Ok(rx),
             Err((Rejected::Full, _)) => Err(EntityError::Busy),
-            Err((Rejected::Closed, query)) => match try_ask(&self.addr(key), E::KIND, query) {
+            Err((Rejected::Closed, query)) => match self.with_addr(key, |addr| try_ask(addr, E::KIND, query)) {
                 Ok(rx) => Ok(rx),
                 Err((Rejected::Full, _)) => Err(EntityError::Busy),
                 Err((Rejected::Closed, _)) => Err(EntityError::ShuttingDown),
