@@ -67,7 +67,11 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     };
     let applied = store.migrate().await?;
     if !applied.is_empty() {
-        tracing::info!(backend = store.backend_name(), ?applied, "migrations applied");
+        tracing::info!(
+            backend = store.backend_name(),
+            ?applied,
+            "migrations applied"
+        );
     }
     Ok(store)
 }
@@ -76,7 +80,9 @@ pub async fn open_store(config: &Config) -> Result<Store, StartError> {
 /// database, readable by its owner only.
 fn card_key(config: &Config) -> Result<CardKey, StartError> {
     if !config.cards.hmac_key.expose().is_empty() {
-        return Ok(CardKey::new(config.cards.hmac_key.expose().as_bytes().to_vec()));
+        return Ok(CardKey::new(
+            config.cards.hmac_key.expose().as_bytes().to_vec(),
+        ));
     }
     let path = format!("{}.cardkey", config.database.sqlite_path);
     if config.database.sqlite_path == ":memory:" {
@@ -85,7 +91,10 @@ fn card_key(config: &Config) -> Result<CardKey, StartError> {
     if Path::new(&path).exists() {
         let hexed = std::fs::read_to_string(&path)?;
         let bytes = hex::decode(hexed.trim()).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{path} is not hex"))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{path} is not hex"),
+            )
         })?;
         return Ok(CardKey::new(bytes));
     }

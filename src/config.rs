@@ -311,7 +311,11 @@ impl Config {
                 "  {:<32} {:<40} default {}\n      {}\n",
                 s.key,
                 s.env_var(),
-                if default.is_empty() { "\"\"".into() } else { default },
+                if default.is_empty() {
+                    "\"\"".into()
+                } else {
+                    default
+                },
                 s.help
             ));
         }
@@ -325,7 +329,11 @@ pub fn flatten(config: &Config) -> Vec<(String, String)> {
         match v {
             serde_json::Value::Object(map) => {
                 for (k, v) in map {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     walk(&key, v, out);
                 }
             }
@@ -345,7 +353,10 @@ mod tests {
 
     #[test]
     fn settings_table_names_every_setting() {
-        let mut keys: Vec<String> = flatten(&Config::default()).into_iter().map(|(k, _)| k).collect();
+        let mut keys: Vec<String> = flatten(&Config::default())
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         let mut documented: Vec<String> = SETTINGS.iter().map(|s| s.key.to_string()).collect();
         keys.sort();
         documented.sort();
@@ -366,13 +377,29 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_rejections_name_the_key() {
         Config::default().validate().unwrap();
-        let cases: Vec<(&str, Box<dyn Fn(&mut Config)>)> = vec![
-            ("http.listen", Box::new(|c| c.http.listen = "nowhere".into())),
-            ("http.request_body_bytes_max", Box::new(|c| c.http.request_body_bytes_max = 10)),
+        type Mutation = Box<dyn Fn(&mut Config)>;
+        let cases: Vec<(&str, Mutation)> = vec![
+            (
+                "http.listen",
+                Box::new(|c| c.http.listen = "nowhere".into()),
+            ),
+            (
+                "http.request_body_bytes_max",
+                Box::new(|c| c.http.request_body_bytes_max = 10),
+            ),
             ("database.pool_size", Box::new(|c| c.database.pool_size = 0)),
-            ("admin.token", Box::new(|c| c.database.url = Secret::new("postgres://x/y".into()))),
-            ("admin.token", Box::new(|c| c.admin.token = Secret::new("short".into()))),
-            ("cards.hmac_key", Box::new(|c| c.cards.hmac_key = Secret::new("short".into()))),
+            (
+                "admin.token",
+                Box::new(|c| c.database.url = Secret::new("postgres://x/y".into())),
+            ),
+            (
+                "admin.token",
+                Box::new(|c| c.admin.token = Secret::new("short".into())),
+            ),
+            (
+                "cards.hmac_key",
+                Box::new(|c| c.cards.hmac_key = Secret::new("short".into())),
+            ),
             (
                 "cards.hmac_key",
                 Box::new(|c| {
@@ -380,12 +407,30 @@ mod tests {
                     c.admin.token = Secret::new("0123456789abcdef0123".into());
                 }),
             ),
-            ("ledger.utc_offset_minutes", Box::new(|c| c.ledger.utc_offset_minutes = 9999)),
-            ("accounts.batch_size_max", Box::new(|c| c.accounts.batch_size_max = 0)),
-            ("accounts.commit_wait_us", Box::new(|c| c.accounts.commit_wait_us = 5_000_000)),
-            ("accounts.mailbox_capacity", Box::new(|c| c.accounts.mailbox_capacity = 0)),
-            ("entities.mailbox_capacity", Box::new(|c| c.entities.mailbox_capacity = 0)),
-            ("entities.idle_timeout_seconds", Box::new(|c| c.entities.idle_timeout_seconds = 0)),
+            (
+                "ledger.utc_offset_minutes",
+                Box::new(|c| c.ledger.utc_offset_minutes = 9999),
+            ),
+            (
+                "accounts.batch_size_max",
+                Box::new(|c| c.accounts.batch_size_max = 0),
+            ),
+            (
+                "accounts.commit_wait_us",
+                Box::new(|c| c.accounts.commit_wait_us = 5_000_000),
+            ),
+            (
+                "accounts.mailbox_capacity",
+                Box::new(|c| c.accounts.mailbox_capacity = 0),
+            ),
+            (
+                "entities.mailbox_capacity",
+                Box::new(|c| c.entities.mailbox_capacity = 0),
+            ),
+            (
+                "entities.idle_timeout_seconds",
+                Box::new(|c| c.entities.idle_timeout_seconds = 0),
+            ),
             ("log.format", Box::new(|c| c.log.format = "xml".into())),
         ];
         for (key, mutate) in cases {
@@ -403,13 +448,20 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("posgate-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("posgate.toml");
-        std::fs::write(&path, "[accounts]\nbatch_size_max = 77\n[log]\nformat = \"json\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "[accounts]\nbatch_size_max = 77\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
         let c = Config::load(Some(&path)).unwrap();
         assert_eq!(c.accounts.batch_size_max, 77);
         assert_eq!(c.log.format, "json");
         assert_eq!(c.http.listen, "127.0.0.1:8080");
         std::fs::write(&path, "[accounts]\nbatch_sise_max = 77\n").unwrap();
-        assert!(Config::load(Some(&path)).is_err(), "unknown keys are refused");
+        assert!(
+            Config::load(Some(&path)).is_err(),
+            "unknown keys are refused"
+        );
         assert!(Config::load(Some(&dir.join("missing.toml"))).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -14,7 +14,13 @@ use std::process::ExitCode;
 #[command(name = "posgate", version, after_long_help = Config::settings_help())]
 struct Cli {
     /// TOML configuration file.
-    #[arg(long, short, global = true, env = "POSGATE_CONFIG", value_name = "FILE")]
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "POSGATE_CONFIG",
+        value_name = "FILE"
+    )]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -44,12 +50,19 @@ fn main() -> ExitCode {
     let result = actix_rt::System::new().block_on(async move {
         match cli.command {
             Command::Serve => {
-                let running = posgate::app::start(config).await.map_err(|e| e.to_string())?;
+                let running = posgate::app::start(config)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 running.wait().await.map_err(|e| e.to_string())
             }
             Command::Migrate => {
-                let store = posgate::app::open_store(&config).await.map_err(|e| e.to_string())?;
-                println!("database ({}) is at the latest schema", store.backend_name());
+                let store = posgate::app::open_store(&config)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "database ({}) is at the latest schema",
+                    store.backend_name()
+                );
                 Ok(())
             }
             Command::Config => {

@@ -9,7 +9,9 @@ use posgate_actors::testing;
 use serde_json::json;
 
 async fn sqlite_gateway() -> (posgate::app::Running, Admin) {
-    let running = posgate::app::start(config(None)).await.expect("start gateway");
+    let running = posgate::app::start(config(None))
+        .await
+        .expect("start gateway");
     let admin = Admin::new(format!("http://{}", running.addr));
     (running, admin)
 }
@@ -64,24 +66,96 @@ async fn bad_input_is_refused_naming_the_field() {
     let a = admin.account(m, 1000).await;
     let cases = [
         ("/admin/v1/merchants", json!({"name": "x"}), "code"),
-        ("/admin/v1/merchants", json!({"code": "a b", "name": "x"}), "code"),
-        ("/admin/v1/merchants", json!({"code": "", "name": "x"}), "code"),
-        ("/admin/v1/merchants", json!({"code": 5, "name": "x"}), "code"),
-        ("/admin/v1/merchants", json!({"code": "ok", "name": "x", "extra": 1}), "extra"),
-        ("/admin/v1/groups", json!({"merchant_id": m, "name": "g", "discount_percent": 101}), "discount_percent"),
-        ("/admin/v1/groups", json!({"merchant_id": m, "name": "g", "single_limit": -1}), "single_limit"),
-        ("/admin/v1/terminals", json!({"family": "telex", "code": "1", "merchant_id": m}), "family"),
-        ("/admin/v1/accounts", json!({"merchant_id": m, "user_id": "~counter"}), "user_id"),
-        ("/admin/v1/accounts", json!({"merchant_id": m, "user_id": "u1", "card_number": "1234"}), "card_number"),
-        ("/admin/v1/accounts", json!({"merchant_id": m, "user_id": "u1", "initial_balances": {"cash": -1}}), "initial_balances.cash"),
-        ("/admin/v1/accounts", json!({"merchant_id": m, "user_id": "u1", "initial_balances": {"cash": 1.5}}), "initial_balances.cash"),
-        (&format!("/admin/v1/accounts/{a}/credit"), json!({"idempotency_key": "k", "amount": 0}), "amount"),
-        (&format!("/admin/v1/accounts/{a}/credit"), json!({"idempotency_key": "k", "amount": "12"}), "amount"),
-        (&format!("/admin/v1/accounts/{a}/credit"), json!({"idempotency_key": "k", "amount": 1, "asset": "gold"}), "asset"),
-        (&format!("/admin/v1/accounts/{a}/debit"), json!({"amount": 1}), "idempotency_key"),
-        (&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "k", "amount": 10000000000000i64}), "amount"),
-        (&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "k", "amount": 1, "sources": ["cash", "cash"]}), "sources"),
-        (&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "k", "amount": 1, "sources": ["copies", "cash"]}), "sources"),
+        (
+            "/admin/v1/merchants",
+            json!({"code": "a b", "name": "x"}),
+            "code",
+        ),
+        (
+            "/admin/v1/merchants",
+            json!({"code": "", "name": "x"}),
+            "code",
+        ),
+        (
+            "/admin/v1/merchants",
+            json!({"code": 5, "name": "x"}),
+            "code",
+        ),
+        (
+            "/admin/v1/merchants",
+            json!({"code": "ok", "name": "x", "extra": 1}),
+            "extra",
+        ),
+        (
+            "/admin/v1/groups",
+            json!({"merchant_id": m, "name": "g", "discount_percent": 101}),
+            "discount_percent",
+        ),
+        (
+            "/admin/v1/groups",
+            json!({"merchant_id": m, "name": "g", "single_limit": -1}),
+            "single_limit",
+        ),
+        (
+            "/admin/v1/terminals",
+            json!({"family": "telex", "code": "1", "merchant_id": m}),
+            "family",
+        ),
+        (
+            "/admin/v1/accounts",
+            json!({"merchant_id": m, "user_id": "~counter"}),
+            "user_id",
+        ),
+        (
+            "/admin/v1/accounts",
+            json!({"merchant_id": m, "user_id": "u1", "card_number": "1234"}),
+            "card_number",
+        ),
+        (
+            "/admin/v1/accounts",
+            json!({"merchant_id": m, "user_id": "u1", "initial_balances": {"cash": -1}}),
+            "initial_balances.cash",
+        ),
+        (
+            "/admin/v1/accounts",
+            json!({"merchant_id": m, "user_id": "u1", "initial_balances": {"cash": 1.5}}),
+            "initial_balances.cash",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/credit"),
+            json!({"idempotency_key": "k", "amount": 0}),
+            "amount",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/credit"),
+            json!({"idempotency_key": "k", "amount": "12"}),
+            "amount",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/credit"),
+            json!({"idempotency_key": "k", "amount": 1, "asset": "gold"}),
+            "asset",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"amount": 1}),
+            "idempotency_key",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "k", "amount": 10000000000000i64}),
+            "amount",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "k", "amount": 1, "sources": ["cash", "cash"]}),
+            "sources",
+        ),
+        (
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "k", "amount": 1, "sources": ["copies", "cash"]}),
+            "sources",
+        ),
     ];
     for (path, body, field) in cases {
         let (status, answer) = admin.post(path, body.clone()).await;
@@ -91,15 +165,36 @@ async fn bad_input_is_refused_naming_the_field() {
     }
     // Not JSON at all, wrong content type, oversized.
     let url = format!("{}/admin/v1/merchants", admin.base);
-    let res = admin.http.post(&url).bearer_auth(TOKEN)
-        .header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let res = admin
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
-    let res = admin.http.post(&url).bearer_auth(TOKEN)
-        .header("content-type", "text/plain").body("{}").send().await.unwrap();
+    let res = admin
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 415);
     let huge = format!("{{\"code\":\"x\",\"name\":\"{}\"}}", "y".repeat(300 * 1024));
-    let res = admin.http.post(&url).bearer_auth(TOKEN)
-        .header("content-type", "application/json").body(huge).send().await.unwrap();
+    let res = admin
+        .http
+        .post(&url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 413);
     let (status, answer) = admin.get("/admin/v1/transactions?limit=0").await;
     assert_eq!((status, answer["field"].as_str()), (400, Some("limit")));
@@ -120,19 +215,45 @@ async fn happy_path(admin: &Admin) {
     assert_eq!(status, 201, "{group}");
     assert_eq!(group["single_limit"], 0);
     let g = group["id"].as_i64().unwrap();
-    let (status, group) = admin.patch(&format!("/admin/v1/groups/{g}"), json!({"single_limit": 2000})).await;
-    assert_eq!((status, group["single_limit"].as_i64(), group["discount_percent"].as_i64()), (200, Some(2000), Some(90)));
+    let (status, group) = admin
+        .patch(
+            &format!("/admin/v1/groups/{g}"),
+            json!({"single_limit": 2000}),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            group["single_limit"].as_i64(),
+            group["discount_percent"].as_i64()
+        ),
+        (200, Some(2000), Some(90))
+    );
     let code = format!("dev{}", rand::random::<u32>());
     let (status, terminal) = admin
-        .post("/admin/v1/terminals", json!({"family": "mqtt_pos", "code": code, "merchant_id": m, "name": "Window 1"}))
+        .post(
+            "/admin/v1/terminals",
+            json!({"family": "mqtt_pos", "code": code, "merchant_id": m, "name": "Window 1"}),
+        )
         .await;
     assert_eq!(status, 201, "{terminal}");
     assert!(terminal.get("secrets").is_none());
     let t = terminal["id"].as_i64().unwrap();
-    let (status, terminal) = admin.patch(&format!("/admin/v1/terminals/{t}"), json!({"status": "disabled"})).await;
-    assert_eq!((status, terminal["status"].as_str()), (200, Some("disabled")));
+    let (status, terminal) = admin
+        .patch(
+            &format!("/admin/v1/terminals/{t}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(
+        (status, terminal["status"].as_str()),
+        (200, Some("disabled"))
+    );
     let (status, _) = admin
-        .post("/admin/v1/terminals", json!({"family": "mqtt_pos", "code": code, "merchant_id": m}))
+        .post(
+            "/admin/v1/terminals",
+            json!({"family": "mqtt_pos", "code": code, "merchant_id": m}),
+        )
         .await;
     assert_eq!(status, 409, "terminal codes are unique per family");
 
@@ -147,67 +268,188 @@ async fn happy_path(admin: &Admin) {
         .await;
     assert_eq!(status, 201, "{account}");
     assert!(!account.to_string().contains(&pan));
-    assert_eq!(account["cards"][0]["pan_masked"], format!("{}****{}", &pan[..6], &pan[pan.len() - 4..]));
-    assert_eq!((account["balances"]["cash"].as_i64(), account["balances"]["subsidy"].as_i64()), (Some(5000), Some(300)));
+    assert_eq!(
+        account["cards"][0]["pan_masked"],
+        format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])
+    );
+    assert_eq!(
+        (
+            account["balances"]["cash"].as_i64(),
+            account["balances"]["subsidy"].as_i64()
+        ),
+        (Some(5000), Some(300))
+    );
     let a = account["id"].as_i64().unwrap();
     let (status, _) = admin
-        .post("/admin/v1/accounts", json!({"merchant_id": m, "user_id": "x1", "card_number": pan}))
+        .post(
+            "/admin/v1/accounts",
+            json!({"merchant_id": m, "user_id": "x1", "card_number": pan}),
+        )
         .await;
     assert_eq!(status, 409, "a card binds to one account");
 
     // Credit, debit, retry, conflicting retry, refusal.
-    let (status, out) = admin.post(&format!("/admin/v1/accounts/{a}/credit"), json!({"idempotency_key": "top-1", "amount": 1000})).await;
-    assert_eq!((status, out["balances"]["cash"].as_i64()), (201, Some(6000)), "{out}");
-    let (status, first) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-1", "amount": 2500})).await;
-    assert_eq!((status, first["status"].as_str(), first["balances"]["cash"].as_i64()), (201, Some("posted"), Some(3500)), "{first}");
-    let (status, again) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-1", "amount": 2500})).await;
+    let (status, out) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/credit"),
+            json!({"idempotency_key": "top-1", "amount": 1000}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["balances"]["cash"].as_i64()),
+        (201, Some(6000)),
+        "{out}"
+    );
+    let (status, first) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-1", "amount": 2500}),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            first["status"].as_str(),
+            first["balances"]["cash"].as_i64()
+        ),
+        (201, Some("posted"), Some(3500)),
+        "{first}"
+    );
+    let (status, again) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-1", "amount": 2500}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(again["transaction_id"], first["transaction_id"]);
     assert_eq!(again["replayed"], true);
-    let (status, other) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-1", "amount": 1})).await;
-    assert_eq!((status, other["transaction_id"].clone()), (409, first["transaction_id"].clone()));
-    let (status, refused) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-2", "amount": 999999})).await;
-    assert_eq!((status, refused["refusal"].as_str()), (422, Some("insufficient")));
-    let (status, sub) = admin
-        .post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-3", "amount": 400, "sources": ["subsidy", "cash"]}))
+    let (status, other) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-1", "amount": 1}),
+        )
         .await;
-    assert_eq!((status, sub["balances"]["subsidy"].as_i64(), sub["balances"]["cash"].as_i64()), (201, Some(0), Some(3400)));
+    assert_eq!(
+        (status, other["transaction_id"].clone()),
+        (409, first["transaction_id"].clone())
+    );
+    let (status, refused) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-2", "amount": 999999}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["refusal"].as_str()),
+        (422, Some("insufficient"))
+    );
+    let (status, sub) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-3", "amount": 400, "sources": ["subsidy", "cash"]}),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            sub["balances"]["subsidy"].as_i64(),
+            sub["balances"]["cash"].as_i64()
+        ),
+        (201, Some(0), Some(3400))
+    );
     let (_, balances) = admin.get(&format!("/admin/v1/accounts/{a}/balances")).await;
-    assert_eq!(balances, json!({"cash": 3400, "subsidy": 0, "copies": 0, "points": 0, "purse": 0}));
+    assert_eq!(
+        balances,
+        json!({"cash": 3400, "subsidy": 0, "copies": 0, "points": 0, "purse": 0})
+    );
 
     // Freeze: refused with 422; unknown accounts 404.
-    let (status, _) = admin.patch(&format!("/admin/v1/accounts/{a}"), json!({"status": "frozen", "group_id": null})).await;
+    let (status, _) = admin
+        .patch(
+            &format!("/admin/v1/accounts/{a}"),
+            json!({"status": "frozen", "group_id": null}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, out) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-4", "amount": 1})).await;
-    assert_eq!((status, out["refusal"].as_str()), (422, Some("account_frozen")));
-    let (status, _) = admin.post("/admin/v1/accounts/987654321/debit", json!({"idempotency_key": "x", "amount": 1})).await;
+    let (status, out) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-4", "amount": 1}),
+        )
+        .await;
+    assert_eq!(
+        (status, out["refusal"].as_str()),
+        (422, Some("account_frozen"))
+    );
+    let (status, _) = admin
+        .post(
+            "/admin/v1/accounts/987654321/debit",
+            json!({"idempotency_key": "x", "amount": 1}),
+        )
+        .await;
     assert_eq!(status, 404);
     // A suspended merchant's accounts are refused.
-    admin.patch(&format!("/admin/v1/accounts/{a}"), json!({"status": "active"})).await;
-    let (status, _) = admin.patch(&format!("/admin/v1/merchants/{m}"), json!({"status": "suspended"})).await;
+    admin
+        .patch(
+            &format!("/admin/v1/accounts/{a}"),
+            json!({"status": "active"}),
+        )
+        .await;
+    let (status, _) = admin
+        .patch(
+            &format!("/admin/v1/merchants/{m}"),
+            json!({"status": "suspended"}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, _) = admin.post(&format!("/admin/v1/accounts/{a}/debit"), json!({"idempotency_key": "buy-5", "amount": 1})).await;
+    let (status, _) = admin
+        .post(
+            &format!("/admin/v1/accounts/{a}/debit"),
+            json!({"idempotency_key": "buy-5", "amount": 1}),
+        )
+        .await;
     assert_eq!(status, 409);
-    admin.patch(&format!("/admin/v1/merchants/{m}"), json!({"status": "active"})).await;
+    admin
+        .patch(
+            &format!("/admin/v1/merchants/{m}"),
+            json!({"status": "active"}),
+        )
+        .await;
 
     // Transactions: filtered by account, newest first, paged.
-    let (status, page) = admin.get(&format!("/admin/v1/transactions?account_id={a}&limit=3")).await;
+    let (status, page) = admin
+        .get(&format!("/admin/v1/transactions?account_id={a}&limit=3"))
+        .await;
     assert_eq!(status, 200);
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert!(items[0]["id"].as_i64() > items[1]["id"].as_i64());
     let next = page["next_before_id"].as_i64().unwrap();
-    let (_, rest) = admin.get(&format!("/admin/v1/transactions?account_id={a}&limit=100&before_id={next}")).await;
+    let (_, rest) = admin
+        .get(&format!(
+            "/admin/v1/transactions?account_id={a}&limit=100&before_id={next}"
+        ))
+        .await;
     let total = 3 + rest["items"].as_array().unwrap().len();
     // 2 opening credits, top-1, buy-1, buy-2 (refused), buy-3, buy-4 (refused).
     assert_eq!(total, 7);
     assert!(rest["next_before_id"].is_null());
-    let (_, none) = admin.get(&format!("/admin/v1/transactions?account_id={a}&from_ms=1&to_ms=2")).await;
+    let (_, none) = admin
+        .get(&format!(
+            "/admin/v1/transactions?account_id={a}&from_ms=1&to_ms=2"
+        ))
+        .await;
     assert_eq!(none["items"].as_array().unwrap().len(), 0);
 
     // Venues.
     let cc = format!("KTV{}", rand::random::<u32>());
-    let (status, _) = admin.post("/admin/v1/venues", json!({"companycode": cc, "merchant_id": m, "name": "Star KTV"})).await;
+    let (status, _) = admin
+        .post(
+            "/admin/v1/venues",
+            json!({"companycode": cc, "merchant_id": m, "name": "Star KTV"}),
+        )
+        .await;
     assert_eq!(status, 201);
     let (status, venue) = admin.get(&format!("/admin/v1/venues/{cc}")).await;
     assert_eq!((status, venue["merchant_id"].as_i64()), (200, Some(m)));
@@ -228,8 +470,12 @@ async fn happy_path_on_sqlite() {
 
 #[actix_rt::test]
 async fn happy_path_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else { return };
-    let running = posgate::app::start(config(Some(url))).await.expect("start gateway");
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    let running = posgate::app::start(config(Some(url)))
+        .await
+        .expect("start gateway");
     let admin = Admin::new(format!("http://{}", running.addr));
     happy_path(&admin).await;
     running.stop().await;
@@ -239,14 +485,32 @@ async fn happy_path_on_postgres() {
 async fn operations_endpoints_and_openapi() {
     let (running, admin) = sqlite_gateway().await;
     let client = common::client();
-    let health = client.get(format!("{}/healthz", admin.base)).send().await.unwrap();
+    let health = client
+        .get(format!("{}/healthz", admin.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let ready: serde_json::Value = client.get(format!("{}/readyz", admin.base)).send().await.unwrap().json().await.unwrap();
+    let ready: serde_json::Value = client
+        .get(format!("{}/readyz", admin.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["database"], "sqlite");
     // Some traffic, then the metrics that describe it.
     let m = admin.merchant().await;
     admin.account(m, 100).await;
-    let metrics = client.get(format!("{}/metrics", admin.base)).send().await.unwrap().text().await.unwrap();
+    let metrics = client
+        .get(format!("{}/metrics", admin.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for name in [
         "posgate_http_requests_total",
         "posgate_http_request_duration_seconds_bucket",
@@ -257,13 +521,29 @@ async fn operations_endpoints_and_openapi() {
         assert!(metrics.contains(name), "metrics lack {name}");
     }
     assert!(metrics.contains("endpoint=\"/admin/v1/accounts\""));
-    let doc: serde_json::Value = client.get(format!("{}/openapi.json", admin.base)).send().await.unwrap().json().await.unwrap();
+    let doc: serde_json::Value = client
+        .get(format!("{}/openapi.json", admin.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/merchants", "/accounts/{id}/debit", "/transactions", "/ledger/audit"] {
+    for path in [
+        "/merchants",
+        "/accounts/{id}/debit",
+        "/transactions",
+        "/ledger/audit",
+    ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    let missing = client.get(format!("{}/nowhere", admin.base)).send().await.unwrap();
+    let missing = client
+        .get(format!("{}/nowhere", admin.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     running.stop().await;
 }

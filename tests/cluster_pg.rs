@@ -36,7 +36,10 @@ async fn replica(url: &str) -> (Child, String) {
         .env("POSGATE_DATABASE_URL", url)
         .env("POSGATE_DATABASE_POOL_SIZE", "4")
         .env("POSGATE_ADMIN_TOKEN", TOKEN)
-        .env("POSGATE_CARDS_HMAC_KEY", "cluster-test-card-key-0123456789abcdef")
+        .env(
+            "POSGATE_CARDS_HMAC_KEY",
+            "cluster-test-card-key-0123456789abcdef",
+        )
         .env("POSGATE_HTTP_LISTEN", format!("127.0.0.1:{port}"))
         .env("POSGATE_HTTP_WORKERS", "2")
         .env("POSGATE_ACCOUNTS_SHARDS", "2")
@@ -59,7 +62,13 @@ async fn replica(url: &str) -> (Child, String) {
 
 /// One attempt of a debit on one replica: `Some((status, body))`, or `None` when the
 /// replica could not be reached (killed).
-async fn attempt(http: &reqwest::Client, base: &str, account: i64, key: &str, amount: i64) -> Option<(u16, Value)> {
+async fn attempt(
+    http: &reqwest::Client,
+    base: &str,
+    account: i64,
+    key: &str,
+    amount: i64,
+) -> Option<(u16, Value)> {
     let res = http
         .post(format!("{base}/admin/v1/accounts/{account}/debit"))
         .bearer_auth(TOKEN)
@@ -74,7 +83,9 @@ async fn attempt(http: &reqwest::Client, base: &str, account: i64, key: &str, am
 
 #[actix_rt::test]
 async fn two_replicas_never_overdraw_or_duplicate() {
-    let Some(url) = testing::scratch_pg_url() else { return };
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
     let (a_proc, a) = replica(&url).await;
     let (mut b_proc, b) = replica(&url).await;
     let admin = Admin::new(a.clone());
@@ -107,24 +118,26 @@ async fn two_replicas_never_overdraw_or_duplicate() {
             (key.clone(), *account, *amount, both, first_a)
         })
         .collect();
-    let results: Vec<_> = futures::stream::iter(phase1.into_iter().map(|(key, account, amount, both, first_a)| {
-        let (http, a, b) = (http.clone(), a.clone(), b.clone());
-        async move {
-            let (first, second) = if first_a { (a, b) } else { (b, a) };
-            let mut got = Vec::new();
-            if both {
-                let (x, y) = futures::join!(
-                    attempt(&http, &first, account, &key, amount),
-                    attempt(&http, &second, account, &key, amount)
-                );
-                got.extend(x);
-                got.extend(y);
-            } else {
-                got.extend(attempt(&http, &first, account, &key, amount).await);
+    let results: Vec<_> = futures::stream::iter(phase1.into_iter().map(
+        |(key, account, amount, both, first_a)| {
+            let (http, a, b) = (http.clone(), a.clone(), b.clone());
+            async move {
+                let (first, second) = if first_a { (a, b) } else { (b, a) };
+                let mut got = Vec::new();
+                if both {
+                    let (x, y) = futures::join!(
+                        attempt(&http, &first, account, &key, amount),
+                        attempt(&http, &second, account, &key, amount)
+                    );
+                    got.extend(x);
+                    got.extend(y);
+                } else {
+                    got.extend(attempt(&http, &first, account, &key, amount).await);
+                }
+                (key, got)
             }
-            (key, got)
-        }
-    }))
+        },
+    ))
     .buffer_unordered(24)
     .collect()
     .await;
@@ -135,27 +148,30 @@ async fn two_replicas_never_overdraw_or_duplicate() {
     // Kill replica B without warning, then run phase 2 on A, retrying every phase-1 key too.
     b_proc.start_kill().expect("kill replica b");
     let _ = b_proc.wait().await;
-    let retry_all: Vec<_> = plan.iter().cloned().collect();
-    let results: Vec<_> = futures::stream::iter(retry_all.into_iter().map(|(key, account, amount)| {
-        let (http, a) = (http.clone(), a.clone());
-        async move {
-            let mut got = Vec::new();
-            // Retry until A answers with a final status (503 busy is retryable).
-            for _ in 0..20 {
-                match attempt(&http, &a, account, &key, amount).await {
-                    Some((503, _)) | None => tokio::time::sleep(Duration::from_millis(50)).await,
-                    Some(answer) => {
-                        got.push(answer);
-                        break;
+    let retry_all = plan.clone();
+    let results: Vec<_> =
+        futures::stream::iter(retry_all.into_iter().map(|(key, account, amount)| {
+            let (http, a) = (http.clone(), a.clone());
+            async move {
+                let mut got = Vec::new();
+                // Retry until A answers with a final status (503 busy is retryable).
+                for _ in 0..20 {
+                    match attempt(&http, &a, account, &key, amount).await {
+                        Some((503, _)) | None => {
+                            tokio::time::sleep(Duration::from_millis(50)).await
+                        }
+                        Some(answer) => {
+                            got.push(answer);
+                            break;
+                        }
                     }
                 }
+                (key, got)
             }
-            (key, got)
-        }
-    }))
-    .buffer_unordered(24)
-    .collect()
-    .await;
+        }))
+        .buffer_unordered(24)
+        .collect()
+        .await;
     for (key, got) in results {
         answers.entry(key).or_default().extend(got);
     }
@@ -167,8 +183,14 @@ async fn two_replicas_never_overdraw_or_duplicate() {
         assert!(!got.is_empty(), "{key} was never answered");
         let first = &got[0].1;
         for (status, body) in &got {
-            assert!(matches!(status, 200 | 201 | 422), "{key}: unexpected {status} {body}");
-            assert_eq!(body["transaction_id"], first["transaction_id"], "{key}: two transactions");
+            assert!(
+                matches!(status, 200 | 201 | 422),
+                "{key}: unexpected {status} {body}"
+            );
+            assert_eq!(
+                body["transaction_id"], first["transaction_id"],
+                "{key}: two transactions"
+            );
             assert_eq!(body["status"], first["status"], "{key}: answers disagree");
         }
         if first["status"] == "posted" {
@@ -178,14 +200,22 @@ async fn two_replicas_never_overdraw_or_duplicate() {
     // Balances: opening minus posted debits, never negative; one journal row per key.
     let mut rows = 0;
     for &account in &accounts {
-        let (_, balances) = admin.get(&format!("/admin/v1/accounts/{account}/balances")).await;
+        let (_, balances) = admin
+            .get(&format!("/admin/v1/accounts/{account}/balances"))
+            .await;
         let cash = balances["cash"].as_i64().unwrap();
         assert!(cash >= 0, "account {account} overdrawn: {cash}");
-        assert_eq!(cash, OPENING_CASH - debited.get(&account).copied().unwrap_or(0), "account {account}");
+        assert_eq!(
+            cash,
+            OPENING_CASH - debited.get(&account).copied().unwrap_or(0),
+            "account {account}"
+        );
         let mut before = String::new();
         loop {
             let (_, page) = admin
-                .get(&format!("/admin/v1/transactions?account_id={account}&limit=500{before}"))
+                .get(&format!(
+                    "/admin/v1/transactions?account_id={account}&limit=500{before}"
+                ))
                 .await;
             rows += page["items"].as_array().unwrap().len();
             match page["next_before_id"].as_i64() {
@@ -194,7 +224,11 @@ async fn two_replicas_never_overdraw_or_duplicate() {
             }
         }
     }
-    assert_eq!(rows, plan.len() + ACCOUNTS, "one journal row per debit key plus the openings");
+    assert_eq!(
+        rows,
+        plan.len() + ACCOUNTS,
+        "one journal row per debit key plus the openings"
+    );
     let (_, audit) = admin.get("/admin/v1/ledger/audit").await;
     assert_eq!(audit["unbalanced"], json!([]));
     assert_eq!(audit["balance_mismatches"], json!([]));

@@ -76,6 +76,9 @@ mod tests {
         assert_eq!(mask_pan("12345678901"), Err(InvalidPan));
         assert_eq!(mask_pan("12345678901234567890"), Err(InvalidPan));
         assert_eq!(mask_pan("62284804025648900a"), Err(InvalidPan));
-        assert_eq!(format!("{:?}", CardKey::new(b"secret".to_vec())), "CardKey(****)");
+        assert_eq!(
+            format!("{:?}", CardKey::new(b"secret".to_vec())),
+            "CardKey(****)"
+        );
     }
 }

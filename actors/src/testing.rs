@@ -106,7 +106,11 @@ async fn create_scratch() -> Result<String, String> {
 /// A store on this process's scratch PostgreSQL database, or `None` when unreachable.
 pub async fn pg_store() -> Option<Store> {
     let url = scratch_pg_url()?;
-    Some(Store::postgres(&url, 8).await.expect("connect scratch database"))
+    Some(
+        Store::postgres(&url, 8)
+            .await
+            .expect("connect scratch database"),
+    )
 }
 
 /// A migrated in-memory SQLite store.

@@ -23,14 +23,21 @@ struct World {
 
 async fn world() -> World {
     let store = testing::sqlite_store().await;
-    let accounts = Accounts::start(store.clone(), AccountsConfig { shards: 1, ..Default::default() });
+    let accounts = Accounts::start(
+        store.clone(),
+        AccountsConfig {
+            shards: 1,
+            ..Default::default()
+        },
+    );
     let code = testing::unique("dev");
     let c = code.clone();
     let merchant = store
         .transaction(move |db| {
             Box::pin(async move {
                 let m = catalog::create_merchant(db, "m1", "Canteen", now_ms()).await?;
-                catalog::create_terminal(db, TerminalFamily::MqttPos, &c, m.id, "W1", now_ms()).await?;
+                catalog::create_terminal(db, TerminalFamily::MqttPos, &c, m.id, "W1", now_ms())
+                    .await?;
                 catalog::create_venue(db, "KTV001", m.id, "Star", now_ms()).await?;
                 Ok(m.id)
             })
@@ -38,7 +45,10 @@ async fn world() -> World {
         .await
         .unwrap();
     World {
-        deps: EntityDeps { store: store.clone(), accounts },
+        deps: EntityDeps {
+            store: store.clone(),
+            accounts,
+        },
         store,
         merchant,
         terminal_code: code,
@@ -59,7 +69,10 @@ fn credit(key: &str, account: i64, amount: i64) -> PostRequest {
         account_id: account,
         terminal: None,
         business_date: NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
-        op: Operation::Credit { asset: Asset::Cash, amount },
+        op: Operation::Credit {
+            asset: Asset::Cash,
+            amount,
+        },
     }
 }
 
@@ -83,8 +96,11 @@ async fn spawned_on_demand_passivated_when_idle_and_reloaded() {
     w.store
         .transaction(move |db| {
             Box::pin(async move {
-                let t = catalog::find_terminal(db, TerminalFamily::MqttPos, &code).await?.unwrap();
-                catalog::update_terminal(db, t.id, None, Some(TerminalStatus::Disabled), now_ms()).await
+                let t = catalog::find_terminal(db, TerminalFamily::MqttPos, &code)
+                    .await?
+                    .unwrap();
+                catalog::update_terminal(db, t.id, None, Some(TerminalStatus::Disabled), now_ms())
+                    .await
             })
         })
         .await
@@ -100,8 +116,11 @@ async fn spawned_on_demand_passivated_when_idle_and_reloaded() {
     w.store
         .transaction(move |db| {
             Box::pin(async move {
-                let t = catalog::find_terminal(db, TerminalFamily::MqttPos, &code).await?.unwrap();
-                catalog::update_terminal(db, t.id, None, Some(TerminalStatus::Active), now_ms()).await
+                let t = catalog::find_terminal(db, TerminalFamily::MqttPos, &code)
+                    .await?
+                    .unwrap();
+                catalog::update_terminal(db, t.id, None, Some(TerminalStatus::Active), now_ms())
+                    .await
             })
         })
         .await
@@ -115,8 +134,10 @@ async fn spawned_on_demand_passivated_when_idle_and_reloaded() {
 async fn terminals_and_merchants_refuse_what_their_state_forbids() {
     let w = world().await;
     let arbiters = EntityArbiters::start(1);
-    let terminals: Registry<TerminalActor> = Registry::new(w.deps.clone(), config(60, 16), arbiters.clone());
-    let merchants: Registry<MerchantActor> = Registry::new(w.deps.clone(), config(60, 16), arbiters.clone());
+    let terminals: Registry<TerminalActor> =
+        Registry::new(w.deps.clone(), config(60, 16), arbiters.clone());
+    let merchants: Registry<MerchantActor> =
+        Registry::new(w.deps.clone(), config(60, 16), arbiters.clone());
     let venues: Registry<VenueActor> = Registry::new(w.deps.clone(), config(60, 16), arbiters);
     let m = w.merchant;
     let (account, foreign) = w
@@ -132,14 +153,23 @@ async fn terminals_and_merchants_refuse_what_their_state_forbids() {
         .await
         .unwrap();
     let key = m.to_string();
-    let out = merchants.call(&key, MerchantPost(credit("k1", account, 500))).await.unwrap();
+    let out = merchants
+        .call(&key, MerchantPost(credit("k1", account, 500)))
+        .await
+        .unwrap();
     assert_eq!(out.balances.cash, 500);
     // Another merchant's account is not this merchant's to post to.
-    let err = merchants.call(&key, MerchantPost(credit("k2", foreign, 1))).await.unwrap_err();
+    let err = merchants
+        .call(&key, MerchantPost(credit("k2", foreign, 1)))
+        .await
+        .unwrap_err();
     assert_eq!(err, EntityError::Foreign);
     // A terminal stamps its key on the posting.
     let tkey = TerminalActor::key(TerminalFamily::MqttPos, &w.terminal_code);
-    terminals.call(&tkey, TerminalPost(credit("k3", account, 1))).await.unwrap();
+    terminals
+        .call(&tkey, TerminalPost(credit("k3", account, 1)))
+        .await
+        .unwrap();
     let t = w
         .store
         .transaction(|db| Box::pin(async move { catalog::find_transaction(db, "k3").await }))
@@ -150,14 +180,29 @@ async fn terminals_and_merchants_refuse_what_their_state_forbids() {
     // Suspending the merchant disables its actor and its terminals.
     w.store
         .transaction(move |db| {
-            Box::pin(async move { catalog::update_merchant(db, m, None, Some(MerchantStatus::Suspended), now_ms()).await })
+            Box::pin(async move {
+                catalog::update_merchant(db, m, None, Some(MerchantStatus::Suspended), now_ms())
+                    .await
+            })
         })
         .await
         .unwrap();
     merchants.call(&key, Reload).await.unwrap();
     terminals.call(&tkey, Reload).await.unwrap();
-    assert_eq!(merchants.call(&key, MerchantPost(credit("k4", account, 1))).await.unwrap_err(), EntityError::Disabled);
-    assert_eq!(terminals.call(&tkey, TerminalPost(credit("k5", account, 1))).await.unwrap_err(), EntityError::Disabled);
+    assert_eq!(
+        merchants
+            .call(&key, MerchantPost(credit("k4", account, 1)))
+            .await
+            .unwrap_err(),
+        EntityError::Disabled
+    );
+    assert_eq!(
+        terminals
+            .call(&tkey, TerminalPost(credit("k5", account, 1)))
+            .await
+            .unwrap_err(),
+        EntityError::Disabled
+    );
     // Venues load by company code.
     let venue: Venue = venues.call("KTV001", Info).await.unwrap();
     assert_eq!(venue.merchant_id, m);
@@ -194,9 +239,15 @@ async fn a_full_mailbox_answers_busy_at_once() {
             Err(other) => panic!("unexpected {other:?}"),
         }
     }
-    assert!(busy >= 15, "a mailbox of 2 must refuse most of 20 instant requests, refused {busy}");
+    assert!(
+        busy >= 15,
+        "a mailbox of 2 must refuse most of 20 instant requests, refused {busy}"
+    );
     holder.await.unwrap().unwrap();
     for rx in queued {
-        assert!(rx.await.unwrap().is_ok(), "queued requests are answered once the actor runs");
+        assert!(
+            rx.await.unwrap().is_ok(),
+            "queued requests are answered once the actor runs"
+        );
     }
 }

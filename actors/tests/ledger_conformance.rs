@@ -116,7 +116,9 @@ impl Fixture {
     }
 
     async fn post(&self, key: &str, account: i64, op: Operation) -> PostOutcome {
-        self.post_all(vec![self.req(key, account, op)]).await.remove(0)
+        self.post_all(vec![self.req(key, account, op)])
+            .await
+            .remove(0)
     }
 
     async fn post_all(&self, requests: Vec<PostRequest>) -> Vec<PostOutcome> {
@@ -124,7 +126,8 @@ impl Fixture {
     }
 
     async fn credit(&self, key: &str, account: i64, asset: Asset, amount: i64) -> PostOutcome {
-        self.post(key, account, Operation::Credit { asset, amount }).await
+        self.post(key, account, Operation::Credit { asset, amount })
+            .await
     }
 
     async fn balances(&self, account: i64) -> Balances {
@@ -247,7 +250,10 @@ async fn insufficient_refuses_and_changes_nothing(store: Store) {
     let none = f.post("d2", 999_999_999, debit(1)).await;
     assert_eq!(none.refusal, Some(Refusal::AccountNotFound));
     for (k, op) in [("d3", debit(0)), ("d4", debit(-5))] {
-        assert_eq!(f.post(k, a, op).await.refusal, Some(Refusal::InvalidRequest));
+        assert_eq!(
+            f.post(k, a, op).await.refusal,
+            Some(Refusal::InvalidRequest)
+        );
     }
     let bad_sources = Operation::Debit {
         amount: 5,
@@ -257,7 +263,10 @@ async fn insufficient_refuses_and_changes_nothing(store: Store) {
         overdraft: false,
         award_points: 0,
     };
-    assert_eq!(f.post("d5", a, bad_sources).await.refusal, Some(Refusal::InvalidRequest));
+    assert_eq!(
+        f.post("d5", a, bad_sources).await.refusal,
+        Some(Refusal::InvalidRequest)
+    );
     assert_eq!(f.balances(a).await.cash, 1100);
     f.audit().await;
 }
@@ -294,14 +303,23 @@ async fn group_limits_and_discount(store: Store) {
     let out = f.post("d1", a, online(117)).await;
     assert_eq!((out.amount, out.posted_amount), (117, 99));
     // Single limit applies after the discount: 1200 * 0.85 = 1020 > 1000.
-    assert_eq!(f.post("d2", a, online(1200)).await.refusal, Some(Refusal::OverSingleLimit));
+    assert_eq!(
+        f.post("d2", a, online(1200)).await.refusal,
+        Some(Refusal::OverSingleLimit)
+    );
     let out = f.post("d3", a, online(1001)).await;
     assert_eq!(out.posted_amount, 851);
     // Daily amount: 99 + 851 + 600 > 1500.
-    assert_eq!(f.post("d4", a, online(706)).await.refusal, Some(Refusal::OverDailyAmount));
+    assert_eq!(
+        f.post("d4", a, online(706)).await.refusal,
+        Some(Refusal::OverDailyAmount)
+    );
     assert!(f.post("d5", a, online(100)).await.is_posted());
     // Daily count: three posted already.
-    assert_eq!(f.post("d6", a, online(1)).await.refusal, Some(Refusal::OverDailyCount));
+    assert_eq!(
+        f.post("d6", a, online(1)).await.refusal,
+        Some(Refusal::OverDailyCount)
+    );
     assert_eq!(f.balances(a).await.cash, 100_000 - 99 - 851 - 85);
     f.audit().await;
 }
@@ -318,7 +336,10 @@ async fn daily_counters_reset_by_date_and_voids(store: Store) {
     let a = f.account(Some(g)).await;
     f.credit("c1", a, Asset::Cash, 10_000).await;
     assert!(f.post("d1", a, online(10)).await.is_posted());
-    assert_eq!(f.post("d2", a, online(10)).await.refusal, Some(Refusal::OverDailyCount));
+    assert_eq!(
+        f.post("d2", a, online(10)).await.refusal,
+        Some(Refusal::OverDailyCount)
+    );
     // Another business date has its own counters.
     let mut next_day = f.req("d3", a, online(10));
     next_day.business_date = DAY().succ_opt().unwrap();
@@ -352,7 +373,10 @@ async fn offline_records_flag_and_overdraw(store: Store) {
     assert!(out.flags.has(Flags::OFFLINE_COUNT_EXCEEDED));
     assert_eq!(f.balances(a).await.cash, -300);
     // An online debit cannot go below zero.
-    assert_eq!(f.post("d1", a, debit(1)).await.refusal, Some(Refusal::Insufficient));
+    assert_eq!(
+        f.post("d1", a, debit(1)).await.refusal,
+        Some(Refusal::Insufficient)
+    );
     f.audit().await;
 }
 
@@ -367,10 +391,16 @@ async fn void_and_tombstone(store: Store) {
     assert_eq!(v.balances.cash, 1000);
     // A second, different void of the same original is refused; a retry of the first
     // replays it.
-    assert_eq!(f.post("v2", a, void("d1", &f)).await.refusal, Some(Refusal::AlreadyVoided));
+    assert_eq!(
+        f.post("v2", a, void("d1", &f)).await.refusal,
+        Some(Refusal::AlreadyVoided)
+    );
     assert!(f.post("v1", a, void("d1", &f)).await.replayed);
     // A void of a void is refused.
-    assert_eq!(f.post("v3", a, void("v1", &f)).await.refusal, Some(Refusal::NotVoidable));
+    assert_eq!(
+        f.post("v3", a, void("v1", &f)).await.refusal,
+        Some(Refusal::NotVoidable)
+    );
     // Reversal before its original: a tombstone refuses the late original.
     let early = f.post("v4", a, void("d9", &f)).await;
     assert!(early.is_posted());
@@ -383,7 +413,10 @@ async fn void_and_tombstone(store: Store) {
         original_key: f.key("d8"),
         kind: VoidKind::Cancel,
     };
-    assert_eq!(f.post("v8", a, cancel).await.refusal, Some(Refusal::OriginalNotFound));
+    assert_eq!(
+        f.post("v8", a, cancel).await.refusal,
+        Some(Refusal::OriginalNotFound)
+    );
     assert!(f.post("d8", a, debit(100)).await.is_posted());
     assert!(f.post("v9", a, void("d8", &f)).await.is_posted());
     assert_eq!(f.balances(a).await.cash, 1000);
@@ -394,11 +427,17 @@ async fn void_and_tombstone(store: Store) {
     // Another account cannot void this one's transaction.
     let b = f.account(None).await;
     f.post("d11", a, debit(10)).await;
-    assert_eq!(f.post("v6", b, void("d11", &f)).await.refusal, Some(Refusal::NotVoidable));
+    assert_eq!(
+        f.post("v6", b, void("d11", &f)).await.refusal,
+        Some(Refusal::NotVoidable)
+    );
     // Voiding a credit that was already spent would overdraw: refused.
     f.credit("c2", b, Asset::Cash, 50).await;
     f.post("d12", b, debit(40)).await;
-    assert_eq!(f.post("v7", b, void("c2", &f)).await.refusal, Some(Refusal::Insufficient));
+    assert_eq!(
+        f.post("v7", b, void("c2", &f)).await.refusal,
+        Some(Refusal::Insufficient)
+    );
     f.audit().await;
 }
 
@@ -421,14 +460,23 @@ async fn refunds_partial_and_voided(store: Store) {
     // Cash (drawn last) comes back first.
     assert_eq!((out.balances.cash, out.balances.subsidy), (900, 0));
     // A partly refunded debit can no longer be voided as a whole.
-    assert_eq!(f.post("v0", a, void("d1", &f)).await.refusal, Some(Refusal::NotVoidable));
+    assert_eq!(
+        f.post("v0", a, void("d1", &f)).await.refusal,
+        Some(Refusal::NotVoidable)
+    );
     let (k, op) = refund("r2", 201);
-    assert_eq!(f.post(&k, a, op).await.refusal, Some(Refusal::RefundExceedsOriginal));
+    assert_eq!(
+        f.post(&k, a, op).await.refusal,
+        Some(Refusal::RefundExceedsOriginal)
+    );
     let (k, op) = refund("r3", 200);
     let out = f.post(&k, a, op).await;
     assert_eq!((out.balances.cash, out.balances.subsidy), (1000, 100));
     let (k, op) = refund("r4", 1);
-    assert_eq!(f.post(&k, a, op).await.refusal, Some(Refusal::AlreadyVoided));
+    assert_eq!(
+        f.post(&k, a, op).await.refusal,
+        Some(Refusal::AlreadyVoided)
+    );
     // Cancelling the last refund makes room for another.
     assert!(f.post("v1", a, void("r3", &f)).await.is_posted());
     let (k, op) = refund("r5", 200);
@@ -437,7 +485,10 @@ async fn refunds_partial_and_voided(store: Store) {
         original_key: f.key("nope"),
         amount: 1,
     };
-    assert_eq!(f.post("r6", a, unknown).await.refusal, Some(Refusal::OriginalNotFound));
+    assert_eq!(
+        f.post("r6", a, unknown).await.refusal,
+        Some(Refusal::OriginalNotFound)
+    );
     f.audit().await;
 }
 
@@ -458,7 +509,10 @@ async fn frozen_account_refused(store: Store) {
         })
         .await
         .unwrap();
-    assert_eq!(f.post("d2", a, debit(1)).await.refusal, Some(Refusal::AccountFrozen));
+    assert_eq!(
+        f.post("d2", a, debit(1)).await.refusal,
+        Some(Refusal::AccountFrozen)
+    );
     assert_eq!(
         f.credit("c2", a, Asset::Cash, 1).await.refusal,
         Some(Refusal::AccountFrozen)
@@ -480,13 +534,19 @@ async fn transfer_to_purse(store: Store) {
     };
     let out = f.post("t1", a, t(600)).await;
     assert_eq!((out.balances.cash, out.balances.purse), (400, 600));
-    assert_eq!(f.post("t2", a, t(401)).await.refusal, Some(Refusal::Insufficient));
+    assert_eq!(
+        f.post("t2", a, t(401)).await.refusal,
+        Some(Refusal::Insufficient)
+    );
     let copies = Operation::Transfer {
         from: Asset::Cash,
         to: Asset::Copies,
         amount: 1,
     };
-    assert_eq!(f.post("t3", a, copies).await.refusal, Some(Refusal::InvalidRequest));
+    assert_eq!(
+        f.post("t3", a, copies).await.refusal,
+        Some(Refusal::InvalidRequest)
+    );
     f.audit().await;
 }
 
@@ -565,7 +625,11 @@ async fn randomized_ten_thousand_operations(store: Store) {
                 let amount = rng.random_range(1..3_000);
                 let op = match roll {
                     5..=24 => Operation::Credit {
-                        asset: if rng.random_bool(0.5) { Asset::Cash } else { Asset::Subsidy },
+                        asset: if rng.random_bool(0.5) {
+                            Asset::Cash
+                        } else {
+                            Asset::Subsidy
+                        },
                         amount,
                     },
                     25..=54 => online(amount),
@@ -650,10 +714,14 @@ async fn actor_batches_concurrent_requests(store: Store) {
     }
     let mut credits = Vec::new();
     for (i, &a) in ids.iter().enumerate() {
-        credits.push(accounts.post(f.req(&format!("c{i}"), a, Operation::Credit {
-            asset: Asset::Cash,
-            amount: 1_000,
-        })));
+        credits.push(accounts.post(f.req(
+            &format!("c{i}"),
+            a,
+            Operation::Credit {
+                asset: Asset::Cash,
+                amount: 1_000,
+            },
+        )));
     }
     for out in futures::future::join_all(credits).await {
         assert!(out.unwrap().is_posted());
@@ -675,7 +743,11 @@ async fn actor_batches_concurrent_requests(store: Store) {
             posted.insert(out.transaction_id);
         }
     }
-    assert_eq!(posted.len(), 100, "exactly the debits that fit were posted, once each");
+    assert_eq!(
+        posted.len(),
+        100,
+        "exactly the debits that fit were posted, once each"
+    );
     for &a in &ids {
         assert_eq!(f.balances(a).await.cash, 0);
     }

@@ -19,7 +19,9 @@ use std::str::FromStr;
 pub const AMOUNT_FEN_MAX: i64 = 1_000_000_000_000;
 
 /// An amount of money in fen (minor units, 1/100 yuan). May be negative (debts, postings).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(pub i64);
 
@@ -181,7 +183,10 @@ mod tests {
         assert_eq!(Fen::parse_yuan(".5"), Err(AmountError::Syntax));
         assert_eq!(Fen::parse_yuan("1.2.3"), Err(AmountError::Syntax));
         assert_eq!(Fen::parse_yuan("+1"), Err(AmountError::Syntax));
-        assert_eq!(Fen::parse_yuan("10000000000.01"), Err(AmountError::TooLarge));
+        assert_eq!(
+            Fen::parse_yuan("10000000000.01"),
+            Err(AmountError::TooLarge)
+        );
         assert_eq!(
             Fen::parse_yuan("99999999999999999999999999999"),
             Err(AmountError::TooLarge)

@@ -19,7 +19,9 @@ pub async fn healthz() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(gw: web::Data<Gateway>) -> HttpResponse {
     match gw.store.ping().await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ready", "database": gw.store.backend_name()})),
+        Ok(()) => {
+            HttpResponse::Ok().json(json!({"status": "ready", "database": gw.store.backend_name()}))
+        }
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

@@ -34,7 +34,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
         {
-            path = if path == "." { name.to_string() } else { format!("{path}.{name}") };
+            path = if path == "." {
+                name.to_string()
+            } else {
+                format!("{path}.{name}")
+            };
         }
         if path == "." || path == "?" {
             path = "body".into();
@@ -53,7 +57,11 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim() == "application/json"));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim() == "application/json")
+            });
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             if !json {

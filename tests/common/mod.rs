@@ -49,7 +49,12 @@ impl Admin {
         }
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -60,7 +65,10 @@ impl Admin {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let text = res.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
@@ -79,7 +87,10 @@ impl Admin {
     pub async fn merchant(&self) -> i64 {
         let code = format!("m-{}", rand::random::<u64>());
         let (status, body) = self
-            .post("/admin/v1/merchants", json!({"code": code, "name": "Canteen"}))
+            .post(
+                "/admin/v1/merchants",
+                json!({"code": code, "name": "Canteen"}),
+            )
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().unwrap()

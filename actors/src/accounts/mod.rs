@@ -90,7 +90,9 @@ impl Accounts {
                 let config = config.clone();
                 let arbiter = Arbiter::new();
                 let capacity = config.mailbox_capacity;
-                start_bounded(&arbiter.handle(), capacity, move |_| Shard::new(index, store, config))
+                start_bounded(&arbiter.handle(), capacity, move |_| {
+                    Shard::new(index, store, config)
+                })
             })
             .collect();
         Accounts {
@@ -112,7 +114,10 @@ impl Accounts {
 
     /// Queues `request` on its shard without waiting for mailbox space; the receiver yields
     /// the answer. A full shard answers [`LedgerError::Busy`] at once.
-    pub fn submit(&self, request: PostRequest) -> Result<oneshot::Receiver<PostReply>, LedgerError> {
+    pub fn submit(
+        &self,
+        request: PostRequest,
+    ) -> Result<oneshot::Receiver<PostReply>, LedgerError> {
         let shard = &self.shards[self.shard_of(request.account_id)];
         try_ask(shard, "accounts_shard", request).map_err(|(rejected, _)| match rejected {
             Rejected::Full => LedgerError::Busy,

@@ -38,7 +38,11 @@ impl MerchantActor {
             .await
     }
 
-    fn forward(&mut self, request: PostRequest, reply: tokio::sync::oneshot::Sender<MerchantPostReply>) {
+    fn forward(
+        &mut self,
+        request: PostRequest,
+        reply: tokio::sync::oneshot::Sender<MerchantPostReply>,
+    ) {
         let merchant = match self.state.get() {
             Ok(m) if m.status == MerchantStatus::Active => m.id,
             Ok(_) => {

@@ -134,7 +134,11 @@ impl<E: Entity> Registry<E> {
 
     /// Sends `query` to the actor for `key` (spawning it if needed) without waiting for
     /// mailbox space. An actor that stopped between lookup and send is respawned once.
-    pub fn ask<Q, R>(&self, key: &str, query: Q) -> Result<tokio::sync::oneshot::Receiver<R>, EntityError>
+    pub fn ask<Q, R>(
+        &self,
+        key: &str,
+        query: Q,
+    ) -> Result<tokio::sync::oneshot::Receiver<R>, EntityError>
     where
         E: Handler<Ask<Q, R>>,
         E::Context: ToEnvelope<E, Ask<Q, R>>,
@@ -144,11 +148,13 @@ impl<E: Entity> Registry<E> {
         match self.with_addr(key, |addr| try_ask(addr, E::KIND, query)) {
             Ok(rx) => Ok(rx),
             Err((Rejected::Full, _)) => Err(EntityError::Busy),
-            Err((Rejected::Closed, query)) => match self.with_addr(key, |addr| try_ask(addr, E::KIND, query)) {
-                Ok(rx) => Ok(rx),
-                Err((Rejected::Full, _)) => Err(EntityError::Busy),
-                Err((Rejected::Closed, _)) => Err(EntityError::ShuttingDown),
-            },
+            Err((Rejected::Closed, query)) => {
+                match self.with_addr(key, |addr| try_ask(addr, E::KIND, query)) {
+                    Ok(rx) => Ok(rx),
+                    Err((Rejected::Full, _)) => Err(EntityError::Busy),
+                    Err((Rejected::Closed, _)) => Err(EntityError::ShuttingDown),
+                }
+            }
         }
     }
 

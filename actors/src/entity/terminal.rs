@@ -40,10 +40,13 @@ impl TerminalActor {
         let Some((prefix, code)) = key.split_once(':') else {
             return Ok(None);
         };
-        let Some(family) = [TerminalFamily::MqttPos, TerminalFamily::Jpos, TerminalFamily::Ds50]
-            .into_iter()
-            .find(|f| f.key_prefix() == prefix)
-        else {
+        let Some(family) = [
+            TerminalFamily::MqttPos,
+            TerminalFamily::Jpos,
+            TerminalFamily::Ds50,
+        ]
+        .into_iter()
+        .find(|f| f.key_prefix() == prefix) else {
             return Ok(None);
         };
         let code = code.to_string();
@@ -106,7 +109,9 @@ impl Handler<Ask<TerminalPost, TerminalPostReply>> for TerminalActor {
             Ok(rx) => {
                 let reply = msg.reply;
                 actix::spawn(async move {
-                    let result = rx.await.unwrap_or(Err(crate::ledger::LedgerError::ShuttingDown));
+                    let result = rx
+                        .await
+                        .unwrap_or(Err(crate::ledger::LedgerError::ShuttingDown));
                     let _ = reply.send(result.map_err(Into::into));
                 });
             }

@@ -275,11 +275,15 @@ pub fn plan(snap: &mut Snapshot, requests: &[PostRequest], now_ms: i64) -> Plan 
         if let Some(existing) = snap.entries.get(&r.idempotency_key) {
             let conflict = existing.status != EntryStatus::Tombstone
                 && existing.fingerprint != r.fingerprint();
-            plan.replies.push((r.idempotency_key.clone(), true, conflict));
+            plan.replies
+                .push((r.idempotency_key.clone(), true, conflict));
             continue;
         }
         let touches = apply_one(snap, r, now_ms);
-        for touch in touches.into_iter().chain([Touch::Created(r.idempotency_key.clone())]) {
+        for touch in touches
+            .into_iter()
+            .chain([Touch::Created(r.idempotency_key.clone())])
+        {
             match touch {
                 Touch::Created(key) => {
                     created.insert(key.clone());
@@ -298,7 +302,10 @@ pub fn plan(snap: &mut Snapshot, requests: &[PostRequest], now_ms: i64) -> Plan 
     accounts.sort_unstable();
     for account_id in accounts {
         let new = snap.balances[&account_id];
-        let old = opening_balances.get(&account_id).copied().unwrap_or_default();
+        let old = opening_balances
+            .get(&account_id)
+            .copied()
+            .unwrap_or_default();
         for asset in Asset::ALL {
             if new.get(asset) != old.get(asset) {
                 plan.balances.push(BalanceChange {
@@ -337,12 +344,16 @@ impl Plan {
                 }
             }
             if let Some((asset, sum)) = per_asset.iter().find(|(_, s)| **s != 0) {
-                return Err(format!("transaction {key} does not balance: {asset} sums to {sum}"));
+                return Err(format!(
+                    "transaction {key} does not balance: {asset} sums to {sum}"
+                ));
             }
         }
         for change in &self.balances {
             let delta = change.new - change.old;
-            let posted = moved.remove(&(change.account_id, change.asset)).unwrap_or(0);
+            let posted = moved
+                .remove(&(change.account_id, change.asset))
+                .unwrap_or(0);
             if delta != posted {
                 return Err(format!(
                     "account {} {} moves {delta} but its postings sum to {posted}",
@@ -351,7 +362,9 @@ impl Plan {
             }
         }
         if let Some(((account, asset), sum)) = moved.into_iter().find(|(_, s)| *s != 0) {
-            return Err(format!("account {account} {asset} has postings of {sum} but no change"));
+            return Err(format!(
+                "account {account} {asset} has postings of {sum} but no change"
+            ));
         }
         Ok(())
     }
@@ -369,7 +382,11 @@ enum Touch {
 /// created or modified.
 fn apply_one(snap: &mut Snapshot, r: &PostRequest, now_ms: i64) -> Vec<Touch> {
     let account = snap.accounts.get(&r.account_id).cloned();
-    let balances = snap.balances.get(&r.account_id).copied().unwrap_or_default();
+    let balances = snap
+        .balances
+        .get(&r.account_id)
+        .copied()
+        .unwrap_or_default();
     let mut entry = Entry {
         id: None,
         key: r.idempotency_key.clone(),
@@ -408,7 +425,15 @@ fn apply_one(snap: &mut Snapshot, r: &PostRequest, now_ms: i64) -> Vec<Touch> {
                     overdraft,
                     award_points,
                 } => debit(
-                    snap, &ctx, r, &mut entry, *amount, sources, *discount, *limits, *overdraft,
+                    snap,
+                    &ctx,
+                    r,
+                    &mut entry,
+                    *amount,
+                    sources,
+                    *discount,
+                    *limits,
+                    *overdraft,
                     *award_points,
                 ),
                 Operation::Credit { asset, amount } => credit(&ctx, &mut entry, *asset, *amount),
@@ -417,7 +442,15 @@ fn apply_one(snap: &mut Snapshot, r: &PostRequest, now_ms: i64) -> Vec<Touch> {
                 }
                 Operation::Void { original_key, kind } => {
                     entry.original_key = Some(original_key.clone());
-                    void(snap, &ctx, &mut entry, original_key, *kind, now_ms, &mut touched)
+                    void(
+                        snap,
+                        &ctx,
+                        &mut entry,
+                        original_key,
+                        *kind,
+                        now_ms,
+                        &mut touched,
+                    )
                 }
                 Operation::Refund {
                     original_key,
@@ -512,7 +545,9 @@ fn debit(
             if money && rules.single_limit > 0 && net > rules.single_limit {
                 return Err(Refusal::OverSingleLimit);
             }
-            let day_amount = usage.online_amount.saturating_add(if money { net } else { 0 });
+            let day_amount = usage
+                .online_amount
+                .saturating_add(if money { net } else { 0 });
             if money && rules.daily_amount_limit > 0 && day_amount > rules.daily_amount_limit {
                 return Err(Refusal::OverDailyAmount);
             }
@@ -524,9 +559,10 @@ fn debit(
             entry.flags |= USAGE_ONLINE;
         }
         LimitPolicy::Offline => {
-            let day_amount = usage.offline_amount.saturating_add(if money { net } else { 0 });
-            if money && rules.offline_amount_limit > 0 && day_amount > rules.offline_amount_limit
-            {
+            let day_amount = usage
+                .offline_amount
+                .saturating_add(if money { net } else { 0 });
+            if money && rules.offline_amount_limit > 0 && day_amount > rules.offline_amount_limit {
                 entry.flags |= Flags::OFFLINE_AMOUNT_EXCEEDED;
             }
             if rules.offline_count_limit > 0 && usage.offline_count + 1 > rules.offline_count_limit
@@ -553,7 +589,10 @@ fn debit(
             return Err(Refusal::Insufficient);
         }
         let last = sources[sources.len() - 1];
-        let debt = after.get(last).checked_sub(remaining).ok_or(Refusal::InvalidRequest)?;
+        let debt = after
+            .get(last)
+            .checked_sub(remaining)
+            .ok_or(Refusal::InvalidRequest)?;
         after.set(last, debt);
         entry.postings.extend(ctx.legs(last, -remaining));
         entry.flags |= Flags::OVERDRAFT;
@@ -573,7 +612,12 @@ fn debit(
     Ok(after)
 }
 
-fn credit(ctx: &Ctx<'_>, entry: &mut Entry, asset: Asset, amount: i64) -> Result<Balances, Refusal> {
+fn credit(
+    ctx: &Ctx<'_>,
+    entry: &mut Entry,
+    asset: Asset,
+    amount: i64,
+) -> Result<Balances, Refusal> {
     entry.amount = amount;
     entry.asset = Some(asset);
     if amount <= 0 {
@@ -617,7 +661,10 @@ fn transfer(
     after.set(from, after.get(from) - amount);
     after.set(
         to,
-        after.get(to).checked_add(amount).ok_or(Refusal::InvalidRequest)?,
+        after
+            .get(to)
+            .checked_add(amount)
+            .ok_or(Refusal::InvalidRequest)?,
     );
     entry.postings.extend(ctx.legs(from, -amount));
     entry.postings.extend(ctx.legs(to, amount));
@@ -701,7 +748,10 @@ fn void(
         if p.account_id == ctx.account.id {
             after.set(
                 p.asset,
-                after.get(p.asset).checked_sub(p.amount).ok_or(Refusal::InvalidRequest)?,
+                after
+                    .get(p.asset)
+                    .checked_sub(p.amount)
+                    .ok_or(Refusal::InvalidRequest)?,
             );
         }
         entry.postings.push(Posting {

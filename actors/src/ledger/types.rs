@@ -101,7 +101,13 @@ impl Balances {
 
     /// The balances in [`Asset::ALL`] order.
     pub fn as_array(&self) -> [i64; 5] {
-        [self.cash, self.subsidy, self.copies, self.points, self.purse]
+        [
+            self.cash,
+            self.subsidy,
+            self.copies,
+            self.points,
+            self.purse,
+        ]
     }
 }
 
@@ -221,8 +227,8 @@ impl PostRequest {
     /// request is told apart from a plain retry.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let canonical = serde_json::to_vec(&(&self.account_id, &self.terminal, &self.op))
-            .unwrap_or_default();
+        let canonical =
+            serde_json::to_vec(&(&self.account_id, &self.terminal, &self.op)).unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..12])
     }
 }

@@ -5,15 +5,16 @@ use super::sql::{query_one, query_opt, Db, Row, StoreError, Value};
 use crate::ledger::{Asset, Balances, Flags};
 use crate::model::*;
 
-const MERCHANT_COLS: &str = "id, code, name, status, counter_account_id, created_at_ms, updated_at_ms";
-const GROUP_COLS: &str = "id, merchant_id, name, single_limit, daily_amount_limit, daily_count_limit, \
+const MERCHANT_COLS: &str =
+    "id, code, name, status, counter_account_id, created_at_ms, updated_at_ms";
+const GROUP_COLS: &str =
+    "id, merchant_id, name, single_limit, daily_amount_limit, daily_count_limit, \
      offline_amount_limit, offline_count_limit, discount_percent, created_at_ms, updated_at_ms";
 const TERMINAL_COLS: &str =
     "id, family, code, merchant_id, name, status, created_at_ms, updated_at_ms";
 const ACCOUNT_COLS: &str =
     "id, merchant_id, user_id, name, group_id, status, created_at_ms, updated_at_ms";
-const VENUE_COLS: &str =
-    "id, companycode, merchant_id, name, status, created_at_ms, updated_at_ms";
+const VENUE_COLS: &str = "id, companycode, merchant_id, name, status, created_at_ms, updated_at_ms";
 /// Journal columns, in the order [`transaction_row`] reads them.
 pub const JOURNAL_COLS: &str = "id, idempotency_key, kind, status, refusal, account_id, merchant_id, \
      terminal, asset, amount, posted_amount, refunded_amount, original_key, flags, business_date, \

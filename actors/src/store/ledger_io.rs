@@ -15,7 +15,8 @@ use crate::ledger::engine::{
 use crate::ledger::{Asset, Balances, PostOutcome, PostRequest, Refusal};
 use chrono::NaiveDate;
 
-const ACCOUNT_SELECT: &str = "SELECT a.id, a.merchant_id, m.counter_account_id, a.status, m.status, \
+const ACCOUNT_SELECT: &str =
+    "SELECT a.id, a.merchant_id, m.counter_account_id, a.status, m.status, \
      g.id, g.single_limit, g.daily_amount_limit, g.daily_count_limit, g.offline_amount_limit, \
      g.offline_count_limit, g.discount_percent \
      FROM accounts a JOIN merchants m ON m.id = a.merchant_id \
@@ -31,7 +32,9 @@ pub async fn commit_batch(
     let needs = Needs::of(requests);
     let mut snap = load(db, &needs).await?;
     let planned = plan(&mut snap, requests, now_ms);
-    planned.check_balanced(&snap).map_err(StoreError::Invariant)?;
+    planned
+        .check_balanced(&snap)
+        .map_err(StoreError::Invariant)?;
     write(db, &planned, &mut snap).await?;
     planned
         .replies
@@ -328,7 +331,11 @@ fn columns(rows: &[Vec<Value>], width: usize) -> Result<Vec<Value>, StoreError> 
     Ok(out)
 }
 
-async fn write(db: &dyn Db, plan: &crate::ledger::engine::Plan, snap: &mut Snapshot) -> Result<(), StoreError> {
+async fn write(
+    db: &dyn Db,
+    plan: &crate::ledger::engine::Plan,
+    snap: &mut Snapshot,
+) -> Result<(), StoreError> {
     // 1. New journal rows.
     let rows: Vec<Vec<Value>> = plan
         .inserts
@@ -344,7 +351,9 @@ async fn write(db: &dyn Db, plan: &crate::ledger::engine::Plan, snap: &mut Snaps
                 .iter()
                 .enumerate()
                 .map(|(i, p)| match p {
-                    Value::TextArray(_) if [3, 6, 7, 11].contains(&i) => format!("NULLIF(c{i}, '')"),
+                    Value::TextArray(_) if [3, 6, 7, 11].contains(&i) => {
+                        format!("NULLIF(c{i}, '')")
+                    }
                     Value::I64Array(_) if [4, 5].contains(&i) => {
                         format!("NULLIF(c{i}, -9223372036854775808)")
                     }
@@ -370,7 +379,9 @@ async fn write(db: &dyn Db, plan: &crate::ledger::engine::Plan, snap: &mut Snaps
             let returned = db.query(&sql, &params).await?;
             if returned.len() != rows.len() {
                 // Another replica committed one of these keys after our read: start over.
-                return Err(StoreError::Conflict("idempotency key taken concurrently".into()));
+                return Err(StoreError::Conflict(
+                    "idempotency key taken concurrently".into(),
+                ));
             }
             for r in &returned {
                 if let Some(e) = snap.entries.get_mut(&r.text(1)?) {
@@ -402,9 +413,8 @@ async fn write(db: &dyn Db, plan: &crate::ledger::engine::Plan, snap: &mut Snaps
     let mut postings: Vec<Vec<Value>> = Vec::new();
     for key in &plan.inserts {
         let e = &snap.entries[key];
-        let id = e
-            .id
-            .ok_or_else(|| StoreError::Invariant(format!("{key} has no id after insert")))?;
+        let id =
+            e.id.ok_or_else(|| StoreError::Invariant(format!("{key} has no id after insert")))?;
         for p in &e.postings {
             postings.push(vec![
                 id.into(),
@@ -487,7 +497,8 @@ async fn write(db: &dyn Db, plan: &crate::ledger::engine::Plan, snap: &mut Snaps
             ]
         })
         .collect();
-    let upsert = " ON CONFLICT (account_id, day) DO UPDATE SET online_amount = excluded.online_amount, \
+    let upsert =
+        " ON CONFLICT (account_id, day) DO UPDATE SET online_amount = excluded.online_amount, \
          online_count = excluded.online_count, offline_amount = excluded.offline_amount, \
          offline_count = excluded.offline_count";
     run_rows(

@@ -26,7 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
-const MIGRATION_LOCK_ID: i64 = 0x706f_7367_6174_65;
+const MIGRATION_LOCK_ID: i64 = 0x0070_6f73_6761_7465;
 
 /// Creates the versions table if needed; returns the versions already applied.
 pub async fn applied_versions(db: &dyn Db) -> Result<Vec<i64>, StoreError> {
@@ -35,11 +35,14 @@ pub async fn applied_versions(db: &dyn Db) -> Result<Vec<i64>, StoreError> {
          name TEXT NOT NULL, applied_at_ms BIGINT NOT NULL)",
     )
     .await?;
-    db.query("SELECT version FROM schema_migrations ORDER BY version", &[])
-        .await?
-        .iter()
-        .map(|r| r.i64(0))
-        .collect()
+    db.query(
+        "SELECT version FROM schema_migrations ORDER BY version",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.i64(0))
+    .collect()
 }
 
 /// Applies `migration` inside the caller's transaction unless it is already applied;
@@ -62,7 +65,11 @@ pub async fn apply(db: &dyn Db, migration: &Migration, now_ms: i64) -> Result<bo
     .await?;
     db.execute(
         "INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)",
-        &[migration.version.into(), migration.name.into(), now_ms.into()],
+        &[
+            migration.version.into(),
+            migration.name.into(),
+            now_ms.into(),
+        ],
     )
     .await?;
     Ok(true)

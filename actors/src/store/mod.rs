@@ -98,9 +98,9 @@ impl Store {
             Backend::Sqlite(conn) => {
                 let conn = conn.clone();
                 tokio::task::spawn_blocking(move || {
-                    let guard = conn
-                        .lock()
-                        .map_err(|_| StoreError::Unavailable("sqlite connection poisoned".into()))?;
+                    let guard = conn.lock().map_err(|_| {
+                        StoreError::Unavailable("sqlite connection poisoned".into())
+                    })?;
                     guard
                         .execute_batch("BEGIN IMMEDIATE")
                         .map_err(sqlite::classify)?;

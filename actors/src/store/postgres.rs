@@ -27,22 +27,28 @@ pub async fn connect(url: &str, size: u32) -> Result<PgPool, StoreError> {
         .build(manager)
         .await
         .map_err(unavailable)?;
-    drop(pool.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?);
+    drop(
+        pool.get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+    );
     Ok(pool)
 }
 
 /// Maps a tokio-postgres error onto a [`StoreError`].
 pub fn classify(e: tokio_postgres::Error) -> StoreError {
     match e.code() {
-        Some(code) if *code == SqlState::T_R_DEADLOCK_DETECTED
-            || *code == SqlState::T_R_SERIALIZATION_FAILURE =>
+        Some(code)
+            if *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::T_R_SERIALIZATION_FAILURE =>
         {
             StoreError::Conflict(code.code().to_string())
         }
-        Some(code) if *code == SqlState::UNIQUE_VIOLATION
-            || *code == SqlState::FOREIGN_KEY_VIOLATION
-            || *code == SqlState::CHECK_VIOLATION
-            || *code == SqlState::NOT_NULL_VIOLATION =>
+        Some(code)
+            if *code == SqlState::UNIQUE_VIOLATION
+                || *code == SqlState::FOREIGN_KEY_VIOLATION
+                || *code == SqlState::CHECK_VIOLATION
+                || *code == SqlState::NOT_NULL_VIOLATION =>
         {
             let constraint = e
                 .as_db_error()

@@ -89,7 +89,9 @@ impl Row {
         match self.0.get(i) {
             Some(Value::I64(v)) => Ok(*v),
             Some(Value::Null) => Ok(None),
-            other => Err(StoreError::Decode(format!("column {i}: expected integer, got {other:?}"))),
+            other => Err(StoreError::Decode(format!(
+                "column {i}: expected integer, got {other:?}"
+            ))),
         }
     }
 
@@ -104,7 +106,9 @@ impl Row {
         match self.0.get(i) {
             Some(Value::Text(v)) => Ok(v.clone()),
             Some(Value::Null) => Ok(None),
-            other => Err(StoreError::Decode(format!("column {i}: expected text, got {other:?}"))),
+            other => Err(StoreError::Decode(format!(
+                "column {i}: expected text, got {other:?}"
+            ))),
         }
     }
 }
@@ -146,7 +150,11 @@ pub trait Db {
 }
 
 /// Runs a query expected to return at most one row.
-pub async fn query_opt(db: &dyn Db, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+pub async fn query_opt(
+    db: &dyn Db,
+    sql: &str,
+    params: &[Value],
+) -> Result<Option<Row>, StoreError> {
     Ok(db.query(sql, params).await?.into_iter().next())
 }
 

@@ -93,7 +93,9 @@ impl Db for SqliteTx<'_> {
                     ValueRef::Integer(x) => Value::I64(Some(x)),
                     ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
                     ValueRef::Real(_) | ValueRef::Blob(_) => {
-                        return Err(StoreError::Decode(format!("column {i} is not integer or text")))
+                        return Err(StoreError::Decode(format!(
+                            "column {i} is not integer or text"
+                        )))
                     }
                 });
             }

@@ -23,7 +23,10 @@ use posgate_actors::store::{catalog, now_ms};
     (status = 201, body = AccountView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[post("/accounts")]
-pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewAccount>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    gw: web::Data<Gateway>,
+    body: ValidJson<NewAccount>,
+) -> Result<HttpResponse, ApiError> {
     let NewAccount {
         merchant_id,
         user_id,
@@ -34,7 +37,9 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewAccount>) -> Resu
     } = body.0;
     let card = match &card_number {
         Some(pan) => Some((
-            gw.card_key.index(pan).map_err(|e| ApiError::invalid("card_number", e.to_string()))?,
+            gw.card_key
+                .index(pan)
+                .map_err(|e| ApiError::invalid("card_number", e.to_string()))?,
             mask_pan(pan).map_err(|e| ApiError::invalid("card_number", e.to_string()))?,
         )),
         None => None,
@@ -49,16 +54,24 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewAccount>) -> Resu
             if let Some(g) = group_id {
                 match catalog::get_group(db, g).await? {
                     Some(group) if group.merchant_id == merchant_id => {}
-                    _ => return Ok(Err(ApiError::invalid("group_id", "no such group for this merchant"))),
+                    _ => {
+                        return Ok(Err(ApiError::invalid(
+                            "group_id",
+                            "no such group for this merchant",
+                        )))
+                    }
                 }
             }
             if let Some((hmac, _)) = &card {
                 if catalog::find_card(db, hmac).await?.is_some() {
-                    return Ok(Err(ApiError::conflict("card_number is already bound to an account")));
+                    return Ok(Err(ApiError::conflict(
+                        "card_number is already bound to an account",
+                    )));
                 }
             }
             let now = now_ms();
-            let account = catalog::create_account(db, merchant_id, &user_id, &name, group_id, now).await?;
+            let account =
+                catalog::create_account(db, merchant_id, &user_id, &name, group_id, now).await?;
             if let Some((hmac, masked)) = &card {
                 catalog::add_card(db, account.id, hmac, masked, now).await?;
             }
@@ -68,7 +81,10 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewAccount>) -> Resu
     .await??;
     for (asset, amount) in initial_balances.non_zero() {
         let request = PostRequest {
-            idempotency_key: format!("admin:{}:open:{}:{}", created.merchant_id, created.id, asset),
+            idempotency_key: format!(
+                "admin:{}:open:{}:{}",
+                created.merchant_id, created.id, asset
+            ),
             account_id: created.id,
             terminal: None,
             business_date: gw.business_date(),
@@ -144,7 +160,12 @@ pub async fn update(
             if let Some(Some(g)) = patch.group_id {
                 match catalog::get_group(db, g).await? {
                     Some(group) if group.merchant_id == account.merchant_id => {}
-                    _ => return Ok(Err(ApiError::invalid("group_id", "no such group for this merchant"))),
+                    _ => {
+                        return Ok(Err(ApiError::invalid(
+                            "group_id",
+                            "no such group for this merchant",
+                        )))
+                    }
                 }
             }
             Ok(catalog::update_account(db, id, &patch, now_ms())
@@ -168,7 +189,10 @@ pub async fn add_card(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let pan = body.0.card_number;
-    let hmac = gw.card_key.index(&pan).map_err(|e| ApiError::invalid("card_number", e.to_string()))?;
+    let hmac = gw
+        .card_key
+        .index(&pan)
+        .map_err(|e| ApiError::invalid("card_number", e.to_string()))?;
     let masked = mask_pan(&pan).map_err(|e| ApiError::invalid("card_number", e.to_string()))?;
     drop(pan);
     let card = with_db(&gw, move |db| {
@@ -177,9 +201,13 @@ pub async fn add_card(
                 return Ok(Err(ApiError::not_found("account")));
             }
             if catalog::find_card(db, &hmac).await?.is_some() {
-                return Ok(Err(ApiError::conflict("card_number is already bound to an account")));
+                return Ok(Err(ApiError::conflict(
+                    "card_number is already bound to an account",
+                )));
             }
-            Ok(Ok(catalog::add_card(db, id, &hmac, &masked, now_ms()).await?))
+            Ok(Ok(
+                catalog::add_card(db, id, &hmac, &masked, now_ms()).await?
+            ))
         })
     })
     .await??;
@@ -187,11 +215,18 @@ pub async fn add_card(
 }
 
 async fn owner(gw: &Gateway, id: i64) -> Result<Account, ApiError> {
-    let account = with_db(gw, move |db| Box::pin(async move { catalog::get_account(db, id).await })).await?;
+    let account = with_db(gw, move |db| {
+        Box::pin(async move { catalog::get_account(db, id).await })
+    })
+    .await?;
     found(account, "account")
 }
 
-async fn post(gw: &Gateway, merchant_id: i64, request: PostRequest) -> Result<PostOutcome, ApiError> {
+async fn post(
+    gw: &Gateway,
+    merchant_id: i64,
+    request: PostRequest,
+) -> Result<PostOutcome, ApiError> {
     Ok(gw
         .merchants
         .call(&merchant_id.to_string(), MerchantPost(request))
@@ -224,7 +259,11 @@ pub async fn credit(
     body: ValidJson<CreditBody>,
 ) -> Result<HttpResponse, ApiError> {
     let account = owner(&gw, id.into_inner()).await?;
-    let CreditBody { idempotency_key, amount, asset } = body.0;
+    let CreditBody {
+        idempotency_key,
+        amount,
+        asset,
+    } = body.0;
     let request = PostRequest {
         idempotency_key: format!("admin:{}:{idempotency_key}", account.merchant_id),
         account_id: account.id,
@@ -248,7 +287,11 @@ pub async fn debit(
     body: ValidJson<DebitBody>,
 ) -> Result<HttpResponse, ApiError> {
     let account = owner(&gw, id.into_inner()).await?;
-    let DebitBody { idempotency_key, amount, sources } = body.0;
+    let DebitBody {
+        idempotency_key,
+        amount,
+        sources,
+    } = body.0;
     let request = PostRequest {
         idempotency_key: format!("admin:{}:{idempotency_key}", account.merchant_id),
         account_id: account.id,
@@ -270,9 +313,15 @@ pub async fn debit(
 #[utoipa::path(tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, body = Balances), (status = 404, body = ErrorBody)))]
 #[get("/accounts/{id}/balances")]
-pub async fn balances(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn balances(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let account = owner(&gw, id).await?;
-    let balances = with_db(&gw, move |db| Box::pin(async move { catalog::balances(db, account.id).await })).await?;
+    let balances = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::balances(db, account.id).await })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found(balances, "account")?))
 }

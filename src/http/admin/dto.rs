@@ -20,13 +20,19 @@ pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 128;
 /// Checks an identifier: 1..=max characters of `[A-Za-z0-9_.:-]`.
 pub fn check_identifier(field: &str, value: &str, max: usize) -> Result<(), ApiError> {
     if value.is_empty() || value.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("must be 1 to {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
     }
     if !value
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
     {
-        return Err(ApiError::invalid(field, "may only contain A-Z a-z 0-9 _ . : -"));
+        return Err(ApiError::invalid(
+            field,
+            "may only contain A-Z a-z 0-9 _ . : -",
+        ));
     }
     Ok(())
 }
@@ -82,7 +88,9 @@ pub struct MerchantPatch {
 
 impl Validate for MerchantPatch {
     fn validate(&self) -> Result<(), ApiError> {
-        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+        self.name
+            .as_deref()
+            .map_or(Ok(()), |n| check_name("name", n))
     }
 }
 
@@ -119,9 +127,10 @@ impl GroupRulesBody {
             }
         }
         match self.discount_percent {
-            Some(d) if !(0..=100).contains(&d) => {
-                Err(ApiError::invalid("discount_percent", "must be between 0 and 100"))
-            }
+            Some(d) if !(0..=100).contains(&d) => Err(ApiError::invalid(
+                "discount_percent",
+                "must be between 0 and 100",
+            )),
             _ => Ok(()),
         }
     }
@@ -187,7 +196,9 @@ pub struct TerminalPatch {
 
 impl Validate for TerminalPatch {
     fn validate(&self) -> Result<(), ApiError> {
-        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+        self.name
+            .as_deref()
+            .map_or(Ok(()), |n| check_name("name", n))
     }
 }
 
@@ -292,7 +303,9 @@ fn double_option<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option
 
 impl Validate for AccountPatchBody {
     fn validate(&self) -> Result<(), ApiError> {
-        self.name.as_deref().map_or(Ok(()), |n| check_name("name", n))
+        self.name
+            .as_deref()
+            .map_or(Ok(()), |n| check_name("name", n))
     }
 }
 
@@ -335,7 +348,11 @@ fn cash_only() -> Vec<Asset> {
 
 impl Validate for CreditBody {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier("idempotency_key", &self.idempotency_key, IDEMPOTENCY_KEY_CHARS_MAX)?;
+        check_identifier(
+            "idempotency_key",
+            &self.idempotency_key,
+            IDEMPOTENCY_KEY_CHARS_MAX,
+        )?;
         check_amount("amount", self.amount, 1)
     }
 }
@@ -356,7 +373,11 @@ pub struct DebitBody {
 
 impl Validate for DebitBody {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier("idempotency_key", &self.idempotency_key, IDEMPOTENCY_KEY_CHARS_MAX)?;
+        check_identifier(
+            "idempotency_key",
+            &self.idempotency_key,
+            IDEMPOTENCY_KEY_CHARS_MAX,
+        )?;
         check_amount("amount", self.amount, 1)?;
         let distinct = self
             .sources

@@ -14,7 +14,10 @@ use posgate_actors::store::{catalog, now_ms};
 #[utoipa::path(tag = "merchants", request_body = NewMerchant, security(("bearer" = [])), responses(
     (status = 201, body = Merchant), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 #[post("/merchants")]
-pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewMerchant>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    gw: web::Data<Gateway>,
+    body: ValidJson<NewMerchant>,
+) -> Result<HttpResponse, ApiError> {
     let NewMerchant { code, name } = body.0;
     let merchant = with_db(&gw, move |db| {
         Box::pin(async move { catalog::create_merchant(db, &code, &name, now_ms()).await })
@@ -29,7 +32,10 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewMerchant>) -> Res
 #[get("/merchants/{id}")]
 pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let merchant = with_db(&gw, move |db| Box::pin(async move { catalog::get_merchant(db, id).await })).await?;
+    let merchant = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::get_merchant(db, id).await })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found(merchant, "merchant")?))
 }
 
@@ -45,7 +51,9 @@ pub async fn update(
     let id = id.into_inner();
     let MerchantPatch { name, status } = body.0;
     let merchant = with_db(&gw, move |db| {
-        Box::pin(async move { catalog::update_merchant(db, id, name.as_deref(), status, now_ms()).await })
+        Box::pin(async move {
+            catalog::update_merchant(db, id, name.as_deref(), status, now_ms()).await
+        })
     })
     .await?;
     let merchant = found(merchant, "merchant")?;
@@ -58,8 +66,15 @@ pub async fn update(
     (status = 201, body = Group), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
 #[post("/groups")]
-pub async fn create_group(gw: web::Data<Gateway>, body: ValidJson<NewGroup>) -> Result<HttpResponse, ApiError> {
-    let NewGroup { merchant_id, name, rules } = body.0;
+pub async fn create_group(
+    gw: web::Data<Gateway>,
+    body: ValidJson<NewGroup>,
+) -> Result<HttpResponse, ApiError> {
+    let NewGroup {
+        merchant_id,
+        name,
+        rules,
+    } = body.0;
     let input = catalog::GroupRulesInput {
         single_limit: rules.single_limit.unwrap_or(0),
         daily_amount_limit: rules.daily_amount_limit.unwrap_or(0),
@@ -73,7 +88,9 @@ pub async fn create_group(gw: web::Data<Gateway>, body: ValidJson<NewGroup>) -> 
             if catalog::get_merchant(db, merchant_id).await?.is_none() {
                 return Ok(None);
             }
-            catalog::create_group(db, merchant_id, &name, &input, now_ms()).await.map(Some)
+            catalog::create_group(db, merchant_id, &name, &input, now_ms())
+                .await
+                .map(Some)
         })
     })
     .await?;
@@ -84,9 +101,15 @@ pub async fn create_group(gw: web::Data<Gateway>, body: ValidJson<NewGroup>) -> 
 #[utoipa::path(tag = "groups", security(("bearer" = [])), responses(
     (status = 200, body = Group), (status = 404, body = ErrorBody)))]
 #[get("/groups/{id}")]
-pub async fn get_group(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get_group(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let group = with_db(&gw, move |db| Box::pin(async move { catalog::get_group(db, id).await })).await?;
+    let group = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::get_group(db, id).await })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found(group, "group")?))
 }
 

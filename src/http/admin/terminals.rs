@@ -15,8 +15,16 @@ use posgate_actors::store::{catalog, now_ms};
     (status = 201, body = Terminal), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
 #[post("/terminals")]
-pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewTerminal>) -> Result<HttpResponse, ApiError> {
-    let NewTerminal { family, code, merchant_id, name } = body.0;
+pub async fn create(
+    gw: web::Data<Gateway>,
+    body: ValidJson<NewTerminal>,
+) -> Result<HttpResponse, ApiError> {
+    let NewTerminal {
+        family,
+        code,
+        merchant_id,
+        name,
+    } = body.0;
     let terminal = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::get_merchant(db, merchant_id).await?.is_none() {
@@ -37,7 +45,10 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewTerminal>) -> Res
 #[get("/terminals/{id}")]
 pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let terminal = with_db(&gw, move |db| Box::pin(async move { catalog::get_terminal(db, id).await })).await?;
+    let terminal = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::get_terminal(db, id).await })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found(terminal, "terminal")?))
 }
 
@@ -53,7 +64,9 @@ pub async fn update(
     let id = id.into_inner();
     let TerminalPatch { name, status } = body.0;
     let terminal = with_db(&gw, move |db| {
-        Box::pin(async move { catalog::update_terminal(db, id, name.as_deref(), status, now_ms()).await })
+        Box::pin(async move {
+            catalog::update_terminal(db, id, name.as_deref(), status, now_ms()).await
+        })
     })
     .await?;
     let terminal = found(terminal, "terminal")?;

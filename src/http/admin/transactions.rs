@@ -46,15 +46,24 @@ pub struct TransactionPage {
 #[utoipa::path(tag = "transactions", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = TransactionPage), (status = 400, body = ErrorBody)))]
 #[get("/transactions")]
-pub async fn list(gw: web::Data<Gateway>, query: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(PAGE_DEFAULT);
     if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(ApiError::invalid_query("limit", format!("must be between 1 and {PAGE_MAX}")));
+        return Err(ApiError::invalid_query(
+            "limit",
+            format!("must be between 1 and {PAGE_MAX}"),
+        ));
     }
     if let (Some(from), Some(to)) = (q.from_ms, q.to_ms) {
         if from > to {
-            return Err(ApiError::invalid_query("from_ms", "must not be after to_ms"));
+            return Err(ApiError::invalid_query(
+                "from_ms",
+                "must not be after to_ms",
+            ));
         }
     }
     let filter = TransactionFilter {
@@ -65,9 +74,19 @@ pub async fn list(gw: web::Data<Gateway>, query: web::Query<ListQuery>) -> Resul
         before_id: q.before_id,
         limit,
     };
-    let items = with_db(&gw, move |db| Box::pin(async move { catalog::list_transactions(db, &filter).await })).await?;
-    let next_before_id = if items.len() as i64 == limit { items.last().map(|t| t.id) } else { None };
-    Ok(HttpResponse::Ok().json(TransactionPage { items, next_before_id }))
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::list_transactions(db, &filter).await })
+    })
+    .await?;
+    let next_before_id = if items.len() as i64 == limit {
+        items.last().map(|t| t.id)
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(TransactionPage {
+        items,
+        next_before_id,
+    }))
 }
 
 /// Audit the ledger: every transaction's postings sum to zero per asset, every cached balance

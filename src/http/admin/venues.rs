@@ -4,7 +4,7 @@ use super::dto::{check_identifier, check_name, IDENTIFIER_CHARS_MAX};
 use super::{found, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
-use crate::http::json::{Validate, ValidJson};
+use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::model::Venue;
 use posgate_actors::store::{catalog, now_ms};
@@ -36,14 +36,23 @@ impl Validate for NewVenue {
     (status = 201, body = Venue), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
 #[post("/venues")]
-pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewVenue>) -> Result<HttpResponse, ApiError> {
-    let NewVenue { companycode, merchant_id, name } = body.0;
+pub async fn create(
+    gw: web::Data<Gateway>,
+    body: ValidJson<NewVenue>,
+) -> Result<HttpResponse, ApiError> {
+    let NewVenue {
+        companycode,
+        merchant_id,
+        name,
+    } = body.0;
     let venue = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::get_merchant(db, merchant_id).await?.is_none() {
                 return Ok(None);
             }
-            catalog::create_venue(db, &companycode, merchant_id, &name, now_ms()).await.map(Some)
+            catalog::create_venue(db, &companycode, merchant_id, &name, now_ms())
+                .await
+                .map(Some)
         })
     })
     .await?;
@@ -54,8 +63,14 @@ pub async fn create(gw: web::Data<Gateway>, body: ValidJson<NewVenue>) -> Result
 #[utoipa::path(tag = "venues", security(("bearer" = [])), responses(
     (status = 200, body = Venue), (status = 404, body = ErrorBody)))]
 #[get("/venues/{companycode}")]
-pub async fn get(gw: web::Data<Gateway>, code: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let venue = with_db(&gw, move |db| Box::pin(async move { catalog::find_venue(db, &code).await })).await?;
+    let venue = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::find_venue(db, &code).await })
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(found(venue, "venue")?))
 }
