@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::http;
+use crate::mqtt::adapter::MqttAdapter;
 use crate::secret::Secret;
 use crate::telemetry;
 use actix_web::middleware::from_fn;
@@ -12,11 +13,13 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use posgate_actors::accounts::Accounts;
 use posgate_actors::cards::CardKey;
 use posgate_actors::entity::{
-    EntityArbiters, EntityDeps, MerchantActor, Registry, TerminalActor, VenueActor,
+    EntityArbiters, EntityDeps, MerchantActor, ProtocolSettings, Registry, TerminalActor,
+    VenueActor,
 };
 use posgate_actors::store::Store;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Everything the adapters share; handed to actix-web as app data.
 pub struct Gateway {
@@ -36,6 +39,8 @@ pub struct Gateway {
     pub card_key: CardKey,
     /// Prometheus handle.
     pub metrics: PrometheusHandle,
+    /// The MQTT adapter, when `mqtt.enabled`.
+    pub mqtt: Option<MqttAdapter>,
 }
 
 /// Why the gateway could not start.
@@ -168,13 +173,28 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let card_key = card_key(&config)?;
     let token = admin_token(&config);
     let accounts = Accounts::start(store.clone(), config.accounts.clone());
+    let settings = ProtocolSettings {
+        // Validated with the rest of the configuration.
+        mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
+    };
     let deps = EntityDeps {
         store: store.clone(),
         accounts: accounts.clone(),
+        settings: Arc::new(settings),
     };
     let arbiters = EntityArbiters::start(config.entities.arbiters);
+    let terminals = Registry::new(deps.clone(), config.entities.clone(), arbiters.clone());
+    let mqtt = if config.mqtt.enabled {
+        Some(
+            MqttAdapter::start(&config.mqtt, terminals.clone())
+                .map_err(|e| StartError::Io(std::io::Error::other(format!("MQTT: {e}"))))?,
+        )
+    } else {
+        None
+    };
     let gateway = web::Data::new(Gateway {
-        terminals: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
+        terminals,
+        mqtt,
         merchants: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
         venues: Registry::new(deps, config.entities.clone(), arbiters),
         config: config.clone(),

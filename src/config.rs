@@ -5,6 +5,7 @@
 //! CLI's `--help` and `docs/operations.md` are made from that table, and a test checks that
 //! it names exactly the settings [`Config`] has.
 
+use crate::mqtt::MqttConfig;
 use crate::secret::Secret;
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -31,6 +32,8 @@ pub struct Config {
     pub accounts: AccountsConfig,
     /// Entity actors.
     pub entities: EntityConfig,
+    /// MQTT transport of the consumption machines.
+    pub mqtt: MqttConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -177,13 +180,26 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "entities.idle_timeout_seconds", help: "seconds without messages after which a terminal/merchant/venue actor stops" },
     Setting { key: "entities.mailbox_capacity", help: "messages an entity actor holds queued before answering busy" },
     Setting { key: "entities.arbiters", help: "threads entity actors run on; 0 = one per CPU core" },
+    Setting { key: "mqtt.enabled", help: "serve the MQTT consumption machines" },
+    Setting { key: "mqtt.embedded_broker", help: "start an embedded MQTT broker on mqtt.embedded_listen and use it (ignores mqtt.host/port)" },
+    Setting { key: "mqtt.embedded_listen", help: "address of the embedded broker (1883 is usually taken by a system broker)" },
+    Setting { key: "mqtt.host", help: "external MQTT broker host" },
+    Setting { key: "mqtt.port", help: "external MQTT broker port" },
+    Setting { key: "mqtt.username", help: "MQTT user name; empty = none" },
+    Setting { key: "mqtt.password", help: "MQTT password" },
+    Setting { key: "mqtt.client_id", help: "MQTT client id; empty = random with a clean session (give replicas stable ids in production)" },
+    Setting { key: "mqtt.topic_prefix", help: "device topic prefix (the spec's Topic前缀)" },
+    Setting { key: "mqtt.shared_group", help: "shared-subscription group so replicas split device traffic ($share/<group>/...); empty = plain" },
+    Setting { key: "mqtt.keep_alive_seconds", help: "MQTT keep-alive, seconds" },
+    Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds" },
+    Setting { key: "mqtt.debit_order", help: "money assets a consumption draws, in order (subsidy = btYe, cash = xjYe)" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
 
 /// Sections that `POSGATE_<SECTION>_<KEY>` variables may address.
 const SECTIONS: &[&str] = &[
-    "http", "database", "admin", "cards", "ledger", "accounts", "entities", "log",
+    "http", "database", "admin", "cards", "ledger", "accounts", "entities", "mqtt", "log",
 ];
 
 /// A configuration that cannot be used.
@@ -290,10 +306,47 @@ impl Config {
         if self.entities.idle_timeout_seconds == 0 {
             return invalid("entities.idle_timeout_seconds", "must be at least 1");
         }
+        if posgate_protocols::mqtt_pos::TopicPrefix::new(&self.mqtt.topic_prefix).is_err() {
+            return invalid("mqtt.topic_prefix", "not a valid topic level");
+        }
+        if self.mqtt.embedded_broker
+            && self
+                .mqtt
+                .embedded_listen
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return invalid("mqtt.embedded_listen", "not a socket address (host:port)");
+        }
+        if self.mqtt_debit_order().is_err() {
+            return invalid(
+                "mqtt.debit_order",
+                "must list distinct money assets (subsidy, cash, purse)",
+            );
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return invalid("log.format", "must be text or json");
         }
         Ok(())
+    }
+
+    /// `mqtt.debit_order` as assets.
+    pub fn mqtt_debit_order(&self) -> Result<Vec<posgate_actors::ledger::Asset>, ()> {
+        let assets: Vec<_> = self
+            .mqtt
+            .debit_order
+            .iter()
+            .map(|name| posgate_actors::ledger::Asset::parse(name).filter(|a| a.is_money()))
+            .collect::<Option<_>>()
+            .ok_or(())?;
+        let distinct = assets
+            .iter()
+            .enumerate()
+            .all(|(i, a)| !assets[..i].contains(a));
+        if assets.is_empty() || !distinct {
+            return Err(());
+        }
+        Ok(assets)
     }
 
     /// The settings table as text, for `--help`.
@@ -432,6 +485,22 @@ mod tests {
                 Box::new(|c| c.entities.idle_timeout_seconds = 0),
             ),
             ("log.format", Box::new(|c| c.log.format = "xml".into())),
+            (
+                "mqtt.topic_prefix",
+                Box::new(|c| c.mqtt.topic_prefix = "a/b".into()),
+            ),
+            (
+                "mqtt.embedded_listen",
+                Box::new(|c| c.mqtt.embedded_listen = "x".into()),
+            ),
+            (
+                "mqtt.debit_order",
+                Box::new(|c| c.mqtt.debit_order = vec!["copies".into()]),
+            ),
+            (
+                "mqtt.debit_order",
+                Box::new(|c| c.mqtt.debit_order = vec!["cash".into(), "cash".into()]),
+            ),
         ];
         for (key, mutate) in cases {
             let mut c = Config::default();

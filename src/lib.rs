@@ -5,5 +5,6 @@
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod mqtt;
 pub mod secret;
 pub mod telemetry;

@@ -44,6 +44,7 @@ async fn replica(url: &str) -> (Child, String) {
         .env("POSGATE_HTTP_WORKERS", "2")
         .env("POSGATE_ACCOUNTS_SHARDS", "2")
         .env("POSGATE_LOG_FILTER", "warn")
+        .env("POSGATE_MQTT_ENABLED", "false")
         .kill_on_drop(true)
         .spawn()
         .expect("spawn posgate");

@@ -127,6 +127,10 @@ pub struct Terminal {
     pub name: String,
     /// Status.
     pub status: TerminalStatus,
+    /// When the device last sent anything, unix ms (written at most every 30 s).
+    pub last_seen_at_ms: Option<i64>,
+    /// What the device reported in its last online message (JSON list of key/value pairs).
+    pub online_report: Option<String>,
     /// Creation time, unix ms.
     pub created_at_ms: i64,
     /// Last update, unix ms.

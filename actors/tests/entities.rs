@@ -48,6 +48,7 @@ async fn world() -> World {
         deps: EntityDeps {
             store: store.clone(),
             accounts,
+            settings: Default::default(),
         },
         store,
         merchant,

@@ -19,6 +19,8 @@ pub fn config(pg_url: Option<String>) -> Config {
     c.admin.token = Secret::new(TOKEN.into());
     c.cards.hmac_key = Secret::new("test-card-key-0123456789abcdef-0123".into());
     c.accounts.shards = 2;
+    // Tests that need MQTT turn it on with a broker of their own.
+    c.mqtt.enabled = false;
     c.entities.arbiters = 2;
     match pg_url {
         Some(url) => c.database.url = Secret::new(url),

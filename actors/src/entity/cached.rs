@@ -64,7 +64,7 @@ macro_rules! cached_entity {
             }
 
             /// Stops the actor if its last load failed, so the next message loads afresh.
-            fn stop_if_failed(&self, ctx: &mut actix::Context<Self>) {
+            pub(crate) fn stop_if_failed(&self, ctx: &mut actix::Context<Self>) {
                 use actix::ActorContext;
                 if matches!(self.state, $crate::entity::cached::Loaded::Failed(_)) {
                     ctx.stop();

@@ -11,6 +11,7 @@ mod lifecycle;
 mod merchant;
 mod registry;
 mod terminal;
+mod terminal_mqtt;
 mod venue;
 
 pub use cached::{Info, Loaded, Reload};
@@ -18,6 +19,9 @@ pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
 pub use registry::{Entity, EntityArbiters, Registry};
 pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
+pub use terminal_mqtt::{
+    consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
+};
 pub use venue::VenueActor;
 
 use crate::accounts::Accounts;
@@ -54,6 +58,24 @@ pub struct EntityDeps {
     pub store: Store,
     /// The accounts actor, to post.
     pub accounts: Accounts,
+    /// Protocol rules taken from configuration.
+    pub settings: std::sync::Arc<ProtocolSettings>,
+}
+
+/// Protocol rules the entity actors apply, from configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolSettings {
+    /// MQTT POS: the money assets an online or offline amount consumption draws, in order
+    /// (subsidy `btYe` before cash `xjYe` by default).
+    pub mqtt_debit_order: Vec<crate::ledger::Asset>,
+}
+
+impl Default for ProtocolSettings {
+    fn default() -> Self {
+        ProtocolSettings {
+            mqtt_debit_order: vec![crate::ledger::Asset::Subsidy, crate::ledger::Asset::Cash],
+        }
+    }
 }
 
 /// Why an entity could not answer.

@@ -25,9 +25,13 @@ pub struct TerminalState {
 
 /// Actor of one terminal.
 pub struct TerminalActor {
-    life: Lifecycle,
-    deps: EntityDeps,
-    state: Loaded<TerminalState>,
+    pub(super) life: Lifecycle,
+    pub(super) deps: EntityDeps,
+    pub(super) state: Loaded<TerminalState>,
+    /// User id -> account id of this terminal's merchant (accounts never change either).
+    pub(super) users: std::collections::HashMap<String, i64>,
+    /// When "last seen" was last written to the store.
+    pub(super) seen_written: Option<std::time::Instant>,
 }
 
 impl TerminalActor {
@@ -79,6 +83,8 @@ impl Entity for TerminalActor {
             life,
             deps,
             state: Loaded::Pending,
+            users: std::collections::HashMap::new(),
+            seen_written: None,
         }
     }
 }

@@ -10,8 +10,8 @@ const MERCHANT_COLS: &str =
 const GROUP_COLS: &str =
     "id, merchant_id, name, single_limit, daily_amount_limit, daily_count_limit, \
      offline_amount_limit, offline_count_limit, discount_percent, created_at_ms, updated_at_ms";
-const TERMINAL_COLS: &str =
-    "id, family, code, merchant_id, name, status, created_at_ms, updated_at_ms";
+const TERMINAL_COLS: &str = "id, family, code, merchant_id, name, status, last_seen_at_ms, \
+     online_report, created_at_ms, updated_at_ms";
 const ACCOUNT_COLS: &str =
     "id, merchant_id, user_id, name, group_id, status, created_at_ms, updated_at_ms";
 const VENUE_COLS: &str = "id, companycode, merchant_id, name, status, created_at_ms, updated_at_ms";
@@ -64,8 +64,10 @@ fn terminal_row(r: &Row) -> Result<Terminal, StoreError> {
         merchant_id: r.i64(3)?,
         name: r.text(4)?,
         status: parse("terminal status", r.text(5)?, TerminalStatus::parse)?,
-        created_at_ms: r.i64(6)?,
-        updated_at_ms: r.i64(7)?,
+        last_seen_at_ms: r.opt_i64(6)?,
+        online_report: r.opt_text(7)?,
+        created_at_ms: r.i64(8)?,
+        updated_at_ms: r.i64(9)?,
     })
 }
 
@@ -387,6 +389,22 @@ pub async fn update_terminal(
         return Ok(None);
     }
     get_terminal(db, id).await
+}
+
+/// Records that a terminal was seen at `now_ms`, and what it reported when it came online.
+pub async fn touch_terminal(
+    db: &dyn Db,
+    id: i64,
+    now_ms: i64,
+    online_report: Option<&str>,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE terminals SET last_seen_at_ms = $2, online_report = COALESCE($3, online_report) \
+         WHERE id = $1",
+        &[id.into(), now_ms.into(), online_report.into()],
+    )
+    .await
+    .map(drop)
 }
 
 // ---------------------------------------------------------------- accounts

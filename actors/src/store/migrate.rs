@@ -18,12 +18,20 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    postgres: include_str!("../../../sql/postgres/0001_ledger.sql"),
-    sqlite: include_str!("../../../sql/sqlite/0001_ledger.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        postgres: include_str!("../../../sql/postgres/0001_ledger.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "terminal_presence",
+        postgres: include_str!("../../../sql/postgres/0002_terminal_presence.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0002_terminal_presence.sql"),
+    },
+];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
 const MIGRATION_LOCK_ID: i64 = 0x0070_6f73_6761_7465;

@@ -1,0 +1,238 @@
+//! The MQTT client of posgate: one task owns the event loop, each device message is
+//! handled on a task of its own and acknowledged (QoS 1, manual acks) only after its
+//! answer has been published, so a message whose processing was cut short is redelivered
+//! and, being idempotent on its `posNum`, answered from the ledger's stored result.
+
+use super::MqttConfig;
+use posgate_actors::entity::{
+    refusal_reply, MqttDeviceMessage, MqttReply, Registry, TerminalActor,
+};
+use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
+use posgate_protocols::mqtt_pos::{
+    decode_device_message, BalanceReply, ConsumeReply, DeviceMessageKind, Topic, TopicPrefix,
+    XfCode,
+};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use std::time::{Duration, Instant};
+
+/// Requests queued between the adapter and the client's event loop.
+const CLIENT_CHANNEL_CAPACITY: usize = 1024;
+/// Unacknowledged QoS 1 publishes in flight towards the broker.
+const INFLIGHT_MAX: u16 = 200;
+
+/// A running MQTT adapter; publishes server-to-device messages.
+#[derive(Clone)]
+pub struct MqttAdapter {
+    client: AsyncClient,
+    prefix: TopicPrefix,
+}
+
+/// Why the adapter could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum MqttStartError {
+    /// A setting is unusable.
+    #[error("invalid setting {0}")]
+    Config(String),
+    /// The embedded broker could not start.
+    #[error("embedded MQTT broker: {0}")]
+    Broker(#[from] std::io::Error),
+}
+
+impl MqttAdapter {
+    /// Starts the embedded broker if configured, connects, subscribes to the devices'
+    /// topics and serves them on the current actix system until the process stops.
+    pub fn start(
+        config: &MqttConfig,
+        terminals: Registry<TerminalActor>,
+    ) -> Result<MqttAdapter, MqttStartError> {
+        let prefix = TopicPrefix::new(&config.topic_prefix)
+            .map_err(|e| MqttStartError::Config(format!("mqtt.topic_prefix: {e}")))?;
+        if config.embedded_broker {
+            super::broker::start(&config.embedded_listen)?;
+        }
+        let (host, port) = config.broker_address();
+        let (client_id, clean) = if config.client_id.is_empty() {
+            (
+                format!("posgate-{}", hex::encode(rand::random::<[u8; 6]>())),
+                true,
+            )
+        } else {
+            (config.client_id.clone(), false)
+        };
+        let mut options = MqttOptions::new(client_id.clone(), host.clone(), port);
+        options
+            .set_keep_alive(Duration::from_secs(config.keep_alive_seconds.max(5)))
+            .set_clean_session(clean)
+            .set_manual_acks(true)
+            .set_inflight(INFLIGHT_MAX)
+            .set_request_channel_capacity(CLIENT_CHANNEL_CAPACITY)
+            .set_max_packet_size(
+                PHOTO_PAYLOAD_BYTES_MAX + 4096,
+                PHOTO_PAYLOAD_BYTES_MAX + 4096,
+            );
+        if !config.username.is_empty() {
+            options.set_credentials(config.username.clone(), config.password.expose().clone());
+        }
+        let (client, eventloop) = AsyncClient::new(options, CLIENT_CHANNEL_CAPACITY);
+        let filters: Vec<String> = prefix
+            .device_filters()
+            .into_iter()
+            .map(|f| match config.shared_group.as_str() {
+                "" => f,
+                group => format!("$share/{group}/{f}"),
+            })
+            .collect();
+        let adapter = MqttAdapter { client, prefix };
+        tracing::info!(%host, port, client_id, filters = ?filters, "MQTT adapter connecting");
+        let backoff_max = Duration::from_secs(config.reconnect_backoff_max_seconds.max(1));
+        actix_rt::spawn(
+            adapter
+                .clone()
+                .run(eventloop, filters, terminals, backoff_max),
+        );
+        Ok(adapter)
+    }
+
+    /// The topic prefix.
+    pub fn prefix(&self) -> &TopicPrefix {
+        &self.prefix
+    }
+
+    /// Publishes `payload` to `topic` with QoS 1.
+    pub async fn publish(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> Result<(), rumqttc::ClientError> {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+    }
+
+    /// Owns the event loop: (re)connects with backoff, resubscribes after every connection,
+    /// and hands each publish to a task of its own.
+    async fn run(
+        self,
+        mut eventloop: EventLoop,
+        filters: Vec<String>,
+        terminals: Registry<TerminalActor>,
+        backoff_max: Duration,
+    ) {
+        let mut backoff = Duration::from_secs(1);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                    backoff = Duration::from_secs(1);
+                    metrics::gauge!("posgate_mqtt_connected").set(1.0);
+                    tracing::info!(session_present = ack.session_present, "MQTT connected");
+                    for filter in &filters {
+                        // try_subscribe: awaiting here would wait on this very loop.
+                        if let Err(e) = self.client.try_subscribe(filter.clone(), QoS::AtLeastOnce)
+                        {
+                            tracing::error!(filter, error = %e, "MQTT subscribe failed");
+                        }
+                    }
+                }
+                Ok(Event::Incoming(Packet::Publish(publish))) => {
+                    let adapter = self.clone();
+                    let terminals = terminals.clone();
+                    actix_rt::spawn(async move { adapter.handle(publish, &terminals).await });
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    metrics::gauge!("posgate_mqtt_connected").set(0.0);
+                    metrics::counter!("posgate_mqtt_connection_errors_total").increment(1);
+                    tracing::warn!(error = %e, retry_in = ?backoff, "MQTT connection lost");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(backoff_max);
+                }
+            }
+        }
+    }
+
+    /// Decodes, routes and answers one device message, then acknowledges it.
+    async fn handle(&self, publish: Publish, terminals: &Registry<TerminalActor>) {
+        let started = Instant::now();
+        let (kind, outcome) = match Topic::parse(&self.prefix, &publish.topic) {
+            Ok(Topic::FromDevice { device, kind }) => {
+                let outcome = self
+                    .answer(&device.to_string(), kind, &publish.payload, terminals)
+                    .await;
+                (kind.suffix(), outcome)
+            }
+            Ok(_) | Err(_) => {
+                tracing::warn!(topic = %publish.topic, "MQTT message on an unexpected topic");
+                ("unknown", "bad_topic")
+            }
+        };
+        if let Err(e) = self.client.ack(&publish).await {
+            tracing::warn!(error = %e, "MQTT ack failed");
+        }
+        metrics::counter!("posgate_mqtt_messages_total", "kind" => kind, "outcome" => outcome)
+            .increment(1);
+        metrics::histogram!("posgate_mqtt_message_duration_seconds", "kind" => kind)
+            .record(started.elapsed().as_secs_f64());
+    }
+
+    /// Returns the metric outcome of the message.
+    async fn answer(
+        &self,
+        device: &str,
+        kind: DeviceMessageKind,
+        payload: &[u8],
+        terminals: &Registry<TerminalActor>,
+    ) -> &'static str {
+        let reply_topic = format!("{}/pos/{device}/api", self.prefix.as_str());
+        let message = match decode_device_message(kind, payload) {
+            Ok(message) => message,
+            Err(e) => {
+                // Never log the payload: it may carry user ids and card numbers.
+                tracing::warn!(device, kind = kind.suffix(), error = %e, "malformed MQTT POS message");
+                if let Some(reply) = decode_failure_reply(kind, payload, e.code()) {
+                    self.send(reply_topic, reply).await;
+                }
+                return "malformed";
+            }
+        };
+        let key = format!("mqtt:{device}");
+        let (reply, outcome): (MqttReply, &str) =
+            match terminals.ask(&key, MqttDeviceMessage(message.clone())) {
+                Ok(rx) => match rx.await {
+                    Ok(reply) => (reply, "handled"),
+                    Err(_) => (refusal_reply(&message, XfCode::BusyRetry), "busy"),
+                },
+                Err(e) => {
+                    tracing::warn!(device, error = %e, "terminal actor unavailable");
+                    (refusal_reply(&message, XfCode::BusyRetry), "busy")
+                }
+            };
+        match reply {
+            Some(bytes) => {
+                self.send(reply_topic, bytes).await;
+                outcome
+            }
+            None if outcome == "handled" => "no_reply",
+            None => outcome,
+        }
+    }
+
+    async fn send(&self, topic: String, payload: Vec<u8>) {
+        if let Err(e) = self.publish(topic, payload).await {
+            tracing::error!(error = %e, "MQTT publish failed");
+        }
+    }
+}
+
+/// The answer to a message that could not be decoded, where the device waits for one: a
+/// consumption reply on `api_ret` (unless the payload is a command acknowledgement, which
+/// gets no answer) and a balance reply on `pos_pay`.
+fn decode_failure_reply(kind: DeviceMessageKind, payload: &[u8], code: XfCode) -> Option<Vec<u8>> {
+    let is_ack = payload.windows(6).any(|w| w == b"sAckId");
+    match kind {
+        DeviceMessageKind::ApiRet if !is_ack => {
+            Some(ConsumeReply::refused(code, Default::default()).encode())
+        }
+        DeviceMessageKind::PosPay => Some(BalanceReply::failed(code).encode()),
+        _ => None,
+    }
+}

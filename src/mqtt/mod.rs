@@ -1,0 +1,82 @@
+//! The MQTT side of posgate: the consumption machines' transport.
+//!
+//! posgate is an MQTT client of a broker. In embedded mode it starts a broker of its own
+//! (rumqttd, [`broker`]) and connects to it like to any other; otherwise it connects to the
+//! configured broker (Mosquitto, EMQX...). [`adapter`] owns the client's event loop:
+//! device messages are decoded by `posgate_protocols::mqtt_pos`, routed to the device's
+//! terminal actor, and the answer is published on `{prefix}/pos/{deviceId}/api`.
+
+pub mod adapter;
+pub mod broker;
+
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+
+/// MQTT settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MqttConfig {
+    /// Connect to a broker and serve the consumption machines.
+    pub enabled: bool,
+    /// Start an embedded broker on `embedded_listen` and use it (ignores host/port).
+    pub embedded_broker: bool,
+    /// Address of the embedded broker.
+    pub embedded_listen: String,
+    /// External broker host.
+    pub host: String,
+    /// External broker port.
+    pub port: u16,
+    /// Broker user name (empty: none).
+    pub username: String,
+    /// Broker password.
+    pub password: Secret<String>,
+    /// Client id; empty = `posgate-<random>` with a clean session. Give each replica a
+    /// stable id in production so the broker keeps its session (and queued QoS 1 messages)
+    /// across reconnects.
+    pub client_id: String,
+    /// Topic prefix of the devices (the spec's "Topic前缀").
+    pub topic_prefix: String,
+    /// Shared-subscription group (`$share/<group>/...`) so replicas split the devices'
+    /// traffic; empty = plain subscriptions.
+    pub shared_group: String,
+    /// MQTT keep-alive, seconds.
+    pub keep_alive_seconds: u64,
+    /// Longest wait between reconnection attempts, seconds (backoff doubles from 1 s).
+    pub reconnect_backoff_max_seconds: u64,
+    /// Money assets a consumption draws, in order (`subsidy` = btYe, `cash` = xjYe).
+    pub debit_order: Vec<String>,
+}
+
+impl Default for MqttConfig {
+    fn default() -> Self {
+        MqttConfig {
+            enabled: true,
+            embedded_broker: true,
+            embedded_listen: "127.0.0.1:1884".into(),
+            host: "127.0.0.1".into(),
+            port: 1883,
+            username: String::new(),
+            password: Secret::default(),
+            client_id: String::new(),
+            topic_prefix: posgate_protocols::mqtt_pos::DEFAULT_TOPIC_PREFIX.into(),
+            shared_group: String::new(),
+            keep_alive_seconds: 30,
+            reconnect_backoff_max_seconds: 30,
+            debit_order: vec!["subsidy".into(), "cash".into()],
+        }
+    }
+}
+
+impl MqttConfig {
+    /// The broker to connect to: the embedded one or the configured one.
+    pub fn broker_address(&self) -> (String, u16) {
+        if self.embedded_broker {
+            match self.embedded_listen.parse::<std::net::SocketAddr>() {
+                Ok(addr) => (addr.ip().to_string(), addr.port()),
+                Err(_) => (self.host.clone(), self.port),
+            }
+        } else {
+            (self.host.clone(), self.port)
+        }
+    }
+}

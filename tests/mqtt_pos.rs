@@ -1,0 +1,453 @@
+//! MQTT POS consumption machines end to end: a device (a real MQTT client) publishes on its
+//! topics through a real broker, posgate answers on `{prefix}/pos/{id}/api`, and the admin
+//! API shows what was posted. Every scenario runs through the embedded broker and through
+//! Mosquitto (127.0.0.1:1883; skipped, or failed under POSGATE_REQUIRE_SERVICES=1, when
+//! unreachable). Each run uses its own topic prefix, so runs never see each other's traffic.
+
+mod common;
+
+use common::{config, Admin};
+use posgate_actors::testing;
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{json, Value};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A simulated consumption machine.
+struct Device {
+    id: String,
+    prefix: String,
+    client: AsyncClient,
+    replies: mpsc::UnboundedReceiver<Value>,
+}
+
+impl Device {
+    async fn connect(host: &str, port: u16, prefix: &str, id: &str) -> Device {
+        let mut options =
+            MqttOptions::new(format!("dev-{id}-{}", rand::random::<u32>()), host, port);
+        options.set_keep_alive(Duration::from_secs(10));
+        let (client, mut eventloop) = AsyncClient::new(options, 64);
+        let (tx, replies) = mpsc::unbounded_channel();
+        let api = format!("{prefix}/pos/{id}/api");
+        client
+            .subscribe(api.clone(), QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
+        actix_rt::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = subscribed_tx.send(());
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == api => {
+                        let value = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
+                        if tx.send(value).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        tokio::time::timeout(Duration::from_secs(10), subscribed.recv())
+            .await
+            .expect("device subscribed");
+        Device {
+            id: id.to_string(),
+            prefix: prefix.to_string(),
+            client,
+            replies,
+        }
+    }
+
+    /// Publishes raw bytes on `{prefix}/pos/{id}/{suffix}` and waits for the answer.
+    async fn ask_raw(&mut self, suffix: &str, payload: Vec<u8>) -> Value {
+        let topic = format!("{}/pos/{}/{suffix}", self.prefix, self.id);
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(15), self.replies.recv())
+            .await
+            .expect("an answer within 15 s")
+            .expect("reply channel open")
+    }
+
+    async fn ask(&mut self, suffix: &str, payload: Value) -> Value {
+        self.ask_raw(suffix, payload.to_string().into_bytes()).await
+    }
+
+    async fn consume(&mut self, body: Value) -> Value {
+        self.ask("api_ret", body).await
+    }
+}
+
+fn consumption(mode: i64, pos_num: i64, user: &str, pay_money: i64) -> Value {
+    json!({
+        "mode": mode, "posNum": pos_num, "userId": user, "payTime": "2026-11-24 12:00:00",
+        "idenType": "reqCard", "payMoney": pay_money, "imgPath": "2026-11-24/a.jpg",
+        "msgType": "api_ret"
+    })
+}
+
+struct World {
+    _running: posgate::app::Running,
+    admin: Admin,
+    merchant: i64,
+    group: i64,
+    host: String,
+    port: u16,
+    prefix: String,
+}
+
+async fn world(external: Option<(String, u16)>) -> World {
+    let mut c = config(None);
+    c.mqtt.enabled = true;
+    c.mqtt.topic_prefix = format!("t{}", rand::random::<u32>());
+    let (host, port) = match external {
+        Some((host, port)) => {
+            c.mqtt.embedded_broker = false;
+            c.mqtt.host = host.clone();
+            c.mqtt.port = port;
+            (host, port)
+        }
+        None => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            c.mqtt.embedded_listen = format!("127.0.0.1:{port}");
+            ("127.0.0.1".to_string(), port)
+        }
+    };
+    let prefix = c.mqtt.topic_prefix.clone();
+    let running = posgate::app::start(c).await.expect("start gateway");
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let merchant = admin.merchant().await;
+    let (status, group) = admin
+        .post(
+            "/admin/v1/groups",
+            json!({"merchant_id": merchant, "name": "staff", "single_limit": 2000, "discount_percent": 90,
+                   "offline_amount_limit": 500}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    World {
+        _running: running,
+        admin,
+        merchant,
+        group: group["id"].as_i64().unwrap(),
+        host,
+        port,
+        prefix,
+    }
+}
+
+impl World {
+    async fn device(&self) -> Device {
+        let id = format!("{}", 5_000_000 + rand::random::<u32>() % 1_000_000);
+        let (status, t) = self
+            .admin
+            .post(
+                "/admin/v1/terminals",
+                json!({"family": "mqtt_pos", "code": id, "merchant_id": self.merchant}),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        Device::connect(&self.host, self.port, &self.prefix, &id).await
+    }
+
+    async fn user(&self, cash: i64, subsidy: i64, copies: i64) -> (String, i64) {
+        let user = format!("{}", 200_000 + rand::random::<u32>() % 100_000);
+        let (status, a) = self
+            .admin
+            .post(
+                "/admin/v1/accounts",
+                json!({"merchant_id": self.merchant, "user_id": user, "group_id": self.group,
+                       "initial_balances": {"cash": cash, "subsidy": subsidy, "copies": copies}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{a}");
+        (user, a["id"].as_i64().unwrap())
+    }
+
+    async fn balances(&self, account: i64) -> Value {
+        self.admin
+            .get(&format!("/admin/v1/accounts/{account}/balances"))
+            .await
+            .1
+    }
+
+    async fn transactions(&self, account: i64) -> usize {
+        let (_, page) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/transactions?account_id={account}&limit=500"
+            ))
+            .await;
+        page["items"].as_array().unwrap().len()
+    }
+}
+
+fn reply(xf: i64, bt: i64, xj: i64, dst: i64, cp: i64) -> Value {
+    json!({"xfCode": xf, "btYe": bt, "xjYe": xj, "dstMoney": dst, "cpAfter": cp})
+}
+
+async fn every_mode(w: World) {
+    let mut d = w.device().await;
+    let (u, a) = w.user(10_000, 300, 5).await;
+    // Mode 1: 90% of 1000 = 900; subsidy (300) first, then cash (600).
+    let first = d.consume(consumption(1, 1, &u, 1000)).await;
+    assert_eq!(first, reply(0, 0, 9_400, 900, 5));
+    // The device retries the same posNum: identical answer, nothing posted twice.
+    assert_eq!(d.consume(consumption(1, 1, &u, 1000)).await, first);
+    // Same posNum, different content: duplicate mismatch.
+    assert_eq!(d.consume(consumption(1, 1, &u, 999)).await["xfCode"], 14);
+    // Over the single limit (2000 after discount).
+    assert_eq!(d.consume(consumption(1, 2, &u, 3000)).await["xfCode"], 3);
+    // Mode 41: copies (payCopies default 1, here 2).
+    let mut copies = consumption(41, 3, &u, 0);
+    copies["payCopies"] = json!(2);
+    assert_eq!(d.consume(copies).await, reply(0, 0, 9_400, 2, 3));
+    // Mode 31 on a copies consumption: not cancellable.
+    assert_eq!(d.consume(consumption(31, 3, &u, 0)).await["xfCode"], 7);
+    // Mode 10: reversal of posNum 3 gives the copies back.
+    assert_eq!(
+        d.consume(consumption(10, 3, &u, 0)).await,
+        reply(0, 0, 9_400, 2, 5)
+    );
+    // Mode 31: cancel of posNum 1 gives 900 back (to cash and subsidy).
+    let cancel = d.consume(consumption(31, 1, &u, 900)).await;
+    assert_eq!(
+        (
+            cancel["xfCode"].as_i64(),
+            cancel["btYe"].as_i64(),
+            cancel["xjYe"].as_i64()
+        ),
+        (Some(0), Some(300), Some(10_000))
+    );
+    // A cancel of an unknown posNum is refused.
+    assert_eq!(d.consume(consumption(31, 77, &u, 100)).await["xfCode"], 6);
+    // Reversal before its original: success now, the late original is refused.
+    assert_eq!(d.consume(consumption(10, 8, &u, 0)).await["xfCode"], 0);
+    assert_eq!(d.consume(consumption(1, 8, &u, 100)).await["xfCode"], 6);
+    // Mode 12: 圈存, cash to purse.
+    assert_eq!(d.consume(consumption(12, 9, &u, 1000)).await["xjYe"], 9_000);
+    // Mode 2: online recharge.
+    assert_eq!(d.consume(consumption(2, 10, &u, 500)).await["xjYe"], 9_500);
+    // Mode 51: offline record, device-discounted amount, may go into debt; over zxe flagged.
+    let mut offline = consumption(51, 11, &u, 20_000);
+    offline["offlineDz"] = json!(100);
+    offline["offlineMoney"] = json!(12_000);
+    assert_eq!(d.consume(offline).await, reply(0, 0, -2_200, 12_000, 5));
+    // Mode 52: offline copies.
+    let mut offline_copies = consumption(52, 12, &u, 0);
+    offline_copies["payCopies"] = json!(6);
+    assert_eq!(d.consume(offline_copies).await["cpAfter"], -1);
+    // Online debit while in debt: insufficient.
+    assert_eq!(d.consume(consumption(1, 13, &u, 10)).await["xfCode"], 2);
+    // Balance query.
+    let balance = d
+        .ask("pos_pay", json!({"userId": u, "msgType": "pos_pay"}))
+        .await;
+    assert_eq!(
+        balance,
+        json!({"code": 0, "xfCode": 0, "btYe": 0, "xjYe": -2_200, "cpAfter": -1})
+    );
+    assert_eq!(w.balances(a).await["purse"], 1000);
+    // Unknown user.
+    assert_eq!(
+        d.consume(consumption(1, 14, "999999999", 10)).await["xfCode"],
+        1
+    );
+    let unknown = d.ask("pos_pay", json!({"userId": "999999999"})).await;
+    assert_eq!(
+        (unknown["code"].as_i64(), unknown["xfCode"].as_i64()),
+        (Some(1), Some(1))
+    );
+    // The offline record is flagged over the offline amount limit.
+    let (_, page) = w
+        .admin
+        .get(&format!("/admin/v1/transactions?account_id={a}&limit=500"))
+        .await;
+    let record = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["idempotency_key"] == format!("mqtt:{}:11", d.id))
+        .unwrap()
+        .clone();
+    assert!(record["flags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("offline_amount_exceeded")));
+    assert!(record["flags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("overdraft")));
+    let (_, audit) = w.admin.get("/admin/v1/ledger/audit").await;
+    assert_eq!(audit["balance_mismatches"], json!([]));
+}
+
+async fn unknown_and_disabled_devices(w: World) {
+    // A device nobody registered gets xfCode 9, and the gateway keeps serving.
+    let mut stranger = Device::connect(&w.host, w.port, &w.prefix, "4040404").await;
+    assert_eq!(
+        stranger.consume(consumption(1, 1, "200001", 100)).await["xfCode"],
+        9
+    );
+    let mut d = w.device().await;
+    let (u, _) = w.user(1_000, 0, 0).await;
+    assert_eq!(d.consume(consumption(1, 1, &u, 100)).await["xfCode"], 0);
+    let (_, t) = w.admin.get("/admin/v1/transactions?limit=1").await;
+    assert!(t["items"][0]["terminal"]
+        .as_str()
+        .unwrap()
+        .starts_with("mqtt:"));
+    // Disable the terminal: refused with 9 at once (the actor reloads).
+    let id = d.id.clone();
+    let terminal = find_terminal(&w, &id).await;
+    w.admin
+        .patch(
+            &format!("/admin/v1/terminals/{terminal}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(d.consume(consumption(1, 2, &u, 100)).await["xfCode"], 9);
+    // Last seen is recorded.
+    let (_, t) = w
+        .admin
+        .get(&format!("/admin/v1/terminals/{terminal}"))
+        .await;
+    assert!(t["last_seen_at_ms"].as_i64().is_some(), "{t}");
+}
+
+async fn find_terminal(w: &World, code: &str) -> i64 {
+    // Terminals are few in a test: scan ids from the newest.
+    for id in (1..200).rev() {
+        let (status, t) = w.admin.get(&format!("/admin/v1/terminals/{id}")).await;
+        if status == 200 && t["code"] == code {
+            return id;
+        }
+    }
+    panic!("terminal {code} not found");
+}
+
+/// Malformed, mistyped, missing, negative, overflowing, unknown: each answered with its
+/// xfCode, nothing posted.
+async fn bad_input_table(w: World) {
+    let mut d = w.device().await;
+    let (u, a) = w.user(5_000, 0, 3).await;
+    let ok = consumption(1, 1, &u, 100);
+    let with = |key: &str, value: Value| {
+        let mut v = ok.clone();
+        v[key] = value;
+        v.to_string().into_bytes()
+    };
+    let without = |key: &str| {
+        let mut v = ok.clone();
+        v.as_object_mut().unwrap().remove(key);
+        v.to_string().into_bytes()
+    };
+    let cases: Vec<(&str, Vec<u8>, i64)> = vec![
+        ("not json", b"{not json".to_vec(), 11),
+        ("empty", b"".to_vec(), 11),
+        ("array", b"[1,2]".to_vec(), 11),
+        ("string", b"\"mode\"".to_vec(), 11),
+        ("unknown mode", with("mode", json!(99)), 12),
+        ("mode as text", with("mode", json!("one")), 11),
+        ("negative mode", with("mode", json!(-1)), 12),
+        ("missing posNum", without("posNum"), 11),
+        ("posNum text", with("posNum", json!("abc")), 11),
+        ("negative posNum", with("posNum", json!(-5)), 11),
+        ("missing payMoney", without("payMoney"), 11),
+        ("negative payMoney", with("payMoney", json!(-100)), 13),
+        ("fractional payMoney", with("payMoney", json!(1.5)), 11),
+        ("overflowing payMoney", with("payMoney", json!(99_999_999_999_999_999i64)), 13),
+        ("huge payMoney", with("payMoney", json!("1e30")), 11),
+        ("missing userId", without("userId"), 11),
+        ("userId object", with("userId", json!({"a": 1})), 11),
+        ("empty userId", with("userId", json!("")), 11),
+        ("missing payTime", without("payTime"), 11),
+        ("bad payTime", with("payTime", json!("yesterday")), 11),
+        ("impossible date", with("payTime", json!("2026-02-30 12:00:00")), 11),
+        ("missing idenType", without("idenType"), 11),
+        ("offline without offlineMoney", with("mode", json!(51)), 11),
+        ("copies zero", { let mut v = ok.clone(); v["mode"] = json!(41); v["payCopies"] = json!(0); v.to_string().into_bytes() }, 11),
+        ("copies negative", { let mut v = ok.clone(); v["mode"] = json!(41); v["payCopies"] = json!(-2); v.to_string().into_bytes() }, 11),
+        ("offlineDz 150", { let mut v = ok.clone(); v["mode"] = json!(51); v["offlineMoney"] = json!(10); v["offlineDz"] = json!(150); v.to_string().into_bytes() }, 11),
+        ("path traversal imgPath", with("imgPath", json!("../../etc/passwd")), 0),
+        ("duplicate keys", br#"{"mode":1,"mode":2,"posNum":1,"userId":"1","payTime":"2026-11-24 12:00:00","idenType":"x","payMoney":1}"#.to_vec(), 11),
+        ("deep nesting", format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes(), 11),
+        ("binary", vec![0xff, 0xfe, 0x00, 0x01], 11),
+    ];
+    assert!(cases.len() >= 25);
+    let mut wrong = Vec::new();
+    for (name, payload, expected) in cases {
+        let answer = d.ask_raw("api_ret", payload).await;
+        if answer["xfCode"] != expected || (expected != 0 && answer["dstMoney"] != 0) {
+            wrong.push(format!("{name}: expected xfCode {expected}, got {answer}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // Only the sanitised-imgPath case (a valid consumption) was posted.
+    let b = w.balances(a).await;
+    assert_eq!(b["cash"], 5_000 - 90);
+    assert_eq!(
+        w.transactions(a).await,
+        2 + 1,
+        "two openings and one consumption"
+    );
+}
+
+#[actix_rt::test]
+async fn every_mode_embedded_broker() {
+    every_mode(world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn every_mode_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        every_mode(world(Some(addr)).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn unknown_and_disabled_devices_embedded_broker() {
+    unknown_and_disabled_devices(world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn unknown_and_disabled_devices_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        unknown_and_disabled_devices(world(Some(addr)).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn bad_input_embedded_broker() {
+    bad_input_table(world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn bad_input_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        bad_input_table(world(Some(addr)).await).await;
+    }
+}
+
+/// The Mosquitto broker of the machine (`POSGATE_TEST_MQTT_ADDR`, default 127.0.0.1:1883),
+/// or `None` after the skip/require policy.
+fn mosquitto() -> Option<(String, u16)> {
+    let addr = std::env::var("POSGATE_TEST_MQTT_ADDR").unwrap_or_else(|_| "127.0.0.1:1883".into());
+    match std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)) {
+        Ok(_) => {
+            let (host, port) = addr.rsplit_once(':')?;
+            Some((host.to_string(), port.parse().ok()?))
+        }
+        Err(e) => testing::unavailable("Mosquitto", &e.to_string()),
+    }
+}
