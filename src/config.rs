@@ -318,7 +318,7 @@ impl Config {
         {
             return invalid("mqtt.embedded_listen", "not a socket address (host:port)");
         }
-        if self.mqtt_debit_order().is_err() {
+        if self.mqtt_debit_order().is_none() {
             return invalid(
                 "mqtt.debit_order",
                 "must list distinct money assets (subsidy, cash, purse)",
@@ -330,23 +330,19 @@ impl Config {
         Ok(())
     }
 
-    /// `mqtt.debit_order` as assets.
-    pub fn mqtt_debit_order(&self) -> Result<Vec<posgate_actors::ledger::Asset>, ()> {
+    /// `mqtt.debit_order` as assets; `None` when it is not a list of distinct money assets.
+    pub fn mqtt_debit_order(&self) -> Option<Vec<posgate_actors::ledger::Asset>> {
         let assets: Vec<_> = self
             .mqtt
             .debit_order
             .iter()
             .map(|name| posgate_actors::ledger::Asset::parse(name).filter(|a| a.is_money()))
-            .collect::<Option<_>>()
-            .ok_or(())?;
+            .collect::<Option<_>>()?;
         let distinct = assets
             .iter()
             .enumerate()
             .all(|(i, a)| !assets[..i].contains(a));
-        if assets.is_empty() || !distinct {
-            return Err(());
-        }
-        Ok(assets)
+        (!assets.is_empty() && distinct).then_some(assets)
     }
 
     /// The settings table as text, for `--help`.

@@ -7,82 +7,10 @@
 mod common;
 
 use common::{config, Admin};
+use posgate::sim::mqtt_device::SimDevice;
 use posgate_actors::testing;
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// A simulated consumption machine.
-struct Device {
-    id: String,
-    prefix: String,
-    client: AsyncClient,
-    replies: mpsc::UnboundedReceiver<Value>,
-}
-
-impl Device {
-    async fn connect(host: &str, port: u16, prefix: &str, id: &str) -> Device {
-        let mut options =
-            MqttOptions::new(format!("dev-{id}-{}", rand::random::<u32>()), host, port);
-        options.set_keep_alive(Duration::from_secs(10));
-        let (client, mut eventloop) = AsyncClient::new(options, 64);
-        let (tx, replies) = mpsc::unbounded_channel();
-        let api = format!("{prefix}/pos/{id}/api");
-        client
-            .subscribe(api.clone(), QoS::AtLeastOnce)
-            .await
-            .unwrap();
-        let (subscribed_tx, mut subscribed) = mpsc::unbounded_channel();
-        actix_rt::spawn(async move {
-            loop {
-                match eventloop.poll().await {
-                    Ok(Event::Incoming(Packet::SubAck(_))) => {
-                        let _ = subscribed_tx.send(());
-                    }
-                    Ok(Event::Incoming(Packet::Publish(p))) if p.topic == api => {
-                        let value = serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
-                        if tx.send(value).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-                }
-            }
-        });
-        tokio::time::timeout(Duration::from_secs(10), subscribed.recv())
-            .await
-            .expect("device subscribed");
-        Device {
-            id: id.to_string(),
-            prefix: prefix.to_string(),
-            client,
-            replies,
-        }
-    }
-
-    /// Publishes raw bytes on `{prefix}/pos/{id}/{suffix}` and waits for the answer.
-    async fn ask_raw(&mut self, suffix: &str, payload: Vec<u8>) -> Value {
-        let topic = format!("{}/pos/{}/{suffix}", self.prefix, self.id);
-        self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
-            .await
-            .unwrap();
-        tokio::time::timeout(Duration::from_secs(15), self.replies.recv())
-            .await
-            .expect("an answer within 15 s")
-            .expect("reply channel open")
-    }
-
-    async fn ask(&mut self, suffix: &str, payload: Value) -> Value {
-        self.ask_raw(suffix, payload.to_string().into_bytes()).await
-    }
-
-    async fn consume(&mut self, body: Value) -> Value {
-        self.ask("api_ret", body).await
-    }
-}
 
 fn consumption(mode: i64, pos_num: i64, user: &str, pay_money: i64) -> Value {
     json!({
@@ -147,7 +75,7 @@ async fn world(external: Option<(String, u16)>) -> World {
 }
 
 impl World {
-    async fn device(&self) -> Device {
+    async fn device(&self) -> SimDevice {
         let id = format!("{}", 5_000_000 + rand::random::<u32>() % 1_000_000);
         let (status, t) = self
             .admin
@@ -157,7 +85,9 @@ impl World {
             )
             .await;
         assert_eq!(status, 201, "{t}");
-        Device::connect(&self.host, self.port, &self.prefix, &id).await
+        SimDevice::connect(&self.host, self.port, &self.prefix, &id)
+            .await
+            .expect("device connects")
     }
 
     async fn user(&self, cash: i64, subsidy: i64, copies: i64) -> (String, i64) {
@@ -200,27 +130,39 @@ async fn every_mode(w: World) {
     let mut d = w.device().await;
     let (u, a) = w.user(10_000, 300, 5).await;
     // Mode 1: 90% of 1000 = 900; subsidy (300) first, then cash (600).
-    let first = d.consume(consumption(1, 1, &u, 1000)).await;
+    let first = d.consume(&consumption(1, 1, &u, 1000)).await.unwrap();
     assert_eq!(first, reply(0, 0, 9_400, 900, 5));
     // The device retries the same posNum: identical answer, nothing posted twice.
-    assert_eq!(d.consume(consumption(1, 1, &u, 1000)).await, first);
+    assert_eq!(
+        d.consume(&consumption(1, 1, &u, 1000)).await.unwrap(),
+        first
+    );
     // Same posNum, different content: duplicate mismatch.
-    assert_eq!(d.consume(consumption(1, 1, &u, 999)).await["xfCode"], 14);
+    assert_eq!(
+        d.consume(&consumption(1, 1, &u, 999)).await.unwrap()["xfCode"],
+        14
+    );
     // Over the single limit (2000 after discount).
-    assert_eq!(d.consume(consumption(1, 2, &u, 3000)).await["xfCode"], 3);
+    assert_eq!(
+        d.consume(&consumption(1, 2, &u, 3000)).await.unwrap()["xfCode"],
+        3
+    );
     // Mode 41: copies (payCopies default 1, here 2).
     let mut copies = consumption(41, 3, &u, 0);
     copies["payCopies"] = json!(2);
-    assert_eq!(d.consume(copies).await, reply(0, 0, 9_400, 2, 3));
+    assert_eq!(d.consume(&copies).await.unwrap(), reply(0, 0, 9_400, 2, 3));
     // Mode 31 on a copies consumption: not cancellable.
-    assert_eq!(d.consume(consumption(31, 3, &u, 0)).await["xfCode"], 7);
+    assert_eq!(
+        d.consume(&consumption(31, 3, &u, 0)).await.unwrap()["xfCode"],
+        7
+    );
     // Mode 10: reversal of posNum 3 gives the copies back.
     assert_eq!(
-        d.consume(consumption(10, 3, &u, 0)).await,
+        d.consume(&consumption(10, 3, &u, 0)).await.unwrap(),
         reply(0, 0, 9_400, 2, 5)
     );
     // Mode 31: cancel of posNum 1 gives 900 back (to cash and subsidy).
-    let cancel = d.consume(consumption(31, 1, &u, 900)).await;
+    let cancel = d.consume(&consumption(31, 1, &u, 900)).await.unwrap();
     assert_eq!(
         (
             cancel["xfCode"].as_i64(),
@@ -230,29 +172,48 @@ async fn every_mode(w: World) {
         (Some(0), Some(300), Some(10_000))
     );
     // A cancel of an unknown posNum is refused.
-    assert_eq!(d.consume(consumption(31, 77, &u, 100)).await["xfCode"], 6);
+    assert_eq!(
+        d.consume(&consumption(31, 77, &u, 100)).await.unwrap()["xfCode"],
+        6
+    );
     // Reversal before its original: success now, the late original is refused.
-    assert_eq!(d.consume(consumption(10, 8, &u, 0)).await["xfCode"], 0);
-    assert_eq!(d.consume(consumption(1, 8, &u, 100)).await["xfCode"], 6);
+    assert_eq!(
+        d.consume(&consumption(10, 8, &u, 0)).await.unwrap()["xfCode"],
+        0
+    );
+    assert_eq!(
+        d.consume(&consumption(1, 8, &u, 100)).await.unwrap()["xfCode"],
+        6
+    );
     // Mode 12: 圈存, cash to purse.
-    assert_eq!(d.consume(consumption(12, 9, &u, 1000)).await["xjYe"], 9_000);
+    assert_eq!(
+        d.consume(&consumption(12, 9, &u, 1000)).await.unwrap()["xjYe"],
+        9_000
+    );
     // Mode 2: online recharge.
-    assert_eq!(d.consume(consumption(2, 10, &u, 500)).await["xjYe"], 9_500);
+    assert_eq!(
+        d.consume(&consumption(2, 10, &u, 500)).await.unwrap()["xjYe"],
+        9_500
+    );
     // Mode 51: offline record, device-discounted amount, may go into debt; over zxe flagged.
     let mut offline = consumption(51, 11, &u, 20_000);
     offline["offlineDz"] = json!(100);
     offline["offlineMoney"] = json!(12_000);
-    assert_eq!(d.consume(offline).await, reply(0, 0, -2_200, 12_000, 5));
+    assert_eq!(
+        d.consume(&offline).await.unwrap(),
+        reply(0, 0, -2_200, 12_000, 5)
+    );
     // Mode 52: offline copies.
     let mut offline_copies = consumption(52, 12, &u, 0);
     offline_copies["payCopies"] = json!(6);
-    assert_eq!(d.consume(offline_copies).await["cpAfter"], -1);
+    assert_eq!(d.consume(&offline_copies).await.unwrap()["cpAfter"], -1);
     // Online debit while in debt: insufficient.
-    assert_eq!(d.consume(consumption(1, 13, &u, 10)).await["xfCode"], 2);
+    assert_eq!(
+        d.consume(&consumption(1, 13, &u, 10)).await.unwrap()["xfCode"],
+        2
+    );
     // Balance query.
-    let balance = d
-        .ask("pos_pay", json!({"userId": u, "msgType": "pos_pay"}))
-        .await;
+    let balance = d.balance(&u).await.unwrap();
     assert_eq!(
         balance,
         json!({"code": 0, "xfCode": 0, "btYe": 0, "xjYe": -2_200, "cpAfter": -1})
@@ -260,10 +221,12 @@ async fn every_mode(w: World) {
     assert_eq!(w.balances(a).await["purse"], 1000);
     // Unknown user.
     assert_eq!(
-        d.consume(consumption(1, 14, "999999999", 10)).await["xfCode"],
+        d.consume(&consumption(1, 14, "999999999", 10))
+            .await
+            .unwrap()["xfCode"],
         1
     );
-    let unknown = d.ask("pos_pay", json!({"userId": "999999999"})).await;
+    let unknown = d.balance("999999999").await.unwrap();
     assert_eq!(
         (unknown["code"].as_i64(), unknown["xfCode"].as_i64()),
         (Some(1), Some(1))
@@ -277,7 +240,7 @@ async fn every_mode(w: World) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["idempotency_key"] == format!("mqtt:{}:11", d.id))
+        .find(|t| t["idempotency_key"] == format!("mqtt:{}:11", d.id()))
         .unwrap()
         .clone();
     assert!(record["flags"]
@@ -294,21 +257,29 @@ async fn every_mode(w: World) {
 
 async fn unknown_and_disabled_devices(w: World) {
     // A device nobody registered gets xfCode 9, and the gateway keeps serving.
-    let mut stranger = Device::connect(&w.host, w.port, &w.prefix, "4040404").await;
+    let mut stranger = SimDevice::connect(&w.host, w.port, &w.prefix, "4040404")
+        .await
+        .expect("device connects");
     assert_eq!(
-        stranger.consume(consumption(1, 1, "200001", 100)).await["xfCode"],
+        stranger
+            .consume(&consumption(1, 1, "200001", 100))
+            .await
+            .unwrap()["xfCode"],
         9
     );
     let mut d = w.device().await;
     let (u, _) = w.user(1_000, 0, 0).await;
-    assert_eq!(d.consume(consumption(1, 1, &u, 100)).await["xfCode"], 0);
+    assert_eq!(
+        d.consume(&consumption(1, 1, &u, 100)).await.unwrap()["xfCode"],
+        0
+    );
     let (_, t) = w.admin.get("/admin/v1/transactions?limit=1").await;
     assert!(t["items"][0]["terminal"]
         .as_str()
         .unwrap()
         .starts_with("mqtt:"));
     // Disable the terminal: refused with 9 at once (the actor reloads).
-    let id = d.id.clone();
+    let id = d.id().to_string();
     let terminal = find_terminal(&w, &id).await;
     w.admin
         .patch(
@@ -316,7 +287,10 @@ async fn unknown_and_disabled_devices(w: World) {
             json!({"status": "disabled"}),
         )
         .await;
-    assert_eq!(d.consume(consumption(1, 2, &u, 100)).await["xfCode"], 9);
+    assert_eq!(
+        d.consume(&consumption(1, 2, &u, 100)).await.unwrap()["xfCode"],
+        9
+    );
     // Last seen is recorded.
     let (_, t) = w
         .admin
@@ -387,7 +361,7 @@ async fn bad_input_table(w: World) {
     assert!(cases.len() >= 25);
     let mut wrong = Vec::new();
     for (name, payload, expected) in cases {
-        let answer = d.ask_raw("api_ret", payload).await;
+        let answer = d.request("api_ret", &payload).await.unwrap();
         if answer["xfCode"] != expected || (expected != 0 && answer["dstMoney"] != 0) {
             wrong.push(format!("{name}: expected xfCode {expected}, got {answer}"));
         }

@@ -18,11 +18,6 @@ impl fmt::Debug for CardKey {
     }
 }
 
-/// A PAN that is not 12 to 19 digits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("card number must be 12 to 19 digits")]
-pub struct InvalidPan;
-
 impl CardKey {
     /// Wraps raw key bytes.
     pub fn new(bytes: impl Into<Vec<u8>>) -> CardKey {
@@ -39,20 +34,10 @@ impl CardKey {
     }
 }
 
-/// Checks that `pan` is 12 to 19 ASCII digits.
-pub fn validate_pan(pan: &str) -> Result<(), InvalidPan> {
-    if (12..=19).contains(&pan.len()) && pan.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(InvalidPan)
-    }
-}
-
-/// The displayable form of a valid PAN: first 6, `****`, last 4.
-pub fn mask_pan(pan: &str) -> Result<String, InvalidPan> {
-    validate_pan(pan)?;
-    Ok(format!("{}****{}", &pan[..6], &pan[pan.len() - 4..]))
-}
+/// The PAN rule and mask are the ones every protocol uses ([`posgate_protocols::pan`]):
+/// 12 to 19 ASCII digits; first 6, `****`, last 4. Re-exported under this module's names
+/// so that its callers are unchanged.
+pub use posgate_protocols::pan::{mask as mask_pan, validate as validate_pan, InvalidPan};
 
 #[cfg(test)]
 mod tests {

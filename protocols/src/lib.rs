@@ -2,7 +2,9 @@
 //!
 //! One module per wire protocol, each pure: types, parsing, validation, encoding, crypto
 //! and its error-code table. Nothing here does I/O or is async, so every decoder can be
-//! fuzzed and unit-tested on bytes alone. Shared pieces (money) live beside them.
+//! fuzzed and unit-tested on bytes alone. Pieces the protocols share live beside them:
+//! [`money`] (fen amounts), [`pan`] (card numbers), [`secret`] (masked secrets) and
+//! `json` (bounded JSON reading), so that no protocol module carries a copy of another's.
 //!
 //! | module | spec | posgate's role |
 //! |---|---|---|
@@ -14,9 +16,12 @@
 
 pub mod ds50;
 pub mod jpos;
+pub(crate) mod json;
 pub mod ktv;
 pub mod money;
 pub mod mqtt_pos;
+pub mod pan;
 pub mod pospal;
+pub mod secret;
 
 pub use money::{AmountError, Fen, AMOUNT_FEN_MAX};

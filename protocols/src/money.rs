@@ -82,14 +82,17 @@ impl Fen {
         if text.starts_with('-') {
             return Err(AmountError::Negative);
         }
-        let plain = text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-            && text.bytes().filter(|&b| b == b'.').count() <= 1
-            && !text.starts_with('.')
-            && !text.ends_with('.');
-        if !plain {
+        if !is_plain_decimal(text) {
             return Err(AmountError::Syntax);
         }
         let value = Decimal::from_str(text).map_err(|_| AmountError::Syntax)?;
+        Fen::from_yuan_decimal(value)
+    }
+
+    /// Converts a non-negative yuan value to fen: at most two decimals (as the value is
+    /// scaled: `20.000` is refused unless the caller normalises it first), at most
+    /// [`AMOUNT_FEN_MAX`]. Shared by the yuan parsers of jpos, DS50 and Pospal.
+    pub(crate) fn from_yuan_decimal(value: Decimal) -> Result<Fen, AmountError> {
         if value.scale() > 2 {
             return Err(AmountError::TooPrecise(2));
         }
@@ -148,6 +151,17 @@ impl Fen {
     pub fn to_cents_string(self) -> String {
         self.0.to_string()
     }
+}
+
+/// Whether `text` is a plain unsigned decimal as the wire formats write amounts: ASCII
+/// digits with at most one point, neither first nor last (`12`, `0.5`, `76.21`). No sign,
+/// exponent, space or separator. The empty text passes: callers check emptiness and length
+/// first, each with its own error. Shared by the yuan parsers here, Pospal's and KTV's.
+pub(crate) fn is_plain_decimal(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|&b| b == b'.').count() <= 1
+        && !text.starts_with('.')
+        && !text.ends_with('.')
 }
 
 impl fmt::Display for Fen {

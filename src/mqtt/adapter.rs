@@ -2,6 +2,10 @@
 //! handled on a task of its own and acknowledged (QoS 1, manual acks) only after its
 //! answer has been published, so a message whose processing was cut short is redelivered
 //! and, being idempotent on its `posNum`, answered from the ledger's stored result.
+//!
+//! MQTT requires PUBACKs in the order the PUBLISHes arrived (3.1.1, 4.6; rumqttd drops a
+//! connection that acknowledges out of order), while handling finishes in any order: an
+//! [`AckSequencer`] task holds finished messages back until all earlier ones are done.
 
 use super::MqttConfig;
 use posgate_actors::entity::{
@@ -13,7 +17,9 @@ use posgate_protocols::mqtt_pos::{
     XfCode,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Requests queued between the adapter and the client's event loop.
 const CLIENT_CHANNEL_CAPACITY: usize = 1024;
@@ -73,7 +79,9 @@ impl MqttAdapter {
         if !config.username.is_empty() {
             options.set_credentials(config.username.clone(), config.password.expose().clone());
         }
-        let (client, eventloop) = AsyncClient::new(options, CLIENT_CHANNEL_CAPACITY);
+        let (client, mut eventloop) = AsyncClient::new(options, CLIENT_CHANNEL_CAPACITY);
+        // Small request/answer packets: no Nagle delay.
+        eventloop.network_options.set_tcp_nodelay(true);
         let filters: Vec<String> = prefix
             .device_filters()
             .into_iter()
@@ -119,10 +127,14 @@ impl MqttAdapter {
         backoff_max: Duration,
     ) {
         let mut backoff = Duration::from_secs(1);
+        let mut acks = AckSequencer::start(self.client.clone());
         loop {
             match eventloop.poll().await {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_secs(1);
+                    // Packet ids of the old connection mean nothing on the new one: start a
+                    // fresh sequence (unacknowledged messages are redelivered by the broker).
+                    acks = AckSequencer::start(self.client.clone());
                     metrics::gauge!("posgate_mqtt_connected").set(1.0);
                     tracing::info!(session_present = ack.session_present, "MQTT connected");
                     for filter in &filters {
@@ -136,7 +148,11 @@ impl MqttAdapter {
                 Ok(Event::Incoming(Packet::Publish(publish))) => {
                     let adapter = self.clone();
                     let terminals = terminals.clone();
-                    actix_rt::spawn(async move { adapter.handle(publish, &terminals).await });
+                    let done = acks.next();
+                    actix_rt::spawn(async move {
+                        adapter.handle(&publish, &terminals).await;
+                        done.finish(publish);
+                    });
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -150,8 +166,8 @@ impl MqttAdapter {
         }
     }
 
-    /// Decodes, routes and answers one device message, then acknowledges it.
-    async fn handle(&self, publish: Publish, terminals: &Registry<TerminalActor>) {
+    /// Decodes, routes and answers one device message.
+    async fn handle(&self, publish: &Publish, terminals: &Registry<TerminalActor>) {
         let started = Instant::now();
         let (kind, outcome) = match Topic::parse(&self.prefix, &publish.topic) {
             Ok(Topic::FromDevice { device, kind }) => {
@@ -165,9 +181,6 @@ impl MqttAdapter {
                 ("unknown", "bad_topic")
             }
         };
-        if let Err(e) = self.client.ack(&publish).await {
-            tracing::warn!(error = %e, "MQTT ack failed");
-        }
         metrics::counter!("posgate_mqtt_messages_total", "kind" => kind, "outcome" => outcome)
             .increment(1);
         metrics::histogram!("posgate_mqtt_message_duration_seconds", "kind" => kind)
@@ -219,6 +232,55 @@ impl MqttAdapter {
     async fn send(&self, topic: String, payload: Vec<u8>) {
         if let Err(e) = self.publish(topic, payload).await {
             tracing::error!(error = %e, "MQTT publish failed");
+        }
+    }
+}
+
+/// Sends PUBACKs in arrival order although messages finish in any order.
+struct AckSequencer {
+    next: u64,
+    done: mpsc::UnboundedSender<(u64, Publish)>,
+}
+
+/// The ticket of one message: hand the publish back when it has been answered.
+struct AckTicket {
+    seq: u64,
+    done: mpsc::UnboundedSender<(u64, Publish)>,
+}
+
+impl AckTicket {
+    fn finish(self, publish: Publish) {
+        // The sequencer is gone only when the connection was replaced; the broker then
+        // redelivers the message, which is idempotent.
+        let _ = self.done.send((self.seq, publish));
+    }
+}
+
+impl AckSequencer {
+    fn start(client: AsyncClient) -> AckSequencer {
+        let (done, mut finished) = mpsc::unbounded_channel::<(u64, Publish)>();
+        actix_rt::spawn(async move {
+            let mut waiting: BTreeMap<u64, Publish> = BTreeMap::new();
+            let mut next_ack = 0u64;
+            while let Some((seq, publish)) = finished.recv().await {
+                waiting.insert(seq, publish);
+                while let Some(publish) = waiting.remove(&next_ack) {
+                    if let Err(e) = client.ack(&publish).await {
+                        tracing::warn!(error = %e, "MQTT ack failed");
+                    }
+                    next_ack += 1;
+                }
+            }
+        });
+        AckSequencer { next: 0, done }
+    }
+
+    fn next(&mut self) -> AckTicket {
+        let seq = self.next;
+        self.next += 1;
+        AckTicket {
+            seq,
+            done: self.done.clone(),
         }
     }
 }

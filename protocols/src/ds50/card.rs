@@ -1,39 +1,19 @@
 //! Card data: the PAN, track 2, PIN block and EMV data, and the masked card number.
 //!
-//! Cardholder data is wrapped the moment it is decoded: [`Sensitive`] prints a mask from
-//! `Debug`, implements no `Display` and no `Serialize`, and hands its value out only through
-//! an explicit, greppable `expose()`. Nothing in this module can serialise a track 2 or a
-//! PIN block back out. What may be shown is the [`MaskedPan`] (first 6, `****`, last 4),
-//! which the details reply carries.
+//! Cardholder data is wrapped the moment it is decoded: [`Sensitive`] (the crate's shared
+//! [`crate::secret`] wrapper) prints a mask from `Debug` and `Serialize`, and hands its
+//! value out only through an explicit, greppable `expose()`. Nothing in this module can
+//! serialise a track 2 or a PIN block back out. What may be shown is the [`MaskedPan`]
+//! (first 6, `****`, last 4, see [`crate::pan`]), which the details reply carries.
 
 use super::codes::Ds50Error;
 use super::json::is_hex;
 use super::limits::{
-    EMV_DATA_HEX_CHARS_MAX, PAN_DIGITS_MAX, PAN_DIGITS_MIN, PIN_BLOCK_HEX_CHARS, TRACK2_CHARS_MAX,
+    EMV_DATA_HEX_CHARS_MAX, PAN_DIGITS_MAX, PIN_BLOCK_HEX_CHARS, TRACK2_CHARS_MAX,
 };
+use crate::pan;
+pub use crate::secret::Sensitive;
 use std::fmt;
-
-/// A value that must never be logged or serialised: `Debug` prints `Sensitive(****)`.
-#[derive(Clone)]
-pub struct Sensitive<T>(T);
-
-impl<T> Sensitive<T> {
-    /// Wraps a value.
-    pub fn new(value: T) -> Sensitive<T> {
-        Sensitive(value)
-    }
-
-    /// The wrapped value. Every call is a place where sensitive data is used: keep them few.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Sensitive<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sensitive(****)")
-    }
-}
 
 /// A full primary account number: 12 to 19 ASCII digits. `Debug` shows the masked form.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,11 +22,7 @@ pub struct Pan(Sensitive<String>);
 impl Pan {
     /// Validates a PAN (digits only, 12..=19 of them; the Luhn digit is not checked).
     pub fn parse(digits: &str) -> Result<Pan, Ds50Error> {
-        if !(PAN_DIGITS_MIN..=PAN_DIGITS_MAX).contains(&digits.len())
-            || !digits.bytes().all(|b| b.is_ascii_digit())
-        {
-            return Err(Ds50Error::InvalidCard("PAN is not 12 to 19 digits"));
-        }
+        pan::validate(digits).map_err(|_| Ds50Error::InvalidCard("PAN is not 12 to 19 digits"))?;
         Ok(Pan(Sensitive::new(digits.to_owned())))
     }
 
@@ -57,21 +33,11 @@ impl Pan {
 
     /// First 6, `****`, last 4.
     pub fn masked(&self) -> MaskedPan {
-        let digits = self.0.expose();
-        MaskedPan(format!(
-            "{}****{}",
-            &digits[..6],
-            &digits[digits.len() - 4..]
-        ))
+        // A `Pan` holds 12 to 19 digits, so the mask always exists; the fallback is a
+        // mask that shows nothing rather than a panic.
+        MaskedPan(pan::mask(self.0.expose()).unwrap_or_else(|_| "****".to_owned()))
     }
 }
-
-impl PartialEq for Sensitive<String> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0 == other.0
-    }
-}
-impl Eq for Sensitive<String> {}
 
 impl fmt::Debug for Pan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

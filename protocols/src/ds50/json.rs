@@ -5,67 +5,39 @@
 //! "invalid type: string \"4514...\"" would put a track 2 into a log). The byte size and the
 //! nesting depth are checked before `serde_json` sees the input. The DS50 spec sends every
 //! amount as a string, so no JSON number is ever read as money here.
+//!
+//! The steps DS50 shares with Pospal (bounds, parsing, string fields, text checks) are in
+//! the crate's `json` module; here they get DS50's errors, beside what is DS50's own.
 
 use super::codes::Ds50Error;
 use super::limits::JSON_DEPTH_MAX;
-use serde_json::{Map, Value};
+use crate::json::{self, ObjectError, WrongType};
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// A decoded JSON object.
-pub(crate) type Object = Map<String, Value>;
+pub(crate) use crate::json::Object;
 
-/// Checks size and depth, parses, and requires a top-level object.
+impl From<WrongType> for Ds50Error {
+    fn from(WrongType(field): WrongType) -> Ds50Error {
+        Ds50Error::WrongType(field)
+    }
+}
+
+/// Checks size and depth, parses, and requires a top-level object (`what` names it).
 pub(crate) fn parse_object(
     input: &[u8],
     bytes_max: usize,
     what: &'static str,
 ) -> Result<Object, Ds50Error> {
-    if input.len() > bytes_max {
-        return Err(Ds50Error::TooLarge {
-            bytes: input.len(),
-            max: bytes_max,
-        });
-    }
-    check_depth(input, JSON_DEPTH_MAX)?;
-    let value: Value = serde_json::from_slice(input).map_err(|e| Ds50Error::Syntax {
-        line: e.line(),
-        column: e.column(),
-    })?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Err(Ds50Error::NotObject(what)),
-    }
-}
-
-/// Refuses input whose brackets (outside strings) nest deeper than `depth_max`.
-pub(crate) fn check_depth(input: &[u8], depth_max: usize) -> Result<(), Ds50Error> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in input {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > depth_max {
-                    return Err(Ds50Error::TooDeep { max: depth_max });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
+    json::parse_object(input, bytes_max, JSON_DEPTH_MAX).map_err(|error| match error {
+        ObjectError::TooLarge { bytes, max } => Ds50Error::TooLarge { bytes, max },
+        ObjectError::TooDeep => Ds50Error::TooDeep {
+            max: JSON_DEPTH_MAX,
+        },
+        ObjectError::Syntax { line, column } => Ds50Error::Syntax { line, column },
+        ObjectError::NotObject => Ds50Error::NotObject(what),
+    })
 }
 
 /// A required string field.
@@ -78,11 +50,7 @@ pub(crate) fn opt_str<'a>(
     obj: &'a Object,
     field: &'static str,
 ) -> Result<Option<&'a str>, Ds50Error> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(Ds50Error::WrongType(field)),
-    }
+    Ok(json::opt_str(obj, field)?)
 }
 
 /// A required field the spec sends as a string of digits; a JSON integer is accepted too.
@@ -130,18 +98,7 @@ pub(crate) fn text(
     field: &'static str,
     chars_max: usize,
 ) -> Result<String, Ds50Error> {
-    if value.chars().count() > chars_max {
-        return Err(Ds50Error::Invalid {
-            field,
-            reason: "too long",
-        });
-    }
-    if value.chars().any(char::is_control) {
-        return Err(Ds50Error::Invalid {
-            field,
-            reason: "contains a control character",
-        });
-    }
+    json::check_text(value, chars_max).map_err(|reason| Ds50Error::Invalid { field, reason })?;
     Ok(value.to_owned())
 }
 

@@ -27,10 +27,8 @@ pub const EMV_DATA_HEX_CHARS_MAX: usize = 1024;
 /// pad some readers add to reach an even number of nibbles.
 pub const TRACK2_CHARS_MAX: usize = 38;
 
-/// Shortest and longest PAN, in digits (ISO 7812).
-pub const PAN_DIGITS_MIN: usize = 12;
-/// Longest PAN, in digits (ISO 7812).
-pub const PAN_DIGITS_MAX: usize = 19;
+/// Shortest and longest PAN, in digits (ISO 7812): the rule all protocols share.
+pub use crate::pan::{PAN_DIGITS_MAX, PAN_DIGITS_MIN};
 
 /// Length of a PIN block, in hex characters (ISO 9564: 8 bytes).
 pub const PIN_BLOCK_HEX_CHARS: usize = 16;

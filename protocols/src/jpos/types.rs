@@ -12,40 +12,24 @@ use super::limits::{
     MOBILE_DIGITS_MIN, PIN_BLOCK_BYTES_MAX, PIN_BLOCK_BYTES_MIN, REGISTER_TRACE_CHARS_MAX,
     TRACK2_CHARS_MAX, TRACK3_CHARS_MAX, VERIFY_CODE_CHARS_MAX,
 };
+use crate::pan;
+use crate::secret::constant_time_eq;
 use std::fmt;
 
-/// A secret value whose `Debug` prints `***`; read it with [`Sensitive::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive<T>(T);
+/// The crate's masked wrapper for card data and keys (see [`crate::secret`]).
+pub use crate::secret::Sensitive;
 
-impl<T> Sensitive<T> {
-    /// Wraps a secret.
-    pub fn new(value: T) -> Sensitive<T> {
-        Sensitive(value)
-    }
-
-    /// The secret itself. Never log the result.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Sensitive<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-/// Masks a card number as the spec's receipts show it: first 6, `****`, last 4. Shorter
-/// numbers (loyalty cards) keep only their last 4 characters, or nothing when 4 or fewer.
+/// Masks a card number as the spec's receipts show it: first 6, `****`, last 4 (the shared
+/// [`crate::pan`] mask). Shorter numbers, which only jpos accepts (loyalty cards, 4..=10
+/// characters), keep only their last 4 characters, or nothing when 4 or fewer: that rule is
+/// jpos's own and stays here.
 pub fn mask_card_no(card_no: &str) -> String {
+    if let Some(masked) = pan::mask_first6_last4(card_no) {
+        return masked;
+    }
     let chars: Vec<char> = card_no.chars().collect();
     let count = chars.len();
-    if count > 10 {
-        let head: String = chars[..6].iter().collect();
-        let tail: String = chars[count - 4..].iter().collect();
-        format!("{head}****{tail}")
-    } else if count > 4 {
+    if count > 4 {
         let tail: String = chars[count - 4..].iter().collect();
         format!("****{tail}")
     } else {
@@ -381,8 +365,7 @@ impl VerifyCode {
 
     /// Whether the code equals the one sent by SMS, compared in constant time.
     pub fn matches(&self, sent: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        bool::from(self.0.expose().as_bytes().ct_eq(sent.as_bytes()))
+        constant_time_eq(self.0.expose().as_bytes(), sent.as_bytes())
     }
 }
 

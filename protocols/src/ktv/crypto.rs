@@ -18,6 +18,7 @@
 
 use super::codes::RetCode;
 use super::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
+use crate::secret::Secret;
 use aes::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyInit};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -92,19 +93,20 @@ pub enum AesMode {
 }
 
 /// A venue's AES-128 key. `Debug` prints a mask; read the bytes with [`AesKey::expose`].
+/// A newtype around the crate's [`Secret`] because it adds its own rule: exactly 16 bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct AesKey([u8; 16]);
+pub struct AesKey(Secret<[u8; 16]>);
 
 impl AesKey {
     /// A key from its 16 bytes.
     pub const fn from_bytes(bytes: [u8; 16]) -> AesKey {
-        AesKey(bytes)
+        AesKey(Secret::new(bytes))
     }
 
     /// A key from a slice that must be exactly 16 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<AesKey, CryptoError> {
         <[u8; 16]>::try_from(bytes)
-            .map(AesKey)
+            .map(AesKey::from_bytes)
             .map_err(|_| CryptoError::KeyLength(bytes.len()))
     }
 
@@ -113,7 +115,7 @@ impl AesKey {
         let mut bytes = [0u8; 16];
         hex::decode_to_slice(text.trim(), &mut bytes)
             .map_err(|_| CryptoError::KeyLength(text.trim().len() / 2))?;
-        Ok(AesKey(bytes))
+        Ok(AesKey::from_bytes(bytes))
     }
 
     /// A key given as a 16-character text whose UTF-8 bytes are the key, as Java gateways
@@ -124,7 +126,7 @@ impl AesKey {
 
     /// The raw key bytes. Greppable on purpose: every use of the secret goes through here.
     pub fn expose(&self) -> &[u8; 16] {
-        &self.0
+        self.0.expose()
     }
 }
 

@@ -14,7 +14,7 @@
 //! [`AMOUNT_FEN_MAX`](crate::money::AMOUNT_FEN_MAX) with at most two decimals has at most 15
 //! significant digits, which that text reproduces exactly.
 
-use crate::money::{AmountError, Fen, AMOUNT_FEN_MAX};
+use crate::money::{is_plain_decimal, AmountError, Fen, AMOUNT_FEN_MAX};
 use rust_decimal::Decimal;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
@@ -33,12 +33,7 @@ pub fn parse_fen_text(text: &str) -> Result<Fen, AmountError> {
         return Err(AmountError::TooLarge);
     }
     let digits = text.strip_prefix('-').unwrap_or(text);
-    let plain = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|&b| b == b'.').count() <= 1
-        && !digits.starts_with('.')
-        && !digits.ends_with('.');
-    if !plain {
+    if digits.is_empty() || !is_plain_decimal(digits) {
         return Err(AmountError::Syntax);
     }
     let value = Decimal::from_str(text).map_err(|_| AmountError::Syntax)?;

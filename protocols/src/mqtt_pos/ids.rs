@@ -178,28 +178,10 @@ impl fmt::Display for ImgPath {
     }
 }
 
-/// A secret (QR-code key, whitelist password) whose `Debug` prints a mask.
-/// Read it only through [`Sensitive::expose`], so every use is easy to find.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Sensitive<T>(T);
-
-impl<T> Sensitive<T> {
-    /// Wraps a secret.
-    pub fn new(value: T) -> Self {
-        Sensitive(value)
-    }
-
-    /// The secret itself.
-    pub fn expose(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Sensitive<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Sensitive(***)")
-    }
-}
+/// A secret (QR-code key, whitelist password) whose `Debug` prints a mask: the crate's
+/// shared wrapper (see [`crate::secret`]). Read it only through `expose()`, so every use
+/// is easy to find.
+pub use crate::secret::Sensitive;
 
 #[cfg(test)]
 mod tests {

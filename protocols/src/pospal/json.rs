@@ -12,12 +12,19 @@
 
 use super::codes::PospalError;
 use super::limits::NUMBER_CHARS_MAX;
-use crate::money::{AmountError, Fen, AMOUNT_FEN_MAX};
+use crate::json::{self, Scanner, WrongType};
+use crate::money::{is_plain_decimal, AmountError, Fen};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-/// A decoded JSON object whose scalars are strings.
-pub(crate) type Object = Map<String, Value>;
+/// A decoded JSON object (after [`quote_numbers`], its scalars are strings).
+pub(crate) use crate::json::Object;
+
+impl From<WrongType> for PospalError {
+    fn from(WrongType(field): WrongType) -> PospalError {
+        PospalError::WrongType(field)
+    }
+}
 
 /// Rewrites every number token outside strings as a string, refusing nesting deeper than
 /// `depth_max`. Syntax is not checked here: `serde_json` does that on the result.
@@ -28,37 +35,19 @@ pub(crate) fn quote_numbers(
 ) -> Result<String, PospalError> {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len() + text.len() / 4);
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
+    let mut scanner = Scanner::new(depth_max);
     let mut start = 0usize; // start of the not yet copied input
     let mut at = 0usize;
     while at < bytes.len() {
         let byte = bytes[at];
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            at += 1;
-            continue;
-        }
+        let outside_strings = scanner.byte(byte).map_err(|_| PospalError::TooDeep {
+            part,
+            max: depth_max,
+        })?;
+        // A number token's other bytes (digits, sign, point, exponent) never change the
+        // scanner's state, so they are skipped without feeding them to it.
         match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > depth_max {
-                    return Err(PospalError::TooDeep {
-                        part,
-                        max: depth_max,
-                    });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            b'-' | b'0'..=b'9' => {
+            b'-' | b'0'..=b'9' if outside_strings => {
                 let end = bytes[at..]
                     .iter()
                     .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
@@ -164,25 +153,11 @@ pub(crate) fn opt_text(
     field: &'static str,
     chars_max: usize,
 ) -> Result<Option<String>, PospalError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => {
-            if text.chars().count() > chars_max {
-                return Err(PospalError::Invalid {
-                    field,
-                    reason: "too long",
-                });
-            }
-            if text.chars().any(char::is_control) {
-                return Err(PospalError::Invalid {
-                    field,
-                    reason: "contains a control character",
-                });
-            }
-            Ok(Some(text.clone()))
-        }
-        Some(_) => Err(PospalError::WrongType(field)),
-    }
+    let Some(text) = json::opt_str(obj, field)? else {
+        return Ok(None);
+    };
+    json::check_text(text, chars_max).map_err(|reason| PospalError::Invalid { field, reason })?;
+    Ok(Some(text.to_owned()))
 }
 
 /// A required, non-empty string (see [`opt_text`]).
@@ -251,18 +226,8 @@ pub(crate) fn parse_money(text: &str, sign: Sign) -> Result<Fen, AmountError> {
         Some(_) => return Err(AmountError::Negative),
         None => (false, text),
     };
-    let value = plain_decimal(digits)?.normalize();
-    if value.scale() > 2 {
-        return Err(AmountError::TooPrecise(2));
-    }
-    let fen = value
-        .checked_mul(Decimal::ONE_HUNDRED)
-        .ok_or(AmountError::TooLarge)?
-        .normalize();
-    let fen = i64::try_from(fen.mantissa()).map_err(|_| AmountError::TooLarge)?;
-    if fen > AMOUNT_FEN_MAX {
-        return Err(AmountError::TooLarge);
-    }
+    // Normalised first: BigDecimal's trailing zeros (`20.000`) are not extra precision.
+    let Fen(fen) = Fen::from_yuan_decimal(plain_decimal(digits)?.normalize())?;
     Ok(Fen(if negative { -fen } else { fen }))
 }
 
@@ -271,12 +236,7 @@ fn plain_decimal(digits: &str) -> Result<Decimal, AmountError> {
     if digits.is_empty() {
         return Err(AmountError::Empty);
     }
-    let plain = digits.len() <= NUMBER_CHARS_MAX
-        && digits.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && digits.bytes().filter(|&b| b == b'.').count() <= 1
-        && !digits.starts_with('.')
-        && !digits.ends_with('.');
-    if !plain {
+    if digits.len() > NUMBER_CHARS_MAX || !is_plain_decimal(digits) {
         return Err(AmountError::Syntax);
     }
     Decimal::from_str_exact(digits).map_err(|_| AmountError::TooLarge)
@@ -335,6 +295,7 @@ pub(crate) fn opt_array<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::money::AMOUNT_FEN_MAX;
     use proptest::prelude::*;
 
     #[test]

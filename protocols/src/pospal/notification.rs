@@ -18,7 +18,8 @@ use super::cmd::Cmd;
 use super::codes::PospalError;
 use super::limits::{APP_ID_CHARS_MAX, ENVELOPE_DEPTH_MAX, REQUEST_BYTES_MAX, TEXT_CHARS_MAX};
 use super::signature::{verify_signature, AppKey};
-use serde_json::{Map, Value};
+use crate::json::{self, Object, ObjectError};
+use serde_json::Value;
 use std::borrow::Borrow;
 
 /// The outer object of a notification, `body` still as text.
@@ -42,23 +43,24 @@ impl Envelope {
     /// Decodes the envelope: at most [`REQUEST_BYTES_MAX`] bytes, UTF-8 JSON object, `cmd`,
     /// `appId`, `timestamp`, `bornTimeStamp` and `body` (a string) required.
     pub fn decode(raw: &[u8]) -> Result<Envelope, PospalError> {
-        if raw.len() > REQUEST_BYTES_MAX {
-            return Err(PospalError::TooLarge {
-                bytes: raw.len(),
-                max: REQUEST_BYTES_MAX,
-            });
-        }
-        check_depth(raw)?;
-        let value: Value = serde_json::from_slice(raw).map_err(|e| PospalError::Syntax {
-            part: "envelope",
-            line: e.line(),
-            column: e.column(),
-        })?;
-        let Value::Object(obj) = value else {
-            return Err(PospalError::Shape("envelope"));
-        };
-        let cmd = Cmd::parse(string(&obj, "cmd")?.ok_or(PospalError::Missing("cmd"))?)?;
-        let app_id = string(&obj, "appId")?.ok_or(PospalError::Missing("appId"))?;
+        let obj =
+            json::parse_object(raw, REQUEST_BYTES_MAX, ENVELOPE_DEPTH_MAX).map_err(|error| {
+                match error {
+                    ObjectError::TooLarge { bytes, max } => PospalError::TooLarge { bytes, max },
+                    ObjectError::TooDeep => PospalError::TooDeep {
+                        part: "envelope",
+                        max: ENVELOPE_DEPTH_MAX,
+                    },
+                    ObjectError::Syntax { line, column } => PospalError::Syntax {
+                        part: "envelope",
+                        line,
+                        column,
+                    },
+                    ObjectError::NotObject => PospalError::Shape("envelope"),
+                }
+            })?;
+        let cmd = Cmd::parse(json::opt_str(&obj, "cmd")?.ok_or(PospalError::Missing("cmd"))?)?;
+        let app_id = json::opt_str(&obj, "appId")?.ok_or(PospalError::Missing("appId"))?;
         if app_id.is_empty()
             || app_id.chars().count() > APP_ID_CHARS_MAX
             || app_id.chars().any(char::is_control)
@@ -68,7 +70,7 @@ impl Envelope {
                 reason: "empty, too long or contains a control character",
             });
         }
-        let version = string(&obj, "version")?;
+        let version = json::opt_str(&obj, "version")?;
         if version.is_some_and(|v| v.chars().count() > TEXT_CHARS_MAX) {
             return Err(PospalError::Invalid {
                 field: "version",
@@ -81,7 +83,7 @@ impl Envelope {
             timestamp_ms: long(&obj, "timestamp")?,
             born_timestamp_ms: long(&obj, "bornTimeStamp")?,
             version: version.map(str::to_owned),
-            body_raw: string(&obj, "body")?
+            body_raw: json::opt_str(&obj, "body")?
                 .ok_or(PospalError::Missing("body"))?
                 .to_owned(),
         })
@@ -97,51 +99,7 @@ impl Envelope {
     }
 }
 
-fn check_depth(raw: &[u8]) -> Result<(), PospalError> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &byte in raw {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > ENVELOPE_DEPTH_MAX {
-                    return Err(PospalError::TooDeep {
-                        part: "envelope",
-                        max: ENVELOPE_DEPTH_MAX,
-                    });
-                }
-            }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-fn string<'a>(
-    obj: &'a Map<String, Value>,
-    field: &'static str,
-) -> Result<Option<&'a str>, PospalError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(PospalError::WrongType(field)),
-    }
-}
-
-fn long(obj: &Map<String, Value>, field: &'static str) -> Result<i64, PospalError> {
+fn long(obj: &Object, field: &'static str) -> Result<i64, PospalError> {
     match obj.get(field) {
         None | Some(Value::Null) => Err(PospalError::Missing(field)),
         Some(Value::Number(number)) => number.as_i64().ok_or(PospalError::Invalid {

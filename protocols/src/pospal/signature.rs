@@ -2,28 +2,30 @@
 //! request body, as Pospal's open API signs its requests.
 //!
 //! Verification works on the raw bytes exactly as received (never on re-serialised JSON)
-//! and compares in constant time (`subtle`), so the time a wrong signature takes to refuse
+//! and compares in constant time (`subtle`, through the crate's `constant_time_eq`), so the time a wrong signature takes to refuse
 //! says nothing about how much of it was right. The header is compared case-insensitively
 //! (the spec shows upper case; a lower-case sender is not a security difference). MD5 is
 //! the spec's choice, not posgate's: it is kept here, behind one function.
 
+use crate::secret::{constant_time_eq, Secret};
 use md5::{Digest, Md5};
 use std::fmt;
-use subtle::ConstantTimeEq;
 
-/// A Pospal app key (the shared secret of one `appId`). `Debug` prints a mask.
+/// A Pospal app key (the shared secret of one `appId`). `Debug` prints a mask. A newtype
+/// around the crate's [`Secret`] so that it reads as what it is in signatures and takes
+/// any string-like value.
 #[derive(Clone)]
-pub struct AppKey(String);
+pub struct AppKey(Secret<String>);
 
 impl AppKey {
     /// Wraps a key.
     pub fn new(key: impl Into<String>) -> AppKey {
-        AppKey(key.into())
+        AppKey(Secret::new(key.into()))
     }
 
     /// The key. Every call is a place where the secret is used: keep them few.
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose()
     }
 }
 
@@ -51,7 +53,7 @@ fn digest(app_key: &AppKey, raw_body: &[u8]) -> [u8; 16] {
 pub fn verify_signature(app_key: &AppKey, raw_body: &[u8], header: &str) -> bool {
     let expected = sign(app_key, raw_body);
     let given = header.trim().to_ascii_uppercase();
-    expected.as_bytes().ct_eq(given.as_bytes()).into()
+    constant_time_eq(expected.as_bytes(), given.as_bytes())
 }
 
 #[cfg(test)]

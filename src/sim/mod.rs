@@ -1,0 +1,5 @@
+//! Device simulators: programs that behave like the real terminals of a spec, for the
+//! tests, the load benchmarks and operators checking an installation
+//! (`posgate simulate`).
+
+pub mod mqtt_device;
