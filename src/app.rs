@@ -176,6 +176,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let settings = ProtocolSettings {
         // Validated with the rest of the configuration.
         mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
+        photo_dir: config.mqtt.photo_dir.clone().into(),
     };
     let deps = EntityDeps {
         store: store.clone(),

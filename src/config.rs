@@ -193,6 +193,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.keep_alive_seconds", help: "MQTT keep-alive, seconds" },
     Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds" },
     Setting { key: "mqtt.debit_order", help: "money assets a consumption draws, in order (subsidy = btYe, cash = xjYe)" },
+    Setting { key: "mqtt.photo_dir", help: "directory where uploaded photos (frame_imgup) are saved, one folder per device" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
@@ -323,6 +324,9 @@ impl Config {
                 "mqtt.debit_order",
                 "must list distinct money assets (subsidy, cash, purse)",
             );
+        }
+        if self.mqtt.photo_dir.is_empty() {
+            return invalid("mqtt.photo_dir", "must name a directory");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return invalid("log.format", "must be text or json");

@@ -45,6 +45,8 @@ pub struct MqttConfig {
     pub reconnect_backoff_max_seconds: u64,
     /// Money assets a consumption draws, in order (`subsidy` = btYe, `cash` = xjYe).
     pub debit_order: Vec<String>,
+    /// Directory where uploaded photos (`frame_imgup`) are saved, one folder per device.
+    pub photo_dir: String,
 }
 
 impl Default for MqttConfig {
@@ -63,6 +65,7 @@ impl Default for MqttConfig {
             keep_alive_seconds: 30,
             reconnect_backoff_max_seconds: 30,
             debit_order: vec!["subsidy".into(), "cash".into()],
+            photo_dir: "photos".into(),
         }
     }
 }

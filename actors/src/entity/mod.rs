@@ -68,12 +68,15 @@ pub struct ProtocolSettings {
     /// MQTT POS: the money assets an online or offline amount consumption draws, in order
     /// (subsidy `btYe` before cash `xjYe` by default).
     pub mqtt_debit_order: Vec<crate::ledger::Asset>,
+    /// MQTT POS: where uploaded photos are saved (one folder per device).
+    pub photo_dir: std::path::PathBuf,
 }
 
 impl Default for ProtocolSettings {
     fn default() -> Self {
         ProtocolSettings {
             mqtt_debit_order: vec![crate::ledger::Asset::Subsidy, crate::ledger::Asset::Cash],
+            photo_dir: std::path::PathBuf::from("photos"),
         }
     }
 }
