@@ -425,3 +425,47 @@ fn mosquitto() -> Option<(String, u16)> {
         Err(e) => testing::unavailable("Mosquitto", &e.to_string()),
     }
 }
+
+/// Many devices at once, each announcing itself online and then consuming without pause:
+/// every consumption is answered once, in any order, and the balances are exact. (The
+/// gateway must acknowledge the publishes in arrival order even though it answers them in
+/// any order; rumqttd drops a client that does not.)
+async fn many_devices_at_once(w: World) {
+    const DEVICES: usize = 12;
+    const EACH: i64 = 15;
+    let (u, a) = w.user(1_000_000, 0, 0).await;
+    let mut devices = Vec::new();
+    for _ in 0..DEVICES {
+        let d = w.device().await;
+        d.online().await.unwrap();
+        devices.push(d);
+    }
+    let runs = devices.into_iter().map(|mut d| {
+        let u = u.clone();
+        async move {
+            let mut charged = 0;
+            for n in 1..=EACH {
+                let answer = d.consume(&consumption(1, n, &u, 100)).await.unwrap();
+                assert_eq!(answer["xfCode"], 0, "{answer}");
+                charged += answer["dstMoney"].as_i64().unwrap();
+            }
+            charged
+        }
+    });
+    let charged: i64 = futures::future::join_all(runs).await.into_iter().sum();
+    // 90% of 100 each, DEVICES x EACH consumptions.
+    assert_eq!(charged, 90 * DEVICES as i64 * EACH);
+    assert_eq!(w.balances(a).await["cash"], 1_000_000 - charged);
+}
+
+#[actix_rt::test]
+async fn many_devices_at_once_embedded_broker() {
+    many_devices_at_once(world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn many_devices_at_once_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        many_devices_at_once(world(Some(addr)).await).await;
+    }
+}
