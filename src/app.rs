@@ -182,14 +182,16 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         store: store.clone(),
         accounts: accounts.clone(),
         settings: Arc::new(settings),
+        publisher: Default::default(),
     };
     let arbiters = EntityArbiters::start(config.entities.arbiters);
     let terminals = Registry::new(deps.clone(), config.entities.clone(), arbiters.clone());
     let mqtt = if config.mqtt.enabled {
-        Some(
-            MqttAdapter::start(&config.mqtt, terminals.clone())
-                .map_err(|e| StartError::Io(std::io::Error::other(format!("MQTT: {e}"))))?,
-        )
+        let adapter = MqttAdapter::start(&config.mqtt, terminals.clone())
+            .map_err(|e| StartError::Io(std::io::Error::other(format!("MQTT: {e}"))))?;
+        // The one place the slot is filled, before any command can be sent.
+        let _ = deps.publisher.set(Arc::new(adapter.clone()));
+        Some(adapter)
     } else {
         None
     };

@@ -194,6 +194,10 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds" },
     Setting { key: "mqtt.debit_order", help: "money assets a consumption draws, in order (subsidy = btYe, cash = xjYe)" },
     Setting { key: "mqtt.photo_dir", help: "directory where uploaded photos (frame_imgup) are saved, one folder per device" },
+    Setting { key: "mqtt.command_inline_bytes_max", help: "largest command published inline, bytes; larger ones are served at a single-use cmdDataUrl" },
+    Setting { key: "mqtt.command_ack_timeout_seconds", help: "default time a device has to acknowledge a command, seconds" },
+    Setting { key: "mqtt.command_url_ttl_seconds", help: "how long a cmdDataUrl stays valid, seconds (single use)" },
+    Setting { key: "mqtt.public_base_url", help: "base URL devices reach this gateway's HTTP server at (for cmdDataUrl)" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
@@ -324,6 +328,23 @@ impl Config {
                 "mqtt.debit_order",
                 "must list distinct money assets (subsidy, cash, purse)",
             );
+        }
+        if !(1024..=posgate_protocols::mqtt_pos::limits::COMMAND_PAYLOAD_BYTES_MAX)
+            .contains(&self.mqtt.command_inline_bytes_max)
+        {
+            return invalid(
+                "mqtt.command_inline_bytes_max",
+                "must be within 1024..=262144",
+            );
+        }
+        if self.mqtt.command_ack_timeout_seconds == 0 || self.mqtt.command_url_ttl_seconds == 0 {
+            return invalid(
+                "mqtt.command_ack_timeout_seconds",
+                "command timeouts must be at least 1 second",
+            );
+        }
+        if posgate_protocols::mqtt_pos::HttpUrl::new(&self.mqtt.public_base_url).is_err() {
+            return invalid("mqtt.public_base_url", "must be an http(s) URL");
         }
         if self.mqtt.photo_dir.is_empty() {
             return invalid("mqtt.photo_dir", "must name a directory");

@@ -6,11 +6,10 @@
 
 mod common;
 
-use common::{config, Admin};
+use common::mqtt::{mosquitto, MqttGateway};
+use common::Admin;
 use posgate::sim::mqtt_device::SimDevice;
-use posgate_actors::testing;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 fn consumption(mode: i64, pos_num: i64, user: &str, pay_money: i64) -> Value {
     json!({
@@ -21,7 +20,7 @@ fn consumption(mode: i64, pos_num: i64, user: &str, pay_money: i64) -> Value {
 }
 
 struct World {
-    _running: posgate::app::Running,
+    gw: MqttGateway,
     admin: Admin,
     merchant: i64,
     group: i64,
@@ -31,63 +30,30 @@ struct World {
 }
 
 async fn world(external: Option<(String, u16)>) -> World {
-    let mut c = config(None);
-    c.mqtt.enabled = true;
-    c.mqtt.topic_prefix = format!("t{}", rand::random::<u32>());
-    let (host, port) = match external {
-        Some((host, port)) => {
-            c.mqtt.embedded_broker = false;
-            c.mqtt.host = host.clone();
-            c.mqtt.port = port;
-            (host, port)
-        }
-        None => {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
-            c.mqtt.embedded_listen = format!("127.0.0.1:{port}");
-            ("127.0.0.1".to_string(), port)
-        }
-    };
-    let prefix = c.mqtt.topic_prefix.clone();
-    let running = posgate::app::start(c).await.expect("start gateway");
-    let admin = Admin::new(format!("http://{}", running.addr));
-    let merchant = admin.merchant().await;
-    let (status, group) = admin
+    let gw = MqttGateway::start(external, |_| {}).await;
+    let (status, group) = gw
+        .admin
         .post(
             "/admin/v1/groups",
-            json!({"merchant_id": merchant, "name": "staff", "single_limit": 2000, "discount_percent": 90,
+            json!({"merchant_id": gw.merchant, "name": "staff", "single_limit": 2000, "discount_percent": 90,
                    "offline_amount_limit": 500}),
         )
         .await;
     assert_eq!(status, 201, "{group}");
     World {
-        _running: running,
-        admin,
-        merchant,
+        admin: Admin::new(gw.admin.base.clone()),
+        merchant: gw.merchant,
         group: group["id"].as_i64().unwrap(),
-        host,
-        port,
-        prefix,
+        host: gw.host.clone(),
+        port: gw.port,
+        prefix: gw.prefix.clone(),
+        gw,
     }
 }
 
 impl World {
     async fn device(&self) -> SimDevice {
-        let id = format!("{}", 5_000_000 + rand::random::<u32>() % 1_000_000);
-        let (status, t) = self
-            .admin
-            .post(
-                "/admin/v1/terminals",
-                json!({"family": "mqtt_pos", "code": id, "merchant_id": self.merchant}),
-            )
-            .await;
-        assert_eq!(status, 201, "{t}");
-        SimDevice::connect(&self.host, self.port, &self.prefix, &id)
-            .await
-            .expect("device connects")
+        self.gw.device().await.0
     }
 
     async fn user(&self, cash: i64, subsidy: i64, copies: i64) -> (String, i64) {
@@ -412,20 +378,6 @@ async fn bad_input_mosquitto() {
         bad_input_table(world(Some(addr)).await).await;
     }
 }
-
-/// The Mosquitto broker of the machine (`POSGATE_TEST_MQTT_ADDR`, default 127.0.0.1:1883),
-/// or `None` after the skip/require policy.
-fn mosquitto() -> Option<(String, u16)> {
-    let addr = std::env::var("POSGATE_TEST_MQTT_ADDR").unwrap_or_else(|_| "127.0.0.1:1883".into());
-    match std::net::TcpStream::connect_timeout(&addr.parse().ok()?, Duration::from_secs(2)) {
-        Ok(_) => {
-            let (host, port) = addr.rsplit_once(':')?;
-            Some((host.to_string(), port.parse().ok()?))
-        }
-        Err(e) => testing::unavailable("Mosquitto", &e.to_string()),
-    }
-}
-
 /// Many devices at once, each announcing itself online and then consuming without pause:
 /// every consumption is answered once, in any order, and the balances are exact. (The
 /// gateway must acknowledge the publishes in arrival order even though it answers them in

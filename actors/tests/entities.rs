@@ -49,6 +49,7 @@ async fn world() -> World {
             store: store.clone(),
             accounts,
             settings: Default::default(),
+            publisher: Default::default(),
         },
         store,
         merchant,

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod command_documents;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -21,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::readyz)
         .service(health::metrics)
         .service(openapi::openapi_json)
+        .service(command_documents::fetch)
         .configure(admin::configure)
         .default_service(web::to(not_found));
 }
@@ -37,6 +39,7 @@ fn protocol_of(path: &str) -> &'static str {
         "ds50" => "ds50",
         "pospal" => "pospal",
         "gateway" => "ktv",
+        "mqtt" => "mqtt",
         "healthz" | "readyz" | "metrics" | "openapi.json" => "operations",
         _ => "other",
     }

@@ -1,6 +1,6 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
-use super::admin::{accounts, dto, merchants, terminals, transactions, venues};
+use super::admin::{accounts, commands, dto, merchants, terminals, transactions, uploads, venues};
 use super::error::ErrorBody;
 use super::health;
 use actix_web::{get, HttpResponse};
@@ -32,10 +32,12 @@ impl Modify for BearerAuth {
         merchants::create, merchants::get, merchants::update,
         merchants::create_group, merchants::get_group, merchants::update_group,
         terminals::create, terminals::get, terminals::update,
+        commands::send, commands::list,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances,
         transactions::list, transactions::audit,
         venues::create, venues::get,
+        uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(

@@ -236,6 +236,23 @@ impl MqttAdapter {
     }
 }
 
+impl posgate_actors::entity::DevicePublisher for MqttAdapter {
+    fn to_device(
+        &self,
+        device_id: &str,
+        payload: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        let client = self.client.clone();
+        let topic = format!("{}/pos/{device_id}/api", self.prefix.as_str());
+        Box::pin(async move {
+            client
+                .publish(topic, QoS::AtLeastOnce, false, payload)
+                .await
+                .map_err(|e| format!("MQTT publish: {e}"))
+        })
+    }
+}
+
 /// Sends PUBACKs in arrival order although messages finish in any order.
 struct AckSequencer {
     next: u64,

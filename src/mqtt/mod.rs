@@ -47,6 +47,14 @@ pub struct MqttConfig {
     pub debit_order: Vec<String>,
     /// Directory where uploaded photos (`frame_imgup`) are saved, one folder per device.
     pub photo_dir: String,
+    /// Largest command published inline, bytes; larger ones go as `cmdDataUrl`.
+    pub command_inline_bytes_max: usize,
+    /// How long a device has to acknowledge a command, seconds (default of the admin API).
+    pub command_ack_timeout_seconds: u64,
+    /// How long a `cmdDataUrl` stays valid, seconds (it is also single-use).
+    pub command_url_ttl_seconds: u64,
+    /// Base URL devices reach posgate's HTTP server at, for `cmdDataUrl`.
+    pub public_base_url: String,
 }
 
 impl Default for MqttConfig {
@@ -66,6 +74,10 @@ impl Default for MqttConfig {
             reconnect_backoff_max_seconds: 30,
             debit_order: vec!["subsidy".into(), "cash".into()],
             photo_dir: "photos".into(),
+            command_inline_bytes_max: 64 * 1024,
+            command_ack_timeout_seconds: 30,
+            command_url_ttl_seconds: 600,
+            public_base_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! A simulated consumption machine (MQTT POS spec): connects to the broker, announces
 //! itself online, sends consumptions (re-sending the same `posNum` when an answer does not
-//! come in time, as the devices do), reversals and balance queries, and acknowledges
+//! come in time, as the devices do), reversals, balance queries and uploads, and acknowledges
 //! server commands that carry an `sAckId`.
 
+use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -43,6 +44,10 @@ impl SimDevice {
         let client_id = format!("sim-{id}-{}", hex::encode(rand::random::<[u8; 4]>()));
         let mut options = MqttOptions::new(client_id, host, port);
         options.set_keep_alive(Duration::from_secs(15));
+        // Room for a photo upload (`frame_imgup`) at the protocol's limit and a little beyond,
+        // so that oversized photos reach the gateway and are refused there.
+        let packet_max = PHOTO_PAYLOAD_BYTES_MAX + 4096;
+        options.set_max_packet_size(packet_max, packet_max);
         let (client, mut eventloop) = AsyncClient::new(options, 256);
         eventloop.network_options.set_tcp_nodelay(true);
         let api = format!("{prefix}/pos/{id}/api");
@@ -121,6 +126,12 @@ impl SimDevice {
             .publish(topic, QoS::AtLeastOnce, false, payload.to_vec())
             .await
             .map_err(|e| SimError::Mqtt(e.to_string()))
+    }
+
+    /// Publishes an upload (`message`, `frame_imgup`, `menu_rec`) on `suffix` without
+    /// waiting: uploads get no answer.
+    pub async fn upload(&self, suffix: &str, payload: &[u8]) -> Result<(), SimError> {
+        self.publish(suffix, payload).await
     }
 
     /// Announces the device online.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod mqtt;
+
 use posgate::config::Config;
 use posgate::secret::Secret;
 use serde_json::{json, Value};

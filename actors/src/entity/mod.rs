@@ -11,7 +11,9 @@ mod lifecycle;
 mod merchant;
 mod registry;
 mod terminal;
+mod terminal_commands;
 mod terminal_mqtt;
+mod terminal_uploads;
 mod venue;
 
 pub use cached::{Info, Loaded, Reload};
@@ -19,6 +21,7 @@ pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
 pub use registry::{Entity, EntityArbiters, Registry};
 pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
+pub use terminal_commands::{SendCommand, SendCommandReply};
 pub use terminal_mqtt::{
     consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
 };
@@ -60,7 +63,23 @@ pub struct EntityDeps {
     pub accounts: Accounts,
     /// Protocol rules taken from configuration.
     pub settings: std::sync::Arc<ProtocolSettings>,
+    /// Publishes to devices; filled once the MQTT adapter has started (it needs the
+    /// terminal registry first), empty when MQTT is disabled.
+    pub publisher: PublisherSlot,
 }
+
+/// Publishes server-to-device messages (implemented by the MQTT adapter).
+pub trait DevicePublisher: Send + Sync {
+    /// Publishes `payload` on the api topic of device `device_id`.
+    fn to_device(
+        &self,
+        device_id: &str,
+        payload: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>>;
+}
+
+/// Where the publisher is put once it exists.
+pub type PublisherSlot = std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn DevicePublisher>>>;
 
 /// Protocol rules the entity actors apply, from configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]

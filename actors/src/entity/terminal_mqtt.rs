@@ -205,7 +205,7 @@ fn draws_copies(req: &ConsumeRequest) -> bool {
 
 impl TerminalActor {
     /// The terminal, if it may take MQTT POS traffic now.
-    fn mqtt_terminal(&self) -> Result<TerminalState, EntityError> {
+    pub(super) fn mqtt_terminal(&self) -> Result<TerminalState, EntityError> {
         let state = self.state.get()?;
         if state.terminal.family != TerminalFamily::MqttPos {
             return Err(EntityError::NotFound);
@@ -486,12 +486,14 @@ impl Handler<Ask<MqttDeviceMessage, MqttReply>> for TerminalActor {
                 self.seen(ctx, Some(report));
                 let _ = reply.send(None);
             }
-            DeviceMessage::Ack(_)
-            | DeviceMessage::Notice(_)
-            | DeviceMessage::Photo(_)
-            | DeviceMessage::MenuRecord(_) => {
+            DeviceMessage::Ack(ack) => {
                 self.seen(ctx, None);
+                self.acknowledge(ctx, state, ack);
                 let _ = reply.send(None);
+            }
+            DeviceMessage::Notice(_) | DeviceMessage::Photo(_) | DeviceMessage::MenuRecord(_) => {
+                self.seen(ctx, None);
+                self.upload(ctx, state, message, reply);
             }
         }
     }

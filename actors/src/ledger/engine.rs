@@ -34,15 +34,13 @@ pub struct GroupRules {
 }
 
 impl GroupRules {
-    /// Applies the discount to `amount`: `amount * dz / 100`, rounded half up to the fen.
-    /// `dz` 100 is full price; `dz` 0 means "no discount configured" and is full price too
-    /// (a canteen would never configure free meals through a group rule).
-    pub fn discounted(&self, amount: i64) -> Option<i64> {
-        let dz = self.discount_percent;
-        if dz <= 0 || dz >= 100 {
-            return Some(amount);
-        }
-        amount.checked_mul(dz)?.checked_add(50).map(|v| v / 100)
+    /// Applies the discount to `amount`: the MQTT POS spec's `dz` rule, shared with the
+    /// devices' offline mode ([`posgate_protocols::mqtt_pos::apply_discount`]): `amount * dz
+    /// / 100` rounded half up to the fen; `dz` 0 and 100 both mean full price.
+    pub fn discounted(&self, amount: i64) -> i64 {
+        // discount_percent is 0..=100 by the schema's CHECK; the clamp makes the cast total.
+        let dz = self.discount_percent.clamp(0, 100) as u8;
+        posgate_protocols::mqtt_pos::apply_discount(posgate_protocols::Fen(amount), dz).get()
     }
 }
 
@@ -533,7 +531,7 @@ fn debit(
     let rules = ctx.account.group.unwrap_or_default();
     let money = sources.iter().all(|a| a.is_money());
     let net = if discount && money {
-        rules.discounted(amount).ok_or(Refusal::InvalidRequest)?
+        rules.discounted(amount)
     } else {
         amount
     };

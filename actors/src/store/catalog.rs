@@ -470,6 +470,22 @@ pub async fn find_account(
         .transpose()
 }
 
+/// Lists a merchant's user accounts by id, at most `limit`.
+pub async fn list_accounts(
+    db: &dyn Db,
+    merchant_id: i64,
+    limit: i64,
+) -> Result<Vec<Account>, StoreError> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = $1 AND kind = 'user' ORDER BY id LIMIT $2"
+    );
+    db.query(&sql, &[merchant_id.into(), limit.into()])
+        .await?
+        .iter()
+        .map(account_row)
+        .collect()
+}
+
 /// Account fields an update may change; `None` leaves a field as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AccountPatch {

@@ -31,6 +31,18 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0002_terminal_presence.sql"),
         sqlite: include_str!("../../../sql/sqlite/0002_terminal_presence.sql"),
     },
+    Migration {
+        version: 3,
+        name: "mqtt_uploads",
+        postgres: include_str!("../../../sql/postgres/0003_mqtt_uploads.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0003_mqtt_uploads.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "device_commands",
+        postgres: include_str!("../../../sql/postgres/0004_device_commands.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0004_device_commands.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

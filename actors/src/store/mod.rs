@@ -7,11 +7,13 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod commands;
 pub mod ledger_io;
 pub mod migrate;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod uploads;
 
 pub use sql::{Db, Dialect, Row, StoreError, Value};
 

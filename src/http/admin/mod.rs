@@ -5,10 +5,12 @@
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
 
 pub mod accounts;
+pub mod commands;
 pub mod dto;
 pub mod merchants;
 pub mod terminals;
 pub mod transactions;
+pub mod uploads;
 pub mod venues;
 
 use super::auth::require_admin;
@@ -32,6 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(terminals::create)
             .service(terminals::get)
             .service(terminals::update)
+            .service(commands::send)
+            .service(commands::list)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)
@@ -42,7 +46,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(transactions::list)
             .service(transactions::audit)
             .service(venues::create)
-            .service(venues::get),
+            .service(venues::get)
+            .service(uploads::notices)
+            .service(uploads::photos)
+            .service(uploads::photo_content)
+            .service(uploads::dish_records),
     );
 }
 

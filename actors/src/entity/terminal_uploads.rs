@@ -1,0 +1,221 @@
+//! The uploads of a consumption machine (MQTT POS spec section 6): device messages
+//! (`message`), photos (`frame_imgup`) and dish records (`menu_rec`).
+//!
+//! Uploads get no answer on the wire. They are stored off the actor's mailbox (a photo write
+//! must not hold up payments), and the adapter's reply is sent only once the upload is
+//! stored, so the broker's message is acknowledged after the data is safe. Redelivered
+//! uploads (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
+//!
+//! Photos are written to `{photo_dir}/{deviceId}/{imgPath}` (imgPath as sanitised by the
+//! codec, checked again component by component here): first to a temporary file in the same
+//! directory, then renamed into place, so a reader never sees half a photo. A directory that
+//! resolves outside `photo_dir` (a symbolic link) is refused. Then the metadata row
+//! (size, SHA-256) is written.
+
+use super::terminal::{TerminalActor, TerminalState};
+use super::terminal_mqtt::MqttReply;
+use crate::store::uploads::{self, DishLine, NewDishRecord, NewNotice, NewPhoto};
+use crate::store::{now_ms, Store, StoreError};
+use actix::prelude::*;
+use futures::future::LocalBoxFuture;
+use posgate_protocols::mqtt_pos::uploads::{DeviceNotice, MenuRecord, PhotoUpload};
+use posgate_protocols::mqtt_pos::DeviceMessage;
+use sha2::{Digest, Sha256};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use tokio::sync::oneshot;
+
+/// Why an upload was not stored.
+#[derive(Debug, thiserror::Error)]
+enum UploadError {
+    /// The upload cannot be stored as sent (unsafe path); retrying will not help.
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    /// Writing the photo file failed.
+    #[error("photo file: {0}")]
+    Io(#[from] std::io::Error),
+    /// The store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What an upload's storing gave: `true` when something new was stored.
+type Stored = LocalBoxFuture<'static, Result<bool, UploadError>>;
+
+impl TerminalActor {
+    /// Stores a `message`, `frame_imgup` or `menu_rec` upload of `state`'s terminal, then
+    /// sends the (empty) reply. Other messages are answered at once with no reply.
+    pub(super) fn upload(
+        &mut self,
+        ctx: &mut Context<Self>,
+        state: TerminalState,
+        message: DeviceMessage,
+        reply: oneshot::Sender<MqttReply>,
+    ) {
+        let store = self.deps.store.clone();
+        let terminal_id = state.terminal.id;
+        let device = state.terminal.code;
+        let (kind, work): (&'static str, Stored) = match message {
+            DeviceMessage::Notice(notice) => {
+                ("notice", Box::pin(store_notice(store, terminal_id, notice)))
+            }
+            DeviceMessage::Photo(photo) => {
+                let dir = self.deps.settings.photo_dir.clone();
+                (
+                    "photo",
+                    Box::pin(store_photo(store, dir, terminal_id, device.clone(), photo)),
+                )
+            }
+            DeviceMessage::MenuRecord(record) => (
+                "dish_record",
+                Box::pin(store_dish_record(
+                    store,
+                    terminal_id,
+                    device.clone(),
+                    record,
+                )),
+            ),
+            _ => {
+                let _ = reply.send(None);
+                return;
+            }
+        };
+        ctx.spawn(
+            async move {
+                let outcome = match work.await {
+                    Ok(true) => "stored",
+                    Ok(false) => "duplicate",
+                    Err(e) => {
+                        // No payload, no user id: the device, the kind and the reason.
+                        tracing::warn!(device = %device, kind, error = %e, "MQTT upload not stored");
+                        match e {
+                            UploadError::Refused(_) => "refused",
+                            UploadError::Io(_) | UploadError::Store(_) => "failed",
+                        }
+                    }
+                };
+                metrics::counter!("posgate_mqtt_uploads_total", "kind" => kind, "outcome" => outcome)
+                    .increment(1);
+                let _ = reply.send(None);
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+async fn store_notice(
+    store: Store,
+    terminal_id: i64,
+    notice: DeviceNotice,
+) -> Result<bool, UploadError> {
+    let row = NewNotice {
+        terminal_id,
+        user_id: notice.user.as_str().to_string(),
+        time: notice.time.to_string(),
+        kind: notice.kind.as_str().to_string(),
+        param: notice.param,
+    };
+    let now = now_ms();
+    Ok(store
+        .transaction(move |db| Box::pin(async move { uploads::insert_notice(db, &row, now).await }))
+        .await?)
+}
+
+async fn store_dish_record(
+    store: Store,
+    terminal_id: i64,
+    device: String,
+    record: MenuRecord,
+) -> Result<bool, UploadError> {
+    let pos_num =
+        i64::try_from(record.pos_num).map_err(|_| UploadError::Refused("posNum out of range"))?;
+    let row = NewDishRecord {
+        terminal_id,
+        pos_num,
+        consumption_key: format!("mqtt:{device}:{}", record.pos_num),
+        pay_time: record.pay_time.to_string(),
+        group: i64::from(record.group),
+        lines: record
+            .lines
+            .into_iter()
+            .map(|l| DishLine {
+                id: l.id,
+                num: i64::from(l.quantity),
+            })
+            .collect(),
+    };
+    let now = now_ms();
+    Ok(store
+        .transaction(move |db| {
+            Box::pin(async move { uploads::insert_dish_record(db, &row, now).await })
+        })
+        .await?)
+}
+
+async fn store_photo(
+    store: Store,
+    photo_dir: PathBuf,
+    terminal_id: i64,
+    device: String,
+    photo: PhotoUpload,
+) -> Result<bool, UploadError> {
+    let relative = format!("{device}/{}", photo.img_path.as_str());
+    let target = uploads::photo_file(&photo_dir, &relative).ok_or(UploadError::Refused(
+        "photo path not inside the photo directory",
+    ))?;
+    let sha256 = hex::encode(Sha256::digest(&photo.photo));
+    let bytes = i64::try_from(photo.photo.len()).unwrap_or(i64::MAX);
+    let bytes_owned = photo.photo;
+    tokio::task::spawn_blocking(move || write_photo(&photo_dir, &target, &bytes_owned))
+        .await
+        .map_err(|e| UploadError::Io(std::io::Error::other(e.to_string())))??;
+    let row = NewPhoto {
+        terminal_id,
+        img_path: photo.img_path.as_str().to_string(),
+        file_path: relative,
+        bytes,
+        sha256,
+    };
+    let now = now_ms();
+    Ok(store
+        .transaction(move |db| Box::pin(async move { uploads::upsert_photo(db, &row, now).await }))
+        .await?)
+}
+
+/// Writes `bytes` to `target` (inside `root`) atomically: a new temporary file in the target's
+/// directory, flushed, then renamed over the target. Refuses when the target's directory
+/// resolves outside `root` (a symbolic link on the way).
+fn write_photo(root: &Path, target: &Path, bytes: &[u8]) -> Result<(), UploadError> {
+    let parent = target
+        .parent()
+        .ok_or(UploadError::Refused("photo path has no directory"))?;
+    std::fs::create_dir_all(parent)?;
+    let root = root.canonicalize()?;
+    if !parent.canonicalize()?.starts_with(&root) {
+        return Err(UploadError::Refused(
+            "photo directory leaves the photo directory",
+        ));
+    }
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or(UploadError::Refused("photo path has no file name"))?;
+    let temp = parent.join(format!(
+        ".{name}.{}.tmp",
+        hex::encode(rand::random::<[u8; 8]>())
+    ));
+    let written = (|| {
+        // create_new: never opens (or follows) something that already exists.
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, target)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    Ok(written?)
+}

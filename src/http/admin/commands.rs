@@ -1,0 +1,305 @@
+//! Server-to-device commands of the consumption machines: built from the request (or from
+//! the store: group rules and whitelists have one source of truth), sent through the
+//! terminal's actor inline or, when too large for MQTT, as a single-use `cmdDataUrl`, and
+//! listed with their acknowledgement status.
+
+use super::{found, with_db};
+use crate::app::Gateway;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::{ValidJson, Validate};
+use actix_web::{get, post, web, HttpResponse};
+use posgate_actors::entity::{SendCommand, TerminalActor};
+use posgate_actors::model::{Terminal, TerminalFamily};
+use posgate_actors::store::commands::{self, DeviceCommand};
+use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::mqtt_pos::{
+    AckId, Command, CommandMessage, GroupRule, HttpUrl, OpenDoor, SetTime, SysCfg, WhiteList,
+    WhiteListEntry, WhiteListMode, WireTime,
+};
+use posgate_protocols::secret::Sensitive;
+use posgate_protocols::Fen;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Most accounts put in one whitelist built from the store (the spec's devices hold ~50,000).
+const WHITELIST_ACCOUNTS_MAX: i64 = 100_000;
+
+/// What to send.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CommandBody {
+    /// `/pos/cmd` openDoor.
+    OpenDoor {
+        /// `keepMs`, at most 60000.
+        keep_ms: Option<u32>,
+    },
+    /// `/config/set_time`; `time` (`yyyy-MM-dd HH:mm:ss`) defaults to now at the ledger's
+    /// UTC offset.
+    SetTime {
+        /// Device time to set.
+        time: Option<String>,
+    },
+    /// `/pos/sys_cfg`.
+    SysCfg {
+        /// `depName`.
+        place_name: String,
+        /// `qrKey`.
+        qr_key: Option<String>,
+    },
+    /// `/pos/group_rule`, built from a stored group.
+    GroupRule {
+        /// The group.
+        group_id: i64,
+    },
+    /// `/pos/white_list`, built from the merchant's accounts whose user id is a person
+    /// number (digits): `i` user id, `n` name, `g` group name.
+    WhiteList {
+        /// `partial` (update and add) or `full` (replace everything on the device).
+        mode: WhiteListModeBody,
+        /// `baseUrl` of relative photo URLs.
+        base_url: String,
+    },
+}
+
+/// Whitelist mode.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum WhiteListModeBody {
+    /// `isPart: true`.
+    Partial,
+    /// `isPart: false`.
+    Full,
+}
+
+/// Send a command to a device.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    /// The command.
+    pub command: CommandBody,
+    /// Ask the device to acknowledge (`sAckId`); default true.
+    #[serde(default = "yes")]
+    pub ack: bool,
+    /// Seconds the device has to acknowledge (default `mqtt.command_ack_timeout_seconds`).
+    pub timeout_seconds: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Validate for SendBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        if matches!(self.timeout_seconds, Some(t) if t == 0 || t > 86_400) {
+            return Err(ApiError::invalid(
+                "timeout_seconds",
+                "must be within 1..=86400",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(field: &str, e: impl std::fmt::Display) -> ApiError {
+    ApiError::invalid(field, e.to_string())
+}
+
+/// Builds the protocol command, reading the store where the command's data lives there.
+async fn build(gw: &Gateway, terminal: &Terminal, body: CommandBody) -> Result<Command, ApiError> {
+    Ok(match body {
+        CommandBody::OpenDoor { keep_ms } => Command::OpenDoor(OpenDoor { keep_ms }),
+        CommandBody::SetTime { time } => {
+            let text = time.unwrap_or_else(|| {
+                let offset =
+                    chrono::FixedOffset::east_opt(gw.config.ledger.utc_offset_minutes * 60)
+                        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+                chrono::Utc::now()
+                    .with_timezone(&offset)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string()
+            });
+            let time = WireTime::parse(&text)
+                .ok_or_else(|| ApiError::invalid("command.time", "not yyyy-MM-dd HH:mm:ss"))?;
+            Command::SetTime(SetTime { time })
+        }
+        CommandBody::SysCfg { place_name, qr_key } => Command::SysCfg(SysCfg {
+            place_name,
+            qr_key: qr_key.map(Sensitive::new),
+        }),
+        CommandBody::GroupRule { group_id } => {
+            let group = with_db(gw, move |db| {
+                Box::pin(async move { catalog::get_group(db, group_id).await })
+            })
+            .await?;
+            let g = match group {
+                Some(g) if g.merchant_id == terminal.merchant_id => g,
+                _ => {
+                    return Err(ApiError::invalid(
+                        "command.group_id",
+                        "no such group for this terminal's merchant",
+                    ))
+                }
+            };
+            let count = |v: i64, field: &str| u32::try_from(v).map_err(|e| invalid(field, e));
+            Command::GroupRule(GroupRule {
+                group: g.name,
+                single_limit: Fen(g.single_limit),
+                daily_amount_limit: Fen(g.daily_amount_limit),
+                daily_count_limit: count(g.daily_count_limit, "daily_count_limit")?,
+                offline_amount_limit: Fen(g.offline_amount_limit),
+                offline_count_limit: count(g.offline_count_limit, "offline_count_limit")?,
+                discount: u8::try_from(g.discount_percent)
+                    .map_err(|e| invalid("discount_percent", e))?,
+            })
+        }
+        CommandBody::WhiteList { mode, base_url } => {
+            let base_url = HttpUrl::new(&base_url).map_err(|e| invalid("command.base_url", e))?;
+            let merchant = terminal.merchant_id;
+            let (accounts, groups) = with_db(gw, move |db| {
+                Box::pin(async move {
+                    Ok((
+                        catalog::list_accounts(db, merchant, WHITELIST_ACCOUNTS_MAX).await?,
+                        catalog::list_groups(db, merchant).await?,
+                    ))
+                })
+            })
+            .await?;
+            let entries = accounts
+                .into_iter()
+                .filter(|a| a.status == posgate_actors::model::AccountStatus::Active)
+                .filter_map(|a| {
+                    let id = a.user_id.parse::<u64>().ok()?;
+                    let mut entry = WhiteListEntry::new(id);
+                    entry.name = Some(if a.name.is_empty() {
+                        a.user_id.clone()
+                    } else {
+                        a.name.clone()
+                    });
+                    entry.group = a
+                        .group_id
+                        .and_then(|g| groups.iter().find(|x| x.id == g))
+                        .map(|g| g.name.clone());
+                    Some(entry)
+                })
+                .collect();
+            Command::WhiteList(WhiteList {
+                mode: match mode {
+                    WhiteListModeBody::Partial => WhiteListMode::Partial,
+                    WhiteListModeBody::Full => WhiteListMode::FullReplace,
+                },
+                base_url,
+                entries,
+            })
+        }
+    })
+}
+
+/// Send a command to a consumption machine. Answers the command record: `pending` until the
+/// device acknowledges (`acknowledged`, with its result) or the timeout passes
+/// (`timed_out`); `sent` when no acknowledgement was asked for.
+#[utoipa::path(tag = "commands", request_body = SendBody, security(("bearer" = [])), responses(
+    (status = 201, body = DeviceCommand), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/terminals/{id}/commands")]
+pub async fn send(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<SendBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let terminal = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::get_terminal(db, id).await })
+    })
+    .await?;
+    let terminal = found(terminal, "terminal")?;
+    if terminal.family != TerminalFamily::MqttPos {
+        return Err(ApiError::conflict("commands go to mqtt_pos terminals only"));
+    }
+    if gw.mqtt.is_none() {
+        return Err(ApiError::conflict(
+            "MQTT is disabled (mqtt.enabled = false)",
+        ));
+    }
+    let SendBody {
+        command,
+        ack,
+        timeout_seconds,
+    } = body.0;
+    let command = build(&gw, &terminal, command).await?;
+    command.validate().map_err(|e| invalid("command", e))?;
+    let api = command.api().path().to_string();
+    let settings = &gw.config.mqtt;
+    let ack_id = ack.then(|| hex::encode(rand::random::<[u8; 8]>()));
+    let inline = {
+        let mut m = CommandMessage::inline(command.clone());
+        if let Some(a) = &ack_id {
+            m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
+        }
+        m.encode()
+    };
+    let now = now_ms();
+    let (payload, delivery, document_bytes) = match inline {
+        Ok(bytes) if bytes.len() <= settings.command_inline_bytes_max => {
+            let n = bytes.len() as i64;
+            (bytes, "inline", n)
+        }
+        // Too large for MQTT: serve the document at a single-use, expiring URL.
+        _ => {
+            let document = command.to_document().map_err(|e| invalid("command", e))?;
+            let token = hex::encode(rand::random::<[u8; 32]>());
+            let digest = hex::encode(Sha256::digest(token.as_bytes()));
+            let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
+            let size = body.len() as i64;
+            let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
+            with_db(&gw, move |db| {
+                Box::pin(async move { commands::put_document(db, &digest, &body, expires).await })
+            })
+            .await?;
+            let url = format!(
+                "{}/mqtt/v1/commands/{token}",
+                settings.public_base_url.trim_end_matches('/')
+            );
+            let url = HttpUrl::new(&url).map_err(|e| invalid("mqtt.public_base_url", e))?;
+            let mut m = CommandMessage::remote(url).with_api(command.api());
+            if let Some(a) = &ack_id {
+                m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
+            }
+            (m.encode().map_err(|e| invalid("command", e))?, "url", size)
+        }
+    };
+    let timeout = timeout_seconds.unwrap_or(settings.command_ack_timeout_seconds) as i64;
+    let record = gw
+        .terminals
+        .call(
+            &TerminalActor::key(TerminalFamily::MqttPos, &terminal.code),
+            SendCommand {
+                api,
+                payload,
+                ack_id,
+                delivery,
+                document_bytes,
+                expires_at_ms: now + timeout * 1000,
+            },
+        )
+        .await?;
+    Ok(HttpResponse::Created().json(record))
+}
+
+/// A terminal's commands, newest first, with their acknowledgement status.
+#[utoipa::path(tag = "commands", security(("bearer" = [])), responses(
+    (status = 200, body = Vec<DeviceCommand>), (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}/commands")]
+pub async fn list(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let listed = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_terminal(db, id).await?.is_none() {
+                return Ok(None);
+            }
+            commands::list(db, id, 100, now_ms()).await.map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(listed, "terminal")?))
+}

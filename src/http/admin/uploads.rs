@@ -1,0 +1,160 @@
+//! What consumption machines uploaded (MQTT POS spec section 6): device messages, photos
+//! (metadata and the image itself) and dish records, per terminal, newest first.
+
+use super::{found, with_db};
+use crate::app::Gateway;
+use crate::http::error::{ApiError, ErrorBody};
+use actix_web::{get, web, HttpResponse};
+use posgate_actors::store::uploads::{self, DeviceNoticeRecord, DishRecord, PhotoRecord};
+use posgate_actors::store::{catalog, Db, StoreError};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Default page size.
+const PAGE_DEFAULT: i64 = 50;
+/// Largest page size.
+const PAGE_MAX: i64 = 500;
+
+/// Size of an upload listing.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// How many, newest first: 1-500 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl UploadQuery {
+    fn limit(&self) -> Result<i64, ApiError> {
+        let limit = self.limit.unwrap_or(PAGE_DEFAULT);
+        if (1..=PAGE_MAX).contains(&limit) {
+            Ok(limit)
+        } else {
+            Err(ApiError::invalid_query(
+                "limit",
+                format!("must be between 1 and {PAGE_MAX}"),
+            ))
+        }
+    }
+}
+
+/// Runs `list` for terminal `id` (404 when there is no such terminal).
+async fn list_of<T, F>(gw: &Gateway, id: i64, limit: i64, list: F) -> Result<Vec<T>, ApiError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a dyn Db,
+            i64,
+            i64,
+        ) -> futures::future::LocalBoxFuture<'a, Result<Vec<T>, StoreError>>
+        + Send
+        + 'static,
+{
+    let items = with_db(gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_terminal(db, id).await?.is_none() {
+                return Ok(None);
+            }
+            list(db, id, limit).await.map(Some)
+        })
+    })
+    .await?;
+    found(items, "terminal")
+}
+
+/// A terminal's device messages (`message` uploads), newest first.
+#[utoipa::path(tag = "uploads", params(UploadQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<DeviceNoticeRecord>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}/notices")]
+pub async fn notices(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    query: web::Query<UploadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit()?;
+    let items = list_of(&gw, id.into_inner(), limit, |db, id, limit| {
+        Box::pin(uploads::list_notices(db, id, limit))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// A terminal's photos (`frame_imgup` uploads): metadata, newest first.
+#[utoipa::path(tag = "uploads", params(UploadQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<PhotoRecord>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}/photos")]
+pub async fn photos(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    query: web::Query<UploadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit()?;
+    let items = list_of(&gw, id.into_inner(), limit, |db, id, limit| {
+        Box::pin(uploads::list_photos(db, id, limit))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// A terminal's dish records (`menu_rec` uploads), newest first, each linked to its
+/// consumption (`transaction_id`) once that has arrived.
+#[utoipa::path(tag = "uploads", params(UploadQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<DishRecord>), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}/dish-records")]
+pub async fn dish_records(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    query: web::Query<UploadQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit()?;
+    let items = list_of(&gw, id.into_inner(), limit, |db, id, limit| {
+        Box::pin(uploads::list_dish_records(db, id, limit))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// The content type of a stored photo file: PNG when its name says so, JPEG otherwise.
+pub fn photo_content_type(file_path: &str) -> &'static str {
+    if file_path.to_ascii_lowercase().ends_with(".png") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    }
+}
+
+/// The image bytes of one photo of a terminal.
+#[utoipa::path(tag = "uploads", security(("bearer" = [])), responses(
+    (status = 200, description = "the image (image/jpeg, or image/png when its name ends in .png)",
+        content_type = "image/jpeg", body = Vec<u8>),
+    (status = 404, body = ErrorBody)))]
+#[get("/terminals/{id}/photos/{photo_id}/content")]
+pub async fn photo_content(
+    gw: web::Data<Gateway>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, photo_id) = path.into_inner();
+    let photo = with_db(&gw, move |db| {
+        Box::pin(async move { uploads::get_photo(db, id, photo_id).await })
+    })
+    .await?;
+    let photo = found(photo, "photo")?;
+    let dir = std::path::PathBuf::from(&gw.config.mqtt.photo_dir);
+    // The stored path is re-checked: it must stay inside the photo directory.
+    let file = uploads::photo_file(&dir, &photo.file_path).ok_or_else(|| {
+        tracing::warn!(photo = photo.id, "stored photo path refused");
+        ApiError::not_found("photo file")
+    })?;
+    let bytes = web::block(move || std::fs::read(file))
+        .await
+        .map_err(|_| ApiError::unavailable("unavailable", "photo read failed"))?
+        .map_err(|e| {
+            tracing::warn!(photo = photo.id, error = %e, "photo file unreadable");
+            ApiError::not_found("photo file")
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type(photo_content_type(&photo.file_path))
+        .body(bytes))
+}

@@ -1,0 +1,34 @@
+//! `GET /mqtt/v1/commands/{token}`: where devices pull commands too large for MQTT
+//! (`cmdDataUrl`). No bearer token: the URL's 256-bit random token is the credential; it is
+//! stored only as its SHA-256, works once, and expires (`mqtt.command_url_ttl_seconds`).
+
+use crate::app::Gateway;
+use crate::http::error::ApiError;
+use actix_web::{get, web, HttpResponse};
+use posgate_actors::store::{commands, now_ms};
+use sha2::{Digest, Sha256};
+
+/// Serves a command document once.
+#[get("/mqtt/v1/commands/{token}")]
+pub async fn fetch(
+    gw: web::Data<Gateway>,
+    token: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let token = token.into_inner();
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(ApiError::not_found("command document"));
+    }
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let body = gw
+        .store
+        .transaction(move |db| {
+            Box::pin(async move { commands::take_document(db, &digest, now_ms()).await })
+        })
+        .await?;
+    match body {
+        Some(body) => Ok(HttpResponse::Ok()
+            .content_type("application/json")
+            .body(body)),
+        None => Err(ApiError::not_found("command document")),
+    }
+}

@@ -1,0 +1,407 @@
+//! MQTT POS uploads end to end (spec section 6): a device publishes device messages
+//! (`message`), photos (`frame_imgup`) and dish records (`menu_rec`) through a real broker;
+//! posgate stores them (photos on disk under `mqtt.photo_dir`, one folder per device) and the
+//! admin API lists them. Uploads get no answer, so the tests poll the admin API (at most 5 s).
+//! Every scenario runs through the embedded broker and through Mosquitto (127.0.0.1:1883), on
+//! SQLite, and once more on PostgreSQL; an unreachable service is skipped (or fails the test
+//! under POSGATE_REQUIRE_SERVICES=1).
+
+mod common;
+
+use common::mqtt::{mosquitto, MqttGateway};
+use common::{Admin, TOKEN};
+use posgate::secret::Secret;
+use posgate::sim::mqtt_device::SimDevice;
+use posgate_actors::testing;
+use posgate_protocols::mqtt_pos::limits::PHOTO_BYTES_MAX;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Standard base64 with padding, as the devices send photos.
+fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Some photo bytes: a JPEG start marker and `len - 2` pseudo-random bytes.
+fn photo_bytes(len: usize) -> Vec<u8> {
+    let mut bytes = vec![0xff, 0xd8];
+    bytes.extend((0..len.saturating_sub(2)).map(|_| rand::random::<u8>()));
+    bytes
+}
+
+fn photo_upload(img_path: &str, bytes: &[u8]) -> Vec<u8> {
+    json!({"msgType": "frame_imgup", "imgPath": img_path, "photo": base64(bytes)})
+        .to_string()
+        .into_bytes()
+}
+
+fn notice(param: &str) -> Vec<u8> {
+    json!({"user": 123456, "time": "2019-09-25 11:08:27", "type": "fe", "param": param})
+        .to_string()
+        .into_bytes()
+}
+
+fn dish_record(pos_num: u64) -> Vec<u8> {
+    json!({"posNum": pos_num, "payTime": "2026-11-24 12:00:00", "group": 2,
+           "list": [{"id": 45895, "num": 25}, {"id": "A7", "num": 1}]})
+    .to_string()
+    .into_bytes()
+}
+
+struct World {
+    gw: MqttGateway,
+    admin: Admin,
+    photo_dir: PathBuf,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.photo_dir);
+    }
+}
+
+/// A gateway with its own photo directory: on SQLite unless `pg` names a database, on the
+/// embedded broker unless `external` names one.
+async fn world(external: Option<(String, u16)>, pg: Option<String>) -> World {
+    let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
+    let dir = photo_dir.to_string_lossy().into_owned();
+    let gw = MqttGateway::start(external, move |c| {
+        c.mqtt.photo_dir = dir;
+        if let Some(url) = pg {
+            c.database.url = Secret::new(url);
+        }
+    })
+    .await;
+    World {
+        admin: Admin::new(gw.admin.base.clone()),
+        gw,
+        photo_dir,
+    }
+}
+
+impl World {
+    /// A registered device: (simulator, terminal id).
+    async fn device(&self) -> (SimDevice, i64) {
+        self.gw.device().await
+    }
+
+    /// The listing `what` of terminal `t` (`notices`, `photos`, `dish-records`).
+    async fn list(&self, t: i64, what: &str) -> Vec<Value> {
+        let (status, body) = self
+            .admin
+            .get(&format!("/admin/v1/terminals/{t}/{what}?limit=500"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body.as_array().expect("a list").clone()
+    }
+
+    /// Polls the listing until it has `n` items (at most 5 s).
+    async fn wait_for(&self, t: i64, what: &str, n: usize) -> Vec<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let items = self.list(t, what).await;
+            if items.len() >= n || tokio::time::Instant::now() >= deadline {
+                assert_eq!(items.len(), n, "{what}: {items:?}");
+                return items;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn content(&self, t: i64, photo: i64) -> (u16, String, Vec<u8>) {
+        let res = self
+            .admin
+            .http
+            .get(format!(
+                "{}/admin/v1/terminals/{t}/photos/{photo}/content",
+                self.admin.base
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        (status, kind, res.bytes().await.expect("body").to_vec())
+    }
+
+    /// The value of `posgate_mqtt_uploads_total{kind, outcome}` (0 when absent).
+    async fn uploads_metric(&self, kind: &str, outcome: &str) -> f64 {
+        let text = common::client()
+            .get(format!("http://{}/metrics", self.gw.running.addr))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body");
+        text.lines()
+            .filter(|l| l.starts_with("posgate_mqtt_uploads_total{"))
+            .filter(|l| {
+                l.contains(&format!("kind=\"{kind}\""))
+                    && l.contains(&format!("outcome=\"{outcome}\""))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+/// Every regular file under `dir`, relative to it.
+fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(
+                    path.strip_prefix(dir)
+                        .unwrap()
+                        .to_string_lossy()
+                        .replace('\\', "/"),
+                );
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn notices_and_photos(w: World) {
+    let (d, t) = w.device().await;
+    let dev = d.id().to_string();
+
+    // A device message, stored and listed.
+    d.upload("message", &notice("-4001")).await.unwrap();
+    let notices = w.wait_for(t, "notices", 1).await;
+    assert_eq!(notices[0]["terminal_id"], t);
+    assert_eq!(notices[0]["user_id"], "123456");
+    assert_eq!(notices[0]["time"], "2019-09-25 11:08:27");
+    assert_eq!(notices[0]["kind"], "fe");
+    assert_eq!(notices[0]["param"], "-4001");
+
+    // A photo: saved under photo_dir/{device}/{imgPath}, same bytes, listed, downloadable.
+    let bytes = photo_bytes(20_000);
+    d.upload(
+        "frame_imgup",
+        &photo_upload("2021-05-07/jk686538.jpg", &bytes),
+    )
+    .await
+    .unwrap();
+    let photos = w.wait_for(t, "photos", 1).await;
+    let p = &photos[0];
+    assert_eq!(p["img_path"], "2021-05-07/jk686538.jpg");
+    assert_eq!(p["file_path"], format!("{dev}/2021-05-07/jk686538.jpg"));
+    assert_eq!(p["bytes"], 20_000);
+    assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    let on_disk = std::fs::read(
+        w.photo_dir
+            .join(&dev)
+            .join("2021-05-07")
+            .join("jk686538.jpg"),
+    )
+    .expect("photo file");
+    assert_eq!(on_disk, bytes);
+    let (status, kind, body) = w.content(t, p["id"].as_i64().unwrap()).await;
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    assert_eq!(body, bytes);
+
+    // A path-traversal imgPath stays inside photo_dir (sanitised to etc/x.jpg).
+    let evil = photo_bytes(300);
+    d.upload("frame_imgup", &photo_upload("../../etc/x.jpg", &evil))
+        .await
+        .unwrap();
+    let photos = w.wait_for(t, "photos", 2).await;
+    assert_eq!(photos[0]["file_path"], format!("{dev}/etc/x.jpg"));
+    assert_eq!(
+        std::fs::read(w.photo_dir.join(&dev).join("etc").join("x.jpg")).unwrap(),
+        evil
+    );
+    // A PNG is served as such.
+    let png = [&[0x89, b'P', b'N', b'G'][..], &photo_bytes(100)].concat();
+    d.upload("frame_imgup", &photo_upload("2021-05-07/face.PNG", &png))
+        .await
+        .unwrap();
+    let photos = w.wait_for(t, "photos", 3).await;
+    let (status, kind, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
+    assert_eq!((status, kind.as_str(), body), (200, "image/png", png));
+    // Nothing but the three photos was written (no temporary files left either).
+    assert_eq!(
+        files_under(&w.photo_dir),
+        vec![
+            format!("{dev}/2021-05-07/face.PNG"),
+            format!("{dev}/2021-05-07/jk686538.jpg"),
+            format!("{dev}/etc/x.jpg"),
+        ]
+    );
+
+    // An oversized photo is refused: nothing stored, no file. A device message sent after it
+    // marks when the gateway has seen it.
+    let big = photo_bytes(PHOTO_BYTES_MAX + 1);
+    d.upload("frame_imgup", &photo_upload("2021-05-07/big.jpg", &big))
+        .await
+        .unwrap();
+    d.upload("message", &notice("-4000")).await.unwrap();
+    w.wait_for(t, "notices", 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(w.list(t, "photos").await.len(), 3);
+    assert!(!w.photo_dir.join(&dev).join("2021-05-07/big.jpg").exists());
+
+    // Unknown terminal, bad limit, unknown photo.
+    assert_eq!(
+        w.admin.get("/admin/v1/terminals/999999/photos").await.0,
+        404
+    );
+    assert_eq!(
+        w.admin
+            .get(&format!("/admin/v1/terminals/{t}/notices?limit=0"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        w.admin
+            .get(&format!("/admin/v1/terminals/{t}/notices?limit=501"))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(w.content(t, 999_999).await.0, 404);
+}
+
+async fn dish_records_and_redelivery(w: World) {
+    let (mut d, t) = w.device().await;
+    let dev = d.id().to_string();
+    let user = format!("{}", 200_000 + rand::random::<u32>() % 100_000);
+    let (status, a) = w
+        .admin
+        .post(
+            "/admin/v1/accounts",
+            json!({"merchant_id": w.gw.merchant, "user_id": user,
+                   "initial_balances": {"cash": 10_000}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let consumption = json!({
+        "mode": 1, "posNum": 7, "userId": user, "payTime": "2026-11-24 12:00:00",
+        "idenType": "reqCard", "payMoney": 1200, "imgPath": "2026-11-24/p7.jpg",
+        "msgType": "api_ret"
+    });
+    assert_eq!(d.consume(&consumption).await.unwrap()["xfCode"], 0);
+    let (_, page) = w.admin.get("/admin/v1/transactions?limit=500").await;
+    let transaction = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["idempotency_key"] == format!("mqtt:{dev}:7"))
+        .expect("the consumption")["id"]
+        .clone();
+
+    // A dish record linked to its consumption; one whose consumption never came is not.
+    d.upload("menu_rec", &dish_record(7)).await.unwrap();
+    d.upload("menu_rec", &dish_record(8)).await.unwrap();
+    let records = w.wait_for(t, "dish-records", 2).await;
+    let seven = records.iter().find(|r| r["pos_num"] == 7).unwrap();
+    assert_eq!(seven["consumption_key"], format!("mqtt:{dev}:7"));
+    assert_eq!(seven["transaction_id"], transaction);
+    assert_eq!(seven["pay_time"], "2026-11-24 12:00:00");
+    assert_eq!(seven["group"], 2);
+    assert_eq!(
+        seven["lines"],
+        json!([{"id": "45895", "num": 25}, {"id": "A7", "num": 1}])
+    );
+    let eight = records.iter().find(|r| r["pos_num"] == 8).unwrap();
+    assert_eq!(eight["transaction_id"], Value::Null);
+
+    // Every kind once, then redelivered (QoS 1 resends the same bytes): stored once.
+    let bytes = photo_bytes(5_000);
+    d.upload("message", &notice("-4001")).await.unwrap();
+    d.upload("frame_imgup", &photo_upload("2026-11-24/p7.jpg", &bytes))
+        .await
+        .unwrap();
+    w.wait_for(t, "notices", 1).await;
+    w.wait_for(t, "photos", 1).await;
+    let duplicates_before = w.uploads_metric("photo", "duplicate").await
+        + w.uploads_metric("notice", "duplicate").await
+        + w.uploads_metric("dish_record", "duplicate").await;
+    d.upload("message", &notice("-4001")).await.unwrap();
+    d.upload("frame_imgup", &photo_upload("2026-11-24/p7.jpg", &bytes))
+        .await
+        .unwrap();
+    d.upload("menu_rec", &dish_record(7)).await.unwrap();
+    // Wait until the three redeliveries were handled (other tests only add to the counters).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let duplicates = w.uploads_metric("photo", "duplicate").await
+            + w.uploads_metric("notice", "duplicate").await
+            + w.uploads_metric("dish_record", "duplicate").await;
+        if duplicates >= duplicates_before + 3.0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "redeliveries not handled: {duplicates} duplicates"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.list(t, "notices").await.len(), 1);
+    assert_eq!(w.list(t, "dish-records").await.len(), 2);
+    let photos = w.list(t, "photos").await;
+    assert_eq!(photos.len(), 1);
+    let (_, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(body, bytes);
+    assert_eq!(
+        files_under(&w.photo_dir),
+        vec![format!("{dev}/2026-11-24/p7.jpg")]
+    );
+}
+
+#[actix_rt::test]
+async fn notices_and_photos_embedded_broker() {
+    notices_and_photos(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn notices_and_photos_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        notices_and_photos(world(Some(addr), None).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn dish_records_and_redelivery_embedded_broker() {
+    dish_records_and_redelivery(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn dish_records_and_redelivery_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        dish_records_and_redelivery(world(Some(addr), None).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn notices_and_photos_postgres() {
+    if let Some(url) = testing::scratch_pg_url() {
+        notices_and_photos(world(None, Some(url)).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn dish_records_and_redelivery_postgres() {
+    if let Some(url) = testing::scratch_pg_url() {
+        dish_records_and_redelivery(world(None, Some(url)).await).await;
+    }
+}
