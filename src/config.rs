@@ -198,6 +198,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.command_ack_timeout_seconds", help: "default time a device has to acknowledge a command, seconds" },
     Setting { key: "mqtt.command_url_ttl_seconds", help: "how long a cmdDataUrl stays valid, seconds (single use)" },
     Setting { key: "mqtt.public_base_url", help: "base URL devices reach this gateway's HTTP server at (for cmdDataUrl)" },
+    Setting { key: "mqtt.device_offline_after_seconds", help: "a device silent for longer is shown offline in the admin API, seconds (above 30)" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
@@ -341,6 +342,12 @@ impl Config {
             return invalid(
                 "mqtt.command_ack_timeout_seconds",
                 "command timeouts must be at least 1 second",
+            );
+        }
+        if self.mqtt.device_offline_after_seconds <= 30 {
+            return invalid(
+                "mqtt.device_offline_after_seconds",
+                "must be above 30 (last-seen times are written every 30 s)",
             );
         }
         if posgate_protocols::mqtt_pos::HttpUrl::new(&self.mqtt.public_base_url).is_err() {

@@ -70,6 +70,56 @@ async fn acknowledged_and_timed_out(gw: MqttGateway) {
         .expect("set_time delivered");
     assert_eq!(received["api"], "/config/set_time");
     assert!(received.get("sAckId").is_none());
+    // Meal menu and media, validated and delivered as the spec writes them.
+    let (status, _) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{terminal}/commands"),
+            json!({"command": {"type": "meal_menu", "group": 1, "items": [
+                {"id": "myfood1", "key": "1", "name": "Dish 1", "price": 521},
+                {"id": "myfood2", "key": "22", "name": "Dish 2", "price": 125}]}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let menu = device
+        .next_command(Duration::from_secs(10))
+        .await
+        .expect("meal menu");
+    assert_eq!(
+        (menu["api"].as_str(), menu["group"].as_i64()),
+        (Some("/pos/meal_menu"), Some(1))
+    );
+    assert_eq!(
+        menu["list"][1],
+        json!({"id": "myfood2", "key": "22", "mc": "Dish 2", "money": 125})
+    );
+    let (status, _) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{terminal}/commands"),
+            json!({"command": {"type": "media", "base_url": "http://10.0.96.79:6102/", "is_part": false,
+                   "items": [{"order": 1, "url": "media/pic_1.jpg"}, {"order": 2, "change": "delete", "url": "media/pic_2.jpg"}]}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let media = device
+        .next_command(Duration::from_secs(10))
+        .await
+        .expect("media");
+    assert_eq!(
+        (media["api"].as_str(), media["isPart"].as_bool()),
+        (Some("/pos/media"), Some(false))
+    );
+    assert_eq!(media["list"].as_array().map(Vec::len), Some(2));
+    // An invalid menu (group 7) is refused before anything is sent.
+    let (status, answer) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{terminal}/commands"),
+            json!({"command": {"type": "meal_menu", "group": 7, "items": []}}),
+        )
+        .await;
+    assert_eq!(status, 400, "{answer}");
     // A device that is not connected never answers: the command times out.
     let (_silent, quiet) = gw.device().await;
     drop(_silent);

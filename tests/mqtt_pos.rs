@@ -263,6 +263,20 @@ async fn unknown_and_disabled_devices(w: World) {
         .get(&format!("/admin/v1/terminals/{terminal}"))
         .await;
     assert!(t["last_seen_at_ms"].as_i64().is_some(), "{t}");
+    assert_eq!(t["online"], true, "{t}");
+    // A device that never sent anything is offline.
+    let (_, quiet) = w
+        .admin
+        .post(
+            "/admin/v1/terminals",
+            json!({"family": "mqtt_pos", "code": "9999001", "merchant_id": w.merchant}),
+        )
+        .await;
+    let (_, quiet) = w
+        .admin
+        .get(&format!("/admin/v1/terminals/{}", quiet["id"]))
+        .await;
+    assert_eq!(quiet["online"], false, "{quiet}");
 }
 
 async fn find_terminal(w: &World, code: &str) -> i64 {

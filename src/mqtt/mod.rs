@@ -55,6 +55,9 @@ pub struct MqttConfig {
     pub command_url_ttl_seconds: u64,
     /// Base URL devices reach posgate's HTTP server at, for `cmdDataUrl`.
     pub public_base_url: String,
+    /// A device silent for longer than this is shown offline, seconds (its last-seen time
+    /// is written at most every 30 s, so keep this above 30).
+    pub device_offline_after_seconds: u64,
 }
 
 impl Default for MqttConfig {
@@ -78,6 +81,7 @@ impl Default for MqttConfig {
             command_ack_timeout_seconds: 30,
             command_url_ttl_seconds: 600,
             public_base_url: "http://127.0.0.1:8080".into(),
+            device_offline_after_seconds: 120,
         }
     }
 }

@@ -13,8 +13,8 @@ use posgate_actors::model::{Terminal, TerminalFamily};
 use posgate_actors::store::commands::{self, DeviceCommand};
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::mqtt_pos::{
-    AckId, Command, CommandMessage, GroupRule, HttpUrl, OpenDoor, SetTime, SysCfg, WhiteList,
-    WhiteListEntry, WhiteListMode, WireTime,
+    AckId, Change, Command, CommandMessage, GroupRule, HttpUrl, MealMenu, Media, MediaItem,
+    MenuItem, OpenDoor, SetTime, SysCfg, WhiteList, WhiteListEntry, WhiteListMode, WireTime,
 };
 use posgate_protocols::secret::Sensitive;
 use posgate_protocols::Fen;
@@ -52,6 +52,22 @@ pub enum CommandBody {
         /// The group.
         group_id: i64,
     },
+    /// `/pos/meal_menu`: the quick menu of one group.
+    MealMenu {
+        /// Menu group, 0-6.
+        group: u8,
+        /// Dishes.
+        items: Vec<MenuItemBody>,
+    },
+    /// `/pos/media`: advertisement pictures.
+    Media {
+        /// `baseUrl`.
+        base_url: String,
+        /// `true` updates the listed pictures, `false` replaces all.
+        is_part: bool,
+        /// Pictures.
+        items: Vec<MediaItemBody>,
+    },
     /// `/pos/white_list`, built from the merchant's accounts whose user id is a person
     /// number (digits): `i` user id, `n` name, `g` group name.
     WhiteList {
@@ -60,6 +76,46 @@ pub enum CommandBody {
         /// `baseUrl` of relative photo URLs.
         base_url: String,
     },
+}
+
+/// One dish of a meal menu.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MenuItemBody {
+    /// Dish id.
+    pub id: String,
+    /// Keypad digits.
+    pub key: String,
+    /// Dish name.
+    pub name: String,
+    /// Price, fen.
+    pub price: i64,
+}
+
+/// One advertisement picture.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MediaItemBody {
+    /// Position.
+    pub order: u32,
+    /// `add` (default), `modify` or `delete`.
+    #[serde(default)]
+    pub change: ChangeBody,
+    /// Picture URL or path relative to `base_url`.
+    pub url: String,
+}
+
+/// What a list item does on the device.
+#[derive(Deserialize, ToSchema, Clone, Copy, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeBody {
+    /// Add.
+    #[default]
+    Add,
+    /// Modify.
+    Modify,
+    /// Delete.
+    Delete,
 }
 
 /// Whitelist mode.
@@ -126,6 +182,38 @@ async fn build(gw: &Gateway, terminal: &Terminal, body: CommandBody) -> Result<C
         CommandBody::SysCfg { place_name, qr_key } => Command::SysCfg(SysCfg {
             place_name,
             qr_key: qr_key.map(Sensitive::new),
+        }),
+        CommandBody::MealMenu { group, items } => Command::MealMenu(MealMenu {
+            group,
+            items: items
+                .into_iter()
+                .map(|i| MenuItem {
+                    id: i.id,
+                    key: i.key,
+                    name: i.name,
+                    price: Fen(i.price),
+                })
+                .collect(),
+        }),
+        CommandBody::Media {
+            base_url,
+            is_part,
+            items,
+        } => Command::Media(Media {
+            base_url: HttpUrl::new(&base_url).map_err(|e| invalid("command.base_url", e))?,
+            is_part,
+            items: items
+                .into_iter()
+                .map(|i| MediaItem {
+                    order: i.order,
+                    change: match i.change {
+                        ChangeBody::Add => Change::Add,
+                        ChangeBody::Modify => Change::Modify,
+                        ChangeBody::Delete => Change::Delete,
+                    },
+                    url: i.url,
+                })
+                .collect(),
         }),
         CommandBody::GroupRule { group_id } => {
             let group = with_db(gw, move |db| {

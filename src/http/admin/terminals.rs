@@ -39,9 +39,20 @@ pub async fn create(
     Ok(HttpResponse::Created().json(found(terminal, "merchant")?))
 }
 
-/// Read a terminal (its secrets are never shown).
+/// A terminal with its presence.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TerminalView {
+    /// The terminal.
+    #[serde(flatten)]
+    pub terminal: Terminal,
+    /// The device sent something within `mqtt.device_offline_after_seconds`.
+    pub online: bool,
+}
+
+/// Read a terminal (its secrets are never shown) with its presence: `online` while the device
+/// has sent anything within `mqtt.device_offline_after_seconds`.
 #[utoipa::path(tag = "terminals", security(("bearer" = [])), responses(
-    (status = 200, body = Terminal), (status = 404, body = ErrorBody)))]
+    (status = 200, body = TerminalView), (status = 404, body = ErrorBody)))]
 #[get("/terminals/{id}")]
 pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -49,7 +60,12 @@ pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRespo
         Box::pin(async move { catalog::get_terminal(db, id).await })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(found(terminal, "terminal")?))
+    let terminal = found(terminal, "terminal")?;
+    let window_ms = gw.config.mqtt.device_offline_after_seconds as i64 * 1000;
+    let online = terminal
+        .last_seen_at_ms
+        .is_some_and(|seen| now_ms() - seen <= window_ms);
+    Ok(HttpResponse::Ok().json(TerminalView { terminal, online }))
 }
 
 /// Rename, disable or enable a terminal; its actor reloads at once.
