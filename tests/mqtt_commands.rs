@@ -225,6 +225,50 @@ async fn built_from_the_store(gw: MqttGateway) {
     wait_status(&gw, terminal, "acknowledged").await;
 }
 
+/// A merchant-wide command goes to each of its active devices, one message each.
+async fn merchant_fan_out(gw: MqttGateway) {
+    let (mut first, _) = gw.device().await;
+    let (mut second, _) = gw.device().await;
+    let (_third, disabled) = gw.device().await;
+    gw.admin
+        .patch(
+            &format!("/admin/v1/terminals/{disabled}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    let (status, records) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/merchants/{}/commands", gw.merchant),
+            json!({"command": {"type": "sys_cfg", "place_name": "Canteen 3"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{records}");
+    assert_eq!(
+        records.as_array().map(Vec::len),
+        Some(2),
+        "disabled devices are skipped"
+    );
+    for device in [&mut first, &mut second] {
+        let cfg = device
+            .next_command(Duration::from_secs(10))
+            .await
+            .expect("sys_cfg");
+        assert_eq!(
+            (cfg["api"].as_str(), cfg["depName"].as_str()),
+            (Some("/pos/sys_cfg"), Some("Canteen 3"))
+        );
+    }
+    let (status, _) = gw
+        .admin
+        .post(
+            "/admin/v1/merchants/987654/commands",
+            json!({"command": {"type": "open_door"}}),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
 async fn refusals(gw: MqttGateway) {
     let (_device, terminal) = gw.device().await;
     let (status, jpos) = gw
@@ -331,6 +375,18 @@ async fn built_from_the_store_embedded_broker() {
 async fn built_from_the_store_mosquitto() {
     if let Some(addr) = mosquitto() {
         built_from_the_store(MqttGateway::start(Some(addr), small_inline).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn merchant_fan_out_embedded_broker() {
+    merchant_fan_out(MqttGateway::start(None, small_inline).await).await;
+}
+
+#[actix_rt::test]
+async fn merchant_fan_out_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        merchant_fan_out(MqttGateway::start(Some(addr), small_inline).await).await;
     }
 }
 

@@ -334,6 +334,7 @@ async fn bad_input_table(w: World) {
         ("copies negative", { let mut v = ok.clone(); v["mode"] = json!(41); v["payCopies"] = json!(-2); v.to_string().into_bytes() }, 11),
         ("offlineDz 150", { let mut v = ok.clone(); v["mode"] = json!(51); v["offlineMoney"] = json!(10); v["offlineDz"] = json!(150); v.to_string().into_bytes() }, 11),
         ("path traversal imgPath", with("imgPath", json!("../../etc/passwd")), 0),
+        ("unusable imgPath", with("imgPath", json!("..")), 0),
         ("duplicate keys", br#"{"mode":1,"mode":2,"posNum":1,"userId":"1","payTime":"2026-11-24 12:00:00","idenType":"x","payMoney":1}"#.to_vec(), 11),
         ("deep nesting", format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes(), 11),
         ("binary", vec![0xff, 0xfe, 0x00, 0x01], 11),

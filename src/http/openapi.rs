@@ -32,7 +32,7 @@ impl Modify for BearerAuth {
         merchants::create, merchants::get, merchants::update,
         merchants::create_group, merchants::get_group, merchants::update_group,
         terminals::create, terminals::get, terminals::update,
-        commands::send, commands::list,
+        commands::send, commands::send_to_merchant, commands::list,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances,
         transactions::list, transactions::audit,

@@ -365,6 +365,22 @@ pub async fn find_terminal(
         .transpose()
 }
 
+/// Lists a merchant's terminals of one family, by id.
+pub async fn list_terminals(
+    db: &dyn Db,
+    merchant_id: i64,
+    family: TerminalFamily,
+) -> Result<Vec<Terminal>, StoreError> {
+    let sql = format!(
+        "SELECT {TERMINAL_COLS} FROM terminals WHERE merchant_id = $1 AND family = $2 ORDER BY id"
+    );
+    db.query(&sql, &[merchant_id.into(), family.as_str().into()])
+        .await?
+        .iter()
+        .map(terminal_row)
+        .collect()
+}
+
 /// Updates a terminal's name and/or status.
 pub async fn update_terminal(
     db: &dyn Db,

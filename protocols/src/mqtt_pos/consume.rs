@@ -183,7 +183,8 @@ pub struct ConsumeRequest {
     pub pay_time: WireTime,
     /// `idenType`: how the user identified (e.g. `reqCard`, face).
     pub iden_type: String,
-    /// `imgPath`, sanitised; `None` when absent or empty.
+    /// `imgPath`, sanitised; `None` when absent, empty, or not usable as a file name (the
+    /// payment goes ahead; only its photo link is lost).
     pub img_path: Option<ImgPath>,
     /// `msgType`, when sent.
     pub msg_type: Option<String>,
@@ -224,7 +225,8 @@ impl ConsumeRequest {
         let iden_type = short_text(fields.str(&["idenType"])?, "idenType")?;
         let img_path = match fields.str_opt(&["imgPath"])? {
             None | Some("") => None,
-            Some(raw) => Some(ImgPath::sanitise(raw)?),
+            // A payment must not fail over its photo's name.
+            Some(raw) => ImgPath::sanitise(raw).ok(),
         };
         let msg_type = msg_type(&fields)?;
         let detail = match mode {

@@ -162,7 +162,7 @@ fn invalid(field: &str, e: impl std::fmt::Display) -> ApiError {
 }
 
 /// Builds the protocol command, reading the store where the command's data lives there.
-async fn build(gw: &Gateway, terminal: &Terminal, body: CommandBody) -> Result<Command, ApiError> {
+async fn build(gw: &Gateway, merchant_id: i64, body: CommandBody) -> Result<Command, ApiError> {
     Ok(match body {
         CommandBody::OpenDoor { keep_ms } => Command::OpenDoor(OpenDoor { keep_ms }),
         CommandBody::SetTime { time } => {
@@ -221,7 +221,7 @@ async fn build(gw: &Gateway, terminal: &Terminal, body: CommandBody) -> Result<C
             })
             .await?;
             let g = match group {
-                Some(g) if g.merchant_id == terminal.merchant_id => g,
+                Some(g) if g.merchant_id == merchant_id => g,
                 _ => {
                     return Err(ApiError::invalid(
                         "command.group_id",
@@ -243,7 +243,7 @@ async fn build(gw: &Gateway, terminal: &Terminal, body: CommandBody) -> Result<C
         }
         CommandBody::WhiteList { mode, base_url } => {
             let base_url = HttpUrl::new(&base_url).map_err(|e| invalid("command.base_url", e))?;
-            let merchant = terminal.merchant_id;
+            let merchant = merchant_id;
             let (accounts, groups) = with_db(gw, move |db| {
                 Box::pin(async move {
                     Ok((
@@ -304,18 +304,80 @@ pub async fn send(
     if terminal.family != TerminalFamily::MqttPos {
         return Err(ApiError::conflict("commands go to mqtt_pos terminals only"));
     }
-    if gw.mqtt.is_none() {
-        return Err(ApiError::conflict(
-            "MQTT is disabled (mqtt.enabled = false)",
-        ));
-    }
+    mqtt_enabled(&gw)?;
     let SendBody {
         command,
         ack,
         timeout_seconds,
     } = body.0;
-    let command = build(&gw, &terminal, command).await?;
+    let command = build(&gw, terminal.merchant_id, command).await?;
     command.validate().map_err(|e| invalid("command", e))?;
+    let record = send_to(&gw, &terminal, &command, ack, timeout_seconds).await?;
+    Ok(HttpResponse::Created().json(record))
+}
+
+/// Send a command to every active consumption machine of a merchant, one message per
+/// device (each with its own `sAckId`). posgate does not use the spec's
+/// `{prefix}/pos/all/api` topic: on a broker shared by several merchants it would reach
+/// (and, for a full whitelist, wipe) other merchants' devices. Answers one record per device.
+#[utoipa::path(tag = "commands", request_body = SendBody, security(("bearer" = [])), responses(
+    (status = 201, body = Vec<DeviceCommand>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/merchants/{id}/commands")]
+pub async fn send_to_merchant(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<SendBody>,
+) -> Result<HttpResponse, ApiError> {
+    let merchant = id.into_inner();
+    mqtt_enabled(&gw)?;
+    let terminals = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_merchant(db, merchant).await?.is_none() {
+                return Ok(None);
+            }
+            catalog::list_terminals(db, merchant, TerminalFamily::MqttPos)
+                .await
+                .map(Some)
+        })
+    })
+    .await?;
+    let terminals = found(terminals, "merchant")?;
+    let SendBody {
+        command,
+        ack,
+        timeout_seconds,
+    } = body.0;
+    let command = build(&gw, merchant, command).await?;
+    command.validate().map_err(|e| invalid("command", e))?;
+    let mut records = Vec::new();
+    for terminal in terminals
+        .iter()
+        .filter(|t| t.status == posgate_actors::model::TerminalStatus::Active)
+    {
+        records.push(send_to(&gw, terminal, &command, ack, timeout_seconds).await?);
+    }
+    Ok(HttpResponse::Created().json(records))
+}
+
+fn mqtt_enabled(gw: &Gateway) -> Result<(), ApiError> {
+    if gw.mqtt.is_none() {
+        return Err(ApiError::conflict(
+            "MQTT is disabled (mqtt.enabled = false)",
+        ));
+    }
+    Ok(())
+}
+
+/// Encodes `command` for one device (inline, or as a single-use `cmdDataUrl` when larger
+/// than `mqtt.command_inline_bytes_max`) and sends it through the terminal's actor.
+async fn send_to(
+    gw: &Gateway,
+    terminal: &Terminal,
+    command: &Command,
+    ack: bool,
+    timeout_seconds: Option<u64>,
+) -> Result<DeviceCommand, ApiError> {
     let api = command.api().path().to_string();
     let settings = &gw.config.mqtt;
     let ack_id = ack.then(|| hex::encode(rand::random::<[u8; 8]>()));
@@ -340,7 +402,7 @@ pub async fn send(
             let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
             let size = body.len() as i64;
             let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
-            with_db(&gw, move |db| {
+            with_db(gw, move |db| {
                 Box::pin(async move { commands::put_document(db, &digest, &body, expires).await })
             })
             .await?;
@@ -357,7 +419,7 @@ pub async fn send(
         }
     };
     let timeout = timeout_seconds.unwrap_or(settings.command_ack_timeout_seconds) as i64;
-    let record = gw
+    Ok(gw
         .terminals
         .call(
             &TerminalActor::key(TerminalFamily::MqttPos, &terminal.code),
@@ -370,8 +432,7 @@ pub async fn send(
                 expires_at_ms: now + timeout * 1000,
             },
         )
-        .await?;
-    Ok(HttpResponse::Created().json(record))
+        .await?)
 }
 
 /// A terminal's commands, newest first, with their acknowledgement status.

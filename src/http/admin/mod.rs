@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(terminals::get)
             .service(terminals::update)
             .service(commands::send)
+            .service(commands::send_to_merchant)
             .service(commands::list)
             .service(accounts::create)
             .service(accounts::get)
