@@ -165,6 +165,15 @@ impl SimDevice {
         self.request("pos_pay", body.to_string().as_bytes()).await
     }
 
+    /// An answer that arrives without a request within `wait` (there should be none: each
+    /// request is answered exactly once).
+    pub async fn unexpected_answer(&mut self, wait: Duration) -> Option<Value> {
+        tokio::time::timeout(wait, self.replies.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
     /// The next server command received (already acknowledged if it asked for it).
     pub async fn next_command(&mut self, wait: Duration) -> Option<Value> {
         tokio::time::timeout(wait, self.commands.recv())

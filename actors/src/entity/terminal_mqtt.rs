@@ -467,6 +467,16 @@ impl Handler<Ask<MqttDeviceMessage, MqttReply>> for TerminalActor {
         let state = match self.mqtt_terminal() {
             Ok(state) => state,
             Err(e) => {
+                let reason = match e {
+                    EntityError::NotFound => "unknown",
+                    EntityError::Disabled | EntityError::Foreign => "disabled",
+                    EntityError::Busy | EntityError::ShuttingDown | EntityError::Store(_) => {
+                        "unavailable"
+                    }
+                };
+                metrics::counter!("posgate_mqtt_refused_devices_total", "reason" => reason)
+                    .increment(1);
+                tracing::warn!(terminal = %self.life.key(), reason, "MQTT message from a terminal that cannot be served");
                 let _ = reply.send(refusal_reply(&message, entity_code(&e)));
                 self.stop_if_failed(ctx);
                 return;
