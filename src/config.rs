@@ -140,7 +140,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             format: "text".into(),
-            filter: "info".into(),
+            filter: "info,rumqttd=warn".into(),
         }
     }
 }

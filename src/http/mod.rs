@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auth;
 pub mod command_documents;
+pub mod ds50;
 pub mod error;
 pub mod health;
 pub mod json;
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(health::metrics)
         .service(openapi::openapi_json)
         .service(command_documents::fetch)
+        .configure(ds50::configure)
         .configure(admin::configure)
         .default_service(web::to(not_found));
 }

@@ -1,6 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
-use super::admin::{accounts, commands, dto, merchants, terminals, transactions, uploads, venues};
+use super::admin::{
+    accounts, commands, ds50, dto, merchants, terminals, transactions, uploads, venues,
+};
 use super::error::ErrorBody;
 use super::health;
 use actix_web::{get, HttpResponse};
@@ -33,6 +35,7 @@ impl Modify for BearerAuth {
         merchants::create_group, merchants::get_group, merchants::update_group,
         terminals::create, terminals::get, terminals::update,
         commands::send, commands::send_to_merchant, commands::list,
+        ds50::posparam, ds50::broadcast, ds50::broadcast_to_merchant,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances,
         transactions::list, transactions::audit,

@@ -54,7 +54,7 @@ pub fn start(listen: &str) -> std::io::Result<()> {
             }
         })?;
     for _ in 0..100 {
-        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
+        if probe(addr).is_ok() {
             tracing::info!(%addr, "embedded MQTT broker listening");
             return Ok(());
         }
@@ -63,4 +63,30 @@ pub fn start(listen: &str) -> std::io::Result<()> {
     Err(std::io::Error::other(format!(
         "embedded MQTT broker did not start on {addr}"
     )))
+}
+
+/// Checks that the broker answers: an MQTT 3.1.1 CONNECT, its CONNACK, a DISCONNECT. (A
+/// bare TCP connect-and-close would make the broker log an error.)
+fn probe(addr: SocketAddr) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    const CLIENT_ID: &[u8] = b"posgate-probe";
+    // Variable header (10 bytes) + client id (2-byte length + bytes).
+    let mut connect = vec![0x10, (10 + 2 + CLIENT_ID.len()) as u8];
+    // Protocol name "MQTT", level 4, clean session, keep-alive 10 s.
+    connect.extend_from_slice(&[0x00, 0x04, b'M', b'Q', b'T', b'T', 0x04, 0x02, 0x00, 0x0a]);
+    connect.extend_from_slice(&[0x00, CLIENT_ID.len() as u8]);
+    connect.extend_from_slice(CLIENT_ID);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(100))?;
+    stream.set_read_timeout(Some(Duration::from_millis(500)))?;
+    stream.write_all(&connect)?;
+    let mut connack = [0u8; 4];
+    stream.read_exact(&mut connack)?;
+    // Let the broker's router register the connection before it goes away again.
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(&[0xe0, 0x00])?;
+    if connack[0] == 0x20 && connack[3] == 0x00 {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("unexpected CONNACK"))
+    }
 }

@@ -12,6 +12,7 @@ mod merchant;
 mod registry;
 mod terminal;
 mod terminal_commands;
+mod terminal_ds50;
 mod terminal_mqtt;
 mod terminal_uploads;
 mod venue;
@@ -22,6 +23,10 @@ pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
 pub use registry::{Entity, EntityArbiters, Registry};
 pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
 pub use terminal_commands::{SendCommand, SendCommandReply};
+pub use terminal_ds50::{
+    auth_code as ds50_auth_code, ds50_code, ds50_entity_code, sale_posting, sale_reply, Ds50Sale,
+    Ds50SaleReply,
+};
 pub use terminal_mqtt::{
     consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
 };

@@ -184,6 +184,29 @@ pub async fn get_merchant_by_code(db: &dyn Db, code: &str) -> Result<Option<Merc
         .transpose()
 }
 
+/// Sets the name and/or status of row `id` of `table` (merchants or terminals, which share
+/// those columns); `None` leaves a field as it is. Returns whether the row exists.
+async fn update_name_status(
+    db: &dyn Db,
+    table: &'static str,
+    id: i64,
+    name: Option<&str>,
+    status: Option<&'static str>,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE {table} SET name = COALESCE($2, name), status = COALESCE($3, status), \
+         updated_at_ms = $4 WHERE id = $1"
+    );
+    let n = db
+        .execute(
+            &sql,
+            &[id.into(), name.into(), status.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
 /// Updates a merchant's name and/or status; `None` leaves a field as it is.
 pub async fn update_merchant(
     db: &dyn Db,
@@ -192,19 +215,8 @@ pub async fn update_merchant(
     status: Option<MerchantStatus>,
     now_ms: i64,
 ) -> Result<Option<Merchant>, StoreError> {
-    let n = db
-        .execute(
-            "UPDATE merchants SET name = COALESCE($2, name), status = COALESCE($3, status), \
-             updated_at_ms = $4 WHERE id = $1",
-            &[
-                id.into(),
-                name.into(),
-                status.map(|s| s.as_str()).into(),
-                now_ms.into(),
-            ],
-        )
-        .await?;
-    if n == 0 {
+    let status = status.map(MerchantStatus::as_str);
+    if !update_name_status(db, "merchants", id, name, status, now_ms).await? {
         return Ok(None);
     }
     get_merchant(db, id).await
@@ -389,19 +401,8 @@ pub async fn update_terminal(
     status: Option<TerminalStatus>,
     now_ms: i64,
 ) -> Result<Option<Terminal>, StoreError> {
-    let n = db
-        .execute(
-            "UPDATE terminals SET name = COALESCE($2, name), status = COALESCE($3, status), \
-             updated_at_ms = $4 WHERE id = $1",
-            &[
-                id.into(),
-                name.into(),
-                status.map(|s| s.as_str()).into(),
-                now_ms.into(),
-            ],
-        )
-        .await?;
-    if n == 0 {
+    let status = status.map(TerminalStatus::as_str);
+    if !update_name_status(db, "terminals", id, name, status, now_ms).await? {
         return Ok(None);
     }
     get_terminal(db, id).await

@@ -43,6 +43,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0004_device_commands.sql"),
         sqlite: include_str!("../../../sql/sqlite/0004_device_commands.sql"),
     },
+    Migration {
+        version: 5,
+        name: "ds50",
+        postgres: include_str!("../../../sql/postgres/0005_ds50.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0005_ds50.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

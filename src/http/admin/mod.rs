@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod commands;
+pub mod ds50;
 pub mod dto;
 pub mod merchants;
 pub mod terminals;
@@ -37,6 +38,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(commands::send)
             .service(commands::send_to_merchant)
             .service(commands::list)
+            .service(ds50::posparam)
+            .service(ds50::broadcast)
+            .service(ds50::broadcast_to_merchant)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)

@@ -1,0 +1,313 @@
+//! DS50 payment boxes: issuing a device's `posparam.ini` (with a fresh API key, of which only
+//! the SHA-256 is stored) and pushing voice broadcasts to one device or to every active DS50
+//! device of a merchant over MQTT (`{mqtt_topic}/{SN}`, `pos/message` by default).
+
+use super::{found, with_db};
+use crate::app::Gateway;
+use crate::http::ds50::{key_hash, DETAILS_PATH, SALE_PATH};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::{ValidJson, Validate};
+use actix_web::{post, web, HttpResponse};
+use posgate_actors::model::{Terminal, TerminalFamily, TerminalStatus};
+use posgate_actors::store::ds50 as store_ds50;
+use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::ds50::{
+    broadcast_topic, Broadcast, BroadcastMode, DeviceSn, MqttAuth, MqttParams, PaymentParams,
+    PosParam, WireDate, DEFAULT_MQTT_TOPIC,
+};
+use posgate_protocols::secret::Sensitive;
+use posgate_protocols::Fen;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Longest API key lifetime, days (ten years).
+pub const KEY_LIFETIME_DAYS_MAX: u32 = 3650;
+const DAY_MS: i64 = 86_400_000;
+
+/// Issue a `posparam.ini`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PosParamBody {
+    /// Days the new API key stays valid, 1..=3650 (default 365).
+    #[serde(default = "default_days")]
+    pub expires_in_days: u32,
+}
+
+fn default_days() -> u32 {
+    365
+}
+
+impl Validate for PosParamBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.expires_in_days == 0 || self.expires_in_days > KEY_LIFETIME_DAYS_MAX {
+            return Err(ApiError::invalid(
+                "expires_in_days",
+                "must be within 1..=3650",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A voice broadcast (spec 3.4).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastBody {
+    /// Text the device speaks (with `trans_type` `00`).
+    pub message: Option<String>,
+    /// Amount, fen.
+    pub amount: i64,
+    /// `00` guidance (message and amount) or `99` amount only.
+    pub trans_type: String,
+    /// Order id.
+    pub order_id: String,
+}
+
+impl Validate for BroadcastBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        self.build().map(|_| ())
+    }
+}
+
+impl BroadcastBody {
+    fn build(&self) -> Result<Broadcast, ApiError> {
+        let mode = match self.trans_type.as_str() {
+            "00" => BroadcastMode::Guidance,
+            "99" => BroadcastMode::AmountOnly,
+            _ => return Err(ApiError::invalid("trans_type", "must be \"00\" or \"99\"")),
+        };
+        if self.amount < 0 {
+            return Err(ApiError::invalid("amount", "must not be negative"));
+        }
+        Broadcast::new(
+            self.message.as_deref(),
+            Fen(self.amount),
+            mode,
+            &self.order_id,
+        )
+        .map_err(|e| ApiError::invalid("body", e.to_string()))
+    }
+}
+
+/// Devices a broadcast was published to.
+#[derive(Serialize, ToSchema)]
+pub struct BroadcastResult {
+    /// Serial numbers, in terminal id order.
+    pub published: Vec<String>,
+}
+
+async fn ds50_terminal(gw: &Gateway, id: i64) -> Result<Terminal, ApiError> {
+    let terminal = with_db(gw, move |db| {
+        Box::pin(async move { catalog::get_terminal(db, id).await })
+    })
+    .await?;
+    let terminal = found(terminal, "terminal")?;
+    if terminal.family != TerminalFamily::Ds50 {
+        return Err(ApiError::conflict("not a ds50 terminal"));
+    }
+    Ok(terminal)
+}
+
+/// `(host, port, https)` of a base URL such as `https://pay.example.com:8443/x`.
+fn split_base_url(url: &str) -> Option<(String, u16, bool)> {
+    let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (true, rest)
+    } else {
+        (false, url.strip_prefix("http://")?)
+    };
+    let authority = rest.split('/').next()?;
+    let (host, port) = match authority.rsplit_once(':') {
+        // `[::1]` has colons but no port; `[::1]:8443` and `host:8443` have one.
+        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()?),
+        _ => (authority, if https { 443 } else { 80 }),
+    };
+    (!host.is_empty()).then(|| {
+        (
+            format!("{}://{host}", if https { "https" } else { "http" }),
+            port,
+            https,
+        )
+    })
+}
+
+/// The broker devices should connect to: the embedded broker's address or the external one.
+fn mqtt_endpoint(gw: &Gateway) -> Result<(String, u16), ApiError> {
+    let m = &gw.config.mqtt;
+    if m.embedded_broker {
+        let (host, port) = m
+            .embedded_listen
+            .rsplit_once(':')
+            .ok_or_else(|| ApiError::invalid("mqtt.embedded_listen", "not host:port"))?;
+        let port = port
+            .parse()
+            .map_err(|_| ApiError::invalid("mqtt.embedded_listen", "not host:port"))?;
+        Ok((host.to_string(), port))
+    } else {
+        Ok((m.host.clone(), m.port))
+    }
+}
+
+/// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid for
+/// `expires_in_days`, of which only the SHA-256 is stored, with this gateway's MQTT broker
+/// and payment endpoints. The answer is the file itself; the key is not shown again.
+#[utoipa::path(tag = "ds50", request_body = PosParamBody, security(("bearer" = [])), responses(
+    (status = 201, description = "posparam.ini (JSON)"), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/terminals/{id}/posparam")]
+pub async fn posparam(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<PosParamBody>,
+) -> Result<HttpResponse, ApiError> {
+    let terminal = ds50_terminal(&gw, id.into_inner()).await?;
+    let (endpoint, port, https) = split_base_url(&gw.config.mqtt.public_base_url)
+        .ok_or_else(|| ApiError::invalid("mqtt.public_base_url", "not an http(s) URL"))?;
+    let (mqtt_host, mqtt_port) = mqtt_endpoint(&gw)?;
+    let now = now_ms();
+    let expires_at_ms = now + i64::from(body.0.expires_in_days) * DAY_MS;
+    let expiry = chrono::DateTime::from_timestamp_millis(expires_at_ms)
+        .map(|t| t.date_naive())
+        .and_then(|d| {
+            use chrono::Datelike;
+            WireDate::new(
+                u16::try_from(d.year()).ok()?,
+                u8::try_from(d.month()).ok()?,
+                u8::try_from(d.day()).ok()?,
+            )
+        })
+        .ok_or_else(|| ApiError::invalid("expires_in_days", "out of range"))?;
+    let key = hex::encode(rand::random::<[u8; 32]>());
+    let params = PosParam {
+        mqtt: MqttParams {
+            endpoint: mqtt_host,
+            port: mqtt_port,
+            auth: MqttAuth::Password {
+                username: gw.config.mqtt.username.clone(),
+                password: Sensitive::new(gw.config.mqtt.password.expose().clone()),
+            },
+            topic: DEFAULT_MQTT_TOPIC.to_string(),
+        },
+        payment: PaymentParams {
+            endpoint,
+            port,
+            ssl_verify: https,
+            api_key: Sensitive::new(key.clone()),
+            api_key_expiry: expiry,
+            sale_path: SALE_PATH.to_string(),
+            details_path: DETAILS_PATH.to_string(),
+        },
+    };
+    let file = params
+        .render()
+        .map_err(|e| ApiError::invalid("posparam", e.to_string()))?;
+    let hash = key_hash(&key);
+    let terminal_id = terminal.id;
+    with_db(&gw, move |db| {
+        Box::pin(async move {
+            store_ds50::insert_api_key(db, &hash, terminal_id, expires_at_ms, now).await
+        })
+    })
+    .await?;
+    tracing::info!(terminal = terminal_id, "DS50 API key issued");
+    Ok(HttpResponse::Created()
+        .content_type("application/json")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(file))
+}
+
+async fn publish(gw: &Gateway, message: &Broadcast, sn: &str) -> Result<(), ApiError> {
+    let mqtt = gw
+        .mqtt
+        .as_ref()
+        .ok_or_else(|| ApiError::conflict("MQTT is disabled (mqtt.enabled = false)"))?;
+    let sn = DeviceSn::parse(sn).map_err(|e| ApiError::conflict(e.to_string()))?;
+    let topic =
+        broadcast_topic(DEFAULT_MQTT_TOPIC, &sn).map_err(|e| ApiError::conflict(e.to_string()))?;
+    mqtt.publish(topic, message.encode())
+        .await
+        .map_err(|e| ApiError::unavailable("mqtt_unavailable", e.to_string()))
+}
+
+/// Push a voice broadcast to one DS50 device.
+#[utoipa::path(tag = "ds50", request_body = BroadcastBody, security(("bearer" = [])), responses(
+    (status = 200, body = BroadcastResult), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/terminals/{id}/broadcast")]
+pub async fn broadcast(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<BroadcastBody>,
+) -> Result<HttpResponse, ApiError> {
+    let terminal = ds50_terminal(&gw, id.into_inner()).await?;
+    if terminal.status != TerminalStatus::Active {
+        return Err(ApiError::conflict("terminal is not active"));
+    }
+    let message = body.0.build()?;
+    publish(&gw, &message, &terminal.code).await?;
+    Ok(HttpResponse::Ok().json(BroadcastResult {
+        published: vec![terminal.code],
+    }))
+}
+
+/// Push a voice broadcast to every active DS50 device of a merchant, one message per device.
+#[utoipa::path(tag = "ds50", request_body = BroadcastBody, security(("bearer" = [])), responses(
+    (status = 200, body = BroadcastResult), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
+#[post("/merchants/{id}/broadcast")]
+pub async fn broadcast_to_merchant(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<BroadcastBody>,
+) -> Result<HttpResponse, ApiError> {
+    let merchant = id.into_inner();
+    let (exists, terminals) = with_db(&gw, move |db| {
+        Box::pin(async move {
+            Ok((
+                catalog::get_merchant(db, merchant).await?.is_some(),
+                catalog::list_terminals(db, merchant, TerminalFamily::Ds50).await?,
+            ))
+        })
+    })
+    .await?;
+    if !exists {
+        return Err(ApiError::not_found("merchant"));
+    }
+    let message = body.0.build()?;
+    let mut published = Vec::new();
+    for terminal in terminals
+        .into_iter()
+        .filter(|t| t.status == TerminalStatus::Active)
+    {
+        publish(&gw, &message, &terminal.code).await?;
+        published.push(terminal.code);
+    }
+    Ok(HttpResponse::Ok().json(BroadcastResult { published }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_base_url;
+
+    #[test]
+    fn base_urls() {
+        assert_eq!(
+            split_base_url("https://pay.example.com/x"),
+            Some(("https://pay.example.com".into(), 443, true))
+        );
+        assert_eq!(
+            split_base_url("http://127.0.0.1:8080"),
+            Some(("http://127.0.0.1".into(), 8080, false))
+        );
+        assert_eq!(
+            split_base_url("https://[::1]:8443"),
+            Some(("https://[::1]".into(), 8443, true))
+        );
+        assert_eq!(
+            split_base_url("http://[::1]"),
+            Some(("http://[::1]".into(), 80, false))
+        );
+        assert_eq!(split_base_url("ftp://x"), None);
+        assert_eq!(split_base_url("https://:1"), None);
+        assert_eq!(split_base_url("https://h:99999"), None);
+    }
+}

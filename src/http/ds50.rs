@@ -1,0 +1,241 @@
+//! The DS50 payment box endpoints (ds50-cloud-speaker.txt 3.5): posgate as the device's
+//! Payment Server.
+//!
+//! - `POST /ds50/v1/sale` (`pgw_api_sale`): decode, authenticate the device's API key, hash
+//!   the PAN with the card key, and ask the device's terminal actor (`ds50:{deviceSn}`),
+//!   which debits the card's account. The PAN, track 2, PIN block and EMV data stop here:
+//!   they are never stored, logged, or passed on.
+//! - `POST /ds50/v1/transactions` (`pgw_api_details`): one page of the device's sales of a
+//!   day, amounts in cents, card numbers masked.
+//!
+//! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`. Only the key's
+//! SHA-256 is stored; a key opens one device only. An unknown key, or a key of another
+//! device, answers 401 with code `63`; an expired key 401 with `P1`, in the reply shape of
+//! the endpoint so that the device can show it.
+
+use crate::app::Gateway;
+use actix_web::http::StatusCode;
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use posgate_actors::entity::{ds50_auth_code, ds50_entity_code, Ds50Sale, TerminalActor};
+use posgate_actors::model::TerminalFamily;
+use posgate_actors::store::ds50 as store_ds50;
+use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::ds50::{
+    BatchNo, CardOrg, DetailStatus, DetailsReply, DetailsRequest, DeviceSn, MaskedPan,
+    ResponseCode, SaleReply, SaleRequest, TraceNo, TransInfo, TransType, WireDateTime,
+};
+use posgate_protocols::secret::constant_time_eq;
+use posgate_protocols::Fen;
+use sha2::{Digest, Sha256};
+
+/// Default path of the sale endpoint (`pgw_api_sale`).
+pub const SALE_PATH: &str = "/ds50/v1/sale";
+/// Default path of the transaction details endpoint (`pgw_api_details`).
+pub const DETAILS_PATH: &str = "/ds50/v1/transactions";
+/// Longest API key accepted in a header, characters.
+pub const API_KEY_CHARS_MAX: usize = 256;
+
+/// Registers the DS50 routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(sale).service(details);
+}
+
+/// Lowercase hex SHA-256 of an API key: what the store holds.
+pub fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// The API key of a request: `Authorization: Bearer <key>`, else `x-api-key`.
+fn presented_key(req: &HttpRequest) -> Option<String> {
+    let headers = req.headers();
+    let bearer = headers
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let key = bearer.or_else(|| {
+        headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    })?;
+    (!key.is_empty() && key.len() <= API_KEY_CHARS_MAX).then(|| key.to_string())
+}
+
+/// Checks the request's API key against device `sn`; the refusal code otherwise.
+async fn authenticate(gw: &Gateway, req: &HttpRequest, sn: &DeviceSn) -> Result<(), ResponseCode> {
+    let Some(key) = presented_key(req) else {
+        return Err(ResponseCode::SecurityViolation);
+    };
+    let hash = key_hash(&key);
+    let lookup = hash.clone();
+    let found = gw
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                let Some(stored) = store_ds50::find_api_key(db, &lookup).await? else {
+                    return Ok(None);
+                };
+                let terminal = catalog::get_terminal(db, stored.terminal_id).await?;
+                Ok(Some((stored, terminal)))
+            })
+        })
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "DS50 API key lookup failed");
+            ResponseCode::IssuerUnavailable
+        })?;
+    let Some((stored, Some(terminal))) = found else {
+        return Err(ResponseCode::SecurityViolation);
+    };
+    if !constant_time_eq(stored.key_sha256.as_bytes(), hash.as_bytes())
+        || terminal.family != TerminalFamily::Ds50
+        || terminal.code != sn.as_str()
+    {
+        return Err(ResponseCode::SecurityViolation);
+    }
+    if stored.expires_at_ms <= now_ms() {
+        return Err(ResponseCode::ApiKeyExpired);
+    }
+    Ok(())
+}
+
+fn status_of(code: ResponseCode) -> StatusCode {
+    match code {
+        ResponseCode::SecurityViolation | ResponseCode::ApiKeyExpired => StatusCode::UNAUTHORIZED,
+        _ => StatusCode::OK,
+    }
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .body(body)
+}
+
+fn sale_answer(reply: &SaleReply) -> HttpResponse {
+    json(status_of(reply.code()), reply.encode())
+}
+
+/// DS50 sale (spec 3.5.1/3.5.2). Declines are answered 200 with their code; key failures
+/// 401.
+#[post("/ds50/v1/sale")]
+pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let request = match SaleRequest::decode(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            metrics::counter!("posgate_ds50_sales_total", "result" => "malformed").increment(1);
+            return sale_answer(&SaleReply::refused(&e));
+        }
+    };
+    if let Err(code) = authenticate(&gw, &req, &request.device_sn).await {
+        metrics::counter!("posgate_ds50_sales_total", "result" => "unauthorized").increment(1);
+        return sale_answer(&SaleReply::decline(code));
+    }
+    let Ok(card_hmac) = gw.card_key.index(request.pan().expose()) else {
+        return sale_answer(&SaleReply::decline(ResponseCode::InvalidCardNumber));
+    };
+    let key = TerminalActor::key(TerminalFamily::Ds50, request.device_sn.as_str());
+    let message = Ds50Sale {
+        card_hmac,
+        card_masked: request.pan().masked().as_str().to_string(),
+        card_org: request.card_org.as_str().to_string(),
+        idempotency_key: request.idempotency_key(),
+        amount: request.amount.get(),
+        date: {
+            let (y, m, d) = request.date.parts();
+            chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
+                .unwrap_or_default()
+        },
+        time: request.time.to_wire(),
+        batch_no: request.batch_no.to_wire(),
+        trace_no: request.trace_no.to_wire(),
+    };
+    // The track 2, PAN, PIN block and EMV data end here.
+    drop(request);
+    let reply = match gw.terminals.ask(&key, message) {
+        Ok(rx) => rx
+            .await
+            .unwrap_or_else(|_| SaleReply::decline(ResponseCode::Busy)),
+        Err(e) => SaleReply::decline(ds50_entity_code(&e)),
+    };
+    let result = if reply.code().is_approved() {
+        "approved"
+    } else {
+        "declined"
+    };
+    metrics::counter!("posgate_ds50_sales_total", "result" => result).increment(1);
+    sale_answer(&reply)
+}
+
+fn details_answer(reply: &DetailsReply) -> HttpResponse {
+    json(status_of(reply.code()), reply.encode())
+}
+
+/// DS50 transaction details (spec 3.5.3): the device's sales of `date` that reached the
+/// ledger, oldest first, `pageSize` per page.
+#[post("/ds50/v1/transactions")]
+pub async fn details(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let request = match DetailsRequest::decode(&body) {
+        Ok(r) => r,
+        Err(e) => return details_answer(&DetailsReply::failed(e.code())),
+    };
+    if let Err(code) = authenticate(&gw, &req, &request.device_sn).await {
+        return details_answer(&DetailsReply::failed(code));
+    }
+    let terminal_key = TerminalActor::key(TerminalFamily::Ds50, request.device_sn.as_str());
+    let date = request.date.to_dashed();
+    let offset = i64::try_from(request.offset()).unwrap_or(i64::MAX);
+    let limit = i64::from(request.page_size);
+    let listed = gw
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                store_ds50::list_sales(db, &terminal_key, &date, offset, limit).await
+            })
+        })
+        .await;
+    let (total, rows) = match listed {
+        Ok(found) => found,
+        Err(e) => {
+            tracing::warn!(error = %e, "DS50 details query failed");
+            return details_answer(&DetailsReply::failed(ResponseCode::IssuerUnavailable));
+        }
+    };
+    let entries: Result<Vec<TransInfo>, _> = rows
+        .into_iter()
+        .map(|row| {
+            let approved = row.status == "posted";
+            Ok::<_, posgate_protocols::ds50::Ds50Error>(TransInfo {
+                status: if approved {
+                    DetailStatus::Approved
+                } else {
+                    DetailStatus::Declined
+                },
+                auth_code: if approved {
+                    ds50_auth_code(row.journal_id)
+                } else {
+                    None
+                },
+                amount: Fen(row.amount),
+                trans_type: TransType::Sale,
+                card_no: MaskedPan::parse(&row.sale.card_masked)?,
+                card_org: CardOrg::parse(&row.sale.card_org)?,
+                trace_no: TraceNo::parse(&row.sale.trace_no)?,
+                batch_no: BatchNo::parse(&row.sale.batch_no)?,
+                datetime: WireDateTime::parse(
+                    &format!("{} {}", row.sale.business_date, row.sale.trans_time),
+                    "transDatetime",
+                )?,
+            })
+        })
+        .collect();
+    let reply = entries.and_then(|e| DetailsReply::page(u64::try_from(total).unwrap_or(0), e));
+    match reply {
+        Ok(reply) => details_answer(&reply),
+        Err(e) => {
+            tracing::warn!(error = %e, "DS50 stored sale could not be encoded");
+            details_answer(&DetailsReply::failed(ResponseCode::SystemMalfunction))
+        }
+    }
+}

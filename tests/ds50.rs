@@ -1,0 +1,495 @@
+//! DS50 payment boxes over real HTTP: posparam.ini issued and its API key accepted, sales
+//! approved, declined, retried and refused (unknown card, wrong and expired keys), the
+//! transaction details with paging and masked card numbers, voice broadcasts received by a
+//! real MQTT subscriber on the embedded broker, and no PAN, track 2 or PIN block in the
+//! database file or the answers. The sale scenario runs on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::mqtt::MqttGateway;
+use common::{config, Admin};
+use posgate::config::Config;
+use posgate_actors::store::{ds50 as store_ds50, now_ms};
+use posgate_actors::testing;
+use posgate_protocols::ds50::PosParam;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const PIN: &str = "ADF34EF2424A042E";
+
+/// A gateway with a merchant, a DS50 terminal and its freshly issued key.
+struct Ds50 {
+    running: posgate::app::Running,
+    admin: Admin,
+    merchant: i64,
+    sn: String,
+    key: String,
+}
+
+fn random_sn() -> String {
+    format!("S20A{:010}", rand::random::<u32>())
+}
+
+fn random_pan() -> String {
+    format!(
+        "451461{:010}",
+        u64::from(rand::random::<u32>()) % 10_000_000_000
+    )
+}
+
+fn track2(pan: &str) -> String {
+    format!("{pan}D270120115195475")
+}
+
+async fn ds50_terminal(admin: &Admin, merchant: i64, sn: &str) -> i64 {
+    let (status, t) = admin
+        .post(
+            "/admin/v1/terminals",
+            json!({"family": "ds50", "code": sn, "merchant_id": merchant}),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    t["id"].as_i64().unwrap()
+}
+
+/// Issues a posparam.ini for terminal `id`; returns the file.
+async fn posparam(admin: &Admin, id: i64) -> PosParam {
+    let res = admin
+        .http
+        .post(format!("{}/admin/v1/terminals/{id}/posparam", admin.base))
+        .bearer_auth(common::TOKEN)
+        .json(&json!({"expires_in_days": 30}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    PosParam::parse(&res.text().await.unwrap()).expect("a valid posparam.ini")
+}
+
+impl Ds50 {
+    async fn start(c: Config) -> Ds50 {
+        let running = posgate::app::start(c).await.expect("start gateway");
+        let admin = Admin::new(format!("http://{}", running.addr));
+        let merchant = admin.merchant().await;
+        let sn = random_sn();
+        let id = ds50_terminal(&admin, merchant, &sn).await;
+        let params = posparam(&admin, id).await;
+        assert_eq!(params.payment.sale_path, "/ds50/v1/sale");
+        assert_eq!(params.payment.details_path, "/ds50/v1/transactions");
+        assert_eq!(params.mqtt.topic, "pos/message");
+        let key = params.payment.api_key.expose().clone();
+        Ds50 {
+            running,
+            admin,
+            merchant,
+            sn,
+            key,
+        }
+    }
+
+    /// An account of `merchant` with `cash` fen and a card; returns (account, PAN).
+    async fn card(&self, merchant: i64, cash: i64) -> (i64, String) {
+        let pan = random_pan();
+        let (status, account) = self
+            .admin
+            .post(
+                "/admin/v1/accounts",
+                json!({"merchant_id": merchant, "user_id": format!("u{}", rand::random::<u32>()),
+                       "card_number": pan, "initial_balances": {"cash": cash}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        (account["id"].as_i64().unwrap(), pan)
+    }
+
+    async fn cash(&self, account: i64) -> i64 {
+        let (status, b) = self
+            .admin
+            .get(&format!("/admin/v1/accounts/{account}/balances"))
+            .await;
+        assert_eq!(status, 200, "{b}");
+        b["cash"]
+            .as_i64()
+            .or_else(|| b["balances"]["cash"].as_i64())
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, auth: Auth<'_>, body: Value) -> (u16, Value, String) {
+        let mut req = self
+            .admin
+            .http
+            .post(format!("{}{path}", self.admin.base))
+            .json(&body);
+        req = match auth {
+            Auth::Bearer(k) => req.bearer_auth(k),
+            Auth::Header(k) => req.header("x-api-key", k),
+            Auth::None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap(), text)
+    }
+
+    async fn sale(&self, auth: Auth<'_>, pan: &str, amount: &str, trace: u32) -> (u16, Value) {
+        let (status, body, text) = self
+            .post(
+                "/ds50/v1/sale",
+                auth,
+                sale_body(&self.sn, pan, amount, trace),
+            )
+            .await;
+        assert!(!text.contains(pan) && !text.contains(PIN), "{text}");
+        (status, body)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    Bearer(&'a str),
+    Header(&'a str),
+    None,
+}
+
+fn sale_body(sn: &str, pan: &str, amount: &str, trace: u32) -> Value {
+    json!({
+        "deviceSn": sn, "model": "DS50", "transType": "SALE", "appVersion": "V1.0.0",
+        "payType": "CARD", "transAmount": amount,
+        "cardNo": format!("{}******{}", &pan[..6], &pan[pan.len() - 4..]),
+        "cardOrg": "VISA", "emvData": "9F260888C89C10C57849A7", "batchNo": "000001",
+        "traceNo": format!("{trace:06}"), "track2": track2(pan), "pin": PIN,
+        "date": "2025-12-15", "time": "15:50:23"
+    })
+}
+
+async fn sale_scenario(c: Config) {
+    let gw = Ds50::start(c).await;
+    let key = gw.key.clone();
+    let (account, pan) = gw.card(gw.merchant, 10_000).await;
+
+    // Approve, with the key from posparam.ini.
+    let (status, first) = gw.sale(Auth::Bearer(&key), &pan, "66.66", 1).await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["acqResponseCode"], "00", "{first}");
+    assert_eq!(first["transStatus"], "APPROVE");
+    let auth_code = first["acqAuthCode"].as_str().unwrap().to_string();
+    assert!(!auth_code.is_empty());
+    assert_eq!(gw.cash(account).await, 10_000 - 6666);
+
+    // A retry (same date, batch, trace) gets the first answer and debits nothing.
+    let (_, again) = gw.sale(Auth::Header(&key), &pan, "66.66", 1).await;
+    assert_eq!(again, first);
+    assert_eq!(gw.cash(account).await, 10_000 - 6666);
+
+    // Another sale gets another authorisation code.
+    let (_, second) = gw.sale(Auth::Bearer(&key), &pan, "1.00", 2).await;
+    assert_eq!(second["acqResponseCode"], "00");
+    assert_ne!(second["acqAuthCode"], first["acqAuthCode"]);
+
+    // Insufficient.
+    let (status, declined) = gw.sale(Auth::Bearer(&key), &pan, "50.00", 3).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            declined["acqResponseCode"].as_str(),
+            declined["transStatus"].as_str()
+        ),
+        (Some("51"), Some("DECLINE"))
+    );
+    assert_eq!(declined["acqAuthCode"], "");
+    assert_eq!(gw.cash(account).await, 10_000 - 6666 - 100);
+
+    // Unknown card; a card of another merchant is unknown too.
+    let (_, unknown) = gw.sale(Auth::Bearer(&key), &random_pan(), "1.00", 4).await;
+    assert_eq!(unknown["acqResponseCode"], "56");
+    let other = gw.admin.merchant().await;
+    let (other_account, other_pan) = gw.card(other, 10_000).await;
+    let (_, foreign) = gw.sale(Auth::Bearer(&key), &other_pan, "1.00", 5).await;
+    assert_eq!(foreign["acqResponseCode"], "56");
+    assert_eq!(gw.cash(other_account).await, 10_000);
+
+    // Missing and wrong keys.
+    let (status, body) = gw.sale(Auth::None, &pan, "1.00", 6).await;
+    assert_eq!(
+        (status, body["acqResponseCode"].as_str()),
+        (401, Some("63"))
+    );
+    let (status, body) = gw.sale(Auth::Bearer("nope"), &pan, "1.00", 6).await;
+    assert_eq!(
+        (status, body["acqResponseCode"].as_str()),
+        (401, Some("63"))
+    );
+    assert_eq!(body["transStatus"], "DECLINE");
+
+    // A key of another device does not open this one.
+    let other_sn = random_sn();
+    let other_terminal = ds50_terminal(&gw.admin, gw.merchant, &other_sn).await;
+    let other_key = posparam(&gw.admin, other_terminal).await;
+    let (status, _) = gw
+        .sale(
+            Auth::Bearer(other_key.payment.api_key.expose()),
+            &pan,
+            "1.00",
+            6,
+        )
+        .await;
+    assert_eq!(status, 401);
+
+    // An expired key.
+    let expired = "expired-key-0123456789";
+    let hash = posgate::http::ds50::key_hash(expired);
+    let terminal = ds50_terminal_id(&gw).await;
+    gw.running
+        .gateway
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                store_ds50::insert_api_key(db, &hash, terminal, now_ms() - 1000, now_ms() - 5000)
+                    .await
+            })
+        })
+        .await
+        .unwrap();
+    let (status, body) = gw.sale(Auth::Bearer(expired), &pan, "1.00", 7).await;
+    assert_eq!(
+        (status, body["acqResponseCode"].as_str()),
+        (401, Some("P1"))
+    );
+    assert_eq!(gw.cash(account).await, 10_000 - 6666 - 100);
+
+    gw.running.stop().await;
+}
+
+async fn ds50_terminal_id(gw: &Ds50) -> i64 {
+    let sn = gw.sn.clone();
+    gw.running
+        .gateway
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                posgate_actors::store::catalog::find_terminal(
+                    db,
+                    posgate_actors::model::TerminalFamily::Ds50,
+                    &sn,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[actix_rt::test]
+async fn sales_on_sqlite() {
+    sale_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn sales_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    sale_scenario(config(Some(url))).await;
+}
+
+#[actix_rt::test]
+async fn details_pages_and_masks() {
+    let gw = Ds50::start(config(None)).await;
+    let key = gw.key.clone();
+    let (_, pan) = gw.card(gw.merchant, 1_000).await;
+    for (trace, amount) in [(1, "1.23"), (2, "2.00"), (3, "50.00"), (4, "0.05")] {
+        gw.sale(Auth::Bearer(&key), &pan, amount, trace).await;
+    }
+    let details = |page: u32, size: u32, date: &str| json!({"deviceSn": gw.sn, "pageNo": page.to_string(), "pageSize": size.to_string(), "date": date});
+    let (status, page1, text1) = gw
+        .post(
+            "/ds50/v1/transactions",
+            Auth::Bearer(&key),
+            details(1, 3, "2025-12-15"),
+        )
+        .await;
+    assert_eq!(status, 200, "{page1}");
+    assert_eq!(page1["respCode"], "00");
+    assert_eq!(page1["total"].as_u64(), Some(4));
+    let entries = page1["transInfo"].as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["transAmount"], "123");
+    assert_eq!(entries[0]["transStatus"], "APPROVED");
+    assert_eq!(entries[0]["traceNo"], "000001");
+    assert_eq!(entries[0]["transDatetime"], "2025-12-15 15:50:23");
+    assert_eq!(entries[2]["transStatus"], "DECLINED");
+    assert_eq!(entries[2]["acqAuthCode"], "");
+    let masked = format!("{}****{}", &pan[..6], &pan[pan.len() - 4..]);
+    assert_eq!(entries[0]["cardNo"], masked);
+    assert!(!text1.contains(&pan));
+    let (_, page2, _) = gw
+        .post(
+            "/ds50/v1/transactions",
+            Auth::Bearer(&key),
+            details(2, 3, "2025-12-15"),
+        )
+        .await;
+    assert_eq!(page2["total"].as_u64(), Some(4));
+    let entries = page2["transInfo"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["transAmount"], "5");
+    let (_, other_day, _) = gw
+        .post(
+            "/ds50/v1/transactions",
+            Auth::Bearer(&key),
+            details(1, 3, "2025-12-16"),
+        )
+        .await;
+    assert_eq!(other_day["total"].as_u64(), Some(0));
+    let (status, refused, _) = gw
+        .post(
+            "/ds50/v1/transactions",
+            Auth::Bearer("wrong"),
+            details(1, 3, "2025-12-15"),
+        )
+        .await;
+    assert_eq!((status, refused["respCode"].as_str()), (401, Some("63")));
+    gw.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn no_card_data_in_the_database_file() {
+    let dir = std::env::temp_dir().join(format!("posgate-ds50-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("posgate.db");
+    let mut c = config(None);
+    c.database.sqlite_path = path.to_string_lossy().into_owned();
+    let gw = Ds50::start(c).await;
+    let key = gw.key.clone();
+    let (_, pan) = gw.card(gw.merchant, 500).await;
+    gw.sale(Auth::Bearer(&key), &pan, "1.00", 1).await;
+    gw.sale(Auth::Bearer(&key), &pan, "9.00", 2).await;
+    let unknown = random_pan();
+    gw.sale(Auth::Bearer(&key), &unknown, "1.00", 3).await;
+    let (_, _, text) = gw
+        .post(
+            "/ds50/v1/transactions",
+            Auth::Bearer(&key),
+            json!({"deviceSn": gw.sn, "pageNo": "1", "pageSize": "10", "date": "2025-12-15"}),
+        )
+        .await;
+    assert!(!text.contains(&pan));
+    gw.running.stop().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(bytes.len() > 4096, "the database file was written");
+    let haystack = String::from_utf8_lossy(&bytes);
+    for secret in [
+        pan.as_str(),
+        unknown.as_str(),
+        &track2(&pan),
+        PIN,
+        "9F260888C89C10C57849A7",
+        &gw.key,
+    ] {
+        assert!(
+            !haystack.contains(secret),
+            "found card data in the database"
+        );
+    }
+    assert!(haystack.contains(&format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Subscribes to `topic` on the broker; returns the client and its event loop once
+/// subscribed.
+async fn subscriber(
+    host: &str,
+    port: u16,
+    topic: &str,
+) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
+    let mut options =
+        rumqttc::MqttOptions::new(format!("ds50-test-{}", rand::random::<u32>()), host, port);
+    options.set_keep_alive(Duration::from_secs(10));
+    let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
+    client
+        .subscribe(topic, rumqttc::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) =
+                events.poll().await.expect("subscriber connection")
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("subscribed");
+    (client, events)
+}
+
+async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Value) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) =
+                events.poll().await.expect("subscriber connection")
+            {
+                return (p.topic.clone(), serde_json::from_slice(&p.payload).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("a broadcast arrives")
+}
+
+#[actix_rt::test]
+async fn broadcasts_reach_the_device_topic() {
+    let gw = MqttGateway::start(None, |_| {}).await;
+    let a = random_sn();
+    let b = random_sn();
+    let ta = ds50_terminal(&gw.admin, gw.merchant, &a).await;
+    ds50_terminal(&gw.admin, gw.merchant, &b).await;
+    let (_client_a, mut sub_a) = subscriber(&gw.host, gw.port, &format!("pos/message/{a}")).await;
+    let (_client_b, mut sub_b) = subscriber(&gw.host, gw.port, &format!("pos/message/{b}")).await;
+
+    let (status, out) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{ta}/broadcast"),
+            json!({"message": "Payment received", "amount": 6666, "trans_type": "00", "order_id": "o-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (topic, payload) = next_publish(&mut sub_a).await;
+    assert_eq!(topic, format!("pos/message/{a}"));
+    assert_eq!(payload["amount"], "6666");
+    assert_eq!(payload["transType"], "00");
+    assert_eq!(payload["orderId"], "o-1");
+    assert_eq!(payload["message"], "Payment received");
+
+    let (status, out) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/merchants/{}/broadcast", gw.merchant),
+            json!({"amount": 100, "trans_type": "99", "order_id": "o-2"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(out["published"].as_array().unwrap().len(), 2);
+    for sub in [&mut sub_a, &mut sub_b] {
+        let (_, payload) = next_publish(sub).await;
+        assert_eq!(payload["orderId"], "o-2");
+        assert_eq!(payload["transType"], "99");
+    }
+
+    let (status, _) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{ta}/broadcast"),
+            json!({"amount": 1, "trans_type": "42", "order_id": "o-3"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    gw.running.stop().await;
+}
