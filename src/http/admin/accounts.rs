@@ -233,6 +233,25 @@ async fn post(
         .await?)
 }
 
+/// Posts `op` on account `id` through its merchant's actor, keyed
+/// `admin:{merchant}:{client key}`, and answers with the outcome's status code.
+async fn post_admin(
+    gw: &Gateway,
+    id: i64,
+    client_key: &str,
+    op: Operation,
+) -> Result<HttpResponse, ApiError> {
+    let account = owner(gw, id).await?;
+    let request = PostRequest {
+        idempotency_key: format!("admin:{}:{client_key}", account.merchant_id),
+        account_id: account.id,
+        terminal: None,
+        business_date: gw.business_date(),
+        op,
+    };
+    Ok(answer(&post(gw, account.merchant_id, request).await?))
+}
+
 fn answer(outcome: &PostOutcome) -> HttpResponse {
     let view = OutcomeView::from(outcome);
     if outcome.key_conflict {
@@ -258,20 +277,13 @@ pub async fn credit(
     id: web::Path<i64>,
     body: ValidJson<CreditBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = owner(&gw, id.into_inner()).await?;
     let CreditBody {
         idempotency_key,
         amount,
         asset,
     } = body.0;
-    let request = PostRequest {
-        idempotency_key: format!("admin:{}:{idempotency_key}", account.merchant_id),
-        account_id: account.id,
-        terminal: None,
-        business_date: gw.business_date(),
-        op: Operation::Credit { asset, amount },
-    };
-    Ok(answer(&post(&gw, account.merchant_id, request).await?))
+    let op = Operation::Credit { asset, amount };
+    post_admin(&gw, id.into_inner(), &idempotency_key, op).await
 }
 
 /// Debit an account (no limits, no overdraft). Idempotent on `idempotency_key`: 201 posted,
@@ -286,27 +298,20 @@ pub async fn debit(
     id: web::Path<i64>,
     body: ValidJson<DebitBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let account = owner(&gw, id.into_inner()).await?;
     let DebitBody {
         idempotency_key,
         amount,
         sources,
     } = body.0;
-    let request = PostRequest {
-        idempotency_key: format!("admin:{}:{idempotency_key}", account.merchant_id),
-        account_id: account.id,
-        terminal: None,
-        business_date: gw.business_date(),
-        op: Operation::Debit {
-            amount,
-            sources,
-            discount: false,
-            limits: LimitPolicy::None,
-            overdraft: false,
-            award_points: 0,
-        },
+    let op = Operation::Debit {
+        amount,
+        sources,
+        discount: false,
+        limits: LimitPolicy::None,
+        overdraft: false,
+        award_points: 0,
     };
-    Ok(answer(&post(&gw, account.merchant_id, request).await?))
+    post_admin(&gw, id.into_inner(), &idempotency_key, op).await
 }
 
 /// Current balances of an account.
