@@ -209,6 +209,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;
+    let routes = config.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -216,7 +217,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .app_data(http::json::BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .wrap(from_fn(http::record_metrics))
-            .configure(http::configure)
+            .configure(|cfg| http::configure(cfg, &routes))
     })
     .shutdown_timeout(config.http.shutdown_timeout_seconds)
     .bind(&config.http.listen)?;

@@ -34,6 +34,10 @@ pub struct Config {
     pub entities: EntityConfig,
     /// MQTT transport of the consumption machines.
     pub mqtt: MqttConfig,
+    /// DS50 payment boxes.
+    pub ds50: Ds50Config,
+    /// Pospal notifications.
+    pub pospal: PospalConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -126,6 +130,42 @@ impl Default for LedgerConfig {
     }
 }
 
+/// DS50 settings: the endpoint paths written to `posparam.ini` (`pgw_api_sale`,
+/// `pgw_api_details`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ds50Config {
+    /// Path of the sale endpoint.
+    pub sale_path: String,
+    /// Path of the transaction details endpoint.
+    pub details_path: String,
+}
+
+impl Default for Ds50Config {
+    fn default() -> Self {
+        Ds50Config {
+            sale_path: "/ds50/v1/sale".into(),
+            details_path: "/ds50/v1/transactions".into(),
+        }
+    }
+}
+
+/// Pospal settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PospalConfig {
+    /// Path Pospal posts notifications to (the push URL configured at Pospal).
+    pub notify_path: String,
+}
+
+impl Default for PospalConfig {
+    fn default() -> Self {
+        PospalConfig {
+            notify_path: "/pospal/v1/notify".into(),
+        }
+    }
+}
+
 /// Logging settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -199,13 +239,17 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.command_url_ttl_seconds", help: "how long a cmdDataUrl stays valid, seconds (single use)" },
     Setting { key: "mqtt.public_base_url", help: "base URL devices reach this gateway's HTTP server at (for cmdDataUrl)" },
     Setting { key: "mqtt.device_offline_after_seconds", help: "a device silent for longer is shown offline in the admin API, seconds (above 30)" },
+    Setting { key: "ds50.sale_path", help: "path of the DS50 sale endpoint (posparam.ini pgw_api_sale)" },
+    Setting { key: "ds50.details_path", help: "path of the DS50 transaction details endpoint (posparam.ini pgw_api_details)" },
+    Setting { key: "pospal.notify_path", help: "path Pospal posts notifications to (the push URL set at Pospal)" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
 
 /// Sections that `POSGATE_<SECTION>_<KEY>` variables may address.
 const SECTIONS: &[&str] = &[
-    "http", "database", "admin", "cards", "ledger", "accounts", "entities", "mqtt", "log",
+    "http", "database", "admin", "cards", "ledger", "accounts", "entities", "mqtt", "ds50",
+    "pospal", "log",
 ];
 
 /// A configuration that cannot be used.
@@ -234,6 +278,38 @@ fn env_key(name: &str) -> Option<String> {
             .and_then(|rest| rest.strip_prefix('_'))
             .map(|key| format!("{section}.{key}"))
     })
+}
+
+/// Checks a configurable device endpoint path: absolute, plain URL path characters, and
+/// outside the paths posgate serves itself.
+fn check_device_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') || path.len() < 2 || path.len() > 128 {
+        return Err("must start with / and be 2..=128 characters");
+    }
+    if path.ends_with('/') || path.contains("//") {
+        return Err("must not end with / or hold an empty segment");
+    }
+    if !path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b))
+    {
+        return Err("may hold only letters, digits and / _ . -");
+    }
+    let reserved = [
+        "/admin",
+        "/mqtt",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/openapi.json",
+    ];
+    if reserved
+        .iter()
+        .any(|r| path == *r || path.starts_with(&format!("{r}/")))
+    {
+        return Err("is a path posgate serves itself");
+    }
+    Ok(())
 }
 
 impl Config {
@@ -311,6 +387,19 @@ impl Config {
         }
         if self.entities.idle_timeout_seconds == 0 {
             return invalid("entities.idle_timeout_seconds", "must be at least 1");
+        }
+        let device_paths = [
+            ("ds50.sale_path", &self.ds50.sale_path),
+            ("ds50.details_path", &self.ds50.details_path),
+            ("pospal.notify_path", &self.pospal.notify_path),
+        ];
+        for (i, (key, path)) in device_paths.iter().enumerate() {
+            if let Err(why) = check_device_path(path) {
+                return invalid(key, why);
+            }
+            if device_paths[..i].iter().any(|(_, other)| other == path) {
+                return invalid(key, "the same path as another endpoint");
+            }
         }
         if posgate_protocols::mqtt_pos::TopicPrefix::new(&self.mqtt.topic_prefix).is_err() {
             return invalid("mqtt.topic_prefix", "not a valid topic level");

@@ -103,6 +103,24 @@ async fn create_scratch() -> Result<String, String> {
     Ok(url)
 }
 
+/// Runs `sql` on the PostgreSQL server's maintenance database (as the server URL's user):
+/// for tests that act as the database operator (e.g. refusing connections to a database).
+pub async fn pg_server_execute(sql: &str) -> Result<(), String> {
+    let (client, connection) = tokio_postgres::connect(&pg_server_url(), tokio_postgres::NoTls)
+        .await
+        .map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(connection);
+    let result = client.batch_execute(sql).await.map_err(|e| e.to_string());
+    drop(client);
+    let _ = driver.await;
+    result
+}
+
+/// The database name of a PostgreSQL URL (the part after the last `/`).
+pub fn pg_database_name(url: &str) -> &str {
+    url.rsplit_once('/').map_or(url, |(_, name)| name)
+}
+
 /// A store on this process's scratch PostgreSQL database, or `None` when unreachable.
 pub async fn pg_store() -> Option<Store> {
     let url = scratch_pg_url()?;

@@ -1,11 +1,14 @@
 //! The DS50 payment box endpoints (ds50-cloud-speaker.txt 3.5): posgate as the device's
 //! Payment Server.
 //!
-//! - `POST /ds50/v1/sale` (`pgw_api_sale`): decode, authenticate the device's API key, hash
+//! Both paths are settings (`ds50.sale_path`, `ds50.details_path`), written into each
+//! device's `posparam.ini`.
+//!
+//! - `POST /ds50/v1/sale` (`pgw_api_sale`, default path): decode, authenticate the device's API key, hash
 //!   the PAN with the card key, and ask the device's terminal actor (`ds50:{deviceSn}`),
 //!   which debits the card's account. The PAN, track 2, PIN block and EMV data stop here:
 //!   they are never stored, logged, or passed on.
-//! - `POST /ds50/v1/transactions` (`pgw_api_details`): one page of the device's sales of a
+//! - `POST /ds50/v1/transactions` (`pgw_api_details`, default path): one page of the device's sales of a
 //!   day, amounts in cents, card numbers masked.
 //!
 //! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`. Only the key's
@@ -14,8 +17,9 @@
 //! the endpoint so that the device can show it.
 
 use crate::app::Gateway;
+use crate::config::Ds50Config;
 use actix_web::http::StatusCode;
-use actix_web::{post, web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use posgate_actors::entity::{ds50_auth_code, ds50_entity_code, Ds50Sale, TerminalActor};
 use posgate_actors::model::TerminalFamily;
 use posgate_actors::store::ds50 as store_ds50;
@@ -28,16 +32,13 @@ use posgate_protocols::secret::constant_time_eq;
 use posgate_protocols::Fen;
 use sha2::{Digest, Sha256};
 
-/// Default path of the sale endpoint (`pgw_api_sale`).
-pub const SALE_PATH: &str = "/ds50/v1/sale";
-/// Default path of the transaction details endpoint (`pgw_api_details`).
-pub const DETAILS_PATH: &str = "/ds50/v1/transactions";
 /// Longest API key accepted in a header, characters.
 pub const API_KEY_CHARS_MAX: usize = 256;
 
-/// Registers the DS50 routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(sale).service(details);
+/// Registers the DS50 routes at their configured paths.
+pub fn configure(cfg: &mut web::ServiceConfig, paths: &Ds50Config) {
+    cfg.route(&paths.sale_path, web::post().to(sale))
+        .route(&paths.details_path, web::post().to(details));
 }
 
 /// Lowercase hex SHA-256 of an API key: what the store holds.
@@ -119,7 +120,6 @@ fn sale_answer(reply: &SaleReply) -> HttpResponse {
 
 /// DS50 sale (spec 3.5.1/3.5.2). Declines are answered 200 with their code; key failures
 /// 401.
-#[post("/ds50/v1/sale")]
 pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let request = match SaleRequest::decode(&body) {
         Ok(r) => r,
@@ -174,7 +174,6 @@ fn details_answer(reply: &DetailsReply) -> HttpResponse {
 
 /// DS50 transaction details (spec 3.5.3): the device's sales of `date` that reached the
 /// ledger, oldest first, `pageSize` per page.
-#[post("/ds50/v1/transactions")]
 pub async fn details(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
     let request = match DetailsRequest::decode(&body) {
         Ok(r) => r,

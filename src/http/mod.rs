@@ -10,21 +10,24 @@ pub mod error;
 pub mod health;
 pub mod json;
 pub mod openapi;
+pub mod pospal;
 
+use crate::config::Config;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, Error};
 use std::time::Instant;
 
-/// Registers every route.
-pub fn configure(cfg: &mut web::ServiceConfig) {
+/// Registers every route; device endpoints whose paths are settings go where `config` says.
+pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
         .service(openapi::openapi_json)
         .service(command_documents::fetch)
-        .configure(ds50::configure)
+        .configure(|cfg| ds50::configure(cfg, &config.ds50))
+        .configure(|cfg| pospal::configure(cfg, &config.pospal))
         .configure(admin::configure)
         .default_service(web::to(not_found));
 }
@@ -33,8 +36,17 @@ async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
     Err(error::ApiError::not_found("route"))
 }
 
-/// The protocol label of a path (a bounded set).
-fn protocol_of(path: &str) -> &'static str {
+/// The protocol label of a path (a bounded set): the configured device paths first, then
+/// the first path segment.
+fn protocol_of(path: &str, config: Option<&Config>) -> &'static str {
+    if let Some(c) = config {
+        if path == c.ds50.sale_path || path == c.ds50.details_path {
+            return "ds50";
+        }
+        if path == c.pospal.notify_path {
+            return "pospal";
+        }
+    }
     match path.split('/').nth(1).unwrap_or("") {
         "admin" => "admin",
         "v1" => "jpos",
@@ -54,7 +66,10 @@ pub async fn record_metrics(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let protocol = protocol_of(req.path());
+    let config = req
+        .app_data::<web::Data<crate::app::Gateway>>()
+        .map(|gw| &gw.config);
+    let protocol = protocol_of(req.path(), config);
     let endpoint = req.match_pattern().unwrap_or_else(|| "unmatched".into());
     let result = next.call(req).await;
     let status = match &result {

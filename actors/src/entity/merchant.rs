@@ -20,9 +20,9 @@ pub type MerchantPostReply = Result<PostOutcome, EntityError>;
 
 /// Actor of one merchant.
 pub struct MerchantActor {
-    life: Lifecycle,
-    deps: EntityDeps,
-    state: Loaded<Merchant>,
+    pub(super) life: Lifecycle,
+    pub(super) deps: EntityDeps,
+    pub(super) state: Loaded<Merchant>,
     /// Account id -> owning merchant id. Accounts never change merchant, so entries never go
     /// stale.
     owners: HashMap<i64, Option<i64>>,

@@ -9,6 +9,7 @@
 pub mod cached;
 mod lifecycle;
 mod merchant;
+mod merchant_pospal;
 mod registry;
 mod terminal;
 mod terminal_commands;
@@ -20,6 +21,11 @@ mod venue;
 pub use cached::{Info, Loaded, Reload};
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
+pub use merchant_pospal::{
+    order_stage, plan as pospal_plan, points_hundredths, stock_flow_stage, DocumentStep, MemberRef,
+    PlanError as PospalPlanError, PospalDelivery, PospalNotify, PospalNotifyReply, PospalPlan,
+    Posting as PospalPosting,
+};
 pub use registry::{Entity, EntityArbiters, Registry};
 pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
 pub use terminal_commands::{SendCommand, SendCommandReply};

@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0005_ds50.sql"),
         sqlite: include_str!("../../../sql/sqlite/0005_ds50.sql"),
     },
+    Migration {
+        version: 8,
+        name: "pospal",
+        postgres: include_str!("../../../sql/postgres/0008_pospal.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0008_pospal.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

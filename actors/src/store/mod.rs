@@ -11,6 +11,7 @@ pub mod commands;
 pub mod ds50;
 pub mod ledger_io;
 pub mod migrate;
+pub mod pospal;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;

@@ -82,6 +82,31 @@ pub fn ordering_key(notification: &Notification) -> Option<String> {
     }
 }
 
+/// For a `ticket.reverse`, the business key of the `ticket.new` it reverses: same `sn`,
+/// `ticketType` 3 (sale reversed) names the sale (1), 4 (refund reversed) names the refund
+/// ticket (2), and an absent `ticketType` names the `ticket.new` sent without one. `None`
+/// for any other notification (and for a reverse whose `ticketType` is 1 or 2).
+pub fn reversed_ticket_key(notification: &Notification) -> Option<String> {
+    use super::body::TicketType;
+    let (Cmd::TicketReverse, Body::Ticket(ticket)) =
+        (&notification.envelope.cmd, &notification.body)
+    else {
+        return None;
+    };
+    let original = match ticket.ticket_type {
+        Some(TicketType::SaleReversed) => TicketType::Sale.to_wire().to_string(),
+        Some(TicketType::RefundReversed) => TicketType::Refund.to_wire().to_string(),
+        Some(TicketType::Sale | TicketType::Refund) => return None,
+        None => String::new(),
+    };
+    Some(format!(
+        "pospal:{}:{}:{}",
+        escape(notification.app_id()),
+        escape(Cmd::TicketNew.as_str()),
+        join(&[&ticket.sn, &original])
+    ))
+}
+
 fn join(parts: &[&str]) -> String {
     parts
         .iter()
@@ -94,7 +119,8 @@ fn escape(part: &str) -> String {
     part.replace('%', "%25").replace(':', "%3A")
 }
 
-fn fingerprint(text: &str) -> String {
+/// Lowercase hex md5 of a text: a content fingerprint (never a security measure).
+pub fn fingerprint(text: &str) -> String {
     hex::encode(Md5::digest(text.as_bytes()))
 }
 
@@ -189,6 +215,29 @@ mod tests {
             "pospal:hanskang_appid:productOrder.completePay:N1:4"
         );
         assert_eq!(ordering_key(&decode(SPEC_ENVELOPE).unwrap()), None);
+    }
+
+    #[test]
+    fn a_reverse_names_the_ticket_it_reverses() {
+        let sale = decode(&envelope("ticket.new", r#"{"sn":"S:1","ticketType":1}"#)).unwrap();
+        let reverse = decode(&envelope(
+            "ticket.reverse",
+            r#"{"sn":"S:1","ticketType":3}"#,
+        ))
+        .unwrap();
+        assert_eq!(reversed_ticket_key(&reverse), Some(business_key(&sale)));
+        let refund = decode(&envelope("ticket.new", r#"{"sn":"R","ticketType":2}"#)).unwrap();
+        let undo = decode(&envelope("ticket.reverse", r#"{"sn":"R","ticketType":4}"#)).unwrap();
+        assert_eq!(reversed_ticket_key(&undo), Some(business_key(&refund)));
+        let bare = decode(&envelope("ticket.new", r#"{"sn":"B"}"#)).unwrap();
+        let bare_reverse = decode(&envelope("ticket.reverse", r#"{"sn":"B"}"#)).unwrap();
+        assert_eq!(
+            reversed_ticket_key(&bare_reverse),
+            Some(business_key(&bare))
+        );
+        let odd = decode(&envelope("ticket.reverse", r#"{"sn":"B","ticketType":1}"#)).unwrap();
+        assert_eq!(reversed_ticket_key(&odd), None);
+        assert_eq!(reversed_ticket_key(&sale), None);
     }
 
     #[test]

@@ -24,6 +24,6 @@ pub use body::{
 };
 pub use cmd::{Cmd, ProductOrderCmd, StockFlowCmd};
 pub use codes::{Answer, PospalError, Refusal, HTTP_STATUS_ACCEPTED};
-pub use keys::{business_key, ordering_key};
+pub use keys::{business_key, fingerprint, ordering_key, reversed_ticket_key};
 pub use notification::{Envelope, Notification};
 pub use signature::{sign, verify_signature, AppKey};

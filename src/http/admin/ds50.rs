@@ -4,7 +4,7 @@
 
 use super::{found, with_db};
 use crate::app::Gateway;
-use crate::http::ds50::{key_hash, DETAILS_PATH, SALE_PATH};
+use crate::http::ds50::key_hash;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{post, web, HttpResponse};
@@ -193,8 +193,8 @@ pub async fn posparam(
             ssl_verify: https,
             api_key: Sensitive::new(key.clone()),
             api_key_expiry: expiry,
-            sale_path: SALE_PATH.to_string(),
-            details_path: DETAILS_PATH.to_string(),
+            sale_path: gw.config.ds50.sale_path.clone(),
+            details_path: gw.config.ds50.details_path.clone(),
         },
     };
     let file = params

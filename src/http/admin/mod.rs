@@ -9,6 +9,7 @@ pub mod commands;
 pub mod ds50;
 pub mod dto;
 pub mod merchants;
+pub mod pospal;
 pub mod terminals;
 pub mod transactions;
 pub mod uploads;
@@ -50,6 +51,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(accounts::balances)
             .service(transactions::list)
             .service(transactions::audit)
+            .service(pospal::put_app)
+            .service(pospal::apps)
+            .service(pospal::events)
+            .service(pospal::mismatches)
+            .service(pospal::documents)
             .service(venues::create)
             .service(venues::get)
             .service(uploads::notices)

@@ -1,0 +1,443 @@
+//! Pospal (银豹) notifications: the apps that may send them (appId -> merchant, appKey), the
+//! consumed events (one per business key), the member accounts linked by `customerUid`, the
+//! balance mismatches found while mirroring tickets, and the folded state of stock flows and
+//! online orders. Written once against [`Db`].
+
+use super::catalog;
+use super::sql::{query_opt, Db, Row, StoreError};
+use crate::model::Account;
+use posgate_protocols::secret::Secret;
+use serde::{Deserialize, Serialize};
+
+/// A Pospal app: the appId, its merchant, and the appKey that signs its notifications.
+#[derive(Clone, Debug)]
+pub struct App {
+    /// Pospal's `appId`.
+    pub app_id: String,
+    /// The merchant its notifications belong to.
+    pub merchant_id: i64,
+    /// The signing key (md5(appKey + body)); never shown, never logged.
+    pub app_key: Secret<String>,
+    /// Whether notifications from it are taken.
+    pub active: bool,
+    /// Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Unix milliseconds.
+    pub updated_at_ms: i64,
+}
+
+const APP_COLS: &str = "app_id, merchant_id, app_key, status, created_at_ms, updated_at_ms";
+
+fn app_row(r: &Row) -> Result<App, StoreError> {
+    Ok(App {
+        app_id: r.text(0)?,
+        merchant_id: r.i64(1)?,
+        app_key: Secret::new(r.text(2)?),
+        active: r.text(3)? == "active",
+        created_at_ms: r.i64(4)?,
+        updated_at_ms: r.i64(5)?,
+    })
+}
+
+/// Creates an app, or replaces the key, merchant and status of an existing one; returns it
+/// and whether it was created.
+pub async fn put_app(
+    db: &dyn Db,
+    app_id: &str,
+    merchant_id: i64,
+    app_key: &str,
+    active: bool,
+    now_ms: i64,
+) -> Result<(App, bool), StoreError> {
+    let existed = get_app(db, app_id).await?.is_some();
+    let status = if active { "active" } else { "disabled" };
+    db.execute(
+        "INSERT INTO pospal_apps (app_id, merchant_id, app_key, status, created_at_ms, \
+         updated_at_ms) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (app_id) DO UPDATE SET \
+         merchant_id = excluded.merchant_id, app_key = excluded.app_key, \
+         status = excluded.status, updated_at_ms = excluded.updated_at_ms",
+        &[
+            app_id.into(),
+            merchant_id.into(),
+            app_key.into(),
+            status.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    let app = get_app(db, app_id)
+        .await?
+        .ok_or_else(|| StoreError::Decode("pospal app vanished".into()))?;
+    Ok((app, !existed))
+}
+
+/// Reads an app by appId.
+pub async fn get_app(db: &dyn Db, app_id: &str) -> Result<Option<App>, StoreError> {
+    let sql = format!("SELECT {APP_COLS} FROM pospal_apps WHERE app_id = $1");
+    query_opt(db, &sql, &[app_id.into()])
+        .await?
+        .as_ref()
+        .map(app_row)
+        .transpose()
+}
+
+/// A merchant's apps, by appId.
+pub async fn list_apps(db: &dyn Db, merchant_id: i64) -> Result<Vec<App>, StoreError> {
+    let sql = format!("SELECT {APP_COLS} FROM pospal_apps WHERE merchant_id = $1 ORDER BY app_id");
+    db.query(&sql, &[merchant_id.into()])
+        .await?
+        .iter()
+        .map(app_row)
+        .collect()
+}
+
+/// A consumed notification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Row id (arrival order).
+    pub id: i64,
+    /// `pospal:{appId}:{cmd}:{identity}`.
+    pub business_key: String,
+    /// Pospal's `appId`.
+    pub app_id: String,
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// `cmd` as sent (trimmed).
+    pub cmd: String,
+    /// What the event is about: the ticket `sn`, `customerUid`, coupon `code`, document id...
+    pub subject: String,
+    /// md5 of the body text: tells a plain redelivery from a different event that reuses
+    /// a business key.
+    pub body_md5: String,
+    /// The body text as received (a JSON string holding JSON).
+    pub body: String,
+    /// `bornTimeStamp`, milliseconds.
+    pub born_timestamp_ms: i64,
+    /// What posgate did: `recorded`, `posted`, `member_linked`, `refused:{reason}`,
+    /// `key_conflict`.
+    pub outcome: String,
+    /// Unix milliseconds.
+    pub received_at_ms: i64,
+}
+
+const EVENT_COLS: &str = "id, business_key, app_id, merchant_id, cmd, subject, body_md5, body, \
+                          born_timestamp_ms, outcome, received_at_ms";
+
+fn event_row(r: &Row) -> Result<Event, StoreError> {
+    Ok(Event {
+        id: r.i64(0)?,
+        business_key: r.text(1)?,
+        app_id: r.text(2)?,
+        merchant_id: r.i64(3)?,
+        cmd: r.text(4)?,
+        subject: r.text(5)?,
+        body_md5: r.text(6)?,
+        body: r.text(7)?,
+        born_timestamp_ms: r.i64(8)?,
+        outcome: r.text(9)?,
+        received_at_ms: r.i64(10)?,
+    })
+}
+
+/// The event stored under a business key, if any.
+pub async fn find_event(db: &dyn Db, business_key: &str) -> Result<Option<Event>, StoreError> {
+    let sql = format!("SELECT {EVENT_COLS} FROM pospal_events WHERE business_key = $1");
+    query_opt(db, &sql, &[business_key.into()])
+        .await?
+        .as_ref()
+        .map(event_row)
+        .transpose()
+}
+
+/// Stores an event unless its business key is already there; returns whether it was stored.
+/// (`id` and `received_at_ms` of `event` are ignored: the row gets its own.)
+pub async fn insert_event(db: &dyn Db, event: &Event, now_ms: i64) -> Result<bool, StoreError> {
+    let inserted = db
+        .execute(
+            "INSERT INTO pospal_events (business_key, app_id, merchant_id, cmd, subject, \
+             body_md5, body, born_timestamp_ms, outcome, received_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (business_key) DO NOTHING",
+            &[
+                event.business_key.as_str().into(),
+                event.app_id.as_str().into(),
+                event.merchant_id.into(),
+                event.cmd.as_str().into(),
+                event.subject.as_str().into(),
+                event.body_md5.as_str().into(),
+                event.body.as_str().into(),
+                event.born_timestamp_ms.into(),
+                event.outcome.as_str().into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// A merchant's events, newest first, optionally of one `cmd` and/or one subject.
+pub async fn list_events(
+    db: &dyn Db,
+    merchant_id: i64,
+    cmd: Option<&str>,
+    subject: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM pospal_events WHERE merchant_id = $1 \
+         AND ($2 IS NULL OR cmd = $2) AND ($3 IS NULL OR subject = $3) ORDER BY id DESC LIMIT $4"
+    );
+    db.query(
+        &sql,
+        &[merchant_id.into(), cmd.into(), subject.into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(event_row)
+    .collect()
+}
+
+/// The user id of the ledger account that mirrors a Pospal member.
+pub fn member_user_id(customer_uid: i64) -> String {
+    format!("pospal:{customer_uid}")
+}
+
+/// The account linked to a member, created (with the member row) on first sight: a
+/// `customer.new`, or a recharge or ticket that arrives before it. A later `customer.new`
+/// fills in the member number and name.
+pub async fn ensure_member(
+    db: &dyn Db,
+    merchant_id: i64,
+    customer_uid: i64,
+    number: Option<&str>,
+    name: Option<&str>,
+    now_ms: i64,
+) -> Result<Account, StoreError> {
+    let user_id = member_user_id(customer_uid);
+    let account = match catalog::find_account(db, merchant_id, &user_id).await? {
+        Some(account) => account,
+        None => {
+            catalog::create_account(db, merchant_id, &user_id, name.unwrap_or(""), None, now_ms)
+                .await?
+        }
+    };
+    db.execute(
+        "INSERT INTO pospal_members (merchant_id, customer_uid, account_id, number, \
+         created_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id, customer_uid) \
+         DO UPDATE SET number = CASE WHEN excluded.number = '' THEN pospal_members.number \
+         ELSE excluded.number END",
+        &[
+            merchant_id.into(),
+            customer_uid.to_string().into(),
+            account.id.into(),
+            number.unwrap_or("").into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    if let Some(name) = name.filter(|n| !n.is_empty() && *n != account.name) {
+        db.execute(
+            "UPDATE accounts SET name = $1, updated_at_ms = $2 WHERE id = $3",
+            &[name.into(), now_ms.into(), account.id.into()],
+        )
+        .await?;
+    }
+    Ok(account)
+}
+
+/// A ticket whose `afterUsedMoney` differs from posgate's mirrored cash balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Mismatch {
+    /// Row id.
+    pub id: i64,
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// The notification's business key.
+    pub business_key: String,
+    /// The member.
+    pub customer_uid: String,
+    /// The member's account.
+    pub account_id: i64,
+    /// Pospal's balance after the ticket (`afterUsedMoney`), fen.
+    pub pospal_balance: i64,
+    /// posgate's cash balance after mirroring it, fen.
+    pub posgate_balance: i64,
+    /// Unix milliseconds.
+    pub recorded_at_ms: i64,
+}
+
+/// Records a mismatch (once per business key).
+pub async fn record_mismatch(db: &dyn Db, m: &Mismatch, now_ms: i64) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO pospal_balance_mismatches (merchant_id, business_key, customer_uid, \
+         account_id, pospal_balance, posgate_balance, recorded_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (business_key) DO NOTHING",
+        &[
+            m.merchant_id.into(),
+            m.business_key.as_str().into(),
+            m.customer_uid.as_str().into(),
+            m.account_id.into(),
+            m.pospal_balance.into(),
+            m.posgate_balance.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A merchant's mismatches, newest first.
+pub async fn list_mismatches(
+    db: &dyn Db,
+    merchant_id: i64,
+    limit: i64,
+) -> Result<Vec<Mismatch>, StoreError> {
+    db.query(
+        "SELECT id, merchant_id, business_key, customer_uid, account_id, pospal_balance, \
+         posgate_balance, recorded_at_ms FROM pospal_balance_mismatches WHERE merchant_id = $1 \
+         ORDER BY id DESC LIMIT $2",
+        &[merchant_id.into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Mismatch {
+            id: r.i64(0)?,
+            merchant_id: r.i64(1)?,
+            business_key: r.text(2)?,
+            customer_uid: r.text(3)?,
+            account_id: r.i64(4)?,
+            pospal_balance: r.i64(5)?,
+            posgate_balance: r.i64(6)?,
+            recorded_at_ms: r.i64(7)?,
+        })
+    })
+    .collect()
+}
+
+/// Which kind of document a [`Document`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// A stock flow (货流单, `stockFlow.*`).
+    StockFlow,
+    /// An online order (网单, `productOrder.*`).
+    ProductOrder,
+}
+
+impl DocumentKind {
+    /// Parses the stored name.
+    pub fn parse(name: &str) -> Option<DocumentKind> {
+        [DocumentKind::StockFlow, DocumentKind::ProductOrder]
+            .into_iter()
+            .find(|k| k.as_str() == name)
+    }
+
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::StockFlow => "stock_flow",
+            DocumentKind::ProductOrder => "product_order",
+        }
+    }
+}
+
+/// The state of a stock flow or online order, folded from its notifications.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Document {
+    /// Pospal's `appId`.
+    pub app_id: String,
+    /// `stock_flow` or `product_order`.
+    pub kind: String,
+    /// `stockFlowId` or `orderNo`.
+    pub document_id: String,
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// The winning status: the `cmd` of a stock flow, the state name of an order.
+    pub status: String,
+    /// How far along the winning status is (higher wins).
+    pub stage: i64,
+    /// `bornTimeStamp` of the winning notification (breaks ties between equal stages).
+    pub born_timestamp_ms: i64,
+    /// Notifications folded in.
+    pub events: i64,
+    /// Unix milliseconds.
+    pub updated_at_ms: i64,
+}
+
+/// Folds one notification into its document: the status with the highest stage wins, then
+/// the latest `bornTimeStamp`, so the result does not depend on arrival order.
+#[allow(clippy::too_many_arguments)]
+pub async fn fold_document(
+    db: &dyn Db,
+    app_id: &str,
+    kind: DocumentKind,
+    document_id: &str,
+    merchant_id: i64,
+    status: &str,
+    stage: i64,
+    born_timestamp_ms: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    const WINS: &str = "(excluded.stage > pospal_documents.stage OR (excluded.stage = \
+                        pospal_documents.stage AND excluded.born_timestamp_ms >= \
+                        pospal_documents.born_timestamp_ms))";
+    let sql = format!(
+        "INSERT INTO pospal_documents (app_id, kind, document_id, merchant_id, status, stage, \
+         born_timestamp_ms, events, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
+         ON CONFLICT (app_id, kind, document_id) DO UPDATE SET \
+         status = CASE WHEN {WINS} THEN excluded.status ELSE pospal_documents.status END, \
+         stage = CASE WHEN {WINS} THEN excluded.stage ELSE pospal_documents.stage END, \
+         born_timestamp_ms = CASE WHEN {WINS} THEN excluded.born_timestamp_ms \
+         ELSE pospal_documents.born_timestamp_ms END, \
+         events = pospal_documents.events + 1, updated_at_ms = excluded.updated_at_ms"
+    );
+    db.execute(
+        &sql,
+        &[
+            app_id.into(),
+            kind.as_str().into(),
+            document_id.into(),
+            merchant_id.into(),
+            status.into(),
+            stage.into(),
+            born_timestamp_ms.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A merchant's documents of one kind, most recently updated first.
+pub async fn list_documents(
+    db: &dyn Db,
+    merchant_id: i64,
+    kind: DocumentKind,
+    limit: i64,
+) -> Result<Vec<Document>, StoreError> {
+    db.query(
+        "SELECT app_id, kind, document_id, merchant_id, status, stage, born_timestamp_ms, \
+         events, updated_at_ms FROM pospal_documents WHERE merchant_id = $1 AND kind = $2 \
+         ORDER BY updated_at_ms DESC, document_id LIMIT $3",
+        &[merchant_id.into(), kind.as_str().into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Document {
+            app_id: r.text(0)?,
+            kind: r.text(1)?,
+            document_id: r.text(2)?,
+            merchant_id: r.i64(3)?,
+            status: r.text(4)?,
+            stage: r.i64(5)?,
+            born_timestamp_ms: r.i64(6)?,
+            events: r.i64(7)?,
+            updated_at_ms: r.i64(8)?,
+        })
+    })
+    .collect()
+}

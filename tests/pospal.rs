@@ -1,0 +1,540 @@
+//! Pospal notifications over real HTTP, signed in the test with md5(appKey + body) the way
+//! Pospal signs them: every cmd of the spec consumed once (redeliveries with new message ids
+//! change nothing), members and recharges credited, tickets mirrored with their balance
+//! compared, a reverse undoing its ticket, stock flows and orders folded whatever the arrival
+//! order, and refusals (signature, appId, malformed, too large) that store nothing. The
+//! ledger scenario runs on SQLite and PostgreSQL.
+
+mod common;
+
+use common::{client, config, Admin};
+use md5::{Digest, Md5};
+use posgate::config::Config;
+use posgate_actors::store::{catalog, pospal as store_pospal};
+use posgate_actors::testing;
+use serde_json::{json, Value};
+
+const PATH: &str = "/pospal/v1/notify";
+
+/// A gateway with a merchant and a registered Pospal app.
+struct Pospal {
+    running: posgate::app::Running,
+    admin: Admin,
+    merchant: i64,
+    app_id: String,
+    app_key: String,
+}
+
+impl Pospal {
+    async fn start(config: Config) -> Pospal {
+        let running = posgate::app::start(config).await.expect("start gateway");
+        let admin = Admin::new(format!("http://{}", running.addr));
+        let merchant = admin.merchant().await;
+        let app_id = format!("app{}", rand::random::<u64>());
+        let app_key = format!("KEY{:032X}", rand::random::<u128>());
+        let (status, app) = admin
+            .put(
+                &format!("/admin/v1/pospal/apps/{app_id}"),
+                json!({"merchant_id": merchant, "app_key": app_key}),
+            )
+            .await;
+        assert_eq!(status, 201, "{app}");
+        assert!(app.get("app_key").is_none(), "the key is write-only: {app}");
+        Pospal {
+            running,
+            admin,
+            merchant,
+            app_id,
+            app_key,
+        }
+    }
+
+    /// The envelope of a notification (`body` is the JSON text, sent as a JSON string).
+    fn envelope(&self, cmd: &str, body: &str, timestamp: i64) -> String {
+        json!({
+            "cmd": cmd,
+            "timestamp": timestamp,
+            "bornTimeStamp": 1_514_196_291_251i64,
+            "version": "1.0",
+            "appId": self.app_id,
+            "body": body,
+        })
+        .to_string()
+    }
+
+    /// Posts raw bytes with a signature header (if any); returns the status.
+    async fn post_raw(&self, raw: &str, signature: Option<String>) -> u16 {
+        let mut req = client()
+            .post(format!("http://{}{PATH}", self.running.addr))
+            .header("content-type", "application/json; charset=utf-8")
+            .header("user-agent", "Pospal-Api")
+            .body(raw.to_string());
+        if let Some(sig) = signature {
+            req = req.header("data-signature", sig);
+        }
+        req.send()
+            .await
+            .expect("post notification")
+            .status()
+            .as_u16()
+    }
+
+    /// Sends a correctly signed notification; returns the status and the `status` field.
+    async fn send(&self, cmd: &str, body: &str) -> (u16, String) {
+        self.send_at(cmd, body, rand::random::<u32>().into()).await
+    }
+
+    async fn send_at(&self, cmd: &str, body: &str, timestamp: i64) -> (u16, String) {
+        let raw = self.envelope(cmd, body, timestamp);
+        let res = client()
+            .post(format!("http://{}{PATH}", self.running.addr))
+            .header("data-signature", sign(&self.app_key, &raw))
+            .body(raw)
+            .send()
+            .await
+            .expect("post notification");
+        let status = res.status().as_u16();
+        let reply: Value = res.json().await.unwrap_or(Value::Null);
+        (status, reply["status"].as_str().unwrap_or("").to_string())
+    }
+
+    async fn events(&self, query: &str) -> Vec<Value> {
+        let (status, events) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/merchants/{}/pospal/events?limit=500{query}",
+                self.merchant
+            ))
+            .await;
+        assert_eq!(status, 200, "{events}");
+        events.as_array().unwrap().clone()
+    }
+
+    /// The member's account id, if linked.
+    async fn member_account(&self, customer_uid: i64) -> Option<i64> {
+        let merchant = self.merchant;
+        self.running
+            .gateway
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    catalog::find_account(db, merchant, &store_pospal::member_user_id(customer_uid))
+                        .await
+                })
+            })
+            .await
+            .unwrap()
+            .map(|a| a.id)
+    }
+
+    async fn balances(&self, account: i64) -> Value {
+        let (status, b) = self
+            .admin
+            .get(&format!("/admin/v1/accounts/{account}/balances"))
+            .await;
+        assert_eq!(status, 200, "{b}");
+        b
+    }
+
+    async fn mismatches(&self) -> Vec<Value> {
+        let (status, m) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/merchants/{}/pospal/mismatches",
+                self.merchant
+            ))
+            .await;
+        assert_eq!(status, 200, "{m}");
+        m.as_array().unwrap().clone()
+    }
+}
+
+/// Pospal's signature, computed here independently of posgate's codec.
+fn sign(app_key: &str, raw: &str) -> String {
+    let mut md5 = Md5::new();
+    md5.update(app_key.as_bytes());
+    md5.update(raw.as_bytes());
+    hex::encode_upper(md5.finalize())
+}
+
+/// One notification of every cmd of the spec (bodies shaped as its examples), plus one
+/// cmd the spec does not know.
+fn every_cmd() -> Vec<(&'static str, String)> {
+    let mut all = vec![
+        ("ticket.new", r#"{"sn":"T-NONMEMBER","uid":1503561096375464791,"customerUid":0,"ticketType":1}"#.to_string()),
+        ("ticket.reverse", r#"{"sn":"T-NONMEMBER","uid":1503561096375464791,"ticketType":3}"#.to_string()),
+        ("customer.new", r#"{"number":"uuu","customerUid":896494787380243344,"phone":"13600927865","name":"uuu"}"#.to_string()),
+        ("customer.recharge", r#"{"customerUid":231607639459718452,"datetime":"2017-09-14 17:09:48","rechargeStoreAccount":"adasun4","rechargeStoreAppId":"abcdefghijklmnopqrst","giftPoint":0.00,"giftMoney":0.00,"rechargeMoney":20.00}"#.to_string()),
+        ("couponCode.use", r#"{"createdUserAppId":"a","useUserAppId":"b","promotionCouponUid":12,"code":"CPN-1","createdDateTime":"2017-09-14 17:09:48","usedDateTime":"2017-09-15 10:00:00","usedByCustomerUid":5,"expiredDate":"2018-09-14 00:00:00"}"#.to_string()),
+        (" stockTaking.new", r#"{"stockTakingId": 11111}"#.to_string()),
+        ("product.edit", r#"[{"barcode":"0600002854215"},{"barcode":"0600001713212"}]"#.to_string()),
+        ("productOrder.createProductOrder", r#"{"orderNo":"ORD-1","state":0}"#.to_string()),
+        ("productOrder.updateProductOrder", r#"{"orderNo":"ORD-1","state":1}"#.to_string()),
+        ("productOrder.completePay", r#"{"orderNo":"ORD-1","state":4}"#.to_string()),
+        ("productRequest.new", r#"{"productRequestId":15306}"#.to_string()),
+        ("member.delete", r#"{"anything":[1,2,3]}"#.to_string()),
+    ];
+    for cmd in [
+        "createStockFlowIn",
+        "editStockFlowIn",
+        "confirmStockFlowIn",
+        "refuseStockFlowIn",
+        "createStockFlowNormalReturn",
+        "createStockFlowReturnToSupplier",
+        "createStockFlowTransfer",
+        "refuseStockFlowTransferOut",
+        "confirmStockFlowTransferOut",
+        "refuseStockFlowTransferIn",
+        "confirmStockFlowTransferIn",
+    ] {
+        let cmd: &'static str = Box::leak(format!("stockFlow.{cmd}").into_boxed_str());
+        all.push((cmd, r#"{"stockFlowId": 123456}"#.to_string()));
+    }
+    all
+}
+
+#[actix_rt::test]
+async fn every_cmd_is_consumed_once_and_redeliveries_change_nothing() {
+    let p = Pospal::start(config(None)).await;
+    let cmds = every_cmd();
+    assert_eq!(cmds.len(), 23, "22 cmds of the spec and one unknown");
+    for (cmd, body) in &cmds {
+        let (status, result) = p.send(cmd, body).await;
+        assert_eq!((status, result.as_str()), (200, "accepted"), "{cmd}");
+    }
+    let events = p.events("").await;
+    assert_eq!(events.len(), cmds.len());
+    let unknown = p.events("&cmd=member.delete").await;
+    assert_eq!(unknown.len(), 1);
+    assert_eq!(unknown[0]["body"], r#"{"anything":[1,2,3]}"#, "kept raw");
+    assert_eq!(unknown[0]["outcome"], "recorded");
+    let coupon = p.events("&subject=CPN-1").await;
+    assert_eq!(coupon.len(), 1);
+    assert_eq!(coupon[0]["cmd"], "couponCode.use");
+    // Pospal sends the same events again with new message ids (timestamps): 200, nothing new.
+    for (cmd, body) in &cmds {
+        let (status, result) = p.send(cmd, body).await;
+        assert_eq!((status, result.as_str()), (200, "duplicate"), "{cmd}");
+    }
+    assert_eq!(p.events("").await.len(), cmds.len());
+    // The member of customer.new and of the recharge exist; the recharge was credited once.
+    assert!(p.member_account(896494787380243344).await.is_some());
+    let recharged = p.member_account(231607639459718452).await.unwrap();
+    assert_eq!(p.balances(recharged).await["cash"], 2000);
+    // The order went created -> synced -> finished.
+    let (_, orders) = p
+        .admin
+        .get(&format!(
+            "/admin/v1/merchants/{}/pospal/documents?kind=product_order",
+            p.merchant
+        ))
+        .await;
+    assert_eq!(orders[0]["status"], "finished", "{orders}");
+    assert_eq!(orders[0]["events"], 3);
+    p.running.stop().await;
+}
+
+/// Members, recharges and tickets on one backend.
+async fn member_ledger_scenario(config: Config) {
+    let p = Pospal::start(config).await;
+    let uid = i64::from(rand::random::<u32>()) + 1;
+    // A recharge that arrives before its customer.new creates the member account.
+    let recharge = format!(
+        r#"{{"customerUid":{uid},"datetime":"2017-09-14 17:09:48","giftPoint":5.5,"giftMoney":10.00,"rechargeMoney":100.00}}"#
+    );
+    assert_eq!(p.send("customer.recharge", &recharge).await.0, 200);
+    let account = p.member_account(uid).await.expect("member linked");
+    let b = p.balances(account).await;
+    assert_eq!(
+        (b["cash"].as_i64(), b["points"].as_i64()),
+        (Some(11_000), Some(550))
+    );
+    // Redelivered with a new message id, and with the amount written differently.
+    let same = recharge.replace("100.00", "100.0");
+    assert_eq!(p.send("customer.recharge", &same).await.1, "duplicate");
+    assert_eq!(p.balances(account).await["cash"], 11_000);
+    // customer.new afterwards names the same member.
+    let new = format!(r#"{{"number":"M001","customerUid":{uid},"name":"Wang"}}"#);
+    assert_eq!(p.send("customer.new", &new).await.1, "accepted");
+    assert_eq!(p.member_account(uid).await, Some(account));
+    // A sale paid from the balance, with points: mirrored, and Pospal's balance agrees.
+    let sale = format!(
+        r#"{{"sn":"S{uid}","uid":1,"customerUid":{uid},"ticketType":1,
+            "customerBalanceUsedLogs":[{{"usedMoney":76.21,"datetime":"2017-12-25 14:54:42","operateType":1,"afterUsedMoney":33.79}}],
+            "customerPointGaintLogs":[{{"gaintPoint":76.21,"datetime":"2017-12-25 18:02:26","operateType":1,"afterGaintPoint":81.71}}]}}"#
+    );
+    assert_eq!(p.send("ticket.new", &sale).await.1, "accepted");
+    let b = p.balances(account).await;
+    assert_eq!(
+        (b["cash"].as_i64(), b["points"].as_i64()),
+        (Some(3_379), Some(8_171))
+    );
+    assert!(p.mismatches().await.is_empty());
+    assert_eq!(p.send("ticket.new", &sale).await.1, "duplicate");
+    assert_eq!(p.balances(account).await["cash"], 3_379);
+    // A second sale whose afterUsedMoney disagrees with the ledger: booked, and reported.
+    let odd = format!(
+        r#"{{"sn":"X{uid}","customerUid":{uid},"ticketType":1,
+            "customerBalanceUsedLogs":[{{"usedMoney":3.79,"operateType":1,"afterUsedMoney":29.00}}]}}"#
+    );
+    assert_eq!(p.send("ticket.new", &odd).await.1, "accepted");
+    assert_eq!(p.balances(account).await["cash"], 3_000);
+    let mismatches = p.mismatches().await;
+    assert_eq!(mismatches.len(), 1, "{mismatches:?}");
+    assert_eq!(mismatches[0]["pospal_balance"], 2_900);
+    assert_eq!(mismatches[0]["posgate_balance"], 3_000);
+    assert_eq!(mismatches[0]["account_id"], account);
+    // 反结账 of the first sale: the money and the points come back.
+    let reverse = format!(
+        r#"{{"sn":"S{uid}","customerUid":{uid},"ticketType":3,
+            "customerBalanceUsedLogs":[{{"usedMoney":-76.21,"operateType":3,"afterUsedMoney":106.21}}],
+            "customerPointGaintLogs":[{{"gaintPoint":-76.21,"operateType":3}}]}}"#
+    );
+    assert_eq!(p.send("ticket.reverse", &reverse).await.1, "accepted");
+    let b = p.balances(account).await;
+    assert_eq!(
+        (b["cash"].as_i64(), b["points"].as_i64()),
+        (Some(10_621), Some(550))
+    );
+    assert_eq!(
+        p.mismatches().await.len(),
+        1,
+        "the reverse agrees with Pospal"
+    );
+    // A refund ticket gives money back (negative usedMoney).
+    let refund = format!(
+        r#"{{"sn":"R{uid}","customerUid":{uid},"ticketType":2,
+            "customerBalanceUsedLogs":[{{"usedMoney":-0.21,"operateType":2,"afterUsedMoney":106.42}}]}}"#
+    );
+    assert_eq!(p.send("ticket.new", &refund).await.1, "accepted");
+    assert_eq!(p.balances(account).await["cash"], 10_642);
+    // A reverse that arrives before its ticket leaves a tombstone: the late ticket changes
+    // nothing.
+    let late_sale = format!(
+        r#"{{"sn":"L{uid}","customerUid":{uid},"ticketType":1,
+            "customerBalanceUsedLogs":[{{"usedMoney":5.00,"operateType":1,"afterUsedMoney":101.42}}]}}"#
+    );
+    let early_reverse = late_sale.replace(r#""ticketType":1"#, r#""ticketType":3"#);
+    assert_eq!(p.send("ticket.reverse", &early_reverse).await.1, "accepted");
+    assert_eq!(p.send("ticket.new", &late_sale).await.1, "accepted");
+    assert_eq!(p.balances(account).await["cash"], 10_642);
+    let late = p.events(&format!("&subject=L{uid}&cmd=ticket.new")).await;
+    assert_eq!(late[0]["outcome"], "refused:voided_before_arrival");
+    // The ledger stays double-entry.
+    let (status, audit) = p.admin.get("/admin/v1/ledger/audit").await;
+    assert_eq!(status, 200, "{audit}");
+    assert_eq!(audit["unbalanced"], json!([]), "{audit}");
+    assert_eq!(audit["balance_mismatches"], json!([]), "{audit}");
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn members_recharges_and_tickets_mirror_the_balance_on_sqlite() {
+    member_ledger_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn members_recharges_and_tickets_mirror_the_balance_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    member_ledger_scenario(config(Some(url))).await;
+}
+
+#[actix_rt::test]
+async fn stock_flow_events_out_of_order_fold_to_the_final_state() {
+    let p = Pospal::start(config(None)).await;
+    let body = r#"{"stockFlowId": 777}"#;
+    // Arrival order: confirmed, created, edited (the spec: messages may arrive out of order,
+    // several at once for one stock flow).
+    for cmd in ["confirmStockFlowIn", "createStockFlowIn", "editStockFlowIn"] {
+        assert_eq!(
+            p.send(&format!("stockFlow.{cmd}"), body).await.1,
+            "accepted"
+        );
+    }
+    let (_, flows) = p
+        .admin
+        .get(&format!(
+            "/admin/v1/merchants/{}/pospal/documents",
+            p.merchant
+        ))
+        .await;
+    assert_eq!(flows.as_array().unwrap().len(), 1, "{flows}");
+    assert_eq!(flows[0]["document_id"], "777");
+    assert_eq!(flows[0]["status"], "stockFlow.confirmStockFlowIn");
+    assert_eq!(flows[0]["events"], 3);
+    // An order cancelled, then a stale "synced" arrives: it stays cancelled.
+    assert_eq!(
+        p.send(
+            "productOrder.updateProductOrder",
+            r#"{"orderNo":"N9","state":3}"#
+        )
+        .await
+        .1,
+        "accepted"
+    );
+    assert_eq!(
+        p.send(
+            "productOrder.updateProductOrder",
+            r#"{"orderNo":"N9","state":1}"#
+        )
+        .await
+        .1,
+        "accepted"
+    );
+    let (_, orders) = p
+        .admin
+        .get(&format!(
+            "/admin/v1/merchants/{}/pospal/documents?kind=product_order",
+            p.merchant
+        ))
+        .await;
+    assert_eq!(orders[0]["status"], "cancelled", "{orders}");
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn refusals_store_nothing() {
+    let p = Pospal::start(config(None)).await;
+    let uid = 4242;
+    let recharge = format!(
+        r#"{{"customerUid":{uid},"datetime":"2017-09-14 17:09:48","rechargeMoney":20.00}}"#
+    );
+    let raw = p.envelope("customer.recharge", &recharge, 1);
+    let good = sign(&p.app_key, &raw);
+    // Signature: missing, wrong, of another body, of another key.
+    assert_eq!(p.post_raw(&raw, None).await, 401);
+    assert_eq!(
+        p.post_raw(&raw, Some("BF706E6AC693BA3B1BABD32E6713431D".into()))
+            .await,
+        401
+    );
+    assert_eq!(p.post_raw(&raw, Some(good[..31].to_string())).await, 401);
+    assert_eq!(
+        p.post_raw(&raw, Some(sign("another-key-0123456789", &raw)))
+            .await,
+        401
+    );
+    let tampered = raw.replace("20.00", "2000.00");
+    assert_eq!(p.post_raw(&tampered, Some(good.clone())).await, 401);
+    // Unknown appId.
+    let stranger = raw.replace(&p.app_id, "nobody");
+    assert_eq!(
+        p.post_raw(&stranger, Some(sign(&p.app_key, &stranger)))
+            .await,
+        403
+    );
+    // Malformed envelopes and bodies, correctly signed.
+    let malformed = [
+        "not json".to_string(),
+        "[]".to_string(),
+        json!({"cmd": "ticket.new", "appId": p.app_id}).to_string(),
+        p.envelope("customer.recharge", "{not json", 1),
+        p.envelope(
+            "customer.recharge",
+            r#"{"customerUid":1,"datetime":"x","rechargeMoney":-5}"#,
+            1,
+        ),
+        p.envelope(
+            "customer.recharge",
+            r#"{"customerUid":1,"datetime":"x","rechargeMoney":0.005}"#,
+            1,
+        ),
+        p.envelope(
+            "customer.recharge",
+            r#"{"customerUid":1,"datetime":"x","rechargeMoney":1,"giftPoint":1.001}"#,
+            1,
+        ),
+        p.envelope("ticket.new", r#"{"uid":1}"#, 1),
+        p.envelope("stockFlow.createStockFlowIn", r#"{"stockFlowId":"abc"}"#, 1),
+        p.envelope(
+            "productOrder.completePay",
+            r#"{"orderNo":"N","state":7}"#,
+            1,
+        ),
+    ];
+    for raw in &malformed {
+        let status = p.post_raw(raw, Some(sign(&p.app_key, raw))).await;
+        assert!(status == 400 || status == 403, "{raw}: {status}");
+        if raw.contains(&p.app_id) {
+            assert_eq!(status, 400, "{raw}");
+        }
+    }
+    // Too large.
+    let huge = p.envelope("member.delete", &"x".repeat(300 * 1024), 1);
+    assert_eq!(p.post_raw(&huge, Some(sign(&p.app_key, &huge))).await, 413);
+    // A disabled app is refused like an unknown one.
+    let (status, _) = p
+        .admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{}", p.app_id),
+            json!({"merchant_id": p.merchant, "app_key": p.app_key, "active": false}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(p.post_raw(&raw, Some(good.clone())).await, 403);
+    assert!(p.events("").await.is_empty());
+    assert_eq!(p.member_account(uid).await, None);
+    // Enabled again, the same notification is consumed.
+    p.admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{}", p.app_id),
+            json!({"merchant_id": p.merchant, "app_key": p.app_key}),
+        )
+        .await;
+    assert_eq!(p.post_raw(&raw, Some(good)).await, 200);
+    assert_eq!(p.events("").await.len(), 1);
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn admin_api_validates_apps() {
+    let p = Pospal::start(config(None)).await;
+    let cases = [
+        (
+            "ok-id",
+            json!({"merchant_id": p.merchant, "app_key": "short"}),
+            400,
+        ),
+        (
+            "ok-id",
+            json!({"merchant_id": p.merchant, "app_key": "has a space in the key"}),
+            400,
+        ),
+        (
+            "ok-id",
+            json!({"merchant_id": 999_999_999, "app_key": "0123456789abcdef"}),
+            404,
+        ),
+        ("ok-id", json!({"merchant_id": p.merchant}), 400),
+        (
+            "ok-id",
+            json!({"merchant_id": p.merchant, "app_key": "0123456789abcdef", "x": 1}),
+            400,
+        ),
+    ];
+    for (id, body, want) in cases {
+        let (status, reply) = p
+            .admin
+            .put(&format!("/admin/v1/pospal/apps/{id}"), body)
+            .await;
+        assert_eq!(status, want, "{reply}");
+    }
+    let (status, apps) = p
+        .admin
+        .get(&format!("/admin/v1/merchants/{}/pospal/apps", p.merchant))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(apps.as_array().unwrap().len(), 1);
+    assert_eq!(apps[0]["app_id"], p.app_id.as_str());
+    let (status, _) = p
+        .admin
+        .get(&format!(
+            "/admin/v1/merchants/{}/pospal/documents?kind=nope",
+            p.merchant
+        ))
+        .await;
+    assert_eq!(status, 400);
+    p.running.stop().await;
+}
