@@ -443,15 +443,44 @@ async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Value) {
     .expect("a broadcast arrives")
 }
 
-#[actix_rt::test]
-async fn broadcasts_reach_the_device_topic() {
-    let gw = MqttGateway::start(None, |_| {}).await;
+/// Broadcasts on `broker` (embedded or Mosquitto): one device on the default topic, one on
+/// the topic its posparam.ini gave it, one disabled.
+async fn broadcast_scenario(broker: Option<(String, u16)>) {
+    let gw = MqttGateway::start(broker, |_| {}).await;
     let a = random_sn();
     let b = random_sn();
     let ta = ds50_terminal(&gw.admin, gw.merchant, &a).await;
-    ds50_terminal(&gw.admin, gw.merchant, &b).await;
+    let tb = ds50_terminal(&gw.admin, gw.merchant, &b).await;
+    let topic_b = format!("shop{}/speaker", rand::random::<u32>());
+    let res = gw
+        .admin
+        .http
+        .post(format!(
+            "{}/admin/v1/terminals/{tb}/posparam",
+            gw.admin.base
+        ))
+        .bearer_auth(common::TOKEN)
+        .json(&json!({"mqtt_topic": topic_b}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let params = PosParam::parse(&res.text().await.unwrap()).unwrap();
+    assert_eq!(params.mqtt.topic, topic_b);
+    // A later posparam without a topic keeps the device's.
+    assert_eq!(posparam(&gw.admin, tb).await.mqtt.topic, topic_b);
+    let disabled = random_sn();
+    let tc = ds50_terminal(&gw.admin, gw.merchant, &disabled).await;
+    let (status, _) = gw
+        .admin
+        .patch(
+            &format!("/admin/v1/terminals/{tc}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
     let (_client_a, mut sub_a) = subscriber(&gw.host, gw.port, &format!("pos/message/{a}")).await;
-    let (_client_b, mut sub_b) = subscriber(&gw.host, gw.port, &format!("pos/message/{b}")).await;
+    let (_client_b, mut sub_b) = subscriber(&gw.host, gw.port, &format!("{topic_b}/{b}")).await;
 
     let (status, out) = gw
         .admin
@@ -476,9 +505,13 @@ async fn broadcasts_reach_the_device_topic() {
         )
         .await;
     assert_eq!(status, 200, "{out}");
-    assert_eq!(out["published"].as_array().unwrap().len(), 2);
-    for sub in [&mut sub_a, &mut sub_b] {
-        let (_, payload) = next_publish(sub).await;
+    assert_eq!(out["published"], json!([a, b]), "active devices only");
+    for (sub, topic) in [
+        (&mut sub_a, format!("pos/message/{a}")),
+        (&mut sub_b, format!("{topic_b}/{b}")),
+    ] {
+        let (got, payload) = next_publish(sub).await;
+        assert_eq!(got, topic);
         assert_eq!(payload["orderId"], "o-2");
         assert_eq!(payload["transType"], "99");
     }
@@ -491,5 +524,115 @@ async fn broadcasts_reach_the_device_topic() {
         )
         .await;
     assert_eq!(status, 400);
+    let (status, _) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{tc}/broadcast"),
+            json!({"amount": 1, "trans_type": "99", "order_id": "o-4"}),
+        )
+        .await;
+    assert_eq!(status, 409, "a disabled device gets nothing");
+    let (status, _) = gw
+        .admin
+        .http
+        .post(format!(
+            "{}/admin/v1/terminals/{ta}/posparam",
+            gw.admin.base
+        ))
+        .bearer_auth(common::TOKEN)
+        .json(&json!({"mqtt_topic": "pos/#"}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 400, "wildcards are not topics");
     gw.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn broadcasts_reach_the_device_topic_embedded_broker() {
+    broadcast_scenario(None).await;
+}
+
+#[actix_rt::test]
+async fn broadcasts_reach_the_device_topic_mosquitto() {
+    let Some(broker) = common::mqtt::mosquitto() else {
+        return;
+    };
+    broadcast_scenario(Some(broker)).await;
+}
+
+/// Everything the gateway logs while the test runs (all of this test binary's tests), at
+/// trace level for posgate, actix and the database and MQTT clients.
+fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,posgate=trace,posgate_actors=trace,posgate_protocols=trace,\
+                 actix_web=trace,actix_http=trace,actix_server=trace,tokio_postgres=trace,\
+                 rusqlite=trace,rumqttc=trace",
+            ))
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        logs
+    })
+    .clone()
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[actix_rt::test]
+async fn no_card_data_in_the_logs() {
+    let logs = captured_logs();
+    let gw = Ds50::start(config(None)).await;
+    let key = gw.key.clone();
+    let (_, pan) = gw.card(gw.merchant, 500).await;
+    // Approved, declined (insufficient), retried, unknown card, wrong key, malformed.
+    gw.sale(Auth::Bearer(&key), &pan, "1.00", 1).await;
+    gw.sale(Auth::Bearer(&key), &pan, "9.00", 2).await;
+    gw.sale(Auth::Bearer(&key), &pan, "9.00", 2).await;
+    let unknown = random_pan();
+    gw.sale(Auth::Bearer(&key), &unknown, "1.00", 3).await;
+    gw.sale(Auth::Bearer("wrong-key"), &pan, "1.00", 4).await;
+    gw.sale(Auth::Header(&key), &pan, "1.005", 5).await;
+    let mut bad = sale_body(&gw.sn, &pan, "1.00", 6);
+    bad["track2"] = json!(format!("{pan}X270120115195475"));
+    gw.post("/ds50/v1/sale", Auth::Bearer(&key), bad).await;
+    gw.running.stop().await;
+    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        text.contains("DS50 API key issued"),
+        "the capture works: gateway log lines are in it"
+    );
+    for secret in [
+        pan.as_str(),
+        unknown.as_str(),
+        &track2(&pan),
+        PIN,
+        "9F260888C89C10C57849A7",
+        key.as_str(),
+        common::TOKEN,
+    ] {
+        assert!(
+            !text.contains(secret),
+            "found card data or a key in the logs"
+        );
+    }
 }

@@ -242,8 +242,18 @@ impl posgate_actors::entity::DevicePublisher for MqttAdapter {
         device_id: &str,
         payload: Vec<u8>,
     ) -> futures::future::BoxFuture<'static, Result<(), String>> {
+        self.to_topic(
+            format!("{}/pos/{device_id}/api", self.prefix.as_str()),
+            payload,
+        )
+    }
+
+    fn to_topic(
+        &self,
+        topic: String,
+        payload: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>> {
         let client = self.client.clone();
-        let topic = format!("{}/pos/{device_id}/api", self.prefix.as_str());
         Box::pin(async move {
             client
                 .publish(topic, QoS::AtLeastOnce, false, payload)

@@ -9,6 +9,7 @@
 pub mod cached;
 mod lifecycle;
 mod merchant;
+mod merchant_ds50;
 mod merchant_pospal;
 mod registry;
 mod terminal;
@@ -21,6 +22,7 @@ mod venue;
 pub use cached::{Info, Loaded, Reload};
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
+pub use merchant_ds50::{BroadcastError, Ds50Broadcast, Ds50BroadcastReply};
 pub use merchant_pospal::{
     order_stage, plan as pospal_plan, points_hundredths, stock_flow_stage, DocumentStep, MemberRef,
     PlanError as PospalPlanError, PospalDelivery, PospalNotify, PospalNotifyReply, PospalPlan,
@@ -85,6 +87,13 @@ pub trait DevicePublisher: Send + Sync {
     fn to_device(
         &self,
         device_id: &str,
+        payload: Vec<u8>,
+    ) -> futures::future::BoxFuture<'static, Result<(), String>>;
+
+    /// Publishes `payload` on `topic` as it is (DS50 broadcasts: `{mqtt_topic}/{SN}`).
+    fn to_topic(
+        &self,
+        topic: String,
         payload: Vec<u8>,
     ) -> futures::future::BoxFuture<'static, Result<(), String>>;
 }

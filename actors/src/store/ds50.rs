@@ -3,6 +3,7 @@
 //! transaction details query joins to the journal. Written once against [`Db`].
 
 use super::sql::{query_one, query_opt, Db, Row, StoreError};
+use posgate_protocols::ds50::DEFAULT_MQTT_TOPIC;
 
 /// A stored API key: which terminal it opens and until when.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -166,4 +167,73 @@ pub async fn list_sales(
         .map(entry_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((total, rows))
+}
+
+/// Records the topic prefix a device was given in its `posparam.ini`.
+pub async fn set_mqtt_topic(
+    db: &dyn Db,
+    terminal_id: i64,
+    mqtt_topic: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ds50_devices (terminal_id, mqtt_topic, updated_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (terminal_id) DO UPDATE SET mqtt_topic = excluded.mqtt_topic, \
+         updated_at_ms = excluded.updated_at_ms",
+        &[terminal_id.into(), mqtt_topic.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The topic prefix of a device (`pos/message`, [`DEFAULT_MQTT_TOPIC`], when none was set).
+pub async fn mqtt_topic(db: &dyn Db, terminal_id: i64) -> Result<String, StoreError> {
+    Ok(query_opt(
+        db,
+        "SELECT mqtt_topic FROM ds50_devices WHERE terminal_id = $1",
+        &[terminal_id.into()],
+    )
+    .await?
+    .map(|r| r.text(0))
+    .transpose()?
+    .unwrap_or_else(|| DEFAULT_MQTT_TOPIC.to_string()))
+}
+
+/// A device a broadcast can go to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BroadcastTarget {
+    /// Terminal id.
+    pub terminal_id: i64,
+    /// Serial number (the terminal code).
+    pub sn: String,
+    /// Whether the terminal is active.
+    pub active: bool,
+    /// Its topic prefix.
+    pub mqtt_topic: String,
+}
+
+/// A merchant's DS50 devices with their topic prefixes, by terminal id.
+pub async fn broadcast_targets(
+    db: &dyn Db,
+    merchant_id: i64,
+) -> Result<Vec<BroadcastTarget>, StoreError> {
+    db.query(
+        "SELECT t.id, t.code, t.status, d.mqtt_topic FROM terminals t \
+         LEFT JOIN ds50_devices d ON d.terminal_id = t.id \
+         WHERE t.merchant_id = $1 AND t.family = 'ds50' ORDER BY t.id",
+        &[merchant_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(BroadcastTarget {
+            terminal_id: r.i64(0)?,
+            sn: r.text(1)?,
+            active: r.text(2)? == "active",
+            mqtt_topic: r
+                .opt_text(3)?
+                .unwrap_or_else(|| DEFAULT_MQTT_TOPIC.to_string()),
+        })
+    })
+    .collect()
 }

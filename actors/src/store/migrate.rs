@@ -55,6 +55,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0008_pospal.sql"),
         sqlite: include_str!("../../../sql/sqlite/0008_pospal.sql"),
     },
+    Migration {
+        version: 9,
+        name: "ds50_topic",
+        postgres: include_str!("../../../sql/postgres/0009_ds50_topic.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0009_ds50_topic.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -18,7 +18,9 @@ pub mod posparam;
 pub mod sale;
 pub mod types;
 
-pub use broadcast::{broadcast_topic, Broadcast, BroadcastMode, DEFAULT_MQTT_TOPIC};
+pub use broadcast::{
+    broadcast_topic, validate_topic_prefix, Broadcast, BroadcastMode, DEFAULT_MQTT_TOPIC,
+};
 pub use card::{EmvData, MaskedPan, Pan, PinBlock, Sensitive, Track2};
 pub use codes::{Ds50Error, ResponseCode};
 pub use details::{DetailStatus, DetailsReply, DetailsRequest, TransInfo};

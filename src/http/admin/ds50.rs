@@ -1,6 +1,7 @@
 //! DS50 payment boxes: issuing a device's `posparam.ini` (with a fresh API key, of which only
 //! the SHA-256 is stored) and pushing voice broadcasts to one device or to every active DS50
-//! device of a merchant over MQTT (`{mqtt_topic}/{SN}`, `pos/message` by default).
+//! device of a merchant over MQTT (`{mqtt_topic}/{SN}`, each device's topic as issued in its
+//! `posparam.ini`, `pos/message` by default), fanned out by the merchant's actor.
 
 use super::{found, with_db};
 use crate::app::Gateway;
@@ -8,12 +9,13 @@ use crate::http::ds50::key_hash;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{post, web, HttpResponse};
+use posgate_actors::entity::{BroadcastError, Ds50Broadcast};
 use posgate_actors::model::{Terminal, TerminalFamily, TerminalStatus};
 use posgate_actors::store::ds50 as store_ds50;
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ds50::{
-    broadcast_topic, Broadcast, BroadcastMode, DeviceSn, MqttAuth, MqttParams, PaymentParams,
-    PosParam, WireDate, DEFAULT_MQTT_TOPIC,
+    validate_topic_prefix, Broadcast, BroadcastMode, MqttAuth, MqttParams, PaymentParams, PosParam,
+    WireDate,
 };
 use posgate_protocols::secret::Sensitive;
 use posgate_protocols::Fen;
@@ -31,6 +33,9 @@ pub struct PosParamBody {
     /// Days the new API key stays valid, 1..=3650 (default 365).
     #[serde(default = "default_days")]
     pub expires_in_days: u32,
+    /// The device's broadcast topic prefix (`mqtt_topic`; broadcasts go to
+    /// `{mqtt_topic}/{SN}`). Absent: the one the device has (`pos/message` at first).
+    pub mqtt_topic: Option<String>,
 }
 
 fn default_days() -> u32 {
@@ -44,6 +49,10 @@ impl Validate for PosParamBody {
                 "expires_in_days",
                 "must be within 1..=3650",
             ));
+        }
+        if let Some(topic) = &self.mqtt_topic {
+            validate_topic_prefix(topic)
+                .map_err(|e| ApiError::invalid("mqtt_topic", e.to_string()))?;
         }
         Ok(())
     }
@@ -177,6 +186,16 @@ pub async fn posparam(
         })
         .ok_or_else(|| ApiError::invalid("expires_in_days", "out of range"))?;
     let key = hex::encode(rand::random::<[u8; 32]>());
+    let terminal_id = terminal.id;
+    let topic = match body.0.mqtt_topic.clone() {
+        Some(topic) => topic,
+        None => {
+            with_db(&gw, move |db| {
+                Box::pin(async move { store_ds50::mqtt_topic(db, terminal_id).await })
+            })
+            .await?
+        }
+    };
     let params = PosParam {
         mqtt: MqttParams {
             endpoint: mqtt_host,
@@ -185,7 +204,7 @@ pub async fn posparam(
                 username: gw.config.mqtt.username.clone(),
                 password: Sensitive::new(gw.config.mqtt.password.expose().clone()),
             },
-            topic: DEFAULT_MQTT_TOPIC.to_string(),
+            topic: topic.clone(),
         },
         payment: PaymentParams {
             endpoint,
@@ -201,9 +220,9 @@ pub async fn posparam(
         .render()
         .map_err(|e| ApiError::invalid("posparam", e.to_string()))?;
     let hash = key_hash(&key);
-    let terminal_id = terminal.id;
     with_db(&gw, move |db| {
         Box::pin(async move {
+            store_ds50::set_mqtt_topic(db, terminal_id, &topic, now).await?;
             store_ds50::insert_api_key(db, &hash, terminal_id, expires_at_ms, now).await
         })
     })
@@ -215,20 +234,32 @@ pub async fn posparam(
         .body(file))
 }
 
-async fn publish(gw: &Gateway, message: &Broadcast, sn: &str) -> Result<(), ApiError> {
-    let mqtt = gw
-        .mqtt
-        .as_ref()
-        .ok_or_else(|| ApiError::conflict("MQTT is disabled (mqtt.enabled = false)"))?;
-    let sn = DeviceSn::parse(sn).map_err(|e| ApiError::conflict(e.to_string()))?;
-    let topic =
-        broadcast_topic(DEFAULT_MQTT_TOPIC, &sn).map_err(|e| ApiError::conflict(e.to_string()))?;
-    mqtt.publish(topic, message.encode())
-        .await
-        .map_err(|e| ApiError::unavailable("mqtt_unavailable", e.to_string()))
+/// Asks the merchant's actor to publish `message`; maps its refusals.
+async fn fan_out(
+    gw: &Gateway,
+    merchant_id: i64,
+    terminal_id: Option<i64>,
+    message: &Broadcast,
+) -> Result<Vec<String>, ApiError> {
+    let ask = Ds50Broadcast {
+        payload: message.encode(),
+        terminal_id,
+    };
+    let result = gw.merchants.ask(&merchant_id.to_string(), ask)?.await;
+    match result {
+        Ok(Ok(published)) => Ok(published),
+        Ok(Err(e @ (BroadcastError::Publish { .. } | BroadcastError::Store(_)))) => {
+            Err(ApiError::unavailable("mqtt_unavailable", e.to_string()))
+        }
+        Ok(Err(e)) => Err(ApiError::conflict(e.to_string())),
+        Err(_) => Err(ApiError::unavailable(
+            "busy",
+            "the merchant's actor stopped; retry",
+        )),
+    }
 }
 
-/// Push a voice broadcast to one DS50 device.
+/// Push a voice broadcast to one DS50 device, on its topic (`{mqtt_topic}/{SN}`).
 #[utoipa::path(tag = "ds50", request_body = BroadcastBody, security(("bearer" = [])), responses(
     (status = 200, body = BroadcastResult), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -243,13 +274,12 @@ pub async fn broadcast(
         return Err(ApiError::conflict("terminal is not active"));
     }
     let message = body.0.build()?;
-    publish(&gw, &message, &terminal.code).await?;
-    Ok(HttpResponse::Ok().json(BroadcastResult {
-        published: vec![terminal.code],
-    }))
+    let published = fan_out(&gw, terminal.merchant_id, Some(terminal.id), &message).await?;
+    Ok(HttpResponse::Ok().json(BroadcastResult { published }))
 }
 
-/// Push a voice broadcast to every active DS50 device of a merchant, one message per device.
+/// Push a voice broadcast to every active DS50 device of a merchant, one message per device
+/// on each device's topic, fanned out by the merchant's actor.
 #[utoipa::path(tag = "ds50", request_body = BroadcastBody, security(("bearer" = [])), responses(
     (status = 200, body = BroadcastResult), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
@@ -260,27 +290,15 @@ pub async fn broadcast_to_merchant(
     body: ValidJson<BroadcastBody>,
 ) -> Result<HttpResponse, ApiError> {
     let merchant = id.into_inner();
-    let (exists, terminals) = with_db(&gw, move |db| {
-        Box::pin(async move {
-            Ok((
-                catalog::get_merchant(db, merchant).await?.is_some(),
-                catalog::list_terminals(db, merchant, TerminalFamily::Ds50).await?,
-            ))
-        })
+    let exists = with_db(&gw, move |db| {
+        Box::pin(async move { Ok(catalog::get_merchant(db, merchant).await?.is_some()) })
     })
     .await?;
     if !exists {
         return Err(ApiError::not_found("merchant"));
     }
     let message = body.0.build()?;
-    let mut published = Vec::new();
-    for terminal in terminals
-        .into_iter()
-        .filter(|t| t.status == TerminalStatus::Active)
-    {
-        publish(&gw, &message, &terminal.code).await?;
-        published.push(terminal.code);
-    }
+    let published = fan_out(&gw, merchant, None, &message).await?;
     Ok(HttpResponse::Ok().json(BroadcastResult { published }))
 }
 
