@@ -38,17 +38,22 @@ impl MerchantActor {
             .await
     }
 
+    /// The merchant's id if it is loaded and active.
+    pub(super) fn active_merchant(&self) -> Result<i64, EntityError> {
+        match self.state.get() {
+            Ok(m) if m.status == MerchantStatus::Active => Ok(m.id),
+            Ok(_) => Err(EntityError::Disabled),
+            Err(e) => Err(e),
+        }
+    }
+
     fn forward(
         &mut self,
         request: PostRequest,
         reply: tokio::sync::oneshot::Sender<MerchantPostReply>,
     ) {
-        let merchant = match self.state.get() {
-            Ok(m) if m.status == MerchantStatus::Active => m.id,
-            Ok(_) => {
-                let _ = reply.send(Err(EntityError::Disabled));
-                return;
-            }
+        let merchant = match self.active_merchant() {
+            Ok(id) => id,
             Err(e) => {
                 let _ = reply.send(Err(e));
                 return;

@@ -24,14 +24,13 @@ use super::merchant::MerchantActor;
 use super::EntityError;
 use crate::ledger::{Asset, LedgerError, LimitPolicy, Operation, PostRequest, VoidKind};
 use crate::mailbox::Ask;
-use crate::model::MerchantStatus;
 use crate::store::pospal::{self as store_pospal, DocumentKind, Event, Mismatch};
 use crate::store::{catalog, now_ms, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::pospal::{
     business_key, fingerprint, reversed_ticket_key, Body, Cmd, Notification, OrderState,
-    StockFlowCmd,
+    StockFlowCmd, Ticket,
 };
 use rust_decimal::Decimal;
 
@@ -199,6 +198,18 @@ pub fn order_stage(state: OrderState) -> (i64, &'static str) {
     }
 }
 
+/// What every ticket plan has: the `sn`, the member, Pospal's balance after the last log,
+/// and the date of the last log.
+fn describe_ticket(plan: &mut PospalPlan, ticket: &Ticket) {
+    plan.subject = ticket.sn.clone();
+    plan.member = member(ticket.customer_uid);
+    let last = ticket.balance_logs.last();
+    plan.pospal_balance_after = last.and_then(|l| l.after_used_money.map(|f| f.get()));
+    plan.business_date = last
+        .and_then(|l| l.datetime.as_deref())
+        .and_then(parse_date);
+}
+
 /// Turns a notification into what it does (pure).
 pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
     let key = business_key(n);
@@ -213,17 +224,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
     };
     match (&n.envelope.cmd, &n.body) {
         (Cmd::TicketReverse, Body::Ticket(ticket)) => {
-            plan.subject = ticket.sn.clone();
-            plan.member = member(ticket.customer_uid);
-            plan.pospal_balance_after = ticket
-                .balance_logs
-                .last()
-                .and_then(|l| l.after_used_money.map(|f| f.get()));
-            plan.business_date = ticket
-                .balance_logs
-                .last()
-                .and_then(|l| l.datetime.as_deref())
-                .and_then(parse_date);
+            describe_ticket(&mut plan, ticket);
             if let (Some(_), Some(original)) = (&plan.member, reversed_ticket_key(n)) {
                 if !ticket.balance_logs.is_empty() {
                     plan.postings.push(Posting {
@@ -246,17 +247,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
             }
         }
         (_, Body::Ticket(ticket)) => {
-            plan.subject = ticket.sn.clone();
-            plan.member = member(ticket.customer_uid);
-            plan.pospal_balance_after = ticket
-                .balance_logs
-                .last()
-                .and_then(|l| l.after_used_money.map(|f| f.get()));
-            plan.business_date = ticket
-                .balance_logs
-                .first()
-                .and_then(|l| l.datetime.as_deref())
-                .and_then(parse_date);
+            describe_ticket(&mut plan, ticket);
             if plan.member.is_some() {
                 let mut cash = 0i64;
                 for log in &ticket.balance_logs {
@@ -512,12 +503,8 @@ impl Handler<Ask<PospalNotify, PospalNotifyReply>> for MerchantActor {
     fn handle(&mut self, msg: Ask<PospalNotify, PospalNotifyReply>, ctx: &mut Context<Self>) {
         self.life.touch();
         let Ask { query, reply } = msg;
-        let merchant_id = match self.state.get() {
-            Ok(m) if m.status == MerchantStatus::Active => m.id,
-            Ok(_) => {
-                let _ = reply.send(Err(EntityError::Disabled));
-                return;
-            }
+        let merchant_id = match self.active_merchant() {
+            Ok(id) => id,
             Err(e) => {
                 let _ = reply.send(Err(e));
                 return;

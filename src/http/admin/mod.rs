@@ -76,6 +76,24 @@ where
     Ok(gw.store.transaction(f).await?)
 }
 
+/// Default size of a listing page.
+pub const PAGE_DEFAULT: i64 = 50;
+/// Largest listing page.
+pub const PAGE_MAX: i64 = 500;
+
+/// The `limit` of a listing: 1..=[`PAGE_MAX`], [`PAGE_DEFAULT`] when absent.
+pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    let limit = limit.unwrap_or(PAGE_DEFAULT);
+    if (1..=PAGE_MAX).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid_query(
+            "limit",
+            format!("must be between 1 and {PAGE_MAX}"),
+        ))
+    }
+}
+
 /// `Some(v)` or a 404 naming `what`.
 pub fn found<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError::not_found(what))

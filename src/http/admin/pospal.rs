@@ -2,7 +2,7 @@
 //! notifications; the key is write-only), and the read side of what was consumed: events,
 //! balance mismatches, and the folded state of stock flows and online orders.
 
-use super::{found, with_db};
+use super::{found, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
@@ -14,10 +14,6 @@ use posgate_actors::store::{catalog, now_ms};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-/// Default page size.
-const PAGE_DEFAULT: i64 = 50;
-/// Largest page size.
-const PAGE_MAX: i64 = 500;
 /// Longest appId / appKey accepted, characters.
 const APP_TEXT_MAX: usize = 128;
 /// Shortest appKey accepted, characters.
@@ -150,15 +146,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn limit(&self) -> Result<i64, ApiError> {
-        let limit = self.limit.unwrap_or(PAGE_DEFAULT);
-        if (1..=PAGE_MAX).contains(&limit) {
-            Ok(limit)
-        } else {
-            Err(ApiError::invalid_query(
-                "limit",
-                format!("must be between 1 and {PAGE_MAX}"),
-            ))
-        }
+        page_limit(self.limit)
     }
 }
 

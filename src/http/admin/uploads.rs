@@ -1,7 +1,7 @@
 //! What consumption machines uploaded (MQTT POS spec section 6): device messages, photos
 //! (metadata and the image itself) and dish records, per terminal, newest first.
 
-use super::{found, with_db};
+use super::{found, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use actix_web::{get, web, HttpResponse};
@@ -9,11 +9,6 @@ use posgate_actors::store::uploads::{self, DeviceNoticeRecord, DishRecord, Photo
 use posgate_actors::store::{catalog, Db, StoreError};
 use serde::Deserialize;
 use utoipa::IntoParams;
-
-/// Default page size.
-const PAGE_DEFAULT: i64 = 50;
-/// Largest page size.
-const PAGE_MAX: i64 = 500;
 
 /// Size of an upload listing.
 #[derive(Deserialize, IntoParams)]
@@ -25,15 +20,7 @@ pub struct UploadQuery {
 
 impl UploadQuery {
     fn limit(&self) -> Result<i64, ApiError> {
-        let limit = self.limit.unwrap_or(PAGE_DEFAULT);
-        if (1..=PAGE_MAX).contains(&limit) {
-            Ok(limit)
-        } else {
-            Err(ApiError::invalid_query(
-                "limit",
-                format!("must be between 1 and {PAGE_MAX}"),
-            ))
-        }
+        page_limit(self.limit)
     }
 }
 
