@@ -8,6 +8,7 @@ pub mod command_documents;
 pub mod ds50;
 pub mod error;
 pub mod health;
+pub mod jpos;
 pub mod json;
 pub mod openapi;
 
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(openapi::openapi_json)
         .service(command_documents::fetch)
         .configure(ds50::configure)
+        .configure(jpos::configure)
         .configure(admin::configure)
         .default_service(web::to(not_found));
 }

@@ -13,6 +13,7 @@ mod registry;
 mod terminal;
 mod terminal_commands;
 mod terminal_ds50;
+mod terminal_jpos;
 mod terminal_mqtt;
 mod terminal_uploads;
 mod venue;
@@ -26,6 +27,10 @@ pub use terminal_commands::{SendCommand, SendCommandReply};
 pub use terminal_ds50::{
     auth_code as ds50_auth_code, ds50_code, ds50_entity_code, sale_posting, sale_reply, Ds50Sale,
     Ds50SaleReply,
+};
+pub use terminal_jpos::{
+    batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
+    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
 };
 pub use terminal_mqtt::{
     consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,

@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0005_ds50.sql"),
         sqlite: include_str!("../../../sql/sqlite/0005_ds50.sql"),
     },
+    Migration {
+        version: 6,
+        name: "jpos",
+        postgres: include_str!("../../../sql/postgres/0006_jpos.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0006_jpos.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

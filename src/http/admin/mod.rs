@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod commands;
 pub mod ds50;
 pub mod dto;
+pub mod jpos;
 pub mod merchants;
 pub mod terminals;
 pub mod transactions;
@@ -41,6 +42,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ds50::posparam)
             .service(ds50::broadcast)
             .service(ds50::broadcast_to_merchant)
+            .service(jpos::set_rules)
+            .service(jpos::get_rules)
+            .service(jpos::batch)
+            .service(jpos::master)
+            .service(jpos::transactions)
+            .service(jpos::settlements)
+            .service(jpos::settlement)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)

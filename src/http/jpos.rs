@@ -1,0 +1,264 @@
+//! The jpos access layer over HTTP (jpos-access-layer.txt): `POST /v1/jpos/...` forms in,
+//! JSON replies out.
+//!
+//! Thin: recognise the interface from the path, check method, content type and size,
+//! decode the form with the pure codec, strip the card secrets (the card number becomes its
+//! HMAC index and masked form; tracks and PIN block stop here), and ask the terminal actor
+//! `jpos:{storeNo}:{terminalNo}`. The footnote's `/v1/trans/consume` is served as consume.
+//!
+//! HTTP statuses: every decoded request, refused or not, is answered `200` with the
+//! refusal in `status` (terminals read the JSON). Only transport faults get another status,
+//! still with a jpos body: `404` + `40` unknown path or version, `405` + `40` not POST,
+//! `415` + `30` not a form, `413` + `30` body over 16 KiB.
+
+use crate::app::Gateway;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use posgate_actors::entity::{
+    jpos_entity_code, JposAnswer, JposCall, JposCard, JposTrace, JposWork, TerminalActor,
+};
+use posgate_actors::model::TerminalFamily;
+use posgate_actors::store::now_ms;
+use posgate_protocols::jpos::limits::BODY_BYTES_MAX;
+use posgate_protocols::jpos::request::{CardData, TraceRef};
+use posgate_protocols::jpos::{decode_request, CardNo, Endpoint, JposStatus, Request, WorkingKey};
+
+/// Registers the jpos routes: every path under `/v1/jpos/` and the consume alias.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/{version:v[0-9]+}/jpos/{tail:.*}", web::route().to(serve))
+        .route(
+            posgate_protocols::jpos::endpoint::CONSUME_ALIAS_PATH,
+            web::route().to(serve),
+        );
+}
+
+fn answer(http: StatusCode, answer: &JposAnswer, endpoint: &'static str) -> HttpResponse {
+    metrics::counter!("posgate_jpos_requests_total",
+        "endpoint" => endpoint, "status" => answer.status.as_str())
+    .increment(1);
+    HttpResponse::build(http)
+        .content_type("application/json; charset=utf-8")
+        .body(answer.body.clone())
+}
+
+fn refuse(http: StatusCode, status: JposStatus, endpoint: &'static str) -> HttpResponse {
+    answer(http, &JposAnswer::refuse(status, now_ms()), endpoint)
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Every jpos request.
+pub async fn serve(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let endpoint = match Endpoint::from_path(req.path()) {
+        Ok(endpoint) => endpoint,
+        Err(e) => return refuse(StatusCode::NOT_FOUND, e.code(), "unknown"),
+    };
+    let label = endpoint.suffix();
+    if let Err(e) = Endpoint::require_post(req.method().as_str()) {
+        return refuse(StatusCode::METHOD_NOT_ALLOWED, e.code(), label);
+    }
+    if !is_form(&req) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JposStatus::FormatError,
+            label,
+        );
+    }
+    if body.len() > BODY_BYTES_MAX {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            JposStatus::FormatError,
+            label,
+        );
+    }
+    let request = match decode_request(endpoint, &body) {
+        Ok(request) => request,
+        Err(e) => return refuse(StatusCode::OK, e.code(), label),
+    };
+    let terminal = request.terminal();
+    if terminal.store_no.as_str().contains(':') {
+        // `jpos:{storeNo}:{terminalNo}` would be ambiguous: no such terminal is registered.
+        return refuse(StatusCode::OK, JposStatus::UnknownTerminal, label);
+    }
+    let code = format!(
+        "{}:{}",
+        terminal.store_no.as_str(),
+        terminal.terminal_no.as_str()
+    );
+    let key = TerminalActor::key(TerminalFamily::Jpos, &code);
+    let Some(work) = work_of(&gw, &key, &request) else {
+        return refuse(StatusCode::OK, JposStatus::FunctionNotSupported, label);
+    };
+    let call = JposCall {
+        work,
+        fingerprint: fingerprint(&gw, &request),
+        business_date: gw.business_date(),
+        now_ms: now_ms(),
+    };
+    // The card number, tracks and PIN block end here.
+    drop(request);
+    let reply = match gw.terminals.ask(&key, call) {
+        Ok(rx) => rx
+            .await
+            .unwrap_or_else(|_| JposAnswer::refuse(JposStatus::SystemBusy, now_ms())),
+        Err(e) => JposAnswer::refuse(jpos_entity_code(&e), now_ms()),
+    };
+    answer(StatusCode::OK, &reply, label)
+}
+
+/// A keyed digest of what the request asks, without the PIN block and tracks (a PIN block
+/// may differ between retries) and with the reversals digested as their originals, whose
+/// body they repeat.
+fn fingerprint(gw: &Gateway, request: &Request) -> String {
+    let mut stripped = request.clone();
+    let strip = |card: &mut CardData| {
+        card.track2 = None;
+        card.track3 = None;
+    };
+    let endpoint = match &mut stripped {
+        Request::Consume(r) => {
+            strip(&mut r.card);
+            r.password = None;
+            Endpoint::Consume
+        }
+        Request::ConsumeReversal(r) => {
+            strip(&mut r.original.card);
+            r.original.password = None;
+            Endpoint::Consume
+        }
+        Request::Cancel(r) => {
+            strip(&mut r.card);
+            Endpoint::Cancel
+        }
+        Request::CancelReversal(r) => {
+            strip(&mut r.original.card);
+            Endpoint::Cancel
+        }
+        Request::Refund(r) => {
+            strip(&mut r.card);
+            Endpoint::Refund
+        }
+        Request::RefundCancel(r) => {
+            strip(&mut r.card);
+            Endpoint::RefundCancel
+        }
+        other => other.endpoint(),
+    };
+    let mut data = endpoint.suffix().as_bytes().to_vec();
+    data.push(b'\n');
+    data.extend_from_slice(&stripped.to_form());
+    gw.card_key.digest("jpos-request", &data)
+}
+
+fn card(gw: &Gateway, card_no: &CardNo) -> JposCard {
+    JposCard {
+        hmac: gw.card_key.index(card_no.expose()).ok(),
+        masked: card_no.masked(),
+    }
+}
+
+fn trace(trace: TraceRef) -> JposTrace {
+    JposTrace {
+        batch_no: trace.batch_no,
+        trace_no: trace.trace_no,
+    }
+}
+
+/// The terminal master key of a terminal: derived from the card key, so that nothing is
+/// stored; the admin API shows it for loading into the terminal.
+pub fn master_key(gw: &Gateway, terminal_key: &str) -> [u8; 16] {
+    let derived = gw.card_key.derive(&format!("jpos-tmk:{terminal_key}"));
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&derived[..16]);
+    key
+}
+
+/// What the terminal actor is asked; `None` for the interfaces posgate does not serve.
+fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> Option<JposWork> {
+    Some(match request {
+        Request::Checkin(r) => {
+            let pin: [u8; 16] = rand::random();
+            let mac: [u8; 16] = rand::random();
+            JposWork::Checkin {
+                operator_no: r.operator_no.as_str().to_string(),
+                working_key: WorkingKey::seal(&master_key(gw, terminal_key), &pin, &mac),
+            }
+        }
+        Request::CardQuery(r) => JposWork::CardQuery {
+            trace: trace(r.trace),
+            card: card(gw, &r.card_no),
+        },
+        Request::Consume(r) => consume_work(gw, r, false),
+        Request::ConsumeReversal(r) => consume_work(gw, &r.original, true),
+        Request::Cancel(r) => cancel_work(gw, r, false),
+        Request::CancelReversal(r) => cancel_work(gw, &r.original, true),
+        Request::Refund(r) => JposWork::Refund {
+            trace: trace(r.trace),
+            card: card(gw, &r.card.card_no),
+            ori_serial_no: r.ori_serial_no.as_str().to_string(),
+            ori_date: format!(
+                "{:04}-{:02}-{:02}",
+                r.ori_trans_date.year(),
+                r.ori_trans_date.month(),
+                r.ori_trans_date.day()
+            ),
+            point: r.point_amount.map(|f| f.0),
+            cash: r.cash_amount.map(|f| f.0),
+        },
+        Request::RefundCancel(r) => JposWork::RefundCancel {
+            trace: trace(r.trace),
+            card: card(gw, &r.card.card_no),
+            ori_serial_no: r.ori_serial_no.as_str().to_string(),
+            original: trace(r.original),
+            ori_trans_time_ms: r.ori_trans_time.unix_millis(),
+        },
+        Request::Settle(r) => JposWork::Settle {
+            trace: trace(r.trace),
+            totals: r.totals,
+        },
+        Request::TicketQuery(_)
+        | Request::TicketConsume(_)
+        | Request::TicketConsumeReversal(_)
+        | Request::SendVerifyCode(_)
+        | Request::CardActivate(_) => return None,
+    })
+}
+
+fn consume_work(
+    gw: &Gateway,
+    r: &posgate_protocols::jpos::request::ConsumeRequest,
+    reversal: bool,
+) -> JposWork {
+    JposWork::Consume {
+        trace: trace(r.trace),
+        card: card(gw, &r.card.card_no),
+        point: r.point_amount.0,
+        cash: r.cash_amount.0,
+        vouchers: !r.vouchers.is_empty(),
+        register_trace: r.register_trace_no.as_ref().map(|t| t.as_str().to_string()),
+        reversal,
+    }
+}
+
+fn cancel_work(
+    gw: &Gateway,
+    r: &posgate_protocols::jpos::request::CancelRequest,
+    reversal: bool,
+) -> JposWork {
+    JposWork::Cancel {
+        trace: trace(r.trace),
+        card: card(gw, &r.card.card_no),
+        original: trace(r.original),
+        ori_trans_time_ms: r.ori_trans_time.unix_millis(),
+        reversal,
+    }
+}
