@@ -579,14 +579,6 @@ async fn scenario(c: Config) {
     assert!(rows.iter().all(|r| !r.to_string().contains(&j.pan)));
     assert!(rows.iter().any(|r| r["card_masked"].as_str()
         == Some(&format!("{}****{}", &j.pan[..6], &j.pan[j.pan.len() - 4..]))));
-
-    // Interfaces posgate does not serve answer 40.
-    let mut tickets = j.head(3, 1);
-    tickets.push(("ticket", r#"[{"id":1,"type":"01","num":1}]"#.to_string()));
-    assert_eq!(
-        j.post("/v1/jpos/tickets/consume", &tickets).await.status(),
-        "40"
-    );
 }
 
 #[actix_rt::test]
@@ -600,6 +592,337 @@ async fn jpos_on_postgres() {
         return;
     };
     scenario(config(Some(url))).await;
+}
+
+fn ticket_form(j: &Jpos, trace: u32, lines: &str) -> Form {
+    let mut form = j.head(1, trace);
+    form.push(("ticket", lines.to_string()));
+    form
+}
+
+async fn held(j: &Jpos) -> Vec<i64> {
+    let (status, tickets) = j
+        .admin
+        .get(&format!("/admin/v1/jpos/accounts/{}/tickets", j.account))
+        .await;
+    assert_eq!(status, 200, "{tickets}");
+    tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["num"].as_i64().unwrap())
+        .collect()
+}
+
+async fn tickets(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    for body in [
+        json!({"ticket_id": 1, "ticket_type": "01", "name": "xx 团购券", "face_amount": 1000, "num": 5}),
+        json!({"ticket_id": 2, "ticket_type": "03", "name": "xx 代金券", "face_amount": 10000, "num": 1}),
+    ] {
+        let (status, t) = j
+            .admin
+            .post(
+                &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{t}");
+    }
+    let q = j.post("/v1/jpos/tickets", &j.head(1, 90)).await;
+    assert_eq!(q.status(), "00", "{}", q.text);
+    assert_eq!(q.json["pointBalance"], "100.00");
+    assert_eq!(
+        q.json["ticket"],
+        json!([
+            {"id": 1, "type": "01", "amount": "10.00", "name": "xx 团购券", "num": 5},
+            {"id": 2, "type": "03", "amount": "100.00", "name": "xx 代金券", "num": 1},
+        ])
+    );
+
+    // Consume two group-buy tickets; a retry is answered the same and takes nothing more.
+    let lines = r#"[{"id":1,"type":"01","num":2}]"#;
+    let c1 = j
+        .post("/v1/jpos/tickets/consume", &ticket_form(&j, 1, lines))
+        .await;
+    assert_eq!(c1.status(), "00", "{}", c1.text);
+    assert_eq!(c1.json["advertisement"], "欢迎参加 xxx 活动");
+    assert_eq!(c1.json["serialNo"].as_str().unwrap().len(), 12);
+    assert_eq!(held(&j).await, [3, 1]);
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 1, lines))
+            .await
+            .text,
+        c1.text
+    );
+    assert_eq!(held(&j).await, [3, 1]);
+    // More than held, or the wrong type: 51, nothing taken.
+    let too_many = r#"[{"id":1,"type":"01","num":1},{"id":2,"type":"03","num":2}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, too_many))
+            .await
+            .status(),
+        "51"
+    );
+    let wrong_type = r#"[{"id":1,"type":"02","num":1}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 3, wrong_type))
+            .await
+            .status(),
+        "51"
+    );
+    assert_eq!(held(&j).await, [3, 1]);
+
+    // Reversal gives the tickets back; a reversal before its original refuses it.
+    let rev = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 1, lines),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(held(&j).await, [5, 1]);
+    let again = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 1, lines),
+        )
+        .await;
+    assert_eq!(again.text, rev.text);
+    assert_eq!(held(&j).await, [5, 1]);
+    let early = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 5, lines),
+        )
+        .await;
+    assert_eq!(early.status(), "25", "{}", early.text);
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 5, lines))
+            .await
+            .status(),
+        "12"
+    );
+    assert_eq!(held(&j).await, [5, 1]);
+
+    // The voucher ticket, then settlement: one ticket debit of 100.00.
+    let voucher = r#"[{"id":2,"type":"03","num":1}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 6, voucher))
+            .await
+            .status(),
+        "00"
+    );
+    assert_eq!(held(&j).await, [5, 0]);
+    let figures = [
+        "0", "0", "0", "0", "1", "100.00", "0", "0", "1", "0", "0", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn tickets_on_sqlite() {
+    tickets(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn tickets_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    tickets(config(Some(url))).await;
+}
+
+/// A small real HTTP server standing in for an SMS provider's webhook: every POST body
+/// it receives is passed on.
+async fn sms_webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms/send", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut data = Vec::new();
+            let mut chunk = [0u8; 1024];
+            let body = loop {
+                let n = stream.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        assert!(head.starts_with("POST /sms/send HTTP/1.1"), "{head}");
+                        break Some(body.to_string());
+                    }
+                }
+            };
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+            if let Some(body) = body {
+                let _ = tx.send(serde_json::from_str(&body).unwrap());
+            }
+        }
+    });
+    (url, rx)
+}
+
+fn activate_form(j: &Jpos, trace: u32, mobile: &str, code: &str) -> Form {
+    let mut form = j.head(1, trace);
+    form.extend([
+        ("mobileNo", mobile.to_string()),
+        ("verifyCode", code.to_string()),
+        ("idType", "01".to_string()),
+        ("idNo", "0123456789012345678".to_string()),
+    ]);
+    form
+}
+
+async fn send_code(j: &Jpos, mobile: &str) -> Reply {
+    j.post(
+        "/v1/jpos/mobile/sendVerifyCode",
+        &[
+            ("storeNo", j.store_no.clone()),
+            ("terminalNo", j.terminal_no.clone()),
+            ("mobileNo", mobile.to_string()),
+        ],
+    )
+    .await
+}
+
+async fn activation(c: Config) {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = c;
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_resend_seconds = 0;
+    c.jpos.verify_code_sends_per_hour_max = 3;
+    c.jpos.verify_code_attempts_max = 2;
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let mobile = "13800000000";
+
+    // A code through the webhook; two wrong tries kill it, even for the right code.
+    let sent = send_code(&j, mobile).await;
+    assert_eq!(sent.status(), "00", "{}", sent.text);
+    let message = sms.recv().await.unwrap();
+    assert_eq!(message["mobileNo"], mobile);
+    let code = message["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    assert!(message["text"].as_str().unwrap().contains(&code));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for trace in [1, 2] {
+        let r = j
+            .post(
+                "/v1/jpos/card/active",
+                &activate_form(&j, trace, mobile, wrong),
+            )
+            .await;
+        assert_eq!(r.status(), "55", "{}", r.text);
+    }
+    let r = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 3, mobile, &code))
+        .await;
+    assert_eq!(r.status(), "75", "{}", r.text);
+
+    // A new code activates the card; a retry is the same answer; the code is spent.
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ok = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 4, mobile, &code))
+        .await;
+    assert_eq!(ok.status(), "00", "{}", ok.text);
+    assert_eq!(ok.json["serialNo"].as_str().unwrap().len(), 12);
+    assert_eq!(
+        j.post("/v1/jpos/card/active", &activate_form(&j, 4, mobile, &code))
+            .await
+            .text,
+        ok.text
+    );
+    let spent = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 5, mobile, &code))
+        .await;
+    assert_eq!(spent.status(), "68", "{}", spent.text);
+
+    // A card is activated once.
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let twice = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 6, mobile, &code))
+        .await;
+    assert_eq!(twice.status(), "12", "{}", twice.text);
+
+    // Three codes this hour: the fourth is refused and nothing is sent.
+    assert_eq!(send_code(&j, mobile).await.status(), "65");
+    assert!(sms.try_recv().is_err());
+
+    // One activation in the batch.
+    let figures = ["0", "0", "0", "0", "0", "0", "0", "0", "1", "0", "0", "1"];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn activation_on_sqlite() {
+    activation(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn activation_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    activation(config(Some(url))).await;
+}
+
+/// Codes expire: with a lifetime of 0 s, a code is dead when it arrives (the TTL is a
+/// setting, so no test waits minutes).
+#[actix_rt::test]
+async fn verify_codes_expire() {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = config(None);
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_ttl_seconds = 0;
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    assert_eq!(send_code(&j, "13900000000").await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = j
+        .post(
+            "/v1/jpos/card/active",
+            &activate_form(&j, 1, "13900000000", &code),
+        )
+        .await;
+    assert_eq!(r.status(), "68", "{}", r.text);
+    // The default resend interval (60 s) refuses an immediate second code.
+    assert_eq!(send_code(&j, "13900000000").await.status(), "65");
 }
 
 /// One bad request and what it must get.

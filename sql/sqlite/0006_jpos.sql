@@ -47,6 +47,9 @@ CREATE TABLE jpos_trans (
     refunded_cash    BIGINT NOT NULL DEFAULT 0,
     refunded_persent BIGINT NOT NULL DEFAULT 0,
     supply_cash      BIGINT NOT NULL DEFAULT 0,
+    -- Ticket consume: face value of the tickets used, fen, and their lines (JSON).
+    ticket_amount    BIGINT NOT NULL DEFAULT 0,
+    ticket_lines     TEXT,
     -- 0 standing, 1 reversed (冲正), 2 cancelled (撤销).
     voided           BIGINT NOT NULL DEFAULT 0,
     register_trace   TEXT,
@@ -57,6 +60,40 @@ CREATE TABLE jpos_trans (
     UNIQUE (terminal_key, batch_no, trace_no, role)
 );
 CREATE INDEX jpos_trans_batch ON jpos_trans (terminal_key, batch_no);
+
+-- Tickets (券) a card's account holds: 01 group-buy, 02 exchange, 03 voucher. Counted
+-- holdings, not ledger money: a ticket consume takes them in the same transaction that
+-- journals it, and its reversal puts them back.
+CREATE TABLE jpos_tickets (
+    account_id       BIGINT NOT NULL REFERENCES accounts(id),
+    ticket_id        BIGINT NOT NULL,
+    ticket_type      TEXT NOT NULL CHECK (ticket_type IN ('01', '02', '03')),
+    name             TEXT NOT NULL,
+    face_amount      BIGINT NOT NULL CHECK (face_amount >= 0),
+    num              BIGINT NOT NULL CHECK (num >= 0),
+    updated_at_ms    BIGINT NOT NULL,
+    PRIMARY KEY (account_id, ticket_id)
+);
+
+-- SMS verification codes (发送验证码 / 卡激活): only a keyed digest of the code is kept.
+CREATE TABLE jpos_verify_codes (
+    mobile_no        TEXT PRIMARY KEY,
+    code_digest      TEXT NOT NULL,
+    expires_at_ms    BIGINT NOT NULL,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    sent_at_ms       BIGINT NOT NULL,
+    window_start_ms  BIGINT NOT NULL,
+    window_sends     BIGINT NOT NULL
+);
+
+-- Card activations (卡激活): which card was activated for which mobile number.
+CREATE TABLE jpos_card_activations (
+    card_hmac        TEXT PRIMARY KEY,
+    account_id       BIGINT NOT NULL REFERENCES accounts(id),
+    mobile_no        TEXT NOT NULL,
+    id_type          TEXT NOT NULL,
+    activated_at_ms  BIGINT NOT NULL
+);
 
 -- Settlements: the terminal's figures, posgate's, and each differing figure.
 CREATE TABLE jpos_settlements (

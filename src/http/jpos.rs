@@ -95,8 +95,21 @@ pub async fn serve(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -
         terminal.terminal_no.as_str()
     );
     let key = TerminalActor::key(TerminalFamily::Jpos, &code);
-    let Some(work) = work_of(&gw, &key, &request) else {
-        return refuse(StatusCode::OK, JposStatus::FunctionNotSupported, label);
+    let work = work_of(&gw, &key, &request);
+    // The SMS code leaves only through the sender, after its digest is stored.
+    let sms = match &request {
+        Request::SendVerifyCode(r) => Some((r.mobile_no.as_str().to_string(), new_code())),
+        _ => None,
+    };
+    let work = match (&sms, work) {
+        (Some((mobile_no, code)), _) => JposWork::SendVerifyCode {
+            mobile_no: mobile_no.clone(),
+            code_digest: code_digest(&gw, mobile_no, code),
+            ttl_ms: seconds_ms(gw.config.jpos.verify_code_ttl_seconds),
+            resend_ms: seconds_ms(gw.config.jpos.verify_code_resend_seconds),
+            sends_per_hour_max: i64::from(gw.config.jpos.verify_code_sends_per_hour_max),
+        },
+        (None, work) => work,
     };
     let call = JposCall {
         work,
@@ -112,7 +125,35 @@ pub async fn serve(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -
             .unwrap_or_else(|_| JposAnswer::refuse(JposStatus::SystemBusy, now_ms())),
         Err(e) => JposAnswer::refuse(jpos_entity_code(&e), now_ms()),
     };
+    if let (Some((mobile_no, code)), JposStatus::Approved) = (sms, reply.status) {
+        let text = format!(
+            "验证码 {code}, {} 分钟内有效 (verification code, valid {} minutes)",
+            gw.config.jpos.verify_code_ttl_seconds / 60,
+            gw.config.jpos.verify_code_ttl_seconds / 60
+        );
+        if let Err(e) = gw.sms.send(&mobile_no, &code, &text).await {
+            tracing::warn!(error = %e, "jpos SMS not sent");
+            metrics::counter!("posgate_jpos_sms_total", "result" => "failed").increment(1);
+            return refuse(StatusCode::OK, JposStatus::IssuerUnavailable, label);
+        }
+        metrics::counter!("posgate_jpos_sms_total", "result" => "sent").increment(1);
+    }
     answer(StatusCode::OK, &reply, label)
+}
+
+fn seconds_ms(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// A fresh six-digit verification code.
+fn new_code() -> String {
+    format!("{:06}", rand::random::<u32>() % 1_000_000)
+}
+
+/// The stored form of a verification code: keyed, bound to the mobile number.
+fn code_digest(gw: &Gateway, mobile_no: &str, code: &str) -> String {
+    gw.card_key
+        .digest(&format!("jpos-verify-code:{mobile_no}"), code.as_bytes())
 }
 
 /// A keyed digest of what the request asks, without the PIN block and tracks (a PIN block
@@ -151,6 +192,18 @@ fn fingerprint(gw: &Gateway, request: &Request) -> String {
             strip(&mut r.card);
             Endpoint::RefundCancel
         }
+        Request::TicketConsume(r) => {
+            strip(&mut r.card);
+            Endpoint::TicketConsume
+        }
+        Request::TicketConsumeReversal(r) => {
+            strip(&mut r.original.card);
+            Endpoint::TicketConsume
+        }
+        Request::CardActivate(r) => {
+            strip(&mut r.card);
+            Endpoint::CardActivate
+        }
         other => other.endpoint(),
     };
     let mut data = endpoint.suffix().as_bytes().to_vec();
@@ -182,9 +235,9 @@ pub fn master_key(gw: &Gateway, terminal_key: &str) -> [u8; 16] {
     key
 }
 
-/// What the terminal actor is asked; `None` for the interfaces posgate does not serve.
-fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> Option<JposWork> {
-    Some(match request {
+/// What the terminal actor is asked (a verify-code request gets its code in [`serve`]).
+fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> JposWork {
+    match request {
         Request::Checkin(r) => {
             let pin: [u8; 16] = rand::random();
             let mac: [u8; 16] = rand::random();
@@ -225,12 +278,45 @@ fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> Option<JposWo
             trace: trace(r.trace),
             totals: r.totals,
         },
-        Request::TicketQuery(_)
-        | Request::TicketConsume(_)
-        | Request::TicketConsumeReversal(_)
-        | Request::SendVerifyCode(_)
-        | Request::CardActivate(_) => return None,
-    })
+        Request::TicketQuery(r) => JposWork::TicketQuery {
+            trace: trace(r.trace),
+            card: card(gw, &r.card_no),
+        },
+        Request::TicketConsume(r) => ticket_work(gw, r, false),
+        Request::TicketConsumeReversal(r) => ticket_work(gw, &r.original, true),
+        Request::SendVerifyCode(r) => JposWork::SendVerifyCode {
+            mobile_no: r.mobile_no.as_str().to_string(),
+            code_digest: String::new(),
+            ttl_ms: 0,
+            resend_ms: 0,
+            sends_per_hour_max: 0,
+        },
+        Request::CardActivate(r) => JposWork::CardActivate {
+            trace: trace(r.trace),
+            card: card(gw, &r.card.card_no),
+            mobile_no: r.mobile_no.as_str().to_string(),
+            code_digest: code_digest(gw, r.mobile_no.as_str(), r.verify_code.expose()),
+            id_type: r.id_type.as_str().to_string(),
+            attempts_max: i64::from(gw.config.jpos.verify_code_attempts_max),
+        },
+    }
+}
+
+fn ticket_work(
+    gw: &Gateway,
+    r: &posgate_protocols::jpos::request::TicketConsumeRequest,
+    reversal: bool,
+) -> JposWork {
+    JposWork::TicketConsume {
+        trace: trace(r.trace),
+        card: card(gw, &r.card.card_no),
+        lines: r
+            .tickets
+            .iter()
+            .map(|t| (t.id, t.ticket_type, t.num))
+            .collect(),
+        reversal,
+    }
 }
 
 fn consume_work(

@@ -32,14 +32,18 @@ use crate::store::{catalog, now_ms, Db, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::jpos::reply::{
+    CardActivateReply, TicketConsumeReply, TicketInfo, TicketQueryReply,
+};
+use posgate_protocols::jpos::reply::{
     CardQueryReply, CheckinReply, ConsumeReply, JposReply, PointsReply, RefundReply, SettleReply,
     StatusReply,
 };
 use posgate_protocols::jpos::settle::{
     compare, SettleFigure, SettleFlag, SettleTotals, SettleValue,
 };
-use posgate_protocols::jpos::types::{Gender, IdType, SerialNo};
+use posgate_protocols::jpos::types::{Gender, IdType, SerialNo, TicketType};
 use posgate_protocols::jpos::{BatchNo, JposStatus, TraceNo, TransTime, WorkingKey};
+use posgate_protocols::secret::constant_time_eq;
 use posgate_protocols::Fen;
 
 /// The card of a request, stripped: its index and masked number.
@@ -135,6 +139,52 @@ pub enum JposWork {
         original: JposTrace,
         /// `oriTransTime`, unix ms.
         ori_trans_time_ms: i64,
+    },
+    /// 券查询.
+    TicketQuery {
+        /// `batchNo`, `traceNo`.
+        trace: JposTrace,
+        /// The card.
+        card: JposCard,
+    },
+    /// 券消费, or with `reversal`, 券消费冲正.
+    TicketConsume {
+        /// `batchNo`, `traceNo`.
+        trace: JposTrace,
+        /// The card.
+        card: JposCard,
+        /// The lines: ticket id, type (`01`..`03`), how many.
+        lines: Vec<(u64, TicketType, u32)>,
+        /// A reversal of this ticket consume.
+        reversal: bool,
+    },
+    /// 发送验证码: store a new code's digest (the adapter sends the code itself).
+    SendVerifyCode {
+        /// `mobileNo`.
+        mobile_no: String,
+        /// Keyed digest of the new code.
+        code_digest: String,
+        /// The code's lifetime, ms.
+        ttl_ms: i64,
+        /// Shortest time between two codes to one number, ms.
+        resend_ms: i64,
+        /// Most codes to one number per hour.
+        sends_per_hour_max: i64,
+    },
+    /// 卡激活, confirmed by the code.
+    CardActivate {
+        /// `batchNo`, `traceNo`.
+        trace: JposTrace,
+        /// The card.
+        card: JposCard,
+        /// `mobileNo`.
+        mobile_no: String,
+        /// Keyed digest of the `verifyCode` sent.
+        code_digest: String,
+        /// `idType`.
+        id_type: String,
+        /// Wrong codes allowed before the code is dead.
+        attempts_max: i64,
     },
     /// 结算.
     Settle {
@@ -353,6 +403,40 @@ impl Flow {
             } => self.checkin(operator_no, working_key).await,
             JposWork::CardQuery { trace, card } => self.card_query(trace, card).await,
             JposWork::Settle { trace, totals } => self.settle(trace, totals).await,
+            JposWork::TicketQuery { trace, card } => self.ticket_query(trace, card).await,
+            JposWork::TicketConsume {
+                trace,
+                card,
+                lines,
+                reversal,
+            } => self.ticket_consume(trace, card, lines, reversal).await,
+            JposWork::SendVerifyCode {
+                mobile_no,
+                code_digest,
+                ttl_ms,
+                resend_ms,
+                sends_per_hour_max,
+            } => {
+                self.send_verify_code(
+                    mobile_no,
+                    code_digest,
+                    ttl_ms,
+                    resend_ms,
+                    sends_per_hour_max,
+                )
+                .await
+            }
+            JposWork::CardActivate {
+                trace,
+                card,
+                mobile_no,
+                code_digest,
+                id_type,
+                attempts_max,
+            } => {
+                self.card_activate(trace, card, mobile_no, code_digest, id_type, attempts_max)
+                    .await
+            }
             JposWork::Consume {
                 trace,
                 card,
@@ -1452,6 +1536,253 @@ impl Flow {
         .await
     }
 
+    // ------------------------------------------------------------------ tickets
+
+    async fn ticket_query(
+        &self,
+        trace: JposTrace,
+        card: JposCard,
+    ) -> Result<JposAnswer, JposStatus> {
+        self.require_batch(trace.batch_no).await?;
+        let account = match self.card(&card).await? {
+            CardLookup::Account(id) => id,
+            CardLookup::Unknown => return Err(JposStatus::InvalidCardNumber),
+            CardLookup::Blocked => return Err(JposStatus::RestrictedCardIssuer),
+        };
+        let held = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move { store_jpos::tickets(db, account, false).await })
+            })
+            .await
+            .map_err(|e| store_code(&e))?;
+        let (balances, active, _) = self.account_view(account).await?;
+        let tickets = held
+            .into_iter()
+            .filter_map(|t| {
+                Some(TicketInfo {
+                    id: u64::try_from(t.ticket_id).ok()?,
+                    ticket_type: TicketType::parse(&t.ticket_type).ok()?,
+                    amount: Fen(t.face_amount),
+                    name: t.name,
+                    num: u32::try_from(t.num).ok()?,
+                })
+            })
+            .collect();
+        Ok(JposAnswer::of(&TicketQueryReply {
+            trans_time: TransTime::from_unix_millis(self.call.now_ms)
+                .ok_or(JposStatus::IssuerUnavailable)?,
+            point_balance: Fen(balances.points),
+            available_point_balance: Fen(available(&balances, active)),
+            tickets,
+        }))
+    }
+
+    async fn ticket_consume(
+        &self,
+        trace: JposTrace,
+        card: JposCard,
+        lines: Vec<(u64, TicketType, u32)>,
+        reversal: bool,
+    ) -> Result<JposAnswer, JposStatus> {
+        if !reversal {
+            self.require_batch(trace.batch_no).await?;
+        }
+        let role = if reversal {
+            ROLE_REVERSAL
+        } else {
+            ROLE_REQUEST
+        };
+        if let Some(row) = self.find(trace, role).await? {
+            return match self.existing(row) {
+                Plan::Answer(answer) => Ok(answer),
+                // Ticket rows are answered in the transaction that inserts them.
+                Plan::Execute(_) => Err(JposStatus::IssuerUnavailable),
+            };
+        }
+        let account = match self.card(&card).await? {
+            CardLookup::Account(id) => Some(id),
+            CardLookup::Unknown => None,
+            CardLookup::Blocked if reversal => None,
+            CardLookup::Blocked => {
+                let row = self.new_row(trace, role, "ticket_consume", &card);
+                return Ok(self.answer(
+                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                        .await,
+                ));
+            }
+        };
+        let mut row = self.new_row(trace, role, "ticket_consume", &card);
+        row.account_id = account;
+        let lines: Vec<(i64, String, i64)> = lines
+            .iter()
+            .map(|(id, kind, num)| {
+                (
+                    i64::try_from(*id).unwrap_or(i64::MAX),
+                    kind.as_str().to_string(),
+                    i64::from(*num),
+                )
+            })
+            .collect();
+        row.ticket_lines = Some(serde_json::json!(lines).to_string());
+        let merchant = self.merchant_id();
+        let fingerprint = self.call.fingerprint.clone();
+        let key = self.key.clone();
+        let answered = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    if reversal {
+                        reverse_tickets(db, row, &key, &fingerprint).await
+                    } else {
+                        take_tickets(db, row, &lines, merchant).await
+                    }
+                })
+            })
+            .await;
+        match answered {
+            Ok(answer) => Ok(answer),
+            // Holdings moved under us (another replica): nothing was written, retry.
+            Err(StoreError::Conflict(_)) => Err(JposStatus::SystemBusy),
+            Err(e) => Err(store_code(&e)),
+        }
+    }
+
+    // ------------------------------------------------------------------ verify code
+
+    async fn send_verify_code(
+        &self,
+        mobile_no: String,
+        code_digest: String,
+        ttl_ms: i64,
+        resend_ms: i64,
+        sends_per_hour_max: i64,
+    ) -> Result<JposAnswer, JposStatus> {
+        let now = self.call.now_ms;
+        let allowed = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let previous = store_jpos::verify_code(db, &mobile_no).await?;
+                    let (window_start_ms, window_sends) = match &previous {
+                        Some(p) if now - p.sent_at_ms < resend_ms => return Ok(false),
+                        Some(p) if now - p.window_start_ms < HOUR_MS => {
+                            if p.window_sends >= sends_per_hour_max {
+                                return Ok(false);
+                            }
+                            (p.window_start_ms, p.window_sends + 1)
+                        }
+                        _ => (now, 1),
+                    };
+                    let code = store_jpos::VerifyCode {
+                        code_digest,
+                        expires_at_ms: now.saturating_add(ttl_ms),
+                        attempts: 0,
+                        sent_at_ms: now,
+                        window_start_ms,
+                        window_sends,
+                    };
+                    store_jpos::put_verify_code(db, &mobile_no, &code).await?;
+                    Ok(true)
+                })
+            })
+            .await
+            .map_err(|e| store_code(&e))?;
+        if allowed {
+            Ok(JposAnswer {
+                status: JposStatus::Approved,
+                body: StatusReply::new(JposStatus::Approved).to_json(),
+            })
+        } else {
+            Err(JposStatus::ExceedsFrequencyLimit)
+        }
+    }
+
+    async fn card_activate(
+        &self,
+        trace: JposTrace,
+        card: JposCard,
+        mobile_no: String,
+        code_digest: String,
+        id_type: String,
+        attempts_max: i64,
+    ) -> Result<JposAnswer, JposStatus> {
+        self.require_batch(trace.batch_no).await?;
+        if let Some(row) = self.find(trace, ROLE_REQUEST).await? {
+            return match self.existing(row) {
+                Plan::Answer(answer) => Ok(answer),
+                Plan::Execute(_) => Err(JposStatus::IssuerUnavailable),
+            };
+        }
+        let mut row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
+        let account = match self.card(&card).await? {
+            CardLookup::Account(id) => id,
+            CardLookup::Unknown => {
+                return Ok(self.answer(
+                    self.insert_refused(row, JposStatus::InvalidCardNumber)
+                        .await,
+                ))
+            }
+            CardLookup::Blocked => {
+                return Ok(self.answer(
+                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                        .await,
+                ))
+            }
+        };
+        row.account_id = Some(account);
+        let now = self.call.now_ms;
+        let hmac = card.hmac.clone().unwrap_or_default();
+        self.deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let stored = store_jpos::verify_code(db, &mobile_no).await?;
+                    let status = match stored {
+                        None => JposStatus::ResponseTooLate,
+                        Some(c) if now >= c.expires_at_ms => JposStatus::ResponseTooLate,
+                        Some(c) if c.attempts >= attempts_max => JposStatus::PinTriesExceededAlt,
+                        Some(c)
+                            if !constant_time_eq(
+                                c.code_digest.as_bytes(),
+                                code_digest.as_bytes(),
+                            ) =>
+                        {
+                            store_jpos::count_attempt(db, &mobile_no).await?;
+                            JposStatus::IncorrectPassword
+                        }
+                        Some(_) => {
+                            store_jpos::spend_verify_code(db, &mobile_no).await?;
+                            if store_jpos::activate_card(
+                                db, &hmac, account, &mobile_no, &id_type, now,
+                            )
+                            .await?
+                            {
+                                JposStatus::Approved
+                            } else {
+                                JposStatus::InvalidTransaction
+                            }
+                        }
+                    };
+                    insert_answered(db, row, status, |row| {
+                        Some(
+                            CardActivateReply {
+                                serial_no: serial(row),
+                                trans_time: TransTime::from_unix_millis(row.trans_time_ms)?,
+                            }
+                            .to_json(),
+                        )
+                    })
+                    .await
+                })
+            })
+            .await
+            .map_err(|e| store_code(&e))
+    }
+
     // ------------------------------------------------------------------ settle
 
     async fn settle(
@@ -1566,9 +1897,11 @@ fn count(n: &mut u64, amount: &mut Fen, value: i64) {
 ///   cancel or refund takes back, a refund cancel's points taken again;
 /// - point credits: points given to cards — a consume's `persentPoint`, the points a cancel
 ///   or refund gives back, the granted points a refund cancel gives back;
-/// - tickets: none (posgate serves no tickets yet);
-/// - `totalTransCount`: consumes, cancels, refunds and refund cancels; `cancelCount`
-///   cancels; `refundCount` refunds; `cardActiveCount` 0 (no activations yet).
+/// - ticket debits: ticket consumes, by face value; ticket credits: none (a ticket consume
+///   is undone only by its reversal, which takes it out of the batch);
+/// - `totalTransCount`: consumes, cancels, refunds, refund cancels, ticket consumes and card
+///   activations; `cancelCount` cancels; `refundCount` refunds (also those later cancelled);
+///   `cardActiveCount` card activations.
 pub fn batch_totals(rows: &[TransRow]) -> SettleTotals {
     let mut t = SettleTotals::default();
     for row in rows {
@@ -1612,6 +1945,14 @@ pub fn batch_totals(rows: &[TransRow]) -> SettleTotals {
                 );
                 t.refund_count += 1;
             }
+            "ticket_consume" => {
+                count(
+                    &mut t.ticket_debit_count,
+                    &mut t.ticket_debit_amount,
+                    row.ticket_amount,
+                );
+            }
+            "card_active" => t.card_active_count += 1,
             "refund_cancel" => {
                 count(
                     &mut t.point_debit_count,
@@ -1629,4 +1970,143 @@ pub fn batch_totals(rows: &[TransRow]) -> SettleTotals {
         t.total_trans_count += 1;
     }
     t
+}
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Inserts a row answered at once with `status` (the approved reply built by `approved`
+/// from the inserted row, which knows its serial number), in the caller's transaction. A
+/// row inserted first by a concurrent request wins: its answer is returned.
+async fn insert_answered(
+    db: &dyn Db,
+    mut row: TransRow,
+    status: JposStatus,
+    approved: impl FnOnce(&TransRow) -> Option<String>,
+) -> Result<JposAnswer, StoreError> {
+    let now = now_ms();
+    row.status = STATUS_PENDING.to_string();
+    let Some(inserted) = store_jpos::insert_trans(db, &row, now).await? else {
+        // The fingerprint decides between a retry and a duplicate, as for any row.
+        let existing = store_jpos::find_trans(
+            db,
+            &row.terminal_key,
+            &row.batch_no,
+            &row.trace_no,
+            &row.role,
+        )
+        .await?
+        .ok_or_else(|| StoreError::Conflict("jpos row vanished".into()))?;
+        if existing.fingerprint != row.fingerprint {
+            return Ok(JposAnswer::refuse(
+                JposStatus::DuplicateTransmission,
+                row.trans_time_ms,
+            ));
+        }
+        return JposAnswer::stored(&existing)
+            .ok_or_else(|| StoreError::Conflict("jpos row not answered yet".into()));
+    };
+    let answer = match status {
+        JposStatus::Approved => match approved(&inserted) {
+            Some(body) => JposAnswer { status, body },
+            None => JposAnswer::refuse(JposStatus::IssuerUnavailable, row.trans_time_ms),
+        },
+        _ => JposAnswer::refuse(status, row.trans_time_ms),
+    };
+    store_jpos::complete_trans(db, inserted.id, answer.status.as_str(), &answer.body, now).await?;
+    Ok(answer)
+}
+
+/// Takes the tickets of a ticket consume and journals it, in one transaction.
+async fn take_tickets(
+    db: &dyn Db,
+    mut row: TransRow,
+    lines: &[(i64, String, i64)],
+    merchant_id: i64,
+) -> Result<JposAnswer, StoreError> {
+    let Some(account) = row.account_id else {
+        return insert_answered(db, row, JposStatus::InvalidCardNumber, |_| None).await;
+    };
+    let held = store_jpos::tickets(db, account, true).await?;
+    let mut face_total: i64 = 0;
+    let mut enough = true;
+    for (id, kind, num) in lines {
+        match held
+            .iter()
+            .find(|t| t.ticket_id == *id && t.ticket_type == *kind)
+        {
+            Some(t) if t.num >= *num => {
+                face_total = face_total.saturating_add(t.face_amount.saturating_mul(*num));
+            }
+            _ => enough = false,
+        }
+    }
+    if !enough {
+        return insert_answered(db, row, JposStatus::InsufficientFunds, |_| None).await;
+    }
+    row.ticket_amount = face_total;
+    let now = now_ms();
+    for (id, kind, num) in lines {
+        if !store_jpos::move_tickets(db, account, *id, kind, -num, now).await? {
+            return Err(StoreError::Conflict("tickets taken meanwhile".into()));
+        }
+    }
+    let advertisement = store_jpos::rules(db, merchant_id).await?.advertisement;
+    insert_answered(db, row, JposStatus::Approved, |row| {
+        Some(
+            TicketConsumeReply {
+                serial_no: serial(row),
+                advertisement: (!advertisement.is_empty()).then_some(advertisement),
+                trans_time: TransTime::from_unix_millis(row.trans_time_ms)?,
+            }
+            .to_json(),
+        )
+    })
+    .await
+}
+
+/// Reverses a ticket consume (its tickets go back), in one transaction; a reversal before
+/// its original leaves a tombstone that refuses the late original.
+async fn reverse_tickets(
+    db: &dyn Db,
+    rev: TransRow,
+    terminal_key: &str,
+    fingerprint: &str,
+) -> Result<JposAnswer, StoreError> {
+    let original =
+        store_jpos::find_trans(db, terminal_key, &rev.batch_no, &rev.trace_no, ROLE_REQUEST)
+            .await?;
+    let Some(original) = original else {
+        let mut tomb = rev.clone();
+        tomb.role = ROLE_REQUEST.to_string();
+        tomb.status = STATUS_TOMBSTONE.to_string();
+        store_jpos::insert_trans(db, &tomb, now_ms()).await?;
+        return insert_answered(db, rev, JposStatus::OriginalNotFound, |_| None).await;
+    };
+    if original.fingerprint != fingerprint || original.endpoint != "ticket_consume" {
+        return insert_answered(db, rev, JposStatus::OriginalNotFound, |_| None).await;
+    }
+    let approved = original.status == STATUS_DONE
+        && original.response_code.as_deref() == Some("00")
+        && original.voided == STANDING;
+    if approved {
+        let lines: Vec<(i64, String, i64)> = original
+            .ticket_lines
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok())
+            .unwrap_or_default();
+        let account = original.account_id.unwrap_or_default();
+        let now = now_ms();
+        for (id, kind, num) in &lines {
+            if !store_jpos::move_tickets(db, account, *id, kind, *num, now).await? {
+                return Err(StoreError::Conflict("ticket kind vanished".into()));
+            }
+        }
+        store_jpos::set_voided(db, original.id, REVERSED, now).await?;
+    }
+    let ok = StatusReply {
+        status: JposStatus::Approved,
+        trans_time: TransTime::from_unix_millis(rev.trans_time_ms),
+    }
+    .to_json();
+    insert_answered(db, rev, JposStatus::Approved, move |_| Some(ok)).await
 }

@@ -208,6 +208,10 @@ pub struct TransRow {
     pub refunded_persent: i64,
     /// Refund: cash the cardholder adds for granted points already spent.
     pub supply_cash: i64,
+    /// Ticket consume: face value of the tickets used, fen.
+    pub ticket_amount: i64,
+    /// Ticket consume: the lines used, JSON `[[ticket_id, num], ...]`.
+    pub ticket_lines: Option<String>,
     /// [`STANDING`], [`REVERSED`] or [`CANCELLED`].
     pub voided: i64,
     /// Cash register trace number.
@@ -221,7 +225,8 @@ pub struct TransRow {
 const TRANS_COLS: &str = "id, terminal_key, batch_no, trace_no, role, endpoint, fingerprint, \
      status, response_code, reply, account_id, card_hmac, card_masked, ledger_key, original_id, \
      original_key, point_amount, cash_amount, persent_point, refunded_point, refunded_cash, \
-     refunded_persent, supply_cash, voided, register_trace, business_date, trans_time_ms";
+     refunded_persent, supply_cash, voided, register_trace, business_date, trans_time_ms, \
+     ticket_amount, ticket_lines";
 
 fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
     Ok(TransRow {
@@ -252,6 +257,8 @@ fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
         register_trace: r.opt_text(24)?,
         business_date: r.text(25)?,
         trans_time_ms: r.i64(26)?,
+        ticket_amount: r.i64(27)?,
+        ticket_lines: r.opt_text(28)?,
     })
 }
 
@@ -324,15 +331,18 @@ pub async fn insert_trans(
         row.business_date.clone().into(),
         row.trans_time_ms.into(),
         now_ms.into(),
+        row.ticket_amount.into(),
+        row.ticket_lines.clone().into(),
     ];
     let inserted = query_opt(
         db,
         "INSERT INTO jpos_trans (terminal_key, batch_no, trace_no, role, endpoint, fingerprint, \
          status, response_code, reply, account_id, card_hmac, card_masked, ledger_key, \
          original_id, original_key, point_amount, cash_amount, persent_point, supply_cash, \
-         register_trace, business_date, trans_time_ms, created_at_ms, updated_at_ms) \
+         register_trace, business_date, trans_time_ms, created_at_ms, updated_at_ms, \
+         ticket_amount, ticket_lines) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-         $18, $19, $20, $21, $22, $23, $23) \
+         $18, $19, $20, $21, $22, $23, $23, $24, $25) \
          ON CONFLICT (terminal_key, batch_no, trace_no, role) DO NOTHING RETURNING id",
         &values,
     )
@@ -574,4 +584,213 @@ pub async fn count_trans(db: &dyn Db, terminal_key: &str) -> Result<i64, StoreEr
     )
     .await?
     .i64(0)
+}
+
+/// A ticket kind a card's account holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketHolding {
+    /// Ticket id (the wire `id`).
+    pub ticket_id: i64,
+    /// `01` group-buy, `02` exchange, `03` voucher.
+    pub ticket_type: String,
+    /// Name.
+    pub name: String,
+    /// Face value, fen.
+    pub face_amount: i64,
+    /// How many the account holds.
+    pub num: i64,
+}
+
+/// Adds `holding.num` tickets to an account (creating the kind, or updating its type, name
+/// and face value). Returns the holding after.
+pub async fn add_tickets(
+    db: &dyn Db,
+    account_id: i64,
+    holding: &TicketHolding,
+    now_ms: i64,
+) -> Result<TicketHolding, StoreError> {
+    db.execute(
+        "INSERT INTO jpos_tickets (account_id, ticket_id, ticket_type, name, face_amount, num, \
+         updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (account_id, ticket_id) DO UPDATE SET ticket_type = excluded.ticket_type, \
+         name = excluded.name, face_amount = excluded.face_amount, \
+         num = jpos_tickets.num + excluded.num, updated_at_ms = excluded.updated_at_ms",
+        &[
+            account_id.into(),
+            holding.ticket_id.into(),
+            holding.ticket_type.clone().into(),
+            holding.name.clone().into(),
+            holding.face_amount.into(),
+            holding.num.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    let all = tickets(db, account_id, true).await?;
+    all.into_iter()
+        .find(|t| t.ticket_id == holding.ticket_id)
+        .ok_or_else(|| StoreError::Decode("ticket vanished".into()))
+}
+
+/// The tickets an account holds, by id; with `include_empty`, kinds of which none are left too.
+pub async fn tickets(
+    db: &dyn Db,
+    account_id: i64,
+    include_empty: bool,
+) -> Result<Vec<TicketHolding>, StoreError> {
+    let filter = if include_empty { "" } else { " AND num > 0" };
+    let sql = format!(
+        "SELECT ticket_id, ticket_type, name, face_amount, num FROM jpos_tickets \
+         WHERE account_id = $1{filter} ORDER BY ticket_id"
+    );
+    db.query(&sql, &[account_id.into()])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TicketHolding {
+                ticket_id: r.i64(0)?,
+                ticket_type: r.text(1)?,
+                name: r.text(2)?,
+                face_amount: r.i64(3)?,
+                num: r.i64(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Takes (`delta` < 0) or gives back (`delta` > 0) tickets of one kind; false when the
+/// account does not hold enough of that kind and type.
+pub async fn move_tickets(
+    db: &dyn Db,
+    account_id: i64,
+    ticket_id: i64,
+    ticket_type: &str,
+    delta: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_tickets SET num = num + $4, updated_at_ms = $5 WHERE account_id = $1 \
+             AND ticket_id = $2 AND ticket_type = $3 AND num + $4 >= 0",
+            &[
+                account_id.into(),
+                ticket_id.into(),
+                ticket_type.into(),
+                delta.into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// A stored verification code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyCode {
+    /// Keyed digest of the code.
+    pub code_digest: String,
+    /// Expiry, unix ms.
+    pub expires_at_ms: i64,
+    /// Wrong attempts so far.
+    pub attempts: i64,
+    /// Last send, unix ms.
+    pub sent_at_ms: i64,
+    /// Start of the current rate window, unix ms.
+    pub window_start_ms: i64,
+    /// Sends within the current window.
+    pub window_sends: i64,
+}
+
+/// The code last sent to a mobile number.
+pub async fn verify_code(db: &dyn Db, mobile_no: &str) -> Result<Option<VerifyCode>, StoreError> {
+    query_opt(
+        db,
+        "SELECT code_digest, expires_at_ms, attempts, sent_at_ms, window_start_ms, window_sends \
+         FROM jpos_verify_codes WHERE mobile_no = $1",
+        &[mobile_no.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(VerifyCode {
+            code_digest: r.text(0)?,
+            expires_at_ms: r.i64(1)?,
+            attempts: r.i64(2)?,
+            sent_at_ms: r.i64(3)?,
+            window_start_ms: r.i64(4)?,
+            window_sends: r.i64(5)?,
+        })
+    })
+    .transpose()
+}
+
+/// Stores a new code for a mobile number (replacing any earlier one).
+pub async fn put_verify_code(
+    db: &dyn Db,
+    mobile_no: &str,
+    code: &VerifyCode,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO jpos_verify_codes (mobile_no, code_digest, expires_at_ms, attempts, \
+         sent_at_ms, window_start_ms, window_sends) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (mobile_no) DO UPDATE SET code_digest = excluded.code_digest, \
+         expires_at_ms = excluded.expires_at_ms, attempts = excluded.attempts, \
+         sent_at_ms = excluded.sent_at_ms, window_start_ms = excluded.window_start_ms, \
+         window_sends = excluded.window_sends",
+        &[
+            mobile_no.into(),
+            code.code_digest.clone().into(),
+            code.expires_at_ms.into(),
+            code.attempts.into(),
+            code.sent_at_ms.into(),
+            code.window_start_ms.into(),
+            code.window_sends.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Counts a wrong attempt.
+pub async fn count_attempt(db: &dyn Db, mobile_no: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE jpos_verify_codes SET attempts = attempts + 1 WHERE mobile_no = $1",
+        &[mobile_no.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Uses a code up (it cannot be used twice).
+pub async fn spend_verify_code(db: &dyn Db, mobile_no: &str) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE jpos_verify_codes SET expires_at_ms = 0 WHERE mobile_no = $1",
+        &[mobile_no.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records a card activation; false when the card was activated already.
+pub async fn activate_card(
+    db: &dyn Db,
+    card_hmac: &str,
+    account_id: i64,
+    mobile_no: &str,
+    id_type: &str,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "INSERT INTO jpos_card_activations (card_hmac, account_id, mobile_no, id_type, \
+             activated_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (card_hmac) DO NOTHING",
+            &[
+                card_hmac.into(),
+                account_id.into(),
+                mobile_no.into(),
+                id_type.into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
 }

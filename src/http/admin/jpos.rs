@@ -362,3 +362,108 @@ pub async fn settlement(
     .await?;
     Ok(HttpResponse::Ok().json(settlement_view(found(found_settlement, "settlement")?)))
 }
+
+/// Tickets (券) issued to an account.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketBody {
+    /// Ticket id (the wire `id`), positive.
+    pub ticket_id: i64,
+    /// `01` group-buy, `02` exchange, `03` voucher.
+    pub ticket_type: String,
+    /// Name shown on the terminal, 1..=64 characters.
+    pub name: String,
+    /// Face value, fen.
+    pub face_amount: i64,
+    /// How many to add (issue), 1..=9999; in answers, how many the account holds.
+    pub num: i64,
+}
+
+impl Validate for TicketBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.ticket_id <= 0 {
+            return Err(ApiError::invalid("ticket_id", "must be positive"));
+        }
+        if posgate_protocols::jpos::types::TicketType::parse(&self.ticket_type).is_err() {
+            return Err(ApiError::invalid("ticket_type", "must be 01, 02 or 03"));
+        }
+        let name_chars = self.name.chars().count();
+        if name_chars == 0 || name_chars > 64 {
+            return Err(ApiError::invalid("name", "must have 1 to 64 characters"));
+        }
+        if !(0..=posgate_protocols::AMOUNT_FEN_MAX).contains(&self.face_amount) {
+            return Err(ApiError::invalid("face_amount", "out of range"));
+        }
+        if !(1..=9999).contains(&self.num) {
+            return Err(ApiError::invalid("num", "must be within 1..=9999"));
+        }
+        Ok(())
+    }
+}
+
+fn ticket_view(t: store_jpos::TicketHolding) -> TicketBody {
+    TicketBody {
+        ticket_id: t.ticket_id,
+        ticket_type: t.ticket_type,
+        name: t.name,
+        face_amount: t.face_amount,
+        num: t.num,
+    }
+}
+
+/// Issue tickets to an account (adds `num` of the kind; type, name and face value are set).
+#[utoipa::path(tag = "jpos", request_body = TicketBody, security(("bearer" = [])), responses(
+    (status = 200, body = TicketBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[post("/jpos/accounts/{id}/tickets")]
+pub async fn issue_tickets(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<TicketBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let b = body.0;
+    let holding = store_jpos::TicketHolding {
+        ticket_id: b.ticket_id,
+        ticket_type: b.ticket_type,
+        name: b.name,
+        face_amount: b.face_amount,
+        num: b.num,
+    };
+    let held = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_account(db, id).await?.is_none() {
+                return Ok(None);
+            }
+            store_jpos::add_tickets(db, id, &holding, now_ms())
+                .await
+                .map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ticket_view(found(held, "account")?)))
+}
+
+/// The tickets an account holds (kinds of which none are left included).
+#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+    (status = 200, body = [TicketBody]), (status = 404, body = ErrorBody)))]
+#[get("/jpos/accounts/{id}/tickets")]
+pub async fn list_tickets(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let held = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_account(db, id).await?.is_none() {
+                return Ok(None);
+            }
+            store_jpos::tickets(db, id, true).await.map(Some)
+        })
+    })
+    .await?;
+    let views: Vec<TicketBody> = found(held, "account")?
+        .into_iter()
+        .map(ticket_view)
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}

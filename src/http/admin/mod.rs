@@ -49,6 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(jpos::transactions)
             .service(jpos::settlements)
             .service(jpos::settlement)
+            .service(jpos::issue_tickets)
+            .service(jpos::list_tickets)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)
