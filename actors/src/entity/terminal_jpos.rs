@@ -249,8 +249,8 @@ impl JposAnswer {
 /// The response code of a ledger refusal.
 pub fn jpos_code(refusal: Refusal) -> JposStatus {
     match refusal {
-        Refusal::AccountNotFound => JposStatus::InvalidCardNumber,
-        Refusal::AccountFrozen => JposStatus::RestrictedCardIssuer,
+        Refusal::AccountNotFound => JposStatus::NoCardRecord,
+        Refusal::AccountFrozen => JposStatus::NotPermittedToCardholder,
         Refusal::Insufficient => JposStatus::InsufficientFunds,
         Refusal::OverSingleLimit | Refusal::OverDailyAmount => JposStatus::ExceedsAmountLimit,
         Refusal::OverDailyCount => JposStatus::ExceedsFrequencyLimit,
@@ -857,7 +857,7 @@ impl Flow {
             }
             CardLookup::Blocked => {
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ))
             }
@@ -1075,6 +1075,12 @@ impl Flow {
                     }
                     Ok(outcome) => match outcome.refusal {
                         None | Some(Refusal::AlreadyVoided) => {}
+                        // Still in effect (partly refunded): not a code the terminal takes
+                        // for reversed, and not stored, so its retries try again.
+                        Some(Refusal::NotVoidable) => {
+                            tracing::warn!(terminal = %self.key, "jpos reversal of a consume that cannot be voided");
+                            return JposAnswer::refuse(JposStatus::SystemBusy, now);
+                        }
                         Some(r) => return self.complete_refused(&rev, jpos_code(r)).await,
                     },
                     Err(code) => return JposAnswer::refuse(code, now),
@@ -1145,7 +1151,7 @@ impl Flow {
             }
             CardLookup::Blocked => {
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ))
             }
@@ -1284,7 +1290,7 @@ impl Flow {
             }
             CardLookup::Blocked => {
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ))
             }
@@ -1449,7 +1455,7 @@ impl Flow {
             }
             CardLookup::Blocked => {
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ))
             }
@@ -1547,7 +1553,7 @@ impl Flow {
         let account = match self.card(&card).await? {
             CardLookup::Account(id) => id,
             CardLookup::Unknown => return Err(JposStatus::InvalidCardNumber),
-            CardLookup::Blocked => return Err(JposStatus::RestrictedCardIssuer),
+            CardLookup::Blocked => return Err(JposStatus::NotPermittedToCardholder),
         };
         let held = self
             .deps
@@ -1608,7 +1614,7 @@ impl Flow {
             CardLookup::Blocked => {
                 let row = self.new_row(trace, role, "ticket_consume", &card);
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ));
             }
@@ -1728,7 +1734,7 @@ impl Flow {
             }
             CardLookup::Blocked => {
                 return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::RestrictedCardIssuer)
+                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
                         .await,
                 ))
             }
