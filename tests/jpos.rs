@@ -46,7 +46,7 @@ fn random_pan() -> String {
 /// A gateway with a merchant (earn rate 1 point per yuan), a jpos terminal and a card
 /// holding 100.00 points.
 struct Jpos {
-    _running: posgate::app::Running,
+    running: posgate::app::Running,
     admin: Admin,
     base: String,
     terminal_id: i64,
@@ -103,7 +103,7 @@ impl Jpos {
             .await;
         assert_eq!(status, 201, "{account}");
         Jpos {
-            _running: running,
+            running,
             admin,
             base,
             terminal_id,
@@ -923,6 +923,47 @@ async fn verify_codes_expire() {
     assert_eq!(r.status(), "68", "{}", r.text);
     // The default resend interval (60 s) refuses an immediate second code.
     assert_eq!(send_code(&j, "13900000000").await.status(), "65");
+}
+
+/// No card number, track 2 or PIN block reaches the database file.
+#[actix_rt::test]
+async fn no_card_data_in_the_database_file() {
+    let dir = std::env::temp_dir().join(format!("posgate-jpos-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = config(None);
+    c.database.sqlite_path = dir.join("posgate.db").to_string_lossy().into_owned();
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    assert_eq!(j.consume(1, 1, "1.00", "2.00").await.status(), "00");
+    assert_eq!(j.consume(1, 1, "1.00", "2.00").await.status(), "00");
+    let mut unknown = j.consume_form(1, 2, "1.00", "0");
+    let other = random_pan();
+    unknown[2].1 = other.clone();
+    assert_eq!(
+        j.post("/v1/jpos/trans/consume", &unknown).await.status(),
+        "14"
+    );
+    let pan = j.pan.clone();
+    j.running.stop().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(bytes.len() > 4096, "the database file was written");
+    let haystack = String::from_utf8_lossy(&bytes);
+    for secret in [
+        pan.as_str(),
+        other.as_str(),
+        "27012011519",
+        "0123456789ABCDEF",
+    ] {
+        assert!(
+            !haystack.contains(secret),
+            "found card data in the database"
+        );
+    }
+    assert!(haystack.contains(&format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])));
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// One bad request and what it must get.
