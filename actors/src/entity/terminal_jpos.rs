@@ -827,6 +827,8 @@ impl Flow {
 
     // ------------------------------------------------------------------ consume
 
+    /// A consume: batch check, trace lookup, card, earn rule and journal row in one store
+    /// transaction; then the ledger posting; then balances and the reply in one more.
     async fn consume(
         &self,
         trace: JposTrace,
@@ -836,55 +838,73 @@ impl Flow {
         vouchers: bool,
         register_trace: Option<String>,
     ) -> Result<JposAnswer, JposStatus> {
-        self.require_batch(trace.batch_no).await?;
-        if let Some(row) = self.find(trace, ROLE_REQUEST).await? {
-            return match self.existing(row) {
-                Plan::Answer(answer) => Ok(answer),
-                Plan::Execute(row) => Ok(self.execute_consume(*row).await),
-            };
-        }
         let mut row = self.new_row(trace, ROLE_REQUEST, "consume", &card);
         row.ledger_key = Some(self.ledger_key(trace));
         row.point_amount = point;
         row.cash_amount = cash;
         row.register_trace = register_trace;
-        let account = match self.card(&card).await? {
-            CardLookup::Unknown => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::InvalidCardNumber)
-                        .await,
-                ))
-            }
-            CardLookup::Blocked => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
-                        .await,
-                ))
-            }
-            CardLookup::Account(id) => id,
-        };
-        row.account_id = Some(account);
-        if vouchers {
-            // posgate keeps no voucher holdings: a card holds none of the vouchers named.
-            return Ok(self.answer(
-                self.insert_refused(row, JposStatus::InsufficientFunds)
-                    .await,
-            ));
-        }
-        if point == 0 && cash == 0 {
-            return Ok(self.answer(self.insert_refused(row, JposStatus::InvalidAmount).await));
-        }
-        let merchant = self.merchant_id();
-        let rules = self
+        let (terminal_id, merchant) = (self.terminal_id(), self.merchant_id());
+        let batch = trace.batch_no.get();
+        let prepared = self
             .deps
             .store
-            .transaction(move |db| Box::pin(async move { store_jpos::rules(db, merchant).await }))
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let state = store_jpos::batch_state(db, terminal_id).await?;
+                    if !state.is_some_and(|s| s.checked_in && s.batch_no == batch) {
+                        return Ok(Err(JposStatus::NotCheckedIn));
+                    }
+                    let (key, batch_no, trace_no) = (
+                        row.terminal_key.clone(),
+                        row.batch_no.clone(),
+                        row.trace_no.clone(),
+                    );
+                    if let Some(existing) =
+                        store_jpos::find_trans(db, &key, &batch_no, &trace_no, ROLE_REQUEST).await?
+                    {
+                        return Ok(Ok(Ok(existing)));
+                    }
+                    let refusal = match lookup_card(db, &card, merchant).await? {
+                        CardLookup::Unknown => Some(JposStatus::InvalidCardNumber),
+                        CardLookup::Blocked => Some(JposStatus::NotPermittedToCardholder),
+                        CardLookup::Account(id) => {
+                            row.account_id = Some(id);
+                            if vouchers {
+                                // posgate keeps no voucher holdings: the card holds none.
+                                Some(JposStatus::InsufficientFunds)
+                            } else if point == 0 && cash == 0 {
+                                Some(JposStatus::InvalidAmount)
+                            } else {
+                                None
+                            }
+                        }
+                    };
+                    if let Some(code) = refusal {
+                        return insert_answered(db, row, code, |_| None)
+                            .await
+                            .map(|answer| Ok(Err(answer)));
+                    }
+                    let rules = store_jpos::rules(db, merchant).await?;
+                    row.persent_point = earned_points(cash, rules.earn_rate_bp);
+                    let inserted = match store_jpos::insert_trans(db, &row, now_ms()).await? {
+                        Some(inserted) => inserted,
+                        None => {
+                            store_jpos::find_trans(db, &key, &batch_no, &trace_no, ROLE_REQUEST)
+                                .await?
+                                .ok_or_else(|| StoreError::Conflict("jpos row vanished".into()))?
+                        }
+                    };
+                    Ok(Ok(Ok(inserted)))
+                })
+            })
             .await
             .map_err(|e| store_code(&e))?;
-        row.persent_point = earned_points(cash, rules.earn_rate_bp);
-        match self.insert(row).await? {
-            Plan::Answer(answer) => Ok(answer),
-            Plan::Execute(row) => Ok(self.execute_consume(*row).await),
+        match prepared? {
+            Err(answer) => Ok(answer),
+            Ok(row) => match self.existing(row) {
+                Plan::Answer(answer) => Ok(answer),
+                Plan::Execute(row) => Ok(self.execute_consume(*row).await),
+            },
         }
     }
 
@@ -919,39 +939,62 @@ impl Flow {
     }
 
     async fn execute_consume(&self, row: TransRow) -> JposAnswer {
+        let now = self.call.now_ms;
         let Some(account) = row.account_id else {
             return self
                 .complete_refused(&row, JposStatus::InvalidCardNumber)
                 .await;
         };
         let key = row.ledger_key.clone().unwrap_or_default();
+        let mut posted = None;
         if let Some(op) = Self::consume_op(row.point_amount, row.persent_point) {
-            if let Err(code) = self.post_checked(self.request(&key, account, op)).await {
-                if code == JposStatus::IssuerUnavailable || code == JposStatus::SystemBusy {
-                    // Nothing answered yet: the retry finishes it.
-                    return JposAnswer::refuse(code, self.call.now_ms);
+            match self.post_checked(self.request(&key, account, op)).await {
+                Ok(balances) => posted = Some(balances),
+                // Nothing answered yet: the retry finishes it.
+                Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
+                    return JposAnswer::refuse(code, now)
                 }
-                return self.complete_refused(&row, code).await;
+                Err(code) => return self.complete_refused(&row, code).await,
             }
         }
-        let (balances, active, advertisement) = match self.account_view(account).await {
-            Ok(view) => view,
-            Err(code) => return JposAnswer::refuse(code, self.call.now_ms),
-        };
-        let Some(trans_time) = TransTime::from_unix_millis(row.trans_time_ms) else {
-            return JposAnswer::refuse(JposStatus::IssuerUnavailable, self.call.now_ms);
-        };
-        let answer = JposAnswer::of(&ConsumeReply {
-            trans_time,
-            serial_no: serial(&row),
-            point_balance: Fen(balances.points),
-            available_point_balance: Fen(available(&balances, active)),
-            use_point: Fen(row.point_amount),
-            persent_point: Fen(row.persent_point),
-            advertisement: (!advertisement.is_empty()).then_some(advertisement),
-        });
-        self.complete(&row, answer, |_| Box::pin(async { Ok(()) }))
-            .await
+        let merchant = self.merchant_id();
+        let result = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let balances = match posted {
+                        Some(balances) => balances,
+                        None => catalog::balances(db, account).await?.unwrap_or_default(),
+                    };
+                    let active = catalog::get_account(db, account)
+                        .await?
+                        .is_some_and(|a| a.status == AccountStatus::Active);
+                    let advertisement = store_jpos::rules(db, merchant).await?.advertisement;
+                    let Some(trans_time) = TransTime::from_unix_millis(row.trans_time_ms) else {
+                        return Err(StoreError::Decode("transTime out of range".into()));
+                    };
+                    let answer = JposAnswer::of(&ConsumeReply {
+                        trans_time,
+                        serial_no: serial(&row),
+                        point_balance: Fen(balances.points),
+                        available_point_balance: Fen(available(&balances, active)),
+                        use_point: Fen(row.point_amount),
+                        persent_point: Fen(row.persent_point),
+                        advertisement: (!advertisement.is_empty()).then_some(advertisement),
+                    });
+                    if store_jpos::complete_trans(db, row.id, "00", &answer.body, now_ms()).await? {
+                        return Ok(answer);
+                    }
+                    let stored = store_jpos::get_trans(db, row.id).await?;
+                    Ok(stored
+                        .as_ref()
+                        .and_then(JposAnswer::stored)
+                        .unwrap_or(answer))
+                })
+            })
+            .await;
+        result.unwrap_or_else(|e| JposAnswer::refuse(store_code(&e), now))
     }
 
     // ------------------------------------------------------------------ reversals
