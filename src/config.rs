@@ -582,6 +582,22 @@ mod tests {
                 "mqtt.debit_order",
                 Box::new(|c| c.mqtt.debit_order = vec!["cash".into(), "cash".into()]),
             ),
+            (
+                "jpos.verify_code_ttl_seconds",
+                Box::new(|c| c.jpos.verify_code_ttl_seconds = 100_000),
+            ),
+            (
+                "jpos.verify_code_attempts_max",
+                Box::new(|c| c.jpos.verify_code_attempts_max = 0),
+            ),
+            (
+                "jpos.verify_code_sends_per_hour_max",
+                Box::new(|c| c.jpos.verify_code_sends_per_hour_max = 0),
+            ),
+            (
+                "jpos.sms_webhook_url",
+                Box::new(|c| c.jpos.sms_webhook_url = Secret::new("https://sms.example".into())),
+            ),
         ];
         for (key, mutate) in cases {
             let mut c = Config::default();

@@ -121,10 +121,23 @@ impl Jpos {
         content_type: Option<&str>,
         body: String,
     ) -> Reply {
+        self.raw_at(&self.base, method, path, content_type, body)
+            .await
+    }
+
+    /// A request to the gateway at `base` (another replica on the same database).
+    async fn raw_at(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: String,
+    ) -> Reply {
         let mut req = self
             .admin
             .http
-            .request(method, format!("{}{path}", self.base))
+            .request(method, format!("{base}{path}"))
             .body(body);
         if let Some(ct) = content_type {
             req = req.header("content-type", ct);
@@ -923,6 +936,94 @@ async fn verify_codes_expire() {
     assert_eq!(r.status(), "68", "{}", r.text);
     // The default resend interval (60 s) refuses an immediate second code.
     assert_eq!(send_code(&j, "13900000000").await.status(), "65");
+}
+
+/// Two replicas on one PostgreSQL database get every consume at the same moment (a terminal
+/// retrying through a load balancer): each consume is posted once and both replicas answer
+/// with the same reply; a refund through one of them is seen by the other.
+#[actix_rt::test]
+async fn two_replicas_post_each_consume_once() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    let j = Jpos::start(config(Some(url.clone()))).await;
+    let other = posgate::app::start(config(Some(url)))
+        .await
+        .expect("second replica");
+    let other_base = format!("http://{}", other.addr);
+    assert_eq!(j.checkin().await.status(), "00");
+    let form = "application/x-www-form-urlencoded";
+    let mut serials = Vec::new();
+    for trace in 1..=20 {
+        let body = encode(&j.consume_form(1, trace, "1.00", "2.00"));
+        let (a, b) = futures::join!(
+            j.raw(
+                reqwest::Method::POST,
+                "/v1/jpos/trans/consume",
+                Some(form),
+                body.clone()
+            ),
+            j.raw_at(
+                &other_base,
+                reqwest::Method::POST,
+                "/v1/jpos/trans/consume",
+                Some(form),
+                body
+            ),
+        );
+        assert_eq!(a.status(), "00", "{}", a.text);
+        assert_eq!(a.text, b.text, "both replicas give the first answer");
+        serials.push(a.json["serialNo"].as_str().unwrap().to_string());
+    }
+    // 20 × (−1.00 + 2.00 granted).
+    assert_eq!(j.points().await, 10_000 + 20 * 100);
+    let mut refund = j.refund_form(1, 21, &serials[0], None);
+    refund.retain(|(k, _)| *k != "oriRegisterTraceNo");
+    refund.push(("oriRegisterTraceNo", "R1".into()));
+    let r = j
+        .raw_at(
+            &other_base,
+            reqwest::Method::POST,
+            "/v1/jpos/refunds",
+            Some(form),
+            encode(&refund),
+        )
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(j.points().await, 10_000 + 20 * 100 + 100 - 200);
+    other.stop().await;
+}
+
+/// Refunding a consume whose granted points were spent: the card gives back what it holds
+/// and the rest is `supplyCash`, the cash the cardholder adds.
+#[actix_rt::test]
+async fn refund_of_spent_points_asks_for_cash() {
+    let j = Jpos::start(config(None)).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let earn = j.consume(1, 1, "0", "50.00").await;
+    assert_eq!(earn.json["persentPoint"], "50.00", "{}", earn.text);
+    assert_eq!(j.points().await, 15_000);
+    assert_eq!(j.consume(1, 2, "140.00", "0").await.status(), "00");
+    assert_eq!(j.points().await, 1_000);
+    let serial = earn.json["serialNo"].as_str().unwrap().to_string();
+    let r = j
+        .post("/v1/jpos/refunds", &j.refund_form(1, 3, &serial, None))
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(r.json["returnPoint"], "0.00");
+    assert_eq!(r.json["returnCash"], "50.00");
+    assert_eq!(r.json["returnPersentPoint"], "50.00");
+    assert_eq!(r.json["supplyCash"], "40.00");
+    assert_eq!(r.json["pointBalance"], "0.00");
+    assert_eq!(j.points().await, 0);
+    // Settlement: debits 140.00 (consume 2) + 10.00 (taken back); credits 50.00 (consume 1).
+    let figures = [
+        "2", "150.00", "1", "50.00", "0", "0", "0", "0", "3", "0", "1", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 4, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
 }
 
 /// No card number, track 2 or PIN block reaches the database file.
