@@ -1026,6 +1026,112 @@ async fn refund_of_spent_points_asks_for_cash() {
     assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
 }
 
+/// Vouchers (`vaucher`) are the card's type 03 tickets: listed by the card query, taken by a
+/// consume with its row, given back by its cancel, counted as ticket debits and credits.
+async fn vouchers(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let (status, t) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+            json!({"ticket_id": 7, "ticket_type": "03", "name": "vv1", "face_amount": 500, "num": 2}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    let q = j.post("/v1/jpos/cards", &j.head(1, 90)).await;
+    assert_eq!(
+        q.json["vaucher"],
+        json!([{"id": 7, "amount": "5.00", "num": 2, "name": "vv1"}]),
+        "{}",
+        q.text
+    );
+    let with_vouchers = |trace: u32, point: &str, num: u32| {
+        let mut form = j.consume_form(1, trace, point, "2.00");
+        form.push(("vaucher", format!(r#"[{{"id":7,"num":{num}}}]"#)));
+        form
+    };
+    // More vouchers than held: 51, nothing taken.
+    let r = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(1, "1.00", 3))
+        .await;
+    assert_eq!(r.status(), "51", "{}", r.text);
+    assert_eq!(held(&j).await, [2]);
+    // Refused by the ledger (not enough points): the vouchers come back.
+    let r = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(2, "500.00", 1))
+        .await;
+    assert_eq!(r.status(), "51", "{}", r.text);
+    assert_eq!(held(&j).await, [2]);
+    // Approved: one voucher taken; a retry takes nothing more.
+    let c = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(3, "1.00", 1))
+        .await;
+    assert_eq!(c.status(), "00", "{}", c.text);
+    assert_eq!(held(&j).await, [1]);
+    assert_eq!(
+        j.post("/v1/jpos/trans/consume", &with_vouchers(3, "1.00", 1))
+            .await
+            .text,
+        c.text
+    );
+    assert_eq!(held(&j).await, [1]);
+    // Cancelled: the voucher comes back; the cancel's reversal takes it again.
+    let t3 = c.json["transTime"].as_i64().unwrap();
+    let cancel = j
+        .post("/v1/jpos/trans/cancel", &j.cancel_form(1, 4, 3, t3))
+        .await;
+    assert_eq!(cancel.status(), "00", "{}", cancel.text);
+    assert_eq!(held(&j).await, [2]);
+    let back = j
+        .post("/v1/jpos/trans/cancelReversal", &j.cancel_form(1, 4, 3, t3))
+        .await;
+    assert_eq!(back.status(), "00", "{}", back.text);
+    assert_eq!(held(&j).await, [1]);
+    // Reversed consume: the voucher comes back.
+    let rev = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &with_vouchers(3, "1.00", 1),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(held(&j).await, [2]);
+    // One more consume with a voucher and its cancel: ticket debit 5.00, credit 5.00.
+    let c5 = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(5, "1.00", 1))
+        .await;
+    assert_eq!(c5.status(), "00", "{}", c5.text);
+    let t5 = c5.json["transTime"].as_i64().unwrap();
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &j.cancel_form(1, 6, 5, t5))
+            .await
+            .status(),
+        "00"
+    );
+    assert_eq!(held(&j).await, [2]);
+    let figures = [
+        "2", "3.00", "2", "3.00", "1", "5.00", "1", "5.00", "2", "1", "0", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn vouchers_on_sqlite() {
+    vouchers(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn vouchers_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    vouchers(config(Some(url))).await;
+}
+
 /// No card number, track 2 or PIN block reaches the database file.
 #[actix_rt::test]
 async fn no_card_data_in_the_database_file() {

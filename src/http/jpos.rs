@@ -329,7 +329,7 @@ fn consume_work(
         card: card(gw, &r.card.card_no),
         point: r.point_amount.0,
         cash: r.cash_amount.0,
-        vouchers: !r.vouchers.is_empty(),
+        vouchers: r.vouchers.iter().map(|v| (v.id, v.num)).collect(),
         register_trace: r.register_trace_no.as_ref().map(|t| t.as_str().to_string()),
         reversal,
     }

@@ -32,7 +32,7 @@ use crate::store::{catalog, now_ms, Db, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::jpos::reply::{
-    CardActivateReply, TicketConsumeReply, TicketInfo, TicketQueryReply,
+    CardActivateReply, TicketConsumeReply, TicketInfo, TicketQueryReply, VoucherInfo,
 };
 use posgate_protocols::jpos::reply::{
     CardQueryReply, CheckinReply, ConsumeReply, JposReply, PointsReply, RefundReply, SettleReply,
@@ -92,8 +92,8 @@ pub enum JposWork {
         point: i64,
         /// `cashAmount`, fen.
         cash: i64,
-        /// Whether the `vaucher` list names any voucher.
-        vouchers: bool,
+        /// The `vaucher` list: voucher (type `03` ticket) id and how many.
+        vouchers: Vec<(u64, u32)>,
         /// `registerTraceNo`.
         register_trace: Option<String>,
         /// A reversal of this consume.
@@ -734,6 +734,40 @@ impl Flow {
         }
     }
 
+    /// [`Flow::complete`], running `also` whatever the answer's status.
+    async fn complete_any<F>(&self, row: &TransRow, answer: JposAnswer, also: F) -> JposAnswer
+    where
+        F: for<'a> FnOnce(
+                &'a dyn Db,
+            )
+                -> futures::future::LocalBoxFuture<'a, Result<(), StoreError>>
+            + Send
+            + 'static,
+    {
+        let id = row.id;
+        let now = now_ms();
+        let stored = answer.clone();
+        let result = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let code = stored.status.as_str();
+                    if store_jpos::complete_trans(db, id, code, &stored.body, now).await? {
+                        also(db).await?;
+                        return Ok(None);
+                    }
+                    store_jpos::get_trans(db, id).await
+                })
+            })
+            .await;
+        match result {
+            Ok(None) => answer,
+            Ok(Some(row)) => JposAnswer::stored(&row).unwrap_or(answer),
+            Err(e) => JposAnswer::refuse(store_code(&e), self.call.now_ms),
+        }
+    }
+
     async fn complete_refused(&self, row: &TransRow, status: JposStatus) -> JposAnswer {
         let answer = JposAnswer::refuse(status, row.trans_time_ms);
         self.complete(row, answer, |_| Box::pin(async { Ok(()) }))
@@ -799,12 +833,25 @@ impl Flow {
                         return Ok(None);
                     };
                     let balances = catalog::balances(db, account.id).await?.unwrap_or_default();
-                    Ok(Some((account, balances)))
+                    let vouchers: Vec<VoucherInfo> = store_jpos::tickets(db, account.id, false)
+                        .await?
+                        .into_iter()
+                        .filter(|t| t.ticket_type == VOUCHER_TYPE)
+                        .filter_map(|t| {
+                            Some(VoucherInfo {
+                                id: u64::try_from(t.ticket_id).ok()?,
+                                amount: Fen(t.face_amount),
+                                num: u32::try_from(t.num).ok()?,
+                                name: t.name,
+                            })
+                        })
+                        .collect();
+                    Ok(Some((account, balances, vouchers)))
                 })
             })
             .await
             .map_err(|e| store_code(&e))?;
-        let Some((account, balances)) = found else {
+        let Some((account, balances, vouchers)) = found else {
             return Err(JposStatus::InvalidCardNumber);
         };
         let active = account.status == AccountStatus::Active;
@@ -813,7 +860,7 @@ impl Flow {
                 .ok_or(JposStatus::IssuerUnavailable)?,
             point_balance: Fen(balances.points),
             available_point_balance: Fen(available(&balances, active)),
-            vouchers: Vec::new(),
+            vouchers,
             id_type: IdType::Other,
             id_no: String::new(),
             name: account.name,
@@ -835,7 +882,7 @@ impl Flow {
         card: JposCard,
         point: i64,
         cash: i64,
-        vouchers: bool,
+        vouchers: Vec<(u64, u32)>,
         register_trace: Option<String>,
     ) -> Result<JposAnswer, JposStatus> {
         let mut row = self.new_row(trace, ROLE_REQUEST, "consume", &card);
@@ -869,10 +916,7 @@ impl Flow {
                         CardLookup::Blocked => Some(JposStatus::NotPermittedToCardholder),
                         CardLookup::Account(id) => {
                             row.account_id = Some(id);
-                            if vouchers {
-                                // posgate keeps no voucher holdings: the card holds none.
-                                Some(JposStatus::InsufficientFunds)
-                            } else if point == 0 && cash == 0 {
+                            if point == 0 && cash == 0 && vouchers.is_empty() {
                                 Some(JposStatus::InvalidAmount)
                             } else {
                                 None
@@ -880,14 +924,46 @@ impl Flow {
                         }
                     };
                     if let Some(code) = refusal {
-                        return insert_answered(db, row, code, |_| None)
+                        return insert_answered(db, row, code, None, |_| None)
                             .await
                             .map(|answer| Ok(Err(answer)));
+                    }
+                    // Vouchers are the card's type 03 tickets: all there, or refused.
+                    let lines: Vec<(i64, String, i64)> = vouchers
+                        .iter()
+                        .map(|(id, num)| {
+                            let id = i64::try_from(*id).unwrap_or(i64::MAX);
+                            (id, VOUCHER_TYPE.to_string(), i64::from(*num))
+                        })
+                        .collect();
+                    if !lines.is_empty() {
+                        let account = row.account_id.unwrap_or_default();
+                        match face_value(db, account, &lines).await? {
+                            Some(amount) => {
+                                row.ticket_amount = amount;
+                                row.ticket_lines = Some(serde_json::json!(lines).to_string());
+                            }
+                            None => {
+                                return insert_answered(
+                                    db,
+                                    row,
+                                    JposStatus::InsufficientFunds,
+                                    None,
+                                    |_| None,
+                                )
+                                .await
+                                .map(|answer| Ok(Err(answer)))
+                            }
+                        }
                     }
                     let rules = store_jpos::rules(db, merchant).await?;
                     row.persent_point = earned_points(cash, rules.earn_rate_bp);
                     let inserted = match store_jpos::insert_trans(db, &row, now_ms()).await? {
-                        Some(inserted) => inserted,
+                        Some(inserted) => {
+                            // Taken with the row that records them, or not at all.
+                            move_lines(db, &inserted, -1).await?;
+                            inserted
+                        }
                         None => {
                             store_jpos::find_trans(db, &key, &batch_no, &trace_no, ROLE_REQUEST)
                                 .await?
@@ -954,7 +1030,16 @@ impl Flow {
                 Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
                     return JposAnswer::refuse(code, now)
                 }
-                Err(code) => return self.complete_refused(&row, code).await,
+                Err(code) => {
+                    let answer = JposAnswer::refuse(code, row.trans_time_ms);
+                    let taken = row.clone();
+                    // A refused consume gives its vouchers back.
+                    return self
+                        .complete_any(&row, answer, move |db| {
+                            Box::pin(async move { move_lines(db, &taken, 1).await })
+                        })
+                        .await;
+                }
             }
         }
         let merchant = self.merchant_id();
@@ -1150,10 +1235,15 @@ impl Flow {
         let reapplied = Self::consume_op(original.point_amount, original.persent_point)
             .is_some()
             .then_some(ledger_key);
+        let vouchers = original.clone();
         self.complete(&rev, ok, move |db| {
             Box::pin(async move {
                 let now = now_ms();
                 store_jpos::set_voided(db, original_id, REVERSED, now).await?;
+                // A reversed consume gives its vouchers back; a reversed cancel takes the
+                // consume's vouchers again.
+                let direction = if restore_id.is_some() { -1 } else { 1 };
+                move_lines(db, &vouchers, direction).await?;
                 if let Some(consume) = restore_id {
                     store_jpos::set_voided(db, consume, STANDING, now).await?;
                     if let Some(key) = &reapplied {
@@ -1225,6 +1315,8 @@ impl Flow {
         row.point_amount = consume.point_amount;
         row.cash_amount = consume.cash_amount;
         row.persent_point = consume.persent_point;
+        row.ticket_amount = consume.ticket_amount;
+        row.ticket_lines = consume.ticket_lines.clone();
         match self.insert(row).await? {
             Plan::Answer(answer) => Ok(answer),
             Plan::Execute(row) => Ok(self.execute_cancel(*row).await),
@@ -1277,8 +1369,13 @@ impl Flow {
             Err(code) => return JposAnswer::refuse(code, now),
         };
         let consume = row.original_id.unwrap_or_default();
+        let vouchers = row.clone();
         self.complete(&row, answer, move |db| {
-            Box::pin(async move { store_jpos::set_voided(db, consume, CANCELLED, now_ms()).await })
+            Box::pin(async move {
+                store_jpos::set_voided(db, consume, CANCELLED, now_ms()).await?;
+                // The cancelled consume's vouchers go back to the card.
+                move_lines(db, &vouchers, 1).await
+            })
         })
         .await
     }
@@ -1816,7 +1913,7 @@ impl Flow {
                             }
                         }
                     };
-                    insert_answered(db, row, status, |row| {
+                    insert_answered(db, row, status, None, |row| {
                         Some(
                             CardActivateReply {
                                 serial_no: serial(row),
@@ -1946,8 +2043,9 @@ fn count(n: &mut u64, amount: &mut Fen, value: i64) {
 ///   cancel or refund takes back, a refund cancel's points taken again;
 /// - point credits: points given to cards — a consume's `persentPoint`, the points a cancel
 ///   or refund gives back, the granted points a refund cancel gives back;
-/// - ticket debits: ticket consumes, by face value; ticket credits: none (a ticket consume
-///   is undone only by its reversal, which takes it out of the batch);
+/// - ticket debits: ticket consumes and the vouchers of consumes, by face value; ticket
+///   credits: the vouchers a cancel gives back (a ticket consume is undone only by its
+///   reversal, which takes it out of the batch);
 /// - `totalTransCount`: consumes, cancels, refunds, refund cancels, ticket consumes and card
 ///   activations; `cancelCount` cancels; `refundCount` refunds (also those later cancelled);
 ///   `cardActiveCount` card activations.
@@ -1967,8 +2065,18 @@ pub fn batch_totals(rows: &[TransRow]) -> SettleTotals {
                     &mut t.point_credit_amount,
                     row.persent_point,
                 );
+                count(
+                    &mut t.ticket_debit_count,
+                    &mut t.ticket_debit_amount,
+                    row.ticket_amount,
+                );
             }
             "cancel" => {
+                count(
+                    &mut t.ticket_credit_count,
+                    &mut t.ticket_credit_amount,
+                    row.ticket_amount,
+                );
                 count(
                     &mut t.point_credit_count,
                     &mut t.point_credit_amount,
@@ -2026,10 +2134,14 @@ const HOUR_MS: i64 = 3_600_000;
 /// Inserts a row answered at once with `status` (the approved reply built by `approved`
 /// from the inserted row, which knows its serial number), in the caller's transaction. A
 /// row inserted first by a concurrent request wins: its answer is returned.
+///
+/// With `moves`, an approved row's ticket lines are moved in that direction (`-1` taken,
+/// `1` given back) only when this call inserted it, so a concurrent duplicate moves nothing.
 async fn insert_answered(
     db: &dyn Db,
     mut row: TransRow,
     status: JposStatus,
+    moves: Option<i64>,
     approved: impl FnOnce(&TransRow) -> Option<String>,
 ) -> Result<JposAnswer, StoreError> {
     let now = now_ms();
@@ -2054,6 +2166,9 @@ async fn insert_answered(
         return JposAnswer::stored(&existing)
             .ok_or_else(|| StoreError::Conflict("jpos row not answered yet".into()));
     };
+    if let (JposStatus::Approved, Some(direction)) = (status, moves) {
+        move_lines(db, &inserted, direction).await?;
+    }
     let answer = match status {
         JposStatus::Approved => match approved(&inserted) {
             Some(body) => JposAnswer { status, body },
@@ -2073,34 +2188,14 @@ async fn take_tickets(
     merchant_id: i64,
 ) -> Result<JposAnswer, StoreError> {
     let Some(account) = row.account_id else {
-        return insert_answered(db, row, JposStatus::InvalidCardNumber, |_| None).await;
+        return insert_answered(db, row, JposStatus::InvalidCardNumber, None, |_| None).await;
     };
-    let held = store_jpos::tickets(db, account, true).await?;
-    let mut face_total: i64 = 0;
-    let mut enough = true;
-    for (id, kind, num) in lines {
-        match held
-            .iter()
-            .find(|t| t.ticket_id == *id && t.ticket_type == *kind)
-        {
-            Some(t) if t.num >= *num => {
-                face_total = face_total.saturating_add(t.face_amount.saturating_mul(*num));
-            }
-            _ => enough = false,
-        }
-    }
-    if !enough {
-        return insert_answered(db, row, JposStatus::InsufficientFunds, |_| None).await;
-    }
+    let Some(face_total) = face_value(db, account, lines).await? else {
+        return insert_answered(db, row, JposStatus::InsufficientFunds, None, |_| None).await;
+    };
     row.ticket_amount = face_total;
-    let now = now_ms();
-    for (id, kind, num) in lines {
-        if !store_jpos::move_tickets(db, account, *id, kind, -num, now).await? {
-            return Err(StoreError::Conflict("tickets taken meanwhile".into()));
-        }
-    }
     let advertisement = store_jpos::rules(db, merchant_id).await?.advertisement;
-    insert_answered(db, row, JposStatus::Approved, |row| {
+    insert_answered(db, row, JposStatus::Approved, Some(-1), |row| {
         Some(
             TicketConsumeReply {
                 serial_no: serial(row),
@@ -2129,33 +2224,69 @@ async fn reverse_tickets(
         tomb.role = ROLE_REQUEST.to_string();
         tomb.status = STATUS_TOMBSTONE.to_string();
         store_jpos::insert_trans(db, &tomb, now_ms()).await?;
-        return insert_answered(db, rev, JposStatus::OriginalNotFound, |_| None).await;
+        return insert_answered(db, rev, JposStatus::OriginalNotFound, None, |_| None).await;
     };
     if original.fingerprint != fingerprint || original.endpoint != "ticket_consume" {
-        return insert_answered(db, rev, JposStatus::OriginalNotFound, |_| None).await;
+        return insert_answered(db, rev, JposStatus::OriginalNotFound, None, |_| None).await;
     }
     let approved = original.status == STATUS_DONE
         && original.response_code.as_deref() == Some("00")
         && original.voided == STANDING;
+    // The original's tickets go back with the reversal's row (moved only if inserted).
+    let mut rev = rev;
+    rev.ticket_lines = original.ticket_lines.clone();
+    rev.account_id = original.account_id;
     if approved {
-        let lines: Vec<(i64, String, i64)> = original
-            .ticket_lines
-            .as_deref()
-            .and_then(|text| serde_json::from_str(text).ok())
-            .unwrap_or_default();
-        let account = original.account_id.unwrap_or_default();
-        let now = now_ms();
-        for (id, kind, num) in &lines {
-            if !store_jpos::move_tickets(db, account, *id, kind, *num, now).await? {
-                return Err(StoreError::Conflict("ticket kind vanished".into()));
-            }
-        }
-        store_jpos::set_voided(db, original.id, REVERSED, now).await?;
+        store_jpos::set_voided(db, original.id, REVERSED, now_ms()).await?;
     }
     let ok = StatusReply {
         status: JposStatus::Approved,
         trans_time: TransTime::from_unix_millis(rev.trans_time_ms),
     }
     .to_json();
-    insert_answered(db, rev, JposStatus::Approved, move |_| Some(ok)).await
+    let moves = approved.then_some(1);
+    insert_answered(db, rev, JposStatus::Approved, moves, move |_| Some(ok)).await
+}
+
+/// The ticket type that a consume's `vaucher` list draws: 代金券.
+const VOUCHER_TYPE: &str = "03";
+
+/// The face value of ticket lines if the account holds all of them, else `None`.
+async fn face_value(
+    db: &dyn Db,
+    account_id: i64,
+    lines: &[(i64, String, i64)],
+) -> Result<Option<i64>, StoreError> {
+    let held = store_jpos::tickets(db, account_id, true).await?;
+    let mut total: i64 = 0;
+    for (id, kind, num) in lines {
+        match held
+            .iter()
+            .find(|t| t.ticket_id == *id && t.ticket_type == *kind)
+        {
+            Some(t) if t.num >= *num => {
+                total = total.saturating_add(t.face_amount.saturating_mul(*num));
+            }
+            _ => return Ok(None),
+        }
+    }
+    Ok(Some(total))
+}
+
+/// Moves the ticket lines recorded on a row: `-1` takes them from its account, `1` gives
+/// them back. A take that finds too few fails the transaction (`Conflict`).
+async fn move_lines(db: &dyn Db, row: &TransRow, direction: i64) -> Result<(), StoreError> {
+    let Some(text) = row.ticket_lines.as_deref() else {
+        return Ok(());
+    };
+    let lines: Vec<(i64, String, i64)> =
+        serde_json::from_str(text).map_err(|e| StoreError::Decode(format!("ticket lines: {e}")))?;
+    let account = row.account_id.unwrap_or_default();
+    let now = now_ms();
+    for (id, kind, num) in lines {
+        if !store_jpos::move_tickets(db, account, id, &kind, direction * num, now).await? {
+            return Err(StoreError::Conflict("tickets moved meanwhile".into()));
+        }
+    }
+    Ok(())
 }
