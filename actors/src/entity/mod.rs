@@ -7,18 +7,22 @@
 //! Mailboxes are bounded: a full one is reported to the adapter as [`EntityError::Busy`].
 
 pub mod cached;
+mod jpos;
 mod lifecycle;
 mod merchant;
 mod registry;
 mod terminal;
 mod terminal_commands;
 mod terminal_ds50;
-mod terminal_jpos;
 mod terminal_mqtt;
 mod terminal_uploads;
 mod venue;
 
 pub use cached::{Info, Loaded, Reload};
+pub use jpos::{
+    batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
+    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
+};
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
 pub use registry::{Entity, EntityArbiters, Registry};
@@ -27,10 +31,6 @@ pub use terminal_commands::{SendCommand, SendCommandReply};
 pub use terminal_ds50::{
     auth_code as ds50_auth_code, ds50_code, ds50_entity_code, sale_posting, sale_reply, Ds50Sale,
     Ds50SaleReply,
-};
-pub use terminal_jpos::{
-    batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
-    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
 };
 pub use terminal_mqtt::{
     consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
