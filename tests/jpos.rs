@@ -1291,6 +1291,12 @@ async fn bad_inputs(c: Config) {
             413,
             "30",
         ),
+        case(
+            "body over the gateway limit",
+            format!("{}&pad={}", consume(&|_| {}), "a".repeat(300 * 1024)),
+            413,
+            "30",
+        ),
         Bad {
             content_type: Some("application/json"),
             ..case("JSON content type", consume(&|_| {}), 415, "30")

@@ -56,8 +56,27 @@ fn is_form(req: &HttpRequest) -> bool {
         })
 }
 
+/// Reads the body up to [`BODY_BYTES_MAX`]; `None` when it is longer (reading stops there,
+/// whatever the gateway-wide `http.request_body_bytes_max`) or breaks off.
+async fn read_body(mut payload: web::Payload) -> Option<web::Bytes> {
+    use futures::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.ok()?;
+        if body.len() + chunk.len() > BODY_BYTES_MAX {
+            return None;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Some(body.freeze())
+}
+
 /// Every jpos request.
-pub async fn serve(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn serve(
+    gw: web::Data<Gateway>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let endpoint = match Endpoint::from_path(req.path()) {
         Ok(endpoint) => endpoint,
         Err(e) => return refuse(StatusCode::NOT_FOUND, e.code(), "unknown"),
@@ -73,13 +92,13 @@ pub async fn serve(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -
             label,
         );
     }
-    if body.len() > BODY_BYTES_MAX {
+    let Some(body) = read_body(payload).await else {
         return refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
             JposStatus::FormatError,
             label,
         );
-    }
+    };
     let request = match decode_request(endpoint, &body) {
         Ok(request) => request,
         Err(e) => return refuse(StatusCode::OK, e.code(), label),
