@@ -994,6 +994,43 @@ async fn two_replicas_post_each_consume_once() {
     other.stop().await;
 }
 
+/// A replica that died after the ledger posting but before storing the reply: the row is
+/// still `pending`. The terminal's retry finishes it with the posting's stored outcome,
+/// posts nothing twice, and gets the reply the first answer would have been.
+#[actix_rt::test]
+async fn a_retry_finishes_a_pending_consume() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    let j = Jpos::start(config(Some(url.clone()))).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let first = j.consume(1, 1, "3.00", "4.00").await;
+    assert_eq!(first.status(), "00", "{}", first.text);
+    assert_eq!(j.points().await, 10_000 - 300 + 400);
+    let store = posgate_actors::store::Store::postgres(&url, 1)
+        .await
+        .expect("store");
+    let key = format!("jpos:{}:{}", j.store_no, j.terminal_no);
+    let reset = store
+        .transaction(move |db| {
+            Box::pin(async move {
+                db.execute(
+                    "UPDATE jpos_trans SET status = 'pending', reply = NULL, response_code = NULL \
+                     WHERE terminal_key = $1 AND trace_no = '000001'",
+                    &[key.into()],
+                )
+                .await
+            })
+        })
+        .await
+        .expect("reset");
+    assert_eq!(reset, 1);
+    let retry = j.consume(1, 1, "3.00", "4.00").await;
+    assert_eq!(retry.text, first.text);
+    assert_eq!(j.points().await, 10_000 - 300 + 400);
+    assert_eq!(j.jpos_rows().await[0]["status"], "done");
+}
+
 /// Refunding a consume whose granted points were spent: the card gives back what it holds
 /// and the rest is `supplyCash`, the cash the cardholder adds.
 #[actix_rt::test]
