@@ -41,6 +41,8 @@ pub struct Gateway {
     pub metrics: PrometheusHandle,
     /// The MQTT adapter, when `mqtt.enabled`.
     pub mqtt: Option<MqttAdapter>,
+    /// Sends jpos SMS verification codes.
+    pub sms: Arc<dyn crate::sms::SmsSender>,
 }
 
 /// Why the gateway could not start.
@@ -205,6 +207,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         accounts,
         card_key,
         metrics,
+        sms: crate::sms::from_config(
+            config.jpos.sms_webhook_url.expose(),
+            &config.jpos.sms_dev_sink_path,
+        )
+        .map_err(|e| StartError::Io(std::io::Error::other(format!("SMS: {e}"))))?,
     });
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));

@@ -38,6 +38,8 @@ pub struct Config {
     pub ds50: Ds50Config,
     /// Pospal notifications.
     pub pospal: PospalConfig,
+    /// jpos access layer.
+    pub jpos: JposConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -166,6 +168,37 @@ impl Default for PospalConfig {
     }
 }
 
+/// jpos access-layer settings (SMS verification codes).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JposConfig {
+    /// Lifetime of an SMS verification code, seconds.
+    pub verify_code_ttl_seconds: u64,
+    /// Shortest time between two codes to one mobile number, seconds.
+    pub verify_code_resend_seconds: u64,
+    /// Most codes sent to one mobile number per hour.
+    pub verify_code_sends_per_hour_max: u32,
+    /// Wrong codes a card activation may try before the code is dead.
+    pub verify_code_attempts_max: u32,
+    /// `http://` or `https://` URL codes are POSTed to; empty = the development sink file.
+    pub sms_webhook_url: Secret<String>,
+    /// Development sink: file each SMS is appended to (one JSON line) when no webhook is set.
+    pub sms_dev_sink_path: String,
+}
+
+impl Default for JposConfig {
+    fn default() -> Self {
+        JposConfig {
+            verify_code_ttl_seconds: 300,
+            verify_code_resend_seconds: 60,
+            verify_code_sends_per_hour_max: 5,
+            verify_code_attempts_max: 5,
+            sms_webhook_url: Secret::default(),
+            sms_dev_sink_path: "sms-dev-sink.log".into(),
+        }
+    }
+}
+
 /// Logging settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -238,6 +271,12 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.command_ack_timeout_seconds", help: "default time a device has to acknowledge a command, seconds" },
     Setting { key: "mqtt.command_url_ttl_seconds", help: "how long a cmdDataUrl stays valid, seconds (single use)" },
     Setting { key: "mqtt.public_base_url", help: "base URL devices reach this gateway's HTTP server at (for cmdDataUrl)" },
+    Setting { key: "jpos.verify_code_ttl_seconds", help: "lifetime of a jpos SMS verification code, seconds" },
+    Setting { key: "jpos.verify_code_resend_seconds", help: "shortest time between two verification codes to one mobile number, seconds" },
+    Setting { key: "jpos.verify_code_sends_per_hour_max", help: "most verification codes sent to one mobile number per hour" },
+    Setting { key: "jpos.verify_code_attempts_max", help: "wrong codes a card activation may try before the code is dead" },
+    Setting { key: "jpos.sms_webhook_url", help: "http(s):// URL verification codes are POSTed to as JSON; empty = development sink file" },
+    Setting { key: "jpos.sms_dev_sink_path", help: "development SMS sink: file each message is appended to when no webhook is set" },
     Setting { key: "mqtt.device_offline_after_seconds", help: "a device silent for longer is shown offline in the admin API, seconds (above 30)" },
     Setting { key: "ds50.sale_path", help: "path of the DS50 sale endpoint (posparam.ini pgw_api_sale)" },
     Setting { key: "ds50.details_path", help: "path of the DS50 transaction details endpoint (posparam.ini pgw_api_details)" },
@@ -249,7 +288,7 @@ pub const SETTINGS: &[Setting] = &[
 /// Sections that `POSGATE_<SECTION>_<KEY>` variables may address.
 const SECTIONS: &[&str] = &[
     "http", "database", "admin", "cards", "ledger", "accounts", "entities", "mqtt", "ds50",
-    "pospal", "log",
+    "pospal", "jpos", "log",
 ];
 
 /// A configuration that cannot be used.
@@ -369,6 +408,20 @@ impl Config {
         }
         if !self.cards.hmac_key.expose().is_empty() && self.cards.hmac_key.expose().len() < 32 {
             return invalid("cards.hmac_key", "must be at least 32 characters");
+        }
+        if self.jpos.verify_code_ttl_seconds > 86_400 {
+            return invalid("jpos.verify_code_ttl_seconds", "must be at most 86400");
+        }
+        if self.jpos.verify_code_attempts_max == 0 {
+            return invalid("jpos.verify_code_attempts_max", "must be at least 1");
+        }
+        if self.jpos.verify_code_sends_per_hour_max == 0 {
+            return invalid("jpos.verify_code_sends_per_hour_max", "must be at least 1");
+        }
+        if !self.jpos.sms_webhook_url.expose().is_empty() {
+            if let Err(why) = crate::sms::Webhook::new(self.jpos.sms_webhook_url.expose()) {
+                return invalid("jpos.sms_webhook_url", &why);
+            }
         }
         if !(-720..=840).contains(&self.ledger.utc_offset_minutes) {
             return invalid("ledger.utc_offset_minutes", "must be within -720..=840");
@@ -542,6 +595,17 @@ mod tests {
         );
         assert_eq!(env_key("REQUIRE_SERVICES"), None);
         assert_eq!(env_key("TEST_PG_URL"), None);
+        // Every documented setting can be set from the environment.
+        for setting in SETTINGS {
+            let var = setting.env_var();
+            let name = var.strip_prefix("POSGATE_").unwrap();
+            assert_eq!(
+                env_key(name).as_deref(),
+                Some(setting.key),
+                "{var} does not reach {}",
+                setting.key
+            );
+        }
     }
 
     #[test]
@@ -617,6 +681,22 @@ mod tests {
             (
                 "mqtt.debit_order",
                 Box::new(|c| c.mqtt.debit_order = vec!["cash".into(), "cash".into()]),
+            ),
+            (
+                "jpos.verify_code_ttl_seconds",
+                Box::new(|c| c.jpos.verify_code_ttl_seconds = 100_000),
+            ),
+            (
+                "jpos.verify_code_attempts_max",
+                Box::new(|c| c.jpos.verify_code_attempts_max = 0),
+            ),
+            (
+                "jpos.verify_code_sends_per_hour_max",
+                Box::new(|c| c.jpos.verify_code_sends_per_hour_max = 0),
+            ),
+            (
+                "jpos.sms_webhook_url",
+                Box::new(|c| c.jpos.sms_webhook_url = Secret::new("ftp://sms.example".into())),
             ),
         ];
         for (key, mutate) in cases {

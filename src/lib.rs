@@ -8,4 +8,5 @@ pub mod http;
 pub mod mqtt;
 pub mod secret;
 pub mod sim;
+pub mod sms;
 pub mod telemetry;

@@ -24,6 +24,25 @@ impl CardKey {
         CardKey(bytes.into())
     }
 
+    /// A 32-byte key derived from this one for `label` (HMAC-SHA256 of the label): keyed
+    /// digests and per-terminal keys that must not be the card index itself.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"posgate-derive:");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Lowercase hex of HMAC-SHA256 of `data` under a key derived for `label`: a digest of
+    /// a request that reveals nothing of the card numbers in it.
+    pub fn digest(&self, label: &str, data: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.derive(label))
+            .expect("HMAC accepts keys of any length");
+        mac.update(data);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
     /// The lookup key of `pan`: lowercase hex of HMAC-SHA256.
     pub fn index(&self, pan: &str) -> Result<String, InvalidPan> {
         validate_pan(pan)?;

@@ -8,6 +8,7 @@ pub mod command_documents;
 pub mod ds50;
 pub mod error;
 pub mod health;
+pub mod jpos;
 pub mod json;
 pub mod openapi;
 pub mod pospal;
@@ -28,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(command_documents::fetch)
         .configure(|cfg| ds50::configure(cfg, &config.ds50))
         .configure(|cfg| pospal::configure(cfg, &config.pospal))
+        .configure(jpos::configure)
         .configure(admin::configure)
         .default_service(web::to(not_found));
 }

@@ -1,7 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, commands, ds50, dto, merchants, pospal, terminals, transactions, uploads, venues,
+    accounts, commands, ds50, dto, jpos, merchants, pospal, terminals, transactions, uploads,
+    venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -36,6 +37,9 @@ impl Modify for BearerAuth {
         terminals::create, terminals::get, terminals::update,
         commands::send, commands::send_to_merchant, commands::list,
         ds50::posparam, ds50::broadcast, ds50::broadcast_to_merchant,
+        jpos::set_rules, jpos::get_rules, jpos::batch, jpos::master,
+        jpos::transactions, jpos::settlements, jpos::settlement,
+        jpos::issue_tickets, jpos::list_tickets,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances,
         transactions::list, transactions::audit,

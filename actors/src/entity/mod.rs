@@ -7,6 +7,7 @@
 //! Mailboxes are bounded: a full one is reported to the adapter as [`EntityError::Busy`].
 
 pub mod cached;
+mod jpos;
 mod lifecycle;
 mod merchant;
 mod merchant_ds50;
@@ -20,6 +21,10 @@ mod terminal_uploads;
 mod venue;
 
 pub use cached::{Info, Loaded, Reload};
+pub use jpos::{
+    batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
+    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
+};
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
 pub use merchant_ds50::{BroadcastError, Ds50Broadcast, Ds50BroadcastReply};

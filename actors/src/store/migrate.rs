@@ -50,6 +50,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../sql/sqlite/0005_ds50.sql"),
     },
     Migration {
+        version: 6,
+        name: "jpos",
+        postgres: include_str!("../../../sql/postgres/0006_jpos.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0006_jpos.sql"),
+    },
+    Migration {
         version: 8,
         name: "pospal",
         postgres: include_str!("../../../sql/postgres/0008_pospal.sql"),

@@ -31,6 +31,15 @@ pub(crate) fn required_amount(form: &Form, field: &'static str) -> Result<Fen, J
     Fen::parse_yuan(text).map_err(|error| JposError::InvalidAmount { field, error })
 }
 
+/// A `C` amount in yuan with at most 2 decimals; absent or empty is `None`.
+pub(crate) fn optional_amount(form: &Form, field: &'static str) -> Result<Option<Fen>, JposError> {
+    optional(form, field)
+        .map(|text| {
+            Fen::parse_yuan(text).map_err(|error| JposError::InvalidAmount { field, error })
+        })
+        .transpose()
+}
+
 /// One `{id, num}` line of the consume's `vaucher` list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VoucherUse {

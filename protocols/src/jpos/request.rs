@@ -9,8 +9,8 @@
 
 use super::codes::JposError;
 use super::decode::{
-    optional, required, required_amount, tickets, tickets_json, vouchers, vouchers_json, TicketUse,
-    VoucherUse,
+    optional, optional_amount, required, required_amount, tickets, tickets_json, vouchers,
+    vouchers_json, TicketUse, VoucherUse,
 };
 use super::endpoint::Endpoint;
 use super::form::{Form, FormWriter};
@@ -329,6 +329,12 @@ pub struct RefundRequest {
     pub ori_trans_date: TransDate,
     /// `oriRegisterTraceNo` (`!` here).
     pub ori_register_trace_no: RegisterTraceNo,
+    /// `pointAmount` (C, posgate's addition under the spec's versioning rule 2): the points
+    /// to give back for a partial refund. With `cashAmount` absent too, the refund covers
+    /// whatever is left of the original.
+    pub point_amount: Option<Fen>,
+    /// `cashAmount` (C, posgate's addition): the cash part of a partial refund.
+    pub cash_amount: Option<Fen>,
 }
 
 impl RefundRequest {
@@ -344,6 +350,8 @@ impl RefundRequest {
                 "oriRegisterTraceNo",
                 required(form, "oriRegisterTraceNo")?,
             )?,
+            point_amount: optional_amount(form, "pointAmount")?,
+            cash_amount: optional_amount(form, "cashAmount")?,
         })
     }
 
@@ -355,6 +363,14 @@ impl RefundRequest {
             .field("oriSerialNo", self.ori_serial_no.as_str())
             .field("oriTransDate", &self.ori_trans_date.to_wire())
             .field("oriRegisterTraceNo", self.ori_register_trace_no.as_str())
+            .optional(
+                "pointAmount",
+                self.point_amount.map(Fen::to_yuan_string).as_deref(),
+            )
+            .optional(
+                "cashAmount",
+                self.cash_amount.map(Fen::to_yuan_string).as_deref(),
+            )
             .finish()
     }
 }

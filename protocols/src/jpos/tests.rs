@@ -135,6 +135,8 @@ fn samples() -> Vec<Request> {
             ori_serial_no: SerialNo::parse("oriSerialNo", "10000000000012").expect("serial"),
             ori_trans_date: TransDate::parse("oriTransDate", "20141111").expect("date"),
             ori_register_trace_no: RegisterTraceNo::parse("r", "R1").expect("reg"),
+            point_amount: Some(Fen(150)),
+            cash_amount: None,
         }),
         Request::RefundCancel(RefundCancelRequest {
             terminal: terminal(),

@@ -631,6 +631,33 @@ impl WorkingKey {
         self.mac_key.expose()
     }
 
+    /// Seals clear 16-byte PIN and MAC keys under a 16-byte terminal master key, AES-128-ECB
+    /// (one block each, no padding): what a checkin reply carries.
+    pub fn seal(master_key: &[u8; 16], pin_clear: &[u8; 16], mac_clear: &[u8; 16]) -> WorkingKey {
+        use aes::cipher::{block_padding::NoPadding, BlockModeEncrypt, KeyInit};
+        let cipher = || ecb::Encryptor::<aes::Aes128>::new(&(*master_key).into());
+        WorkingKey {
+            pin_key: Sensitive::new(cipher().encrypt_padded_vec::<NoPadding>(pin_clear)),
+            mac_key: Sensitive::new(cipher().encrypt_padded_vec::<NoPadding>(mac_clear)),
+        }
+    }
+
+    /// Opens sealed 16-byte keys with the terminal master key (what a terminal does): the
+    /// clear PIN key and MAC key, or `None` when the parts are not one block each.
+    pub fn open(&self, master_key: &[u8; 16]) -> Option<([u8; 16], [u8; 16])> {
+        use aes::cipher::{block_padding::NoPadding, BlockModeDecrypt, KeyInit};
+        let open = |part: &[u8]| -> Option<[u8; 16]> {
+            let clear = ecb::Decryptor::<aes::Aes128>::new(&(*master_key).into())
+                .decrypt_padded_vec::<NoPadding>(part)
+                .ok()?;
+            clear.try_into().ok()
+        };
+        if self.pin_key.expose().len() != 16 {
+            return None;
+        }
+        Some((open(self.pin_key.expose())?, open(self.mac_key.expose())?))
+    }
+
     /// The wire text: hex(PIN key) followed by hex(MAC key), upper case.
     pub fn to_wire(&self) -> String {
         let mut text = hex::encode_upper(self.pin_key.expose());
@@ -708,6 +735,11 @@ mod tests {
         assert_eq!(format!("{key:?}"), "WorkingKey(***)");
         assert!(WorkingKey::new(vec![1; 16], vec![2; 8]).is_none());
         assert!(WorkingKey::new(vec![1; 5], vec![2; 5]).is_none());
+        let master = [7u8; 16];
+        let sealed = WorkingKey::seal(&master, &[1; 16], &[2; 16]);
+        assert_ne!(sealed.pin_key(), &[1; 16]);
+        assert_eq!(sealed.open(&master), Some(([1; 16], [2; 16])));
+        assert_ne!(sealed.open(&[8; 16]), Some(([1; 16], [2; 16])));
     }
 
     #[test]

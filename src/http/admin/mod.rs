@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod commands;
 pub mod ds50;
 pub mod dto;
+pub mod jpos;
 pub mod merchants;
 pub mod pospal;
 pub mod terminals;
@@ -42,6 +43,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ds50::posparam)
             .service(ds50::broadcast)
             .service(ds50::broadcast_to_merchant)
+            .service(jpos::set_rules)
+            .service(jpos::get_rules)
+            .service(jpos::batch)
+            .service(jpos::master)
+            .service(jpos::transactions)
+            .service(jpos::settlements)
+            .service(jpos::settlement)
+            .service(jpos::issue_tickets)
+            .service(jpos::list_tickets)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)

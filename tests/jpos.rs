@@ -1,0 +1,1413 @@
+//! The jpos access layer over real HTTP, on SQLite and on PostgreSQL: checkin and batches,
+//! card query, consume with points granted by the merchant's earn rule, retries and trace
+//! reuse, reversals (also before their original), cancel and cancel reversal, partial and
+//! full refunds across batches and refund cancel, balanced and unbalanced settlement with
+//! its discrepancy report, and a table of bad inputs that must change nothing.
+
+mod common;
+
+use common::{config, Admin};
+use posgate::config::Config;
+use posgate_actors::testing;
+use posgate_protocols::jpos::WorkingKey;
+use serde_json::{json, Value};
+
+/// A form as pairs.
+type Form = Vec<(&'static str, String)>;
+
+/// A form body from pairs, percent-encoded.
+fn encode(pairs: &[(&str, String)]) -> String {
+    let enc = |text: &str| {
+        let mut out = String::new();
+        for b in text.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
+                    out.push(char::from(b))
+                }
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn random_pan() -> String {
+    format!(
+        "622202{:010}",
+        u64::from(rand::random::<u32>()) % 10_000_000_000
+    )
+}
+
+/// A gateway with a merchant (earn rate 1 point per yuan), a jpos terminal and a card
+/// holding 100.00 points.
+struct Jpos {
+    running: posgate::app::Running,
+    admin: Admin,
+    base: String,
+    terminal_id: i64,
+    store_no: String,
+    terminal_no: String,
+    account: i64,
+    pan: String,
+}
+
+/// One reply: HTTP status, JSON, text.
+struct Reply {
+    http: u16,
+    json: Value,
+    text: String,
+}
+
+impl Reply {
+    fn status(&self) -> &str {
+        self.json["status"].as_str().unwrap_or("")
+    }
+}
+
+impl Jpos {
+    async fn start(c: Config) -> Jpos {
+        let running = posgate::app::start(c).await.expect("start gateway");
+        let base = format!("http://{}", running.addr);
+        let admin = Admin::new(base.clone());
+        let merchant = admin.merchant().await;
+        let (status, rules) = admin
+            .send(
+                reqwest::Method::PUT,
+                &format!("/admin/v1/jpos/merchants/{merchant}/rules"),
+                Some(json!({"earn_rate_bp": 10000, "advertisement": "欢迎参加 xxx 活动"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{rules}");
+        let store_no = format!("S{}", rand::random::<u32>());
+        let terminal_no = "T0000001".to_string();
+        let (status, t) = admin
+            .post(
+                "/admin/v1/terminals",
+                json!({"family": "jpos", "code": format!("{store_no}:{terminal_no}"), "merchant_id": merchant}),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        let terminal_id = t["id"].as_i64().unwrap();
+        let pan = random_pan();
+        let (status, account) = admin
+            .post(
+                "/admin/v1/accounts",
+                json!({"merchant_id": merchant, "user_id": format!("u{}", rand::random::<u32>()),
+                       "name": "张三", "card_number": pan, "initial_balances": {"points": 10000}}),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        Jpos {
+            running,
+            admin,
+            base,
+            terminal_id,
+            store_no,
+            terminal_no,
+            account: account["id"].as_i64().unwrap(),
+            pan,
+        }
+    }
+
+    async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: String,
+    ) -> Reply {
+        self.raw_at(&self.base, method, path, content_type, body)
+            .await
+    }
+
+    /// A request to the gateway at `base` (another replica on the same database).
+    async fn raw_at(
+        &self,
+        base: &str,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: String,
+    ) -> Reply {
+        let mut req = self
+            .admin
+            .http
+            .request(method, format!("{base}{path}"))
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.expect("request");
+        let http = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        assert!(!text.contains(&self.pan), "card number in a reply: {text}");
+        Reply {
+            http,
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
+    }
+
+    async fn post(&self, path: &str, pairs: &[(&str, String)]) -> Reply {
+        self.raw(
+            reqwest::Method::POST,
+            path,
+            Some("application/x-www-form-urlencoded; charset=UTF-8"),
+            encode(pairs),
+        )
+        .await
+    }
+
+    fn head(&self, batch: u32, trace: u32) -> Vec<(&'static str, String)> {
+        vec![
+            ("storeNo", self.store_no.clone()),
+            ("terminalNo", self.terminal_no.clone()),
+            ("cardNo", self.pan.clone()),
+            ("traceNo", format!("{trace:06}")),
+            ("batchNo", format!("{batch:06}")),
+        ]
+    }
+
+    fn consume_form(
+        &self,
+        batch: u32,
+        trace: u32,
+        point: &str,
+        cash: &str,
+    ) -> Vec<(&'static str, String)> {
+        let mut form = self.head(batch, trace);
+        form.extend([
+            ("track2", format!("{}=27012011519", self.pan)),
+            ("password", "0123456789ABCDEF".to_string()),
+            ("consumeType", "01".to_string()),
+            ("pointAmount", point.to_string()),
+            ("cashAmount", cash.to_string()),
+            ("registerTraceNo", format!("R{trace}")),
+        ]);
+        form
+    }
+
+    async fn checkin(&self) -> Reply {
+        self.post(
+            "/v1/jpos/terminal/checkin",
+            &[
+                ("storeNo", self.store_no.clone()),
+                ("terminalNo", self.terminal_no.clone()),
+                ("operatorNo", "01".to_string()),
+            ],
+        )
+        .await
+    }
+
+    async fn consume(&self, batch: u32, trace: u32, point: &str, cash: &str) -> Reply {
+        self.post(
+            "/v1/jpos/trans/consume",
+            &self.consume_form(batch, trace, point, cash),
+        )
+        .await
+    }
+
+    fn cancel_form(
+        &self,
+        batch: u32,
+        trace: u32,
+        ori_trace: u32,
+        ori_time: i64,
+    ) -> Vec<(&'static str, String)> {
+        let mut form = self.head(batch, trace);
+        form.extend([
+            ("oriBatchNo", format!("{batch:06}")),
+            ("oriTraceNo", format!("{ori_trace:06}")),
+            ("oriTransTime", ori_time.to_string()),
+        ]);
+        form
+    }
+
+    fn refund_form(
+        &self,
+        batch: u32,
+        trace: u32,
+        serial: &str,
+        amounts: Option<(&str, &str)>,
+    ) -> Vec<(&'static str, String)> {
+        let mut form = self.head(batch, trace);
+        form.extend([
+            ("oriSerialNo", serial.to_string()),
+            ("oriTransDate", today()),
+            ("oriRegisterTraceNo", "R4".to_string()),
+        ]);
+        if let Some((point, cash)) = amounts {
+            form.extend([
+                ("pointAmount", point.to_string()),
+                ("cashAmount", cash.to_string()),
+            ]);
+        }
+        form
+    }
+
+    fn settle_form(
+        &self,
+        batch: u32,
+        trace: u32,
+        figures: [&str; 12],
+    ) -> Vec<(&'static str, String)> {
+        let names = [
+            "pointDebitCount",
+            "pointDebitAmount",
+            "pointCeditCount",
+            "pointCreditAmount",
+            "ticketDebitCount",
+            "ticketDebitAmount",
+            "ticketCreditCount",
+            "ticketCreditAmount",
+            "totalTransCount",
+            "cancelCount",
+            "refundCount",
+            "cardActiveCount",
+        ];
+        let mut form = self.head(batch, trace);
+        form.extend(names.iter().zip(figures).map(|(n, v)| (*n, v.to_string())));
+        form
+    }
+
+    async fn points(&self) -> i64 {
+        let (status, b) = self
+            .admin
+            .get(&format!("/admin/v1/accounts/{}/balances", self.account))
+            .await;
+        assert_eq!(status, 200, "{b}");
+        b["points"]
+            .as_i64()
+            .or_else(|| b["balances"]["points"].as_i64())
+            .unwrap()
+    }
+
+    async fn ledger_rows(&self) -> usize {
+        let (status, page) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/transactions?account_id={}&limit=500",
+                self.account
+            ))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        page["items"]
+            .as_array()
+            .or_else(|| page.as_array())
+            .map_or(0, Vec::len)
+    }
+
+    async fn jpos_rows(&self) -> Vec<Value> {
+        let (status, rows) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/jpos/terminals/{}/transactions",
+                self.terminal_id
+            ))
+            .await;
+        assert_eq!(status, 200, "{rows}");
+        rows.as_array().unwrap().clone()
+    }
+}
+
+/// Today's business date (UTC+8, the default `ledger.utc_offset_minutes`), `yyyyMMdd`.
+fn today() -> String {
+    let offset = chrono::FixedOffset::east_opt(480 * 60).unwrap();
+    chrono::Utc::now()
+        .with_timezone(&offset)
+        .format("%Y%m%d")
+        .to_string()
+}
+
+async fn scenario(c: Config) {
+    let j = Jpos::start(c).await;
+
+    // Unknown terminal, then a known one before its checkin.
+    let mut unknown = j.consume_form(1, 1, "1.00", "0");
+    unknown[1].1 = "NOPE".into();
+    assert_eq!(
+        j.post("/v1/jpos/trans/consume", &unknown).await.status(),
+        "97"
+    );
+    assert_eq!(j.consume(1, 1, "1.00", "0").await.status(), "77");
+
+    // Checkin: batch 000001, the store's name, a working key sealed under the master key.
+    let r = j.checkin().await;
+    assert_eq!((r.http, r.status()), (200, "00"), "{}", r.text);
+    assert_eq!(r.json["message"], "交易成功");
+    assert_eq!(r.json["batchNo"], "000001");
+    assert_eq!(r.json["storeName"], "Canteen");
+    assert!(r.json["transTime"].as_i64().unwrap() > 1_000_000_000_000);
+    let (status, tmk) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/terminals/{}/master-key", j.terminal_id),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{tmk}");
+    let tmk: [u8; 16] = hex::decode(tmk["master_key"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let key = WorkingKey::parse(r.json["workingKey"].as_str().unwrap()).expect("working key");
+    let (pin, mac) = key.open(&tmk).expect("opens with the master key");
+    assert_ne!(pin, mac);
+    let again = j.checkin().await;
+    assert_eq!(again.json["batchNo"], "000001", "checkin resumes the batch");
+    assert_ne!(
+        again.json["workingKey"], r.json["workingKey"],
+        "fresh keys per checkin"
+    );
+
+    // Another batch number than the current one.
+    assert_eq!(j.consume(2, 1, "1.00", "0").await.status(), "77");
+
+    // Card query.
+    let q = j.post("/v1/jpos/cards", &j.head(1, 90)).await;
+    assert_eq!(q.status(), "00", "{}", q.text);
+    assert_eq!(q.json["pointBalance"], "100.00");
+    assert_eq!(q.json["avaiablePointBalance"], "100.00");
+    assert_eq!(q.json["name"], "张三");
+    let mut other = j.head(1, 91);
+    other[2].1 = random_pan();
+    assert_eq!(j.post("/v1/jpos/cards", &other).await.status(), "14");
+
+    // Consume 10.00 points + 20.00 cash: 20.00 points granted.
+    let c1 = j.consume(1, 1, "10.00", "20.00").await;
+    assert_eq!(c1.status(), "00", "{}", c1.text);
+    assert_eq!(c1.json["usePoint"], "10.00");
+    assert_eq!(c1.json["persentPoint"], "20.00");
+    assert_eq!(c1.json["pointBalance"], "110.00");
+    assert_eq!(c1.json["avaiablePointBalance"], "110.00");
+    assert_eq!(c1.json["advertisement"], "欢迎参加 xxx 活动");
+    assert_eq!(c1.json["serialNo"].as_str().unwrap().len(), 12);
+    assert_eq!(j.points().await, 11_000);
+    // A retry gets the very same reply and posts nothing; another request under the same
+    // trace number is a duplicate.
+    assert_eq!(j.consume(1, 1, "10.00", "20.00").await.text, c1.text);
+    assert_eq!(j.consume(1, 1, "11.00", "20.00").await.status(), "94");
+    assert_eq!(j.points().await, 11_000);
+    // The footnote's alias path is consume too (a retry here).
+    let alias = j
+        .post("/v1/trans/consume", &j.consume_form(1, 1, "10.00", "20.00"))
+        .await;
+    assert_eq!(alias.text, c1.text);
+
+    // Insufficient points.
+    assert_eq!(j.consume(1, 2, "500.00", "0").await.status(), "51");
+    assert_eq!(j.points().await, 11_000);
+
+    // Reversal of the consume (the body is the original's): undone; a retry is the same.
+    let rev = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &j.consume_form(1, 1, "10.00", "20.00"),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(j.points().await, 10_000);
+    let rev_again = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &j.consume_form(1, 1, "10.00", "20.00"),
+        )
+        .await;
+    assert_eq!(rev_again.text, rev.text);
+    assert_eq!(j.points().await, 10_000);
+
+    // A reversal before its original answers 25 and the late original is refused.
+    let early = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &j.consume_form(1, 3, "7.00", "0"),
+        )
+        .await;
+    assert_eq!(early.status(), "25", "{}", early.text);
+    assert_eq!(j.consume(1, 3, "7.00", "0").await.status(), "12");
+    assert_eq!(j.points().await, 10_000);
+
+    // Cancel chain: consume, cancel, cancel again, cancel reversal.
+    let c4 = j.consume(1, 4, "5.00", "10.00").await;
+    assert_eq!(c4.status(), "00", "{}", c4.text);
+    assert_eq!(j.points().await, 10_500);
+    let t4 = c4.json["transTime"].as_i64().unwrap();
+    let cancel = j
+        .post("/v1/jpos/trans/cancel", &j.cancel_form(1, 5, 4, t4))
+        .await;
+    assert_eq!(cancel.status(), "00", "{}", cancel.text);
+    assert_eq!(cancel.json["usePoint"], "5.00");
+    assert_eq!(cancel.json["persentPoint"], "10.00");
+    assert_eq!(cancel.json["pointBalance"], "100.00");
+    assert_eq!(j.points().await, 10_000);
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &j.cancel_form(1, 6, 4, t4))
+            .await
+            .status(),
+        "12"
+    );
+    let cancel_rev = j
+        .post("/v1/jpos/trans/cancelReversal", &j.cancel_form(1, 5, 4, t4))
+        .await;
+    assert_eq!(cancel_rev.status(), "00", "{}", cancel_rev.text);
+    assert_eq!(j.points().await, 10_500);
+    // A cancel naming the wrong time finds no original.
+    assert_eq!(
+        j.post(
+            "/v1/jpos/trans/cancel",
+            &j.cancel_form(1, 7, 4, t4 - 60_000)
+        )
+        .await
+        .status(),
+        "25"
+    );
+
+    // Settlement, balanced: only consume 4 stands (1 reversed, 2 refused, 3 a tombstone,
+    // 5 reversed, 6 and 7 refused).
+    let figures = [
+        "1", "5.00", "1", "10.00", "0", "0.00", "0", "0.00", "1", "0", "0", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 8, figures))
+        .await;
+    assert_eq!(
+        (s.status(), s.json["settleFlag"].as_str()),
+        ("00", Some("ss")),
+        "{}",
+        s.text
+    );
+    let s_again = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 8, figures))
+        .await;
+    assert_eq!(s_again.json["settleFlag"], "ss");
+    let (_, batch) = j
+        .admin
+        .get(&format!("/admin/v1/jpos/terminals/{}", j.terminal_id))
+        .await;
+    assert_eq!(batch["batch_no"], "000002");
+    assert_eq!(batch["checked_in"], false);
+    assert_eq!(j.consume(1, 9, "1.00", "0").await.status(), "77");
+
+    // Refunds across batches: a partial one, one over what is left, the rest, one more.
+    assert_eq!(j.checkin().await.json["batchNo"], "000002");
+    let serial = c4.json["serialNo"].as_str().unwrap().to_string();
+    let r1 = j
+        .post(
+            "/v1/jpos/refunds",
+            &j.refund_form(2, 1, &serial, Some(("2.00", "4.00"))),
+        )
+        .await;
+    assert_eq!(r1.status(), "00", "{}", r1.text);
+    assert_eq!(r1.json["returnPoint"], "2.00");
+    assert_eq!(r1.json["returnCash"], "4.00");
+    assert_eq!(r1.json["returnPersentPoint"], "4.00");
+    assert_eq!(r1.json["supplyCash"], "0.00");
+    assert_eq!(j.points().await, 10_300);
+    assert_eq!(
+        j.post(
+            "/v1/jpos/refunds",
+            &j.refund_form(2, 2, &serial, Some(("4.00", "0")))
+        )
+        .await
+        .status(),
+        "64"
+    );
+    let r3 = j
+        .post("/v1/jpos/refunds", &j.refund_form(2, 3, &serial, None))
+        .await;
+    assert_eq!(r3.status(), "00", "{}", r3.text);
+    assert_eq!(r3.json["returnPoint"], "3.00");
+    assert_eq!(r3.json["returnCash"], "6.00");
+    assert_eq!(r3.json["returnPersentPoint"], "6.00");
+    assert_eq!(j.points().await, 10_000);
+    assert_eq!(
+        j.post("/v1/jpos/refunds", &j.refund_form(2, 4, &serial, None))
+            .await
+            .status(),
+        "12"
+    );
+    // Refund cancel of the second refund.
+    let r3_serial = r3.json["serialNo"].as_str().unwrap().to_string();
+    let mut rc = j.head(2, 5);
+    rc.extend([
+        ("oriSerialNo", r3_serial),
+        ("oriBatchNo", "000002".to_string()),
+        ("oriTraceNo", "000003".to_string()),
+        (
+            "oriTransTime",
+            r3.json["transTime"].as_i64().unwrap().to_string(),
+        ),
+        ("oriRegisterTraceNo", "R4".to_string()),
+    ]);
+    let rcr = j.post("/v1/jpos/refunds/cancel", &rc).await;
+    assert_eq!(rcr.status(), "00", "{}", rcr.text);
+    assert_eq!(rcr.json["usePoint"], "3.00");
+    assert_eq!(rcr.json["persentPoint"], "6.00");
+    assert_eq!(j.points().await, 10_300);
+
+    // Settlement, unbalanced: posgate counts point debits 4.00 + 6.00 + 3.00 and credits
+    // 2.00 + 3.00 + 6.00, two refunds; the terminal claims one refund and 12.00 of debits.
+    let claimed = [
+        "3", "12.00", "3", "11.00", "0", "0", "0", "0", "3", "0", "1", "0",
+    ];
+    let s2 = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(2, 6, claimed))
+        .await;
+    assert_eq!(s2.status(), "00", "{}", s2.text);
+    assert_eq!(s2.json["settleFlag"], "ns");
+    let (status, reports) = j
+        .admin
+        .get(&format!(
+            "/admin/v1/jpos/terminals/{}/settlements?unbalanced=true",
+            j.terminal_id
+        ))
+        .await;
+    assert_eq!(status, 200, "{reports}");
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0]["batch_no"], "000002");
+    assert_eq!(
+        reports[0]["discrepancies"],
+        json!([
+            {"figure": "pointDebitAmount", "terminal": "12.00", "posgate": "13.00"},
+            {"figure": "refundCount", "terminal": 1, "posgate": 2},
+        ])
+    );
+    let (_, batch) = j
+        .admin
+        .get(&format!("/admin/v1/jpos/terminals/{}", j.terminal_id))
+        .await;
+    assert_eq!(
+        batch["batch_no"], "000003",
+        "an unbalanced batch closes too"
+    );
+
+    // The journal shows masked cards only.
+    let rows = j.jpos_rows().await;
+    assert!(rows.iter().all(|r| !r.to_string().contains(&j.pan)));
+    assert!(rows.iter().any(|r| r["card_masked"].as_str()
+        == Some(&format!("{}****{}", &j.pan[..6], &j.pan[j.pan.len() - 4..]))));
+}
+
+#[actix_rt::test]
+async fn jpos_on_sqlite() {
+    scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn jpos_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    scenario(config(Some(url))).await;
+}
+
+fn ticket_form(j: &Jpos, trace: u32, lines: &str) -> Form {
+    let mut form = j.head(1, trace);
+    form.push(("ticket", lines.to_string()));
+    form
+}
+
+async fn held(j: &Jpos) -> Vec<i64> {
+    let (status, tickets) = j
+        .admin
+        .get(&format!("/admin/v1/jpos/accounts/{}/tickets", j.account))
+        .await;
+    assert_eq!(status, 200, "{tickets}");
+    tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["num"].as_i64().unwrap())
+        .collect()
+}
+
+async fn tickets(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    for body in [
+        json!({"ticket_id": 1, "ticket_type": "01", "name": "xx 团购券", "face_amount": 1000, "num": 5}),
+        json!({"ticket_id": 2, "ticket_type": "03", "name": "xx 代金券", "face_amount": 10000, "num": 1}),
+    ] {
+        let (status, t) = j
+            .admin
+            .post(
+                &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{t}");
+    }
+    let q = j.post("/v1/jpos/tickets", &j.head(1, 90)).await;
+    assert_eq!(q.status(), "00", "{}", q.text);
+    assert_eq!(q.json["pointBalance"], "100.00");
+    assert_eq!(
+        q.json["ticket"],
+        json!([
+            {"id": 1, "type": "01", "amount": "10.00", "name": "xx 团购券", "num": 5},
+            {"id": 2, "type": "03", "amount": "100.00", "name": "xx 代金券", "num": 1},
+        ])
+    );
+
+    // Consume two group-buy tickets; a retry is answered the same and takes nothing more.
+    let lines = r#"[{"id":1,"type":"01","num":2}]"#;
+    let c1 = j
+        .post("/v1/jpos/tickets/consume", &ticket_form(&j, 1, lines))
+        .await;
+    assert_eq!(c1.status(), "00", "{}", c1.text);
+    assert_eq!(c1.json["advertisement"], "欢迎参加 xxx 活动");
+    assert_eq!(c1.json["serialNo"].as_str().unwrap().len(), 12);
+    assert_eq!(held(&j).await, [3, 1]);
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 1, lines))
+            .await
+            .text,
+        c1.text
+    );
+    assert_eq!(held(&j).await, [3, 1]);
+    // More than held, or the wrong type: 51, nothing taken.
+    let too_many = r#"[{"id":1,"type":"01","num":1},{"id":2,"type":"03","num":2}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, too_many))
+            .await
+            .status(),
+        "51"
+    );
+    let wrong_type = r#"[{"id":1,"type":"02","num":1}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 3, wrong_type))
+            .await
+            .status(),
+        "51"
+    );
+    assert_eq!(held(&j).await, [3, 1]);
+
+    // Reversal gives the tickets back; a reversal before its original refuses it.
+    let rev = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 1, lines),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(held(&j).await, [5, 1]);
+    let again = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 1, lines),
+        )
+        .await;
+    assert_eq!(again.text, rev.text);
+    assert_eq!(held(&j).await, [5, 1]);
+    let early = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 5, lines),
+        )
+        .await;
+    assert_eq!(early.status(), "25", "{}", early.text);
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 5, lines))
+            .await
+            .status(),
+        "12"
+    );
+    assert_eq!(held(&j).await, [5, 1]);
+
+    // The voucher ticket, then settlement: one ticket debit of 100.00.
+    let voucher = r#"[{"id":2,"type":"03","num":1}]"#;
+    assert_eq!(
+        j.post("/v1/jpos/tickets/consume", &ticket_form(&j, 6, voucher))
+            .await
+            .status(),
+        "00"
+    );
+    assert_eq!(held(&j).await, [5, 0]);
+    let figures = [
+        "0", "0", "0", "0", "1", "100.00", "0", "0", "1", "0", "0", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn tickets_on_sqlite() {
+    tickets(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn tickets_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    tickets(config(Some(url))).await;
+}
+
+/// A small real HTTP server standing in for an SMS provider's webhook: every POST body
+/// it receives is passed on.
+async fn sms_webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/sms/send", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let mut data = Vec::new();
+            let mut chunk = [0u8; 1024];
+            let body = loop {
+                let n = stream.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                data.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&data).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if body.len() >= length {
+                        assert!(head.starts_with("POST /sms/send HTTP/1.1"), "{head}");
+                        break Some(body.to_string());
+                    }
+                }
+            };
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .await;
+            if let Some(body) = body {
+                let _ = tx.send(serde_json::from_str(&body).unwrap());
+            }
+        }
+    });
+    (url, rx)
+}
+
+fn activate_form(j: &Jpos, trace: u32, mobile: &str, code: &str) -> Form {
+    let mut form = j.head(1, trace);
+    form.extend([
+        ("mobileNo", mobile.to_string()),
+        ("verifyCode", code.to_string()),
+        ("idType", "01".to_string()),
+        ("idNo", "0123456789012345678".to_string()),
+    ]);
+    form
+}
+
+async fn send_code(j: &Jpos, mobile: &str) -> Reply {
+    j.post(
+        "/v1/jpos/mobile/sendVerifyCode",
+        &[
+            ("storeNo", j.store_no.clone()),
+            ("terminalNo", j.terminal_no.clone()),
+            ("mobileNo", mobile.to_string()),
+        ],
+    )
+    .await
+}
+
+async fn activation(c: Config) {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = c;
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_resend_seconds = 0;
+    c.jpos.verify_code_sends_per_hour_max = 3;
+    c.jpos.verify_code_attempts_max = 2;
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let mobile = "13800000000";
+
+    // A code through the webhook; two wrong tries kill it, even for the right code.
+    let sent = send_code(&j, mobile).await;
+    assert_eq!(sent.status(), "00", "{}", sent.text);
+    let message = sms.recv().await.unwrap();
+    assert_eq!(message["mobileNo"], mobile);
+    let code = message["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    assert!(message["text"].as_str().unwrap().contains(&code));
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for trace in [1, 2] {
+        let r = j
+            .post(
+                "/v1/jpos/card/active",
+                &activate_form(&j, trace, mobile, wrong),
+            )
+            .await;
+        assert_eq!(r.status(), "55", "{}", r.text);
+    }
+    let r = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 3, mobile, &code))
+        .await;
+    assert_eq!(r.status(), "75", "{}", r.text);
+
+    // A new code activates the card; a retry is the same answer; the code is spent.
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ok = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 4, mobile, &code))
+        .await;
+    assert_eq!(ok.status(), "00", "{}", ok.text);
+    assert_eq!(ok.json["serialNo"].as_str().unwrap().len(), 12);
+    assert_eq!(
+        j.post("/v1/jpos/card/active", &activate_form(&j, 4, mobile, &code))
+            .await
+            .text,
+        ok.text
+    );
+    let spent = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 5, mobile, &code))
+        .await;
+    assert_eq!(spent.status(), "68", "{}", spent.text);
+
+    // A card is activated once.
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let twice = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 6, mobile, &code))
+        .await;
+    assert_eq!(twice.status(), "12", "{}", twice.text);
+
+    // Three codes this hour: the fourth is refused and nothing is sent.
+    assert_eq!(send_code(&j, mobile).await.status(), "65");
+    assert!(sms.try_recv().is_err());
+
+    // One activation in the batch.
+    let figures = ["0", "0", "0", "0", "0", "0", "0", "0", "1", "0", "0", "1"];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn activation_on_sqlite() {
+    activation(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn activation_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    activation(config(Some(url))).await;
+}
+
+/// Codes expire: with a lifetime of 0 s, a code is dead when it arrives (the TTL is a
+/// setting, so no test waits minutes).
+#[actix_rt::test]
+async fn verify_codes_expire() {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = config(None);
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_ttl_seconds = 0;
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    assert_eq!(send_code(&j, "13900000000").await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = j
+        .post(
+            "/v1/jpos/card/active",
+            &activate_form(&j, 1, "13900000000", &code),
+        )
+        .await;
+    assert_eq!(r.status(), "68", "{}", r.text);
+    // The default resend interval (60 s) refuses an immediate second code.
+    assert_eq!(send_code(&j, "13900000000").await.status(), "65");
+}
+
+/// Two replicas on one PostgreSQL database get every consume at the same moment (a terminal
+/// retrying through a load balancer): each consume is posted once and both replicas answer
+/// with the same reply; a refund through one of them is seen by the other.
+#[actix_rt::test]
+async fn two_replicas_post_each_consume_once() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    let j = Jpos::start(config(Some(url.clone()))).await;
+    let other = posgate::app::start(config(Some(url)))
+        .await
+        .expect("second replica");
+    let other_base = format!("http://{}", other.addr);
+    assert_eq!(j.checkin().await.status(), "00");
+    let form = "application/x-www-form-urlencoded";
+    let mut serials = Vec::new();
+    for trace in 1..=20 {
+        let body = encode(&j.consume_form(1, trace, "1.00", "2.00"));
+        let (a, b) = futures::join!(
+            j.raw(
+                reqwest::Method::POST,
+                "/v1/jpos/trans/consume",
+                Some(form),
+                body.clone()
+            ),
+            j.raw_at(
+                &other_base,
+                reqwest::Method::POST,
+                "/v1/jpos/trans/consume",
+                Some(form),
+                body
+            ),
+        );
+        assert_eq!(a.status(), "00", "{}", a.text);
+        assert_eq!(a.text, b.text, "both replicas give the first answer");
+        serials.push(a.json["serialNo"].as_str().unwrap().to_string());
+    }
+    // 20 × (−1.00 + 2.00 granted).
+    assert_eq!(j.points().await, 10_000 + 20 * 100);
+    let mut refund = j.refund_form(1, 21, &serials[0], None);
+    refund.retain(|(k, _)| *k != "oriRegisterTraceNo");
+    refund.push(("oriRegisterTraceNo", "R1".into()));
+    let r = j
+        .raw_at(
+            &other_base,
+            reqwest::Method::POST,
+            "/v1/jpos/refunds",
+            Some(form),
+            encode(&refund),
+        )
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(j.points().await, 10_000 + 20 * 100 + 100 - 200);
+    other.stop().await;
+}
+
+/// A replica that died after the ledger posting but before storing the reply: the row is
+/// still `pending`. The terminal's retry finishes it with the posting's stored outcome,
+/// posts nothing twice, and gets the reply the first answer would have been.
+#[actix_rt::test]
+async fn a_retry_finishes_a_pending_consume() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    let j = Jpos::start(config(Some(url.clone()))).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let first = j.consume(1, 1, "3.00", "4.00").await;
+    assert_eq!(first.status(), "00", "{}", first.text);
+    assert_eq!(j.points().await, 10_000 - 300 + 400);
+    let store = posgate_actors::store::Store::postgres(&url, 1)
+        .await
+        .expect("store");
+    let key = format!("jpos:{}:{}", j.store_no, j.terminal_no);
+    let reset = store
+        .transaction(move |db| {
+            Box::pin(async move {
+                db.execute(
+                    "UPDATE jpos_trans SET status = 'pending', reply = NULL, response_code = NULL \
+                     WHERE terminal_key = $1 AND trace_no = '000001'",
+                    &[key.into()],
+                )
+                .await
+            })
+        })
+        .await
+        .expect("reset");
+    assert_eq!(reset, 1);
+    let retry = j.consume(1, 1, "3.00", "4.00").await;
+    assert_eq!(retry.text, first.text);
+    assert_eq!(j.points().await, 10_000 - 300 + 400);
+    assert_eq!(j.jpos_rows().await[0]["status"], "done");
+}
+
+/// Refunding a consume whose granted points were spent: the card gives back what it holds
+/// and the rest is `supplyCash`, the cash the cardholder adds.
+#[actix_rt::test]
+async fn refund_of_spent_points_asks_for_cash() {
+    let j = Jpos::start(config(None)).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let earn = j.consume(1, 1, "0", "50.00").await;
+    assert_eq!(earn.json["persentPoint"], "50.00", "{}", earn.text);
+    assert_eq!(j.points().await, 15_000);
+    assert_eq!(j.consume(1, 2, "140.00", "0").await.status(), "00");
+    assert_eq!(j.points().await, 1_000);
+    let serial = earn.json["serialNo"].as_str().unwrap().to_string();
+    let r = j
+        .post("/v1/jpos/refunds", &j.refund_form(1, 3, &serial, None))
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(r.json["returnPoint"], "0.00");
+    assert_eq!(r.json["returnCash"], "50.00");
+    assert_eq!(r.json["returnPersentPoint"], "50.00");
+    assert_eq!(r.json["supplyCash"], "40.00");
+    assert_eq!(r.json["pointBalance"], "0.00");
+    assert_eq!(j.points().await, 0);
+    // Settlement: debits 140.00 (consume 2) + 10.00 (taken back); credits 50.00 (consume 1).
+    let figures = [
+        "2", "150.00", "1", "50.00", "0", "0", "0", "0", "3", "0", "1", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 4, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+/// Vouchers (`vaucher`) are the card's type 03 tickets: listed by the card query, taken by a
+/// consume with its row, given back by its cancel, counted as ticket debits and credits.
+async fn vouchers(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let (status, t) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+            json!({"ticket_id": 7, "ticket_type": "03", "name": "vv1", "face_amount": 500, "num": 2}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    let q = j.post("/v1/jpos/cards", &j.head(1, 90)).await;
+    assert_eq!(
+        q.json["vaucher"],
+        json!([{"id": 7, "amount": "5.00", "num": 2, "name": "vv1"}]),
+        "{}",
+        q.text
+    );
+    let with_vouchers = |trace: u32, point: &str, num: u32| {
+        let mut form = j.consume_form(1, trace, point, "2.00");
+        form.push(("vaucher", format!(r#"[{{"id":7,"num":{num}}}]"#)));
+        form
+    };
+    // More vouchers than held: 51, nothing taken.
+    let r = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(1, "1.00", 3))
+        .await;
+    assert_eq!(r.status(), "51", "{}", r.text);
+    assert_eq!(held(&j).await, [2]);
+    // Refused by the ledger (not enough points): the vouchers come back.
+    let r = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(2, "500.00", 1))
+        .await;
+    assert_eq!(r.status(), "51", "{}", r.text);
+    assert_eq!(held(&j).await, [2]);
+    // Approved: one voucher taken; a retry takes nothing more.
+    let c = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(3, "1.00", 1))
+        .await;
+    assert_eq!(c.status(), "00", "{}", c.text);
+    assert_eq!(held(&j).await, [1]);
+    assert_eq!(
+        j.post("/v1/jpos/trans/consume", &with_vouchers(3, "1.00", 1))
+            .await
+            .text,
+        c.text
+    );
+    assert_eq!(held(&j).await, [1]);
+    // Cancelled: the voucher comes back; the cancel's reversal takes it again.
+    let t3 = c.json["transTime"].as_i64().unwrap();
+    let cancel = j
+        .post("/v1/jpos/trans/cancel", &j.cancel_form(1, 4, 3, t3))
+        .await;
+    assert_eq!(cancel.status(), "00", "{}", cancel.text);
+    assert_eq!(held(&j).await, [2]);
+    let back = j
+        .post("/v1/jpos/trans/cancelReversal", &j.cancel_form(1, 4, 3, t3))
+        .await;
+    assert_eq!(back.status(), "00", "{}", back.text);
+    assert_eq!(held(&j).await, [1]);
+    // Reversed consume: the voucher comes back.
+    let rev = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &with_vouchers(3, "1.00", 1),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(held(&j).await, [2]);
+    // One more consume with a voucher and its cancel: ticket debit 5.00, credit 5.00.
+    let c5 = j
+        .post("/v1/jpos/trans/consume", &with_vouchers(5, "1.00", 1))
+        .await;
+    assert_eq!(c5.status(), "00", "{}", c5.text);
+    let t5 = c5.json["transTime"].as_i64().unwrap();
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &j.cancel_form(1, 6, 5, t5))
+            .await
+            .status(),
+        "00"
+    );
+    assert_eq!(held(&j).await, [2]);
+    let figures = [
+        "2", "3.00", "2", "3.00", "1", "5.00", "1", "5.00", "2", "1", "0", "0",
+    ];
+    let s = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 7, figures))
+        .await;
+    assert_eq!(s.json["settleFlag"], "ss", "{}", s.text);
+}
+
+#[actix_rt::test]
+async fn vouchers_on_sqlite() {
+    vouchers(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn vouchers_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    vouchers(config(Some(url))).await;
+}
+
+/// No card number, track 2 or PIN block reaches the database file.
+#[actix_rt::test]
+async fn no_card_data_in_the_database_file() {
+    let dir = std::env::temp_dir().join(format!("posgate-jpos-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = config(None);
+    c.database.sqlite_path = dir.join("posgate.db").to_string_lossy().into_owned();
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    assert_eq!(j.consume(1, 1, "1.00", "2.00").await.status(), "00");
+    assert_eq!(j.consume(1, 1, "1.00", "2.00").await.status(), "00");
+    let mut unknown = j.consume_form(1, 2, "1.00", "0");
+    let other = random_pan();
+    unknown[2].1 = other.clone();
+    assert_eq!(
+        j.post("/v1/jpos/trans/consume", &unknown).await.status(),
+        "14"
+    );
+    let pan = j.pan.clone();
+    j.running.stop().await;
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        bytes.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    }
+    assert!(bytes.len() > 4096, "the database file was written");
+    let haystack = String::from_utf8_lossy(&bytes);
+    for secret in [
+        pan.as_str(),
+        other.as_str(),
+        "27012011519",
+        "0123456789ABCDEF",
+    ] {
+        assert!(
+            !haystack.contains(secret),
+            "found card data in the database"
+        );
+    }
+    assert!(haystack.contains(&format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// One bad request and what it must get.
+struct Bad {
+    name: &'static str,
+    method: reqwest::Method,
+    path: &'static str,
+    content_type: Option<&'static str>,
+    body: String,
+    http: u16,
+    status: &'static str,
+}
+
+async fn bad_inputs(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let points = j.points().await;
+    let ledger = j.ledger_rows().await;
+    let form = "application/x-www-form-urlencoded";
+    let consume = |edit: &dyn Fn(&mut Form)| {
+        let mut pairs = j.consume_form(1, 1, "1.00", "2.00");
+        edit(&mut pairs);
+        encode(&pairs)
+    };
+    let without = |key: &'static str| consume(&move |p| p.retain(|(k, _)| *k != key));
+    let with = |key: &'static str, value: &'static str| {
+        consume(&move |p| {
+            p.retain(|(k, _)| *k != key);
+            p.push((key, value.to_string()));
+        })
+    };
+    let case = |name, body: String, http, status| Bad {
+        name,
+        method: reqwest::Method::POST,
+        path: "/v1/jpos/trans/consume",
+        content_type: Some(form),
+        body,
+        http,
+        status,
+    };
+    let mut cancel = j.head(1, 2);
+    cancel.extend([
+        ("oriBatchNo", "000001".to_string()),
+        ("oriTraceNo", "000001".to_string()),
+        ("oriTransTime", "abc".to_string()),
+    ]);
+    let mut refund = j.head(1, 3);
+    refund.extend([
+        ("oriSerialNo", "000000000001".to_string()),
+        ("oriTransDate", "20141301".to_string()),
+        ("oriRegisterTraceNo", "R1".to_string()),
+    ]);
+    let mut settle = j.head(1, 4);
+    settle.push(("pointDebitCount", "1.5".to_string()));
+    let cases = vec![
+        case("no storeNo", without("storeNo"), 200, "30"),
+        case("no terminalNo", without("terminalNo"), 200, "30"),
+        case("no cardNo", without("cardNo"), 200, "30"),
+        case("no traceNo", without("traceNo"), 200, "30"),
+        case("no batchNo", without("batchNo"), 200, "30"),
+        case("no consumeType", without("consumeType"), 200, "30"),
+        case("no pointAmount", without("pointAmount"), 200, "30"),
+        case("no cashAmount", without("cashAmount"), 200, "30"),
+        case("amount 12.345", with("pointAmount", "12.345"), 200, "30"),
+        case("amount -1", with("pointAmount", "-1"), 200, "30"),
+        case("amount 1e9", with("pointAmount", "1e9"), 200, "30"),
+        case("amount empty", with("pointAmount", ""), 200, "30"),
+        case("amount text", with("cashAmount", "abc"), 200, "30"),
+        case("amount +1", with("cashAmount", "+1"), 200, "30"),
+        case("amount 1,000", with("cashAmount", "1,000"), 200, "30"),
+        case(
+            "amount huge",
+            with("cashAmount", "99999999999999999999"),
+            200,
+            "13",
+        ),
+        case("trace 5 digits", with("traceNo", "12345"), 200, "30"),
+        case("trace letters", with("traceNo", "abcdef"), 200, "30"),
+        case("batch 7 digits", with("batchNo", "0000001"), 200, "30"),
+        case("card too short", with("cardNo", "12"), 200, "14"),
+        case(
+            "card with symbols",
+            with("cardNo", "6222-0212-3456"),
+            200,
+            "14",
+        ),
+        case("track2 letters", with("track2", "xyz"), 200, "36"),
+        case("password not hex", with("password", "zz"), 200, "30"),
+        case("voucher not JSON", with("vaucher", "not json"), 200, "30"),
+        case(
+            "voucher num 0",
+            with("vaucher", r#"[{"id":1,"num":0}]"#),
+            200,
+            "30",
+        ),
+        case("store with space", with("storeNo", "a b"), 200, "30"),
+        case(
+            "duplicate key",
+            format!("{}&storeNo=X", consume(&|_| {})),
+            200,
+            "30",
+        ),
+        case(
+            "bad percent",
+            format!("{}&x=%zz", consume(&|_| {})),
+            200,
+            "30",
+        ),
+        case(
+            "not UTF-8",
+            format!("{}&x=%FF", consume(&|_| {})),
+            200,
+            "30",
+        ),
+        case(
+            "oversized body",
+            format!("{}&pad={}", consume(&|_| {}), "a".repeat(17 * 1024)),
+            413,
+            "30",
+        ),
+        case(
+            "body over the gateway limit",
+            format!("{}&pad={}", consume(&|_| {}), "a".repeat(300 * 1024)),
+            413,
+            "30",
+        ),
+        Bad {
+            content_type: Some("application/json"),
+            ..case("JSON content type", consume(&|_| {}), 415, "30")
+        },
+        Bad {
+            content_type: None,
+            ..case("no content type", consume(&|_| {}), 415, "30")
+        },
+        Bad {
+            method: reqwest::Method::GET,
+            ..case("GET", String::new(), 405, "40")
+        },
+        Bad {
+            path: "/v1/jpos/trans/nothing",
+            ..case("unknown path", consume(&|_| {}), 404, "40")
+        },
+        Bad {
+            path: "/v2/jpos/trans/consume",
+            ..case("unknown version", consume(&|_| {}), 404, "40")
+        },
+        Bad {
+            path: "/v1/jpos/trans/cancel",
+            ..case("cancel time text", encode(&cancel), 200, "30")
+        },
+        Bad {
+            path: "/v1/jpos/refunds",
+            ..case("refund date 13th month", encode(&refund), 200, "30")
+        },
+        Bad {
+            path: "/v1/jpos/trans/settle",
+            ..case("settle count 1.5", encode(&settle), 200, "30")
+        },
+        Bad {
+            path: "/v1/jpos/terminal/checkin",
+            ..case(
+                "checkin without operator",
+                encode(&[
+                    ("storeNo", j.store_no.clone()),
+                    ("terminalNo", j.terminal_no.clone()),
+                ]),
+                200,
+                "30",
+            )
+        },
+    ];
+    assert!(cases.len() >= 30);
+    for bad in cases {
+        let r = j
+            .raw(bad.method.clone(), bad.path, bad.content_type, bad.body)
+            .await;
+        assert_eq!(
+            (r.http, r.status()),
+            (bad.http, bad.status),
+            "{}: {}",
+            bad.name,
+            r.text
+        );
+        assert!(r.json["message"].is_string(), "{}: {}", bad.name, r.text);
+    }
+    // Nothing was posted or journaled.
+    assert_eq!(j.points().await, points);
+    assert_eq!(j.ledger_rows().await, ledger);
+    assert!(j.jpos_rows().await.is_empty());
+}
+
+#[actix_rt::test]
+async fn bad_inputs_on_sqlite() {
+    bad_inputs(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn bad_inputs_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    bad_inputs(config(Some(url))).await;
+}
