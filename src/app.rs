@@ -1,8 +1,10 @@
 //! Wiring: builds the store, the accounts shards, the entity registries and the HTTP
 //! server from a [`Config`], runs them, and shuts them down in order.
 
+use crate::amqp::RpcClient;
 use crate::config::Config;
 use crate::http;
+use crate::ktv::wj091::Wj091Client;
 use crate::mqtt::adapter::MqttAdapter;
 use crate::secret::Secret;
 use crate::telemetry;
@@ -41,6 +43,12 @@ pub struct Gateway {
     pub metrics: PrometheusHandle,
     /// The MQTT adapter, when `mqtt.enabled`.
     pub mqtt: Option<MqttAdapter>,
+    /// The WJ091 client, when `amqp.url` is set.
+    pub wj091: Option<Wj091Client>,
+    /// Key-encryption key of the stored KTV venue keys (derived from the card key).
+    pub ktv_kek: posgate_protocols::ktv::AesKey,
+    /// Cipher mode of sealed KTV uploads (`ktv.cipher_mode`).
+    pub ktv_mode: posgate_protocols::ktv::AesMode,
 }
 
 /// Why the gateway could not start.
@@ -121,6 +129,15 @@ fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// The key that wraps the stored KTV venue keys: derived from the card key, so that the
+/// database alone never reveals a venue key.
+fn ktv_kek(card_key: &CardKey) -> posgate_protocols::ktv::AesKey {
+    let bytes = card_key.derive("ktv venue keys");
+    let mut kek = [0u8; 16];
+    kek.copy_from_slice(&bytes[..16]);
+    posgate_protocols::ktv::AesKey::from_bytes(kek)
+}
+
 /// The admin token: configured, or generated and printed once (SQLite mode; validation
 /// refuses PostgreSQL mode without one).
 fn admin_token(config: &Config) -> Secret<String> {
@@ -195,7 +212,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         None
     };
+    let wj091 = if config.amqp.enabled() {
+        Some(Wj091Client::new(RpcClient::start(&config.amqp)))
+    } else {
+        tracing::info!("WJ091 disabled: set amqp.url to a RabbitMQ broker to pull venue data");
+        None
+    };
+    let ktv_kek = ktv_kek(&card_key);
     let gateway = web::Data::new(Gateway {
+        wj091,
+        ktv_kek,
+        // Validated with the rest of the configuration.
+        ktv_mode: posgate_protocols::ktv::AesMode::parse(&config.ktv.cipher_mode)
+            .unwrap_or_default(),
         terminals,
         mqtt,
         merchants: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
@@ -206,7 +235,11 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         card_key,
         metrics,
     });
+    if config.ktv.backfill_interval_seconds > 0 && gateway.wj091.is_some() {
+        actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
+    }
     let data = gateway.clone();
+    let ktv_path = config.ktv.upload_path.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;
     let mut server = HttpServer::new(move || {
@@ -216,6 +249,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .app_data(http::json::BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .wrap(from_fn(http::record_metrics))
+            .configure(|cfg| http::ktv::configure(cfg, &ktv_path))
             .configure(http::configure)
     })
     .shutdown_timeout(config.http.shutdown_timeout_seconds)

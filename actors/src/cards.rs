@@ -32,6 +32,16 @@ impl CardKey {
         mac.update(pan.as_bytes());
         Ok(hex::encode(mac.finalize().into_bytes()))
     }
+
+    /// A 32-byte subkey for another purpose (`label`), so that one configured secret can
+    /// protect other data (the KTV venue keys) without reusing the index key itself.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");
+        mac.update(b"posgate derive\0");
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
 }
 
 /// The PAN rule and mask are the ones every protocol uses ([`posgate_protocols::pan`]):

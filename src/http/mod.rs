@@ -9,6 +9,7 @@ pub mod ds50;
 pub mod error;
 pub mod health;
 pub mod json;
+pub mod ktv;
 pub mod openapi;
 
 use actix_web::body::MessageBody;

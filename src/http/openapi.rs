@@ -1,7 +1,7 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, commands, ds50, dto, merchants, terminals, transactions, uploads, venues,
+    accounts, commands, ds50, dto, ktv, merchants, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -40,6 +40,7 @@ impl Modify for BearerAuth {
         accounts::credit, accounts::debit, accounts::balances,
         transactions::list, transactions::audit,
         venues::create, venues::get,
+        ktv::set_settings, ktv::overview, ktv::bills, ktv::wj091, ktv::backfill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -49,6 +49,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0005_ds50.sql"),
         sqlite: include_str!("../../../sql/sqlite/0005_ds50.sql"),
     },
+    Migration {
+        version: 7,
+        name: "ktv",
+        postgres: include_str!("../../../sql/postgres/0007_ktv.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0007_ktv.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

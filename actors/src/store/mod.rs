@@ -9,6 +9,7 @@ pub mod audit;
 pub mod catalog;
 pub mod commands;
 pub mod ds50;
+pub mod ktv;
 pub mod ledger_io;
 pub mod migrate;
 pub mod postgres;

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod commands;
 pub mod ds50;
 pub mod dto;
+pub mod ktv;
 pub mod merchants;
 pub mod terminals;
 pub mod transactions;
@@ -52,6 +53,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(transactions::audit)
             .service(venues::create)
             .service(venues::get)
+            .service(ktv::set_settings)
+            .service(ktv::overview)
+            .service(ktv::bills)
+            .service(ktv::wj091)
+            .service(ktv::backfill)
             .service(uploads::notices)
             .service(uploads::photos)
             .service(uploads::photo_content)
