@@ -561,6 +561,24 @@ async fn bill_scenario(pg: Option<String>) {
     assert_eq!(v.day(date).await["bills"], 5);
     assert_eq!(v.day("2022-10-10").await, Value::Null);
 
+    // One voucher twice in one batch: the last occurrence is what is stored.
+    let mut twice = bill(date, 200);
+    let first = twice.clone();
+    grow(&mut twice, 40);
+    twice["modify"] = 1.into();
+    assert_eq!(
+        ret(&v.sealed.vouchers(&[first, twice.clone()]).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let row = v
+        .bills(date)
+        .await
+        .into_iter()
+        .find(|b| b["voucher"] == twice["voucher"])
+        .unwrap();
+    assert_eq!(row["net"], net(&twice));
+    assert_eq!(row["revision"], 1);
+
     // Plain vouchers to an encrypted venue.
     assert_eq!(
         ret(&v.plain.vouchers(&[bill(date, 90)]).await.unwrap()),

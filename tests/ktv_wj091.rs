@@ -260,11 +260,25 @@ fn grow(bill: &mut Value, delta: i64) {
 }
 
 #[actix_rt::test]
-async fn backfill_fills_exactly_the_gaps() {
+async fn backfill_fills_exactly_the_gaps_on_sqlite() {
     let Some(url) = amqp_url() else { return };
+    backfill_scenario(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn backfill_fills_exactly_the_gaps_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
     let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    backfill_scenario(c, &url).await;
+}
+
+async fn backfill_scenario(mut c: Config, url: &str) {
     c.ktv.wj091_page_size = 7;
-    let w = world(c, &url).await;
+    let w = world(c, url).await;
     let mut data = VenueData::generate(DATE, 30);
     let mut unbalanced = bill(DATE, 99);
     unbalanced["charges"][0]["charge"] = 1.into();
@@ -410,6 +424,42 @@ async fn reconnects_after_the_server_closes_the_connection() {
     let (status, r) = w.wj091(json!({"type": 2, "date": DATE})).await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["data"].as_array().unwrap().len(), 3);
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn scheduled_backfill_pulls_the_day() {
+    let Some(url) = amqp_url() else { return };
+    let mut c = amqp_config(&url, 10_000);
+    c.ktv.backfill_interval_seconds = 1;
+    c.ktv.backfill_days_back = 0;
+    let w = world(c, &url).await;
+    let today = w
+        .running
+        .gateway
+        .business_date()
+        .format("%Y-%m-%d")
+        .to_string();
+    let sim = w.sim(VenueData::generate(&today, 5)).await;
+    let mut bills = 0;
+    for _ in 0..300 {
+        let (_, o) = w
+            .admin
+            .get(&format!("/admin/v1/venues/{}/overview", w.code))
+            .await;
+        bills = o["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["business_date"] == today.as_str())
+            .map_or(0, |d| d["bills"].as_i64().unwrap());
+        if bills == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bills, 5, "the scheduled backfill stored the day's bills");
     sim.stop().await;
     w.running.stop().await;
 }

@@ -143,7 +143,6 @@ impl VenueData {
     /// The rows of a paged type on `date`.
     fn rows(&self, kind: u8, date: &str) -> Vec<Value> {
         match kind {
-            2 => self.bills.get(date).cloned().unwrap_or_default(),
             3 => (0..3)
                 .map(|i| json!({"recharge_id": i, "member_id": format!("M{i}"), "money": 10_000}))
                 .collect(),
@@ -197,15 +196,24 @@ impl VenueData {
                 ..
             } => {
                 let rows: Vec<Value> = self
-                    .rows(2, date.as_str())
-                    .into_iter()
+                    .bills
+                    .get(date.as_str())
+                    .map_or(&[][..], Vec::as_slice)
+                    .iter()
                     .filter(|b| b["voucher"] == v.as_str())
+                    .cloned()
                     .collect();
                 let n = rows.len();
                 (Value::Array(rows), Some(n))
             }
-            Wj091Query::Bills { date, page, .. }
-            | Wj091Query::MemberRecharges { date, page }
+            Wj091Query::Bills { date, page, .. } => {
+                // Sliced in place: a large day is not cloned for every page.
+                let all = self.bills.get(date.as_str()).map_or(&[][..], Vec::as_slice);
+                let from = (page.num() as usize * page.size() as usize).min(all.len());
+                let to = (from + page.size() as usize).min(all.len());
+                (Value::Array(all[from..to].to_vec()), Some(all.len()))
+            }
+            Wj091Query::MemberRecharges { date, page }
             | Wj091Query::CardFees { date, page }
             | Wj091Query::MemberConsumption { date, page } => {
                 let rows = self.rows(request.query.kind().code(), date.as_str());

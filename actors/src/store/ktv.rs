@@ -4,10 +4,11 @@
 //! Bills are revenue reporting, not card debits: they are kept here, one row per
 //! `ktv:{companycode}:{voucher}`, and never posted to the ledger (see `docs/protocols.md`).
 
-use super::sql::{query_opt, Db, Row, StoreError};
+use super::sql::{query_opt, Db, Dialect, Row, StoreError};
 use posgate_protocols::ktv::{Bill, BookingCancelled, BusinessDate, OpenTime, OpenTimeVersion};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
 
 /// A venue's KTV options.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -324,7 +325,11 @@ pub enum ReplaceRule {
 
 /// Stores `bills` of venue `companycode`, comparing each with the stored version of its
 /// voucher. Under [`ReplaceRule::Flagged`], if any bill is a [`BillOutcome::Conflict`],
-/// nothing is written and the outcomes say which.
+/// nothing is written and the outcomes say which. A voucher that appears more than once in
+/// `bills` is taken at its last occurrence; the earlier ones are reported `Replaced`.
+///
+/// On PostgreSQL the stored versions are read with one `= ANY` query and the new bills
+/// inserted with one `UNNEST` statement; SQLite, in-process, loops.
 pub async fn store_bills(
     db: &dyn Db,
     companycode: &str,
@@ -333,53 +338,172 @@ pub async fn store_bills(
     rule: ReplaceRule,
     now_ms: i64,
 ) -> Result<Vec<BillOutcome>, StoreError> {
+    let last: HashMap<&str, usize> = bills
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.voucher.as_str(), i))
+        .collect();
+    let stored = stored_versions(db, companycode, bills).await?;
     let mut plan = Vec::with_capacity(bills.len());
-    for bill in bills {
-        let stored = query_opt(
-            db,
-            "SELECT content_sha256, revision FROM ktv_bills WHERE companycode = $1 AND voucher = $2",
-            &[companycode.into(), bill.voucher.clone().into()],
-        )
-        .await?;
-        let outcome = match stored {
-            None => (BillOutcome::New, 0),
-            Some(row) => {
-                let (hash, revision) = (row.text(0)?, row.i64(1)?);
-                if hash == bill.content_sha256 {
-                    (BillOutcome::Unchanged, revision)
-                } else if bill.replaces || rule == ReplaceRule::Always {
-                    (BillOutcome::Replaced, revision)
-                } else {
-                    (BillOutcome::Conflict, revision)
-                }
+    for (i, bill) in bills.iter().enumerate() {
+        if last[bill.voucher.as_str()] != i {
+            plan.push((BillOutcome::Replaced, None));
+            continue;
+        }
+        plan.push(match stored.get(bill.voucher.as_str()) {
+            None => (BillOutcome::New, None),
+            Some((hash, revision)) if *hash == bill.content_sha256 => {
+                (BillOutcome::Unchanged, Some(*revision))
             }
-        };
-        plan.push(outcome);
+            Some((_, revision)) if bill.replaces || rule == ReplaceRule::Always => {
+                (BillOutcome::Replaced, Some(*revision))
+            }
+            Some((_, revision)) => (BillOutcome::Conflict, Some(*revision)),
+        });
     }
     if plan.iter().any(|(o, _)| *o == BillOutcome::Conflict) {
         return Ok(plan.into_iter().map(|(o, _)| o).collect());
     }
+    let fresh: Vec<&PreparedBill> = bills
+        .iter()
+        .zip(&plan)
+        .filter(|(_, (o, _))| *o == BillOutcome::New)
+        .map(|(b, _)| b)
+        .collect();
+    let inserted = insert_bills(db, companycode, &fresh, source, now_ms).await?;
     let mut outcomes = Vec::with_capacity(bills.len());
     for (bill, (outcome, revision)) in bills.iter().zip(plan) {
-        let outcome = match outcome {
-            BillOutcome::New => {
-                let inserted = insert_bill(db, companycode, bill, source, now_ms).await?;
-                // Inserted meanwhile by another replica: the same voucher uploaded twice.
-                if inserted {
-                    BillOutcome::New
-                } else {
-                    BillOutcome::Unchanged
-                }
+        outcomes.push(match (outcome, revision) {
+            // Inserted meanwhile by another replica: the same voucher uploaded twice.
+            (BillOutcome::New, _) if !inserted.contains(bill.voucher.as_str()) => {
+                BillOutcome::Unchanged
             }
-            BillOutcome::Replaced => {
+            (BillOutcome::Replaced, Some(revision)) => {
                 replace_bill(db, companycode, bill, source, revision, now_ms).await?;
                 BillOutcome::Replaced
             }
-            other => other,
-        };
-        outcomes.push(outcome);
+            (other, _) => other,
+        });
     }
     Ok(outcomes)
+}
+
+/// The stored `(content_sha256, revision)` of each voucher of `bills` that is stored.
+async fn stored_versions(
+    db: &dyn Db,
+    companycode: &str,
+    bills: &[PreparedBill],
+) -> Result<HashMap<String, (String, i64)>, StoreError> {
+    let mut stored = HashMap::new();
+    match db.dialect() {
+        Dialect::Postgres => {
+            let vouchers: Vec<String> = bills.iter().map(|b| b.voucher.clone()).collect();
+            for row in db
+                .query(
+                    "SELECT voucher, content_sha256, revision FROM ktv_bills \
+                     WHERE companycode = $1 AND voucher = ANY($2)",
+                    &[companycode.into(), vouchers.into()],
+                )
+                .await?
+            {
+                stored.insert(row.text(0)?, (row.text(1)?, row.i64(2)?));
+            }
+        }
+        Dialect::Sqlite => {
+            for bill in bills {
+                if let Some(row) = query_opt(
+                    db,
+                    "SELECT content_sha256, revision FROM ktv_bills \
+                     WHERE companycode = $1 AND voucher = $2",
+                    &[companycode.into(), bill.voucher.clone().into()],
+                )
+                .await?
+                {
+                    stored.insert(bill.voucher.clone(), (row.text(0)?, row.i64(1)?));
+                }
+            }
+        }
+    }
+    Ok(stored)
+}
+
+const BILL_COLUMNS: &str = "companycode, voucher, business_date, voucher_type, revoke, modify, \
+     counted, room, drinks, service, other, member, reduction, net, payments_total, \
+     checkout_charge, fact_charge, content_sha256, bill_json, revision, source, created_at_ms, \
+     updated_at_ms";
+
+/// Inserts `bills` (none stored when planned); returns the vouchers actually inserted (a
+/// concurrent replica may have inserted some first).
+async fn insert_bills(
+    db: &dyn Db,
+    companycode: &str,
+    bills: &[&PreparedBill],
+    source: BillSource,
+    now_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let mut inserted = HashSet::new();
+    if bills.is_empty() {
+        return Ok(inserted);
+    }
+    match db.dialect() {
+        Dialect::Postgres => {
+            let texts = |f: &dyn Fn(&PreparedBill) -> String| -> super::sql::Value {
+                bills.iter().map(|b| f(b)).collect::<Vec<String>>().into()
+            };
+            let ints = |f: &dyn Fn(&PreparedBill) -> i64| -> super::sql::Value {
+                bills.iter().map(|b| f(b)).collect::<Vec<i64>>().into()
+            };
+            let params = vec![
+                companycode.into(),
+                texts(&|b| b.voucher.clone()),
+                texts(&|b| b.business_date.clone()),
+                ints(&|b| b.voucher_type),
+                ints(&|b| b.revoke),
+                ints(&|b| b.modify),
+                ints(&|b| i64::from(b.counted)),
+                ints(&|b| b.classes[0]),
+                ints(&|b| b.classes[1]),
+                ints(&|b| b.classes[2]),
+                ints(&|b| b.classes[3]),
+                ints(&|b| b.classes[4]),
+                ints(&|b| b.classes[5]),
+                ints(&|b| b.net),
+                ints(&|b| b.payments_total),
+                ints(&|b| b.checkout_charge),
+                ints(&|b| b.fact_charge),
+                texts(&|b| b.content_sha256.clone()),
+                texts(&|b| b.json.clone()),
+                source.as_str().into(),
+                now_ms.into(),
+            ];
+            let sql = format!(
+                "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
+                 SELECT $1, t.voucher, t.business_date, t.voucher_type, t.revoke, t.modify, \
+                 t.counted, t.room, t.drinks, t.service, t.other, t.member, t.reduction, t.net, \
+                 t.payments_total, t.checkout_charge, t.fact_charge, t.content_sha256, \
+                 t.bill_json, 1, $20, $21, $21 \
+                 FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
+                 $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], \
+                 $17::bigint[], $18::text[], $19::text[]) \
+                 AS t(voucher, business_date, voucher_type, revoke, modify, counted, room, \
+                 drinks, service, other, member, reduction, net, payments_total, \
+                 checkout_charge, fact_charge, content_sha256, bill_json) \
+                 ON CONFLICT (companycode, voucher) DO NOTHING RETURNING voucher"
+            );
+            for row in db.query(&sql, &params).await? {
+                inserted.insert(row.text(0)?);
+            }
+        }
+        Dialect::Sqlite => {
+            for bill in bills {
+                if insert_bill(db, companycode, bill, source, now_ms).await? {
+                    inserted.insert(bill.voucher.clone());
+                }
+            }
+        }
+    }
+    Ok(inserted)
 }
 
 fn bill_values(companycode: &str, bill: &PreparedBill) -> Vec<super::sql::Value> {
@@ -415,12 +539,11 @@ async fn insert_bill(
     values.extend([source.as_str().into(), now_ms.into()]);
     let n = db
         .execute(
-            "INSERT INTO ktv_bills (companycode, voucher, business_date, voucher_type, revoke, \
-             modify, counted, room, drinks, service, other, member, reduction, net, \
-             payments_total, checkout_charge, fact_charge, content_sha256, bill_json, revision, \
-             source, created_at_ms, updated_at_ms) \
+            &format!(
+                "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, 1, $20, $21, $21) ON CONFLICT (companycode, voucher) DO NOTHING",
+             $18, $19, 1, $20, $21, $21) ON CONFLICT (companycode, voucher) DO NOTHING"
+            ),
             &values,
         )
         .await?;
