@@ -447,6 +447,22 @@ async fn notify_and_payment_settings() {
         .await
         .unwrap();
     assert_eq!(ret(&r), Some(RetCode::FieldInvalid));
+    let metrics = common::client()
+        .get(format!("http://{}/metrics", v.running.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("posgate_ktv_uploads_total")
+                && l.contains("kind=\"payment_setting\"")
+                && l.contains("ret=\"field_invalid\"")),
+        "uploads are counted by kind and ret"
+    );
     v.running.stop().await;
 }
 

@@ -463,3 +463,44 @@ async fn scheduled_backfill_pulls_the_day() {
     sim.stop().await;
     w.running.stop().await;
 }
+
+#[actix_rt::test]
+async fn two_replicas_each_get_their_own_replies() {
+    let Some(url) = amqp_url() else { return };
+    let first = amqp_config(&url, 10_000);
+    let exchange = first.amqp.exchange.clone();
+    let w = world(first, &url).await;
+    // A second replica publishing to the same exchange (its own in-memory store: WJ091 needs
+    // no venue record, and the transport is what this checks).
+    let mut second_config = amqp_config(&url, 10_000);
+    second_config.amqp.exchange = exchange;
+    let second = posgate::app::start(second_config).await.unwrap();
+    assert!(
+        second
+            .gateway
+            .wj091
+            .as_ref()
+            .unwrap()
+            .rpc()
+            .wait_connected(Duration::from_secs(20))
+            .await
+    );
+    let second_admin = Admin::new(format!("http://{}", second.addr));
+    let sim = w.sim(VenueData::generate(DATE, 120)).await;
+    let path = format!("/admin/v1/venues/{}/wj091", w.code);
+    let body = json!({"type": 2, "date": DATE, "page_size": 50});
+    let calls = (0..4).map(|i| {
+        let admin = if i % 2 == 0 { &w.admin } else { &second_admin };
+        let (path, body) = (path.clone(), body.clone());
+        async move { admin.post(&path, body).await }
+    });
+    for (status, r) in futures::future::join_all(calls).await {
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["pages"], 3);
+        assert_eq!(r["data"].as_array().unwrap().len(), 120);
+    }
+    assert_eq!(sim.requests.load(Ordering::Relaxed), 12);
+    sim.stop().await;
+    second.stop().await;
+    w.running.stop().await;
+}
