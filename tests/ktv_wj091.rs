@@ -148,6 +148,20 @@ async fn every_type_with_paging_and_zip() {
         assert_eq!(bills[3]["charges"][1]["details"][0]["num"], 2.5);
     }
     assert_eq!(sim.requests.load(Ordering::Relaxed) - before, 6);
+    // An admin call follows at most 20 pages, then says where to continue.
+    let (status, r) = w
+        .wj091(json!({"type": 2, "date": DATE, "page_size": 10}))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["pages"], 20);
+    assert_eq!(r["data"].as_array().unwrap().len(), 200);
+    assert_eq!(r["next_page_num"], 20);
+    let (_, r) = w
+        .wj091(json!({"type": 2, "date": DATE, "page_size": 10, "page_num": 20}))
+        .await;
+    assert_eq!(r["pages"], 5);
+    assert_eq!(r["next_page_num"], Value::Null);
+    assert_eq!(r["data"][0]["voucher"], "R2024031500200");
     // One page only, from page 2.
     let (status, r) = w
         .wj091(

@@ -13,6 +13,9 @@ use posgate_protocols::ktv::{
 };
 use std::time::{Duration, Instant};
 
+/// Most invalid bills named in a backfill's answer (all are counted in `invalid`).
+pub const INVALID_LISTED_MAX: usize = 100;
+
 /// Why a backfill stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BackfillError {
@@ -122,7 +125,10 @@ fn add(total: &mut BackfillCounts, page: BackfillCounts) {
     total.changed += page.changed;
     total.unchanged += page.unchanged;
     total.invalid += page.invalid;
-    total.invalid_bills.extend(page.invalid_bills);
+    let room = INVALID_LISTED_MAX.saturating_sub(total.invalid_bills.len());
+    total
+        .invalid_bills
+        .extend(page.invalid_bills.into_iter().take(room));
 }
 
 /// The scheduled backfill: every `ktv.backfill_interval_seconds`, every active venue with

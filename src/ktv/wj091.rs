@@ -92,31 +92,28 @@ impl Wj091Client {
         Ok(reply)
     }
 
-    /// Every page of `request` (from its page on, until `total`); unpaged types give one
-    /// reply. `on_page` sees each page as it arrives (progress, storing page by page).
-    pub async fn request_pages<F>(
+    /// The pages of `request` from its page on, until `total` or `max_pages` replies; the
+    /// replies and the request for the page after the last one fetched, if any.
+    pub async fn request_pages(
         &self,
         request: Wj091Request,
-        mut on_page: F,
-    ) -> Result<Vec<Wj091Reply>, Wj091Error>
-    where
-        F: FnMut(&Wj091Request, &Wj091Reply),
-    {
+        max_pages: usize,
+    ) -> Result<(Vec<Wj091Reply>, Option<Wj091Request>), Wj091Error> {
         let mut replies = Vec::new();
         let mut next = Some(request);
-        while let Some(request) = next {
+        while let Some(request) = next.take_if(|_| replies.len() < max_pages.max(1)) {
             let reply = self.request(&request).await?;
-            on_page(&request, &reply);
             next = request.next_page_request(&reply);
             replies.push(reply);
         }
-        Ok(replies)
+        Ok((replies, next))
     }
 }
 
-/// The replies of a request as one JSON answer: `{ret, msg, total, pages, data}`, the rows of
-/// every page concatenated for the paged types.
-pub fn merged_json(replies: &[Wj091Reply]) -> Value {
+/// The replies of a request as one JSON answer: `{ret, msg, total, pages, next_page_num,
+/// data}`, the rows of every page concatenated for the paged types; `next_page_num` is the
+/// page to ask for next when the pages were cut short, else null.
+pub fn merged_json(replies: &[Wj091Reply], next: Option<&Wj091Request>) -> Value {
     let first = replies.first();
     let data = if replies.len() == 1 {
         replies[0].data.to_json()
@@ -137,6 +134,7 @@ pub fn merged_json(replies: &[Wj091Reply]) -> Value {
         "msg": first.map_or("", |r| r.msg.as_str()),
         "total": first.and_then(|r| r.total),
         "pages": replies.len(),
+        "next_page_num": next.and_then(|r| r.query.page()).map(|p| p.num()),
         "data": data,
     })
 }

@@ -217,7 +217,8 @@ pub struct Wj091Body {
     /// Ask for zipped data (default: on, except type 6).
     #[serde(default)]
     pub zip: Option<bool>,
-    /// Follow the pages until `total` (default true); false returns one page.
+    /// Follow the pages until `total` (default true; at most 20 pages, then `next_page_num`
+    /// says where to continue); false returns one page.
     #[serde(default = "yes")]
     pub all_pages: bool,
 }
@@ -289,6 +290,10 @@ impl Wj091Body {
     }
 }
 
+/// Most pages one admin WJ091 call follows (20 pages of at most 200 rows); beyond, the
+/// answer's `next_page_num` says where to continue.
+pub const WJ091_PAGES_MAX: usize = 20;
+
 /// The API error of a WJ091 failure.
 fn wj091_error(e: Wj091Error) -> ApiError {
     match e {
@@ -333,13 +338,12 @@ pub async fn wj091(
         .wj091
         .as_ref()
         .ok_or_else(|| wj091_error(Wj091Error::Disabled))?;
-    let replies = if body.all_pages {
-        client.request_pages(request, |_, _| {}).await
-    } else {
-        client.request(&request).await.map(|r| vec![r])
-    }
-    .map_err(wj091_error)?;
-    Ok(HttpResponse::Ok().json(merged_json(&replies)))
+    let max_pages = if body.all_pages { WJ091_PAGES_MAX } else { 1 };
+    let (replies, next) = client
+        .request_pages(request, max_pages)
+        .await
+        .map_err(wj091_error)?;
+    Ok(HttpResponse::Ok().json(merged_json(&replies, next.as_ref())))
 }
 
 /// Backfill a business date.
