@@ -1,8 +1,10 @@
 //! Wiring: builds the store, the accounts shards, the entity registries and the HTTP
 //! server from a [`Config`], runs them, and shuts them down in order.
 
+use crate::amqp::RpcClient;
 use crate::config::Config;
 use crate::http;
+use crate::ktv::wj091::Wj091Client;
 use crate::mqtt::adapter::MqttAdapter;
 use crate::secret::Secret;
 use crate::telemetry;
@@ -43,6 +45,12 @@ pub struct Gateway {
     pub mqtt: Option<MqttAdapter>,
     /// Sends jpos SMS verification codes.
     pub sms: Arc<dyn crate::sms::SmsSender>,
+    /// The WJ091 client, when `amqp.url` is set.
+    pub wj091: Option<Wj091Client>,
+    /// Key-encryption key of the stored KTV venue keys (derived from the card key).
+    pub ktv_kek: posgate_protocols::ktv::AesKey,
+    /// Cipher mode of sealed KTV uploads (`ktv.cipher_mode`).
+    pub ktv_mode: posgate_protocols::ktv::AesMode,
 }
 
 /// Why the gateway could not start.
@@ -123,6 +131,15 @@ fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
+/// The key that wraps the stored KTV venue keys: derived from the card key, so that the
+/// database alone never reveals a venue key.
+fn ktv_kek(card_key: &CardKey) -> posgate_protocols::ktv::AesKey {
+    let bytes = card_key.derive("ktv venue keys");
+    let mut kek = [0u8; 16];
+    kek.copy_from_slice(&bytes[..16]);
+    posgate_protocols::ktv::AesKey::from_bytes(kek)
+}
+
 /// The admin token: configured, or generated and printed once (SQLite mode; validation
 /// refuses PostgreSQL mode without one).
 fn admin_token(config: &Config) -> Secret<String> {
@@ -197,7 +214,19 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     } else {
         None
     };
+    let wj091 = if config.amqp.enabled() {
+        Some(Wj091Client::new(RpcClient::start(&config.amqp)))
+    } else {
+        tracing::info!("WJ091 disabled: set amqp.url to a RabbitMQ broker to pull venue data");
+        None
+    };
+    let ktv_kek = ktv_kek(&card_key);
     let gateway = web::Data::new(Gateway {
+        wj091,
+        ktv_kek,
+        // Validated with the rest of the configuration.
+        ktv_mode: posgate_protocols::ktv::AesMode::parse(&config.ktv.cipher_mode)
+            .unwrap_or_default(),
         terminals,
         mqtt,
         merchants: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
@@ -213,6 +242,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         )
         .map_err(|e| StartError::Io(std::io::Error::other(format!("SMS: {e}"))))?,
     });
+    if config.ktv.backfill_interval_seconds > 0 && gateway.wj091.is_some() {
+        actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
+    }
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;

@@ -5,6 +5,8 @@
 //! CLI's `--help` and `docs/operations.md` are made from that table, and a test checks that
 //! it names exactly the settings [`Config`] has.
 
+use crate::amqp::AmqpConfig;
+use crate::ktv::KtvConfig;
 use crate::mqtt::MqttConfig;
 use crate::secret::Secret;
 use figment::providers::{Env, Format, Toml};
@@ -40,6 +42,10 @@ pub struct Config {
     pub pospal: PospalConfig,
     /// jpos access layer.
     pub jpos: JposConfig,
+    /// RabbitMQ (WJ091 pulls of the KTV venues).
+    pub amqp: AmqpConfig,
+    /// KTV venues: uploads and backfill.
+    pub ktv: KtvConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -281,6 +287,18 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "ds50.sale_path", help: "path of the DS50 sale endpoint (posparam.ini pgw_api_sale)" },
     Setting { key: "ds50.details_path", help: "path of the DS50 transaction details endpoint (posparam.ini pgw_api_details)" },
     Setting { key: "pospal.notify_path", help: "path Pospal posts notifications to (the push URL set at Pospal)" },
+    Setting { key: "amqp.url", help: "RabbitMQ URL (amqp://user:pass@host:5672/%2f) for the KTV WJ091 pulls; empty = WJ091 disabled" },
+    Setting { key: "amqp.exchange", help: "exchange WJ091 requests are published to, routing key = companycode (direct, declared if missing)" },
+    Setting { key: "amqp.connection_name", help: "connection name shown by the broker" },
+    Setting { key: "amqp.request_timeout_ms", help: "how long a WJ091 call waits for the venue's reply, milliseconds" },
+    Setting { key: "amqp.reconnect_backoff_min_ms", help: "first wait before reconnecting to RabbitMQ, milliseconds (doubles per failure)" },
+    Setting { key: "amqp.reconnect_backoff_max_ms", help: "longest wait between RabbitMQ reconnection attempts, milliseconds" },
+    Setting { key: "ktv.upload_path", help: "context path of the KTV uploads ({path}/openTime, /realtime, /vouchers, /notify, /payment_setting)" },
+    Setting { key: "ktv.cipher_mode", help: "cipher of sealed KTV uploads: aes-128-ecb-pkcs7 (the only mode defined)" },
+    Setting { key: "ktv.upload_body_bytes_max", help: "largest KTV upload body, bytes; larger ones get ret 8" },
+    Setting { key: "ktv.wj091_page_size", help: "WJ091 page_size of the backfill's bill pulls (1..=200)" },
+    Setting { key: "ktv.backfill_interval_seconds", help: "seconds between scheduled KTV backfills of every venue; 0 = admin trigger only" },
+    Setting { key: "ktv.backfill_days_back", help: "the scheduled backfill pulls the business date this many days ago (1 = yesterday)" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
@@ -288,7 +306,7 @@ pub const SETTINGS: &[Setting] = &[
 /// Sections that `POSGATE_<SECTION>_<KEY>` variables may address.
 const SECTIONS: &[&str] = &[
     "http", "database", "admin", "cards", "ledger", "accounts", "entities", "mqtt", "ds50",
-    "pospal", "jpos", "log",
+    "pospal", "jpos", "amqp", "ktv", "log",
 ];
 
 /// A configuration that cannot be used.
@@ -454,6 +472,17 @@ impl Config {
                 return invalid(key, "the same path as another endpoint");
             }
         }
+        // The KTV uploads take every path below their context path.
+        if let Err(why) = check_device_path(&self.ktv.upload_path) {
+            return invalid("ktv.upload_path", why);
+        }
+        let context = format!("{}/", self.ktv.upload_path);
+        if let Some((key, _)) = device_paths
+            .iter()
+            .find(|(_, path)| path.starts_with(&context) || **path == self.ktv.upload_path)
+        {
+            return invalid(key, "lies under ktv.upload_path");
+        }
         if posgate_protocols::mqtt_pos::TopicPrefix::new(&self.mqtt.topic_prefix).is_err() {
             return invalid("mqtt.topic_prefix", "not a valid topic level");
         }
@@ -497,6 +526,31 @@ impl Config {
         }
         if self.mqtt.photo_dir.is_empty() {
             return invalid("mqtt.photo_dir", "must name a directory");
+        }
+        if posgate_protocols::ktv::AesMode::parse(&self.ktv.cipher_mode).is_none() {
+            return invalid("ktv.cipher_mode", "must be aes-128-ecb-pkcs7");
+        }
+        if !(1024..=posgate_protocols::ktv::limits::UPLOAD_BODY_BYTES_MAX)
+            .contains(&self.ktv.upload_body_bytes_max)
+        {
+            return invalid("ktv.upload_body_bytes_max", "must be within 1024..=8388608");
+        }
+        if posgate_protocols::ktv::Page::new(0, self.ktv.wj091_page_size).is_err() {
+            return invalid("ktv.wj091_page_size", "must be within 1..=200");
+        }
+        if self.amqp.request_timeout_ms == 0 {
+            return invalid("amqp.request_timeout_ms", "must be at least 1");
+        }
+        if self.amqp.reconnect_backoff_min_ms == 0
+            || self.amqp.reconnect_backoff_max_ms < self.amqp.reconnect_backoff_min_ms
+        {
+            return invalid(
+                "amqp.reconnect_backoff_min_ms",
+                "must be at least 1 and at most amqp.reconnect_backoff_max_ms",
+            );
+        }
+        if self.amqp.exchange.is_empty() {
+            return invalid("amqp.exchange", "must name an exchange");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return invalid("log.format", "must be text or json");
@@ -666,6 +720,18 @@ mod tests {
                 Box::new(|c| c.entities.idle_timeout_seconds = 0),
             ),
             ("log.format", Box::new(|c| c.log.format = "xml".into())),
+            (
+                "ktv.cipher_mode",
+                Box::new(|c| c.ktv.cipher_mode = "aes-128-cbc".into()),
+            ),
+            (
+                "ktv.wj091_page_size",
+                Box::new(|c| c.ktv.wj091_page_size = 500),
+            ),
+            (
+                "amqp.request_timeout_ms",
+                Box::new(|c| c.amqp.request_timeout_ms = 0),
+            ),
             (
                 "mqtt.topic_prefix",
                 Box::new(|c| c.mqtt.topic_prefix = "a/b".into()),

@@ -2,9 +2,11 @@
 //! API, operations endpoints), telemetry. The domain lives in `posgate-actors`, the wire
 //! codecs in `posgate-protocols`.
 
+pub mod amqp;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod ktv;
 pub mod mqtt;
 pub mod secret;
 pub mod sim;

@@ -1,4 +1,4 @@
-//! The `posgate` command: `serve`, `migrate`, `config`.
+//! The `posgate` command: `serve`, `migrate`, `config`, `simulate`, `simulate-ktv`.
 
 use clap::{Parser, Subcommand};
 use posgate::config::Config;
@@ -38,6 +38,90 @@ enum Command {
     /// Play a consumption machine against a broker: go online, send consumptions (re-sending
     /// the same posNum when an answer is late), then query the balance; print every answer.
     Simulate(SimulateArgs),
+    /// Play a KTV venue system: upload a realtime snapshot and a business date of bills over
+    /// HTTP (sealed with --key, plain without), then, with --amqp-url, answer WJ091 requests
+    /// from RabbitMQ out of the same data until interrupted.
+    SimulateKtv(SimulateKtvArgs),
+}
+
+#[derive(clap::Args)]
+struct SimulateKtvArgs {
+    /// The venue's companycode (registered with POST /admin/v1/venues).
+    #[arg(long)]
+    companycode: String,
+    /// The venue's AES key, 16 characters or 32 hex digits; absent: plain JSON uploads.
+    #[arg(long, env = "POSGATE_SIM_KTV_KEY", hide_env_values = true)]
+    key: Option<String>,
+    /// Upload base URL (the gateway's `ktv.upload_path`).
+    #[arg(long, default_value = "http://127.0.0.1:8080/gateway/upload")]
+    url: String,
+    /// Business date of the generated bills.
+    #[arg(long, default_value = "2024-01-01")]
+    date: String,
+    /// Bills generated for the date.
+    #[arg(long, default_value_t = 100)]
+    bills: u64,
+    /// Bills uploaded (the first ones); the rest are only available over WJ091.
+    #[arg(long, default_value_t = 100)]
+    upload: u64,
+    /// Bills per vouchers upload.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// RabbitMQ URL; absent: upload only.
+    #[arg(long)]
+    amqp_url: Option<String>,
+    /// Exchange the gateway publishes WJ091 requests to (`amqp.exchange`).
+    #[arg(long, default_value = "posgate.wj091")]
+    exchange: String,
+}
+
+async fn simulate_ktv(args: SimulateKtvArgs) -> Result<(), String> {
+    use posgate::sim::ktv_venue::{SimVenue, Uploader, VenueData};
+    use posgate_protocols::ktv::{AesKey, CompanyCode};
+    let code = CompanyCode::parse(&args.companycode).map_err(|e| e.to_string())?;
+    let key = match &args.key {
+        None => None,
+        Some(k) if k.len() == 32 => Some(AesKey::from_hex(k).map_err(|e| e.to_string())?),
+        Some(k) => Some(AesKey::from_text(k).map_err(|e| e.to_string())?),
+    };
+    let data = VenueData::generate(&args.date, args.bills);
+    let uploader = Uploader::new(args.url.clone(), code.clone(), key);
+    let reply = uploader
+        .realtime(&format!("{} 21:00:00", args.date), &data.realtime)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("realtime: ret {} {}", reply.ret, reply.msg);
+    let bills = &data.bills[&args.date];
+    let upload = bills
+        .len()
+        .min(usize::try_from(args.upload).unwrap_or(usize::MAX));
+    for chunk in bills[..upload].chunks(args.batch.max(1)) {
+        let started = std::time::Instant::now();
+        let reply = uploader.vouchers(chunk).await.map_err(|e| e.to_string())?;
+        println!(
+            "vouchers: {} bills, ret {} {} ({:.1} ms)",
+            chunk.len(),
+            reply.ret,
+            reply.msg,
+            started.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    if let Some(url) = &args.amqp_url {
+        let venue = SimVenue::serve(url, &args.exchange, &code, data)
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "answering WJ091 for {code} on exchange {}; Ctrl-C to stop",
+            args.exchange
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        println!(
+            "{} WJ091 requests answered",
+            venue.requests.load(std::sync::atomic::Ordering::Relaxed)
+        );
+        venue.stop().await;
+    }
+    Ok(())
 }
 
 #[derive(clap::Args)]
@@ -142,6 +226,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Simulate(args) => simulate(args).await,
+            Command::SimulateKtv(args) => simulate_ktv(args).await,
             Command::Config => {
                 for (key, value) in posgate::config::flatten(&config) {
                     println!("{key} = {value}");

@@ -25,7 +25,8 @@ impl CardKey {
     }
 
     /// A 32-byte key derived from this one for `label` (HMAC-SHA256 of the label): keyed
-    /// digests and per-terminal keys that must not be the card index itself.
+    /// digests, per-terminal keys and the KTV venue key-encryption key, none of which may be
+    /// the card index key itself.
     pub fn derive(&self, label: &str) -> [u8; 32] {
         let mut mac =
             Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC accepts keys of any length");

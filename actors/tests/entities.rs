@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use posgate_actors::accounts::{Accounts, AccountsConfig};
 use posgate_actors::entity::{
     EntityArbiters, EntityConfig, EntityDeps, EntityError, Info, MerchantActor, MerchantPost,
-    Registry, Reload, TerminalActor, TerminalPost, TerminalState, VenueActor,
+    Registry, Reload, TerminalActor, TerminalPost, TerminalState, VenueActor, VenueRecord,
 };
 use posgate_actors::ledger::{Asset, Operation, PostRequest};
-use posgate_actors::model::{MerchantStatus, TerminalFamily, TerminalStatus, Venue};
+use posgate_actors::model::{MerchantStatus, TerminalFamily, TerminalStatus};
 use posgate_actors::store::{catalog, now_ms, Store};
 use posgate_actors::testing;
 use std::time::Duration;
@@ -206,9 +206,10 @@ async fn terminals_and_merchants_refuse_what_their_state_forbids() {
         EntityError::Disabled
     );
     // Venues load by company code.
-    let venue: Venue = venues.call("KTV001", Info).await.unwrap();
-    assert_eq!(venue.merchant_id, m);
-    let none: Result<Venue, _> = venues.call("KTV404", Info).await;
+    let venue: VenueRecord = venues.call("KTV001", Info).await.unwrap();
+    assert_eq!(venue.venue.merchant_id, m);
+    assert_eq!(venue.settings, None);
+    let none: Result<VenueRecord, _> = venues.call("KTV404", Info).await;
     assert_eq!(none.unwrap_err(), EntityError::NotFound);
 }
 

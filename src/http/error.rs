@@ -102,6 +102,16 @@ impl ApiError {
         )
     }
 
+    /// 502: an upstream system (a venue over WJ091) answered with a failure or nonsense.
+    pub fn bad_gateway(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_GATEWAY, code, message)
+    }
+
+    /// 504: an upstream system (a venue over WJ091) did not answer in time.
+    pub fn gateway_timeout(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GATEWAY_TIMEOUT, code, message)
+    }
+
     /// 503 with `Retry-After`: back-pressure or a dependency down.
     pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)

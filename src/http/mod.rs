@@ -10,6 +10,7 @@ pub mod error;
 pub mod health;
 pub mod jpos;
 pub mod json;
+pub mod ktv;
 pub mod openapi;
 pub mod pospal;
 
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
         .service(command_documents::fetch)
         .configure(|cfg| ds50::configure(cfg, &config.ds50))
         .configure(|cfg| pospal::configure(cfg, &config.pospal))
+        .configure(|cfg| ktv::configure(cfg, &config.ktv.upload_path))
         .configure(jpos::configure)
         .configure(admin::configure)
         .default_service(web::to(not_found));
@@ -47,6 +49,12 @@ fn protocol_of(path: &str, config: Option<&Config>) -> &'static str {
         }
         if path == c.pospal.notify_path {
             return "pospal";
+        }
+        if path
+            .strip_prefix(c.ktv.upload_path.trim_end_matches('/'))
+            .is_some_and(|rest| rest.starts_with('/'))
+        {
+            return "ktv";
         }
     }
     match path.split('/').nth(1).unwrap_or("") {

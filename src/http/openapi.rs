@@ -1,7 +1,7 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, commands, ds50, dto, jpos, merchants, pospal, terminals, transactions, uploads,
+    accounts, commands, ds50, dto, jpos, ktv, merchants, pospal, terminals, transactions, uploads,
     venues,
 };
 use super::error::ErrorBody;
@@ -45,6 +45,7 @@ impl Modify for BearerAuth {
         transactions::list, transactions::audit,
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
+        ktv::set_settings, ktv::overview, ktv::bills, ktv::wj091, ktv::backfill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -2,4 +2,5 @@
 //! tests, the load benchmarks and operators checking an installation
 //! (`posgate simulate`).
 
+pub mod ktv_venue;
 pub mod mqtt_device;

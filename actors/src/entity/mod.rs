@@ -43,7 +43,10 @@ pub use terminal_ds50::{
 pub use terminal_mqtt::{
     consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
 };
-pub use venue::VenueActor;
+pub use venue::{
+    describe_violations, ktv_entity_code, BackfillCounts, KtvBackfill, KtvBackfillReply, KtvUpload,
+    KtvUploadReply, VenueActor, VenueRecord,
+};
 
 use crate::accounts::Accounts;
 use crate::ledger::LedgerError;

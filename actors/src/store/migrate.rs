@@ -56,6 +56,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../sql/sqlite/0006_jpos.sql"),
     },
     Migration {
+        version: 7,
+        name: "ktv",
+        postgres: include_str!("../../../sql/postgres/0007_ktv.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0007_ktv.sql"),
+    },
+    Migration {
         version: 8,
         name: "pospal",
         postgres: include_str!("../../../sql/postgres/0008_pospal.sql"),

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod commands;
 pub mod ds50;
 pub mod jpos;
+pub mod ktv;
 pub mod ledger_io;
 pub mod migrate;
 pub mod pospal;

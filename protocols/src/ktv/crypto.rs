@@ -92,6 +92,23 @@ pub enum AesMode {
     Ecb,
 }
 
+impl AesMode {
+    /// Every mode.
+    pub const ALL: [AesMode; 1] = [AesMode::Ecb];
+
+    /// The mode's configuration name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            AesMode::Ecb => "aes-128-ecb-pkcs7",
+        }
+    }
+
+    /// The mode of a configuration name.
+    pub fn parse(name: &str) -> Option<AesMode> {
+        AesMode::ALL.into_iter().find(|m| m.name() == name)
+    }
+}
+
 /// A venue's AES-128 key. `Debug` prints a mask; read the bytes with [`AesKey::expose`].
 /// A newtype around the crate's [`Secret`] because it adds its own rule: exactly 16 bytes.
 #[derive(Clone, PartialEq, Eq)]
@@ -127,6 +144,26 @@ impl AesKey {
     /// The raw key bytes. Greppable on purpose: every use of the secret goes through here.
     pub fn expose(&self) -> &[u8; 16] {
         self.0.expose()
+    }
+
+    /// This key encrypted under `kek` (AES-128-ECB-PKCS7 of its 16 bytes), as hex: the form
+    /// a venue key is stored in, so that the database never holds it in the clear.
+    pub fn wrap(&self, kek: &AesKey) -> String {
+        hex::encode(
+            Aes128EcbEnc::new(&(*kek.expose()).into()).encrypt_padded_vec::<Pkcs7>(self.expose()),
+        )
+    }
+
+    /// The key [`AesKey::wrap`] wrapped under `kek`.
+    pub fn unwrap_with(kek: &AesKey, wrapped: &str) -> Result<AesKey, CryptoError> {
+        let bytes = hex::decode(wrapped.trim()).map_err(|_| CryptoError::Decrypt)?;
+        if bytes.is_empty() || bytes.len() % AES_BLOCK_BYTES != 0 {
+            return Err(CryptoError::Decrypt);
+        }
+        let plain = Aes128EcbDec::new(&(*kek.expose()).into())
+            .decrypt_padded_vec::<Pkcs7>(&bytes)
+            .map_err(|_| CryptoError::Decrypt)?;
+        AesKey::from_slice(&plain)
     }
 }
 
@@ -345,6 +382,20 @@ mod tests {
                 max: DECOMPRESSED_BYTES_MAX
             })
         );
+    }
+
+    #[test]
+    fn wrapped_keys_round_trip_and_need_the_kek() {
+        let key = AesKey::from_text(FIXTURE_KEY_TEXT).expect("key");
+        let kek = AesKey::from_hex(FIPS_KEY_HEX).expect("kek");
+        let wrapped = key.wrap(&kek);
+        assert!(!wrapped.contains(&hex::encode(FIXTURE_KEY_TEXT)));
+        assert_eq!(wrapped.len(), 64);
+        assert_eq!(AesKey::unwrap_with(&kek, &wrapped), Ok(key));
+        let other = AesKey::from_bytes([9; 16]);
+        assert!(AesKey::unwrap_with(&other, &wrapped).is_err());
+        assert!(AesKey::unwrap_with(&kek, "zz").is_err());
+        assert!(AesKey::unwrap_with(&kek, "").is_err());
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub use types::{BusinessDate, ClockTime, CompanyCode, RoomId};
 pub use upload::{
     decode_envelope, decode_upload, BookingCancelled, Envelope, EnvelopeData, GatewayMode,
     OpenTime, OpenTimeData, OpenTimeVersion, PaymentSetting, PaymentStatus, Realtime, RoomState,
-    SecondState, Upload, UploadPath, DEFAULT_CONTEXT_PATH,
+    SealPolicy, SecondState, Upload, UploadPath, DEFAULT_CONTEXT_PATH,
 };
 pub use wj091::{
     decode_reply, decode_request, Page, Wj091Data, Wj091Query, Wj091Reply, Wj091Request, Wj091Type,

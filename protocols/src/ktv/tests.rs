@@ -1381,3 +1381,66 @@ proptest! {
 fn limits_fen() -> i64 {
     crate::money::AMOUNT_FEN_MAX
 }
+
+#[test]
+fn seal_policy_decides_what_a_venue_may_send() {
+    let bill = serde_json::to_value(vec![spec_bill()]).expect("bill json");
+    let sealed = Envelope::sealed(venue(), &key(), &bill);
+    let plain = Envelope::plain(venue(), bill.clone());
+    let keyed = SealPolicy {
+        key: Some(key()),
+        mode: AesMode::Ecb,
+        plain_allowed: false,
+    };
+    let open = SealPolicy {
+        key: None,
+        mode: AesMode::Ecb,
+        plain_allowed: true,
+    };
+    let bills = |u: Upload| match u {
+        Upload::Vouchers { bills, .. } => bills,
+        other => panic!("not vouchers: {other:?}"),
+    };
+    assert_eq!(
+        bills(
+            sealed
+                .decode_with(UploadPath::Vouchers, &keyed)
+                .expect("sealed")
+        ),
+        vec![spec_bill()]
+    );
+    assert_eq!(
+        plain
+            .decode_with(UploadPath::Vouchers, &keyed)
+            .map_err(|e| e.code()),
+        Err(RetCode::DataNotSealed)
+    );
+    assert_eq!(
+        bills(
+            plain
+                .decode_with(UploadPath::Vouchers, &open)
+                .expect("plain")
+        ),
+        vec![spec_bill()]
+    );
+    // Sealed data to a venue without a key: no key to open it with.
+    assert_eq!(
+        sealed
+            .decode_with(UploadPath::Vouchers, &open)
+            .map_err(|e| e.code()),
+        Err(RetCode::UnknownVenue)
+    );
+    // A wrong key fails decryption.
+    let wrong = SealPolicy {
+        key: Some(AesKey::from_bytes([3; 16])),
+        ..keyed.clone()
+    };
+    assert!(matches!(
+        sealed
+            .decode_with(UploadPath::Vouchers, &wrong)
+            .map_err(|e| e.code()),
+        Err(RetCode::DecryptFailed | RetCode::DecompressFailed)
+    ));
+    assert_eq!(AesMode::parse("aes-128-ecb-pkcs7"), Some(AesMode::Ecb));
+    assert_eq!(AesMode::parse("aes-128-cbc"), None);
+}

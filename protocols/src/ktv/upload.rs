@@ -22,7 +22,7 @@
 //! those typos fixed. Duplicate keys are accepted, the last one wins (serde_json's map).
 
 use super::bill::Bill;
-use super::crypto::{open, AesKey};
+use super::crypto::{open, open_with, AesKey, AesMode};
 use super::de;
 use super::error::{check_bytes, check_count, KtvError};
 use super::limits::{
@@ -304,6 +304,76 @@ impl Envelope {
     pub fn payment_settings(&self, key: Option<&AesKey>) -> Result<Vec<PaymentSetting>, KtvError> {
         let payload = self.unwrap_body(self.payload(key)?, "payment_type_id")?;
         rows_from_value("payment_setting data", payload, ROWS_UNPAGED_MAX)
+    }
+}
+
+/// How one venue's uploads are opened: its key, the cipher mode, and whether inline JSON is
+/// accepted where the spec requires sealed data (a venue configured unencrypted).
+#[derive(Clone, Debug, Default)]
+pub struct SealPolicy {
+    /// The venue's key; `None` when none is configured (sealed data is then refused as
+    /// [`KtvError::KeyRequired`]).
+    pub key: Option<AesKey>,
+    /// The cipher mode of sealed data.
+    pub mode: AesMode,
+    /// Whether realtime and vouchers may come as inline JSON.
+    pub plain_allowed: bool,
+}
+
+impl Envelope {
+    /// The payload as JSON under `policy`: opened when sealed, as is when inline.
+    fn open_payload(&self, policy: &SealPolicy) -> Result<Value, KtvError> {
+        match &self.data {
+            EnvelopeData::Sealed(text) => {
+                let key = policy.key.as_ref().ok_or(KtvError::KeyRequired)?;
+                let json = open_with(policy.mode, key, text)?;
+                parse_json("decrypted data", &json, DECOMPRESSED_BYTES_MAX)
+            }
+            EnvelopeData::Plain(value) => Ok(value.clone()),
+        }
+    }
+
+    /// Types the upload of `path` under the sending venue's `policy`. Inline `data` on
+    /// realtime or vouchers is refused ([`KtvError::NotSealed`]) unless the policy allows it;
+    /// openTime is inline only, whatever the policy.
+    pub fn decode_with(&self, path: UploadPath, policy: &SealPolicy) -> Result<Upload, KtvError> {
+        if path.requires_sealed()
+            && !policy.plain_allowed
+            && matches!(self.data, EnvelopeData::Plain(_))
+        {
+            return Err(KtvError::NotSealed);
+        }
+        let companycode = self.companycode.clone();
+        Ok(match path {
+            UploadPath::OpenTime => Upload::OpenTime(self.open_time()?),
+            UploadPath::Realtime => Upload::Realtime {
+                data: Realtime::from_value(
+                    self.unwrap_body(self.open_payload(policy)?, "room_states")?,
+                )?,
+                date: self.date.clone(),
+                companycode,
+            },
+            UploadPath::Vouchers => Upload::Vouchers {
+                bills: bills_from_value(self.unwrap_body(self.open_payload(policy)?, "voucher")?)?,
+                companycode,
+            },
+            UploadPath::Notify => Upload::Notify {
+                notices: rows_from_value(
+                    "notify data",
+                    self.unwrap_body(self.open_payload(policy)?, "voucher")?,
+                    ROWS_UNPAGED_MAX,
+                )?,
+                companycode,
+            },
+            UploadPath::PaymentSetting => Upload::PaymentSetting {
+                settings: rows_from_value(
+                    "payment_setting data",
+                    self.unwrap_body(self.open_payload(policy)?, "payment_type_id")?,
+                    ROWS_UNPAGED_MAX,
+                )?,
+                companycode,
+            },
+        })
     }
 }
 

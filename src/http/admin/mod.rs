@@ -9,6 +9,7 @@ pub mod commands;
 pub mod ds50;
 pub mod dto;
 pub mod jpos;
+pub mod ktv;
 pub mod merchants;
 pub mod pospal;
 pub mod terminals;
@@ -68,6 +69,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(pospal::documents)
             .service(venues::create)
             .service(venues::get)
+            .service(ktv::set_settings)
+            .service(ktv::overview)
+            .service(ktv::bills)
+            .service(ktv::wj091)
+            .service(ktv::backfill)
             .service(uploads::notices)
             .service(uploads::photos)
             .service(uploads::photo_content)

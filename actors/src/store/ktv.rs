@@ -1,0 +1,801 @@
+//! KTV venues (商户通): upload keys and options, the latest state of each upload kind, bills
+//! and booking-cancellation notices. Written once against [`Db`].
+//!
+//! Bills are revenue reporting, not card debits: they are kept here, one row per
+//! `ktv:{companycode}:{voucher}`, and never posted to the ledger (see `docs/protocols.md`).
+
+use super::sql::{query_opt, Db, Dialect, Row, StoreError};
+use posgate_protocols::ktv::{Bill, BookingCancelled, BusinessDate, OpenTime, OpenTimeVersion};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// A venue's KTV options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KtvSettings {
+    /// The upload key wrapped under the gateway's key-encryption key (hex); empty = none.
+    pub key_wrapped: String,
+    /// Whether realtime and vouchers must be sealed (false: inline JSON accepted too).
+    pub encrypted: bool,
+}
+
+/// Sets a venue's options; `key_wrapped` `None` keeps the stored key.
+pub async fn set_settings(
+    db: &dyn Db,
+    companycode: &str,
+    key_wrapped: Option<&str>,
+    encrypted: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ktv_venue_keys (companycode, key_wrapped, encrypted, updated_at_ms) \
+         VALUES ($1, COALESCE($2, ''), $3, $4) \
+         ON CONFLICT (companycode) DO UPDATE SET \
+         key_wrapped = COALESCE($2, ktv_venue_keys.key_wrapped), \
+         encrypted = excluded.encrypted, updated_at_ms = excluded.updated_at_ms",
+        &[
+            companycode.into(),
+            key_wrapped.into(),
+            i64::from(encrypted).into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A venue's options, if any were set.
+pub async fn find_settings(
+    db: &dyn Db,
+    companycode: &str,
+) -> Result<Option<KtvSettings>, StoreError> {
+    query_opt(
+        db,
+        "SELECT key_wrapped, encrypted FROM ktv_venue_keys WHERE companycode = $1",
+        &[companycode.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(KtvSettings {
+            key_wrapped: r.text(0)?,
+            encrypted: r.i64(1)? != 0,
+        })
+    })
+    .transpose()
+}
+
+/// Creates the venue's state row if it has none.
+async fn ensure_state(db: &dyn Db, companycode: &str) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ktv_venue_state (companycode) VALUES ($1) ON CONFLICT (companycode) DO NOTHING",
+        &[companycode.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores an openTime upload (the latest wins).
+pub async fn save_open_time(db: &dyn Db, open: &OpenTime, now_ms: i64) -> Result<(), StoreError> {
+    let code = open.companycode.as_str();
+    ensure_state(db, code).await?;
+    let (version_num, gateway) = match open.version {
+        OpenTimeVersion::V1 => (None, None),
+        OpenTimeVersion::V2 { version_num } => (Some(version_num), None),
+        OpenTimeVersion::V3 {
+            version_num,
+            gateway,
+        } => (Some(version_num), Some(gateway.code())),
+    };
+    db.execute(
+        "UPDATE ktv_venue_state SET system = $2, open_time_version = $3, version_num = $4, \
+         gateway_mode = $5, open_time = $6, close_time = $7, open_time_at_ms = $8 \
+         WHERE companycode = $1",
+        &[
+            code.into(),
+            open.system.clone().into(),
+            i64::from(open.version.number()).into(),
+            version_num.into(),
+            gateway.into(),
+            open.open_time.to_string().into(),
+            open.close_time.to_string().into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores a realtime snapshot (the latest wins; rooms stay in upload order in the JSON).
+pub async fn save_realtime(
+    db: &dyn Db,
+    companycode: &str,
+    date: &str,
+    snapshot_json: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    ensure_state(db, companycode).await?;
+    db.execute(
+        "UPDATE ktv_venue_state SET realtime_json = $2, realtime_date = $3, realtime_at_ms = $4 \
+         WHERE companycode = $1",
+        &[
+            companycode.into(),
+            snapshot_json.into(),
+            date.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores the payment settings (the latest list wins).
+pub async fn save_payment_settings(
+    db: &dyn Db,
+    companycode: &str,
+    settings_json: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    ensure_state(db, companycode).await?;
+    db.execute(
+        "UPDATE ktv_venue_state SET payment_settings_json = $2, payment_settings_at_ms = $3 \
+         WHERE companycode = $1",
+        &[companycode.into(), settings_json.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records the time of the last vouchers upload.
+pub async fn touch_vouchers(db: &dyn Db, companycode: &str, now_ms: i64) -> Result<(), StoreError> {
+    ensure_state(db, companycode).await?;
+    db.execute(
+        "UPDATE ktv_venue_state SET vouchers_at_ms = $2 WHERE companycode = $1",
+        &[companycode.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stores booking-cancellation notices; a re-sent notice is kept once. Returns how many
+/// were new.
+pub async fn insert_notices(
+    db: &dyn Db,
+    companycode: &str,
+    notices: &[BookingCancelled],
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    ensure_state(db, companycode).await?;
+    let mut inserted = 0;
+    for n in notices {
+        inserted += db
+            .execute(
+                "INSERT INTO ktv_notices (companycode, voucher, cancel_time, reserve_time, \
+                 room_id, room_name, guest_name, staff_code, staff_name, remark, created_at_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (companycode, voucher, cancel_time) DO NOTHING",
+                &[
+                    companycode.into(),
+                    n.voucher.clone().into(),
+                    n.cancel_time.clone().into(),
+                    n.reserve_time.clone().into(),
+                    n.room_id.as_str().into(),
+                    n.room_name.clone().into(),
+                    n.guest_name.clone().into(),
+                    n.staff_code.clone().into(),
+                    n.staff_name.clone().into(),
+                    n.remark.clone().into(),
+                    now_ms.into(),
+                ],
+            )
+            .await?;
+    }
+    db.execute(
+        "UPDATE ktv_venue_state SET notify_at_ms = $2 WHERE companycode = $1",
+        &[companycode.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(inserted)
+}
+
+/// Where a bill came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillSource {
+    /// An HTTP vouchers upload.
+    Upload,
+    /// A WJ091 type 2 pull (backfill).
+    Wj091,
+}
+
+impl BillSource {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BillSource::Upload => "upload",
+            BillSource::Wj091 => "wj091",
+        }
+    }
+}
+
+/// A bill reduced to what is stored: its day, flags, revenue by class and its JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreparedBill {
+    /// Bill number.
+    pub voucher: String,
+    /// `yyyy-MM-dd`: `business_date`, or the date of `checkout_datetime` when absent.
+    pub business_date: String,
+    /// 1 room bill, 2 drinks bill.
+    pub voucher_type: i64,
+    /// The `revoke` code.
+    pub revoke: i64,
+    /// The `modify` code.
+    pub modify: i64,
+    /// In revenue (`revoke` 0).
+    pub counted: bool,
+    /// Charge class totals, fen: room, drinks, service, other, member, reduction.
+    pub classes: [i64; 6],
+    /// room + drinks + service + other + member - reduction, fen.
+    pub net: i64,
+    /// Sum of the payments' `translatemoney`, fen.
+    pub payments_total: i64,
+    /// 应收总额, fen (recorded, not checked).
+    pub checkout_charge: i64,
+    /// 实收总额, fen (recorded, not checked).
+    pub fact_charge: i64,
+    /// The bill as JSON.
+    pub json: String,
+    /// SHA-256 of [`PreparedBill::json`], hex: what "changed" compares.
+    pub content_sha256: String,
+    /// Whether this upload replaces a stored bill of the same voucher (`modify` 1/2 or a
+    /// void notice, `revoke` non-zero).
+    pub replaces: bool,
+}
+
+impl PreparedBill {
+    /// Prepares a (balance-checked) bill; an error names the field that cannot be stored.
+    pub fn from_bill(bill: &Bill) -> Result<PreparedBill, String> {
+        let business_date = match &bill.business_date {
+            Some(d) => d.as_str().to_string(),
+            None => bill
+                .checkout_datetime
+                .get(..10)
+                .and_then(|d| BusinessDate::parse(d).ok())
+                .map(|d| d.as_str().to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "bill {}: no business_date and no checkout_datetime to take the day from",
+                        bill.voucher
+                    )
+                })?,
+        };
+        let fit = |what: &str, v: i128| {
+            i64::try_from(v).map_err(|_| format!("bill {}: {what} out of range", bill.voucher))
+        };
+        let t = bill.charge_totals();
+        let classes = [
+            fit("room", t.room)?,
+            fit("drinks", t.drinks)?,
+            fit("service", t.service)?,
+            fit("other", t.other)?,
+            fit("member", t.member)?,
+            fit("reduction", t.reduction)?,
+        ];
+        let json = serde_json::to_string(bill).map_err(|e| e.to_string())?;
+        Ok(PreparedBill {
+            voucher: bill.voucher.clone(),
+            business_date,
+            voucher_type: bill.voucher_type.code(),
+            revoke: bill.revoke.code(),
+            modify: bill.modify.code(),
+            counted: bill.counts_in_revenue(),
+            classes,
+            net: fit("net", t.net())?,
+            payments_total: fit("payments total", bill.payments_total())?,
+            checkout_charge: bill.checkout_charge.get(),
+            fact_charge: bill.fact_charge.get(),
+            content_sha256: hex::encode(Sha256::digest(json.as_bytes())),
+            json,
+            replaces: bill.modify.replaces_previous() || !bill.counts_in_revenue(),
+        })
+    }
+}
+
+/// What storing one bill did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillOutcome {
+    /// No bill of this voucher was stored: inserted.
+    New,
+    /// The same content was already stored: nothing written.
+    Unchanged,
+    /// Another version was stored and was replaced.
+    Replaced,
+    /// Another version is stored and this one does not say it replaces it (`modify` 0,
+    /// `revoke` 0): refused.
+    Conflict,
+}
+
+/// How a differing version of a stored bill is treated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplaceRule {
+    /// Uploads: only a bill flagged 反结账/还原 or void replaces; any conflict refuses the
+    /// whole batch (nothing is written).
+    Flagged,
+    /// Backfill: the venue system is the reference; a differing bill replaces the stored one.
+    Always,
+}
+
+/// Stores `bills` of venue `companycode`, comparing each with the stored version of its
+/// voucher. Under [`ReplaceRule::Flagged`], if any bill is a [`BillOutcome::Conflict`],
+/// nothing is written and the outcomes say which. A voucher that appears more than once in
+/// `bills` is taken at its last occurrence; the earlier ones are reported `Replaced`.
+///
+/// On PostgreSQL the stored versions are read with one `= ANY` query and the new bills
+/// inserted with one `UNNEST` statement; SQLite, in-process, loops.
+pub async fn store_bills(
+    db: &dyn Db,
+    companycode: &str,
+    bills: &[PreparedBill],
+    source: BillSource,
+    rule: ReplaceRule,
+    now_ms: i64,
+) -> Result<Vec<BillOutcome>, StoreError> {
+    let last: HashMap<&str, usize> = bills
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.voucher.as_str(), i))
+        .collect();
+    let stored = stored_versions(db, companycode, bills).await?;
+    let mut plan = Vec::with_capacity(bills.len());
+    for (i, bill) in bills.iter().enumerate() {
+        if last[bill.voucher.as_str()] != i {
+            plan.push((BillOutcome::Replaced, None));
+            continue;
+        }
+        plan.push(match stored.get(bill.voucher.as_str()) {
+            None => (BillOutcome::New, None),
+            Some((hash, revision)) if *hash == bill.content_sha256 => {
+                (BillOutcome::Unchanged, Some(*revision))
+            }
+            Some((_, revision)) if bill.replaces || rule == ReplaceRule::Always => {
+                (BillOutcome::Replaced, Some(*revision))
+            }
+            Some((_, revision)) => (BillOutcome::Conflict, Some(*revision)),
+        });
+    }
+    if plan.iter().any(|(o, _)| *o == BillOutcome::Conflict) {
+        return Ok(plan.into_iter().map(|(o, _)| o).collect());
+    }
+    let fresh: Vec<&PreparedBill> = bills
+        .iter()
+        .zip(&plan)
+        .filter(|(_, (o, _))| *o == BillOutcome::New)
+        .map(|(b, _)| b)
+        .collect();
+    let inserted = insert_bills(db, companycode, &fresh, source, now_ms).await?;
+    let mut outcomes = Vec::with_capacity(bills.len());
+    for (bill, (outcome, revision)) in bills.iter().zip(plan) {
+        outcomes.push(match (outcome, revision) {
+            // Inserted meanwhile by another replica: the same voucher uploaded twice.
+            (BillOutcome::New, _) if !inserted.contains(bill.voucher.as_str()) => {
+                BillOutcome::Unchanged
+            }
+            (BillOutcome::Replaced, Some(revision)) => {
+                replace_bill(db, companycode, bill, source, revision, now_ms).await?;
+                BillOutcome::Replaced
+            }
+            (other, _) => other,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The stored `(content_sha256, revision)` of each voucher of `bills` that is stored.
+async fn stored_versions(
+    db: &dyn Db,
+    companycode: &str,
+    bills: &[PreparedBill],
+) -> Result<HashMap<String, (String, i64)>, StoreError> {
+    let mut stored = HashMap::new();
+    match db.dialect() {
+        Dialect::Postgres => {
+            let vouchers: Vec<String> = bills.iter().map(|b| b.voucher.clone()).collect();
+            for row in db
+                .query(
+                    "SELECT voucher, content_sha256, revision FROM ktv_bills \
+                     WHERE companycode = $1 AND voucher = ANY($2)",
+                    &[companycode.into(), vouchers.into()],
+                )
+                .await?
+            {
+                stored.insert(row.text(0)?, (row.text(1)?, row.i64(2)?));
+            }
+        }
+        Dialect::Sqlite => {
+            for bill in bills {
+                if let Some(row) = query_opt(
+                    db,
+                    "SELECT content_sha256, revision FROM ktv_bills \
+                     WHERE companycode = $1 AND voucher = $2",
+                    &[companycode.into(), bill.voucher.clone().into()],
+                )
+                .await?
+                {
+                    stored.insert(bill.voucher.clone(), (row.text(0)?, row.i64(1)?));
+                }
+            }
+        }
+    }
+    Ok(stored)
+}
+
+const BILL_COLUMNS: &str = "companycode, voucher, business_date, voucher_type, revoke, modify, \
+     counted, room, drinks, service, other, member, reduction, net, payments_total, \
+     checkout_charge, fact_charge, content_sha256, bill_json, revision, source, created_at_ms, \
+     updated_at_ms";
+
+/// Inserts `bills` (none stored when planned); returns the vouchers actually inserted (a
+/// concurrent replica may have inserted some first).
+async fn insert_bills(
+    db: &dyn Db,
+    companycode: &str,
+    bills: &[&PreparedBill],
+    source: BillSource,
+    now_ms: i64,
+) -> Result<HashSet<String>, StoreError> {
+    let mut inserted = HashSet::new();
+    if bills.is_empty() {
+        return Ok(inserted);
+    }
+    match db.dialect() {
+        Dialect::Postgres => {
+            let texts = |f: &dyn Fn(&PreparedBill) -> String| -> super::sql::Value {
+                bills.iter().map(|b| f(b)).collect::<Vec<String>>().into()
+            };
+            let ints = |f: &dyn Fn(&PreparedBill) -> i64| -> super::sql::Value {
+                bills.iter().map(|b| f(b)).collect::<Vec<i64>>().into()
+            };
+            let params = vec![
+                companycode.into(),
+                texts(&|b| b.voucher.clone()),
+                texts(&|b| b.business_date.clone()),
+                ints(&|b| b.voucher_type),
+                ints(&|b| b.revoke),
+                ints(&|b| b.modify),
+                ints(&|b| i64::from(b.counted)),
+                ints(&|b| b.classes[0]),
+                ints(&|b| b.classes[1]),
+                ints(&|b| b.classes[2]),
+                ints(&|b| b.classes[3]),
+                ints(&|b| b.classes[4]),
+                ints(&|b| b.classes[5]),
+                ints(&|b| b.net),
+                ints(&|b| b.payments_total),
+                ints(&|b| b.checkout_charge),
+                ints(&|b| b.fact_charge),
+                texts(&|b| b.content_sha256.clone()),
+                texts(&|b| b.json.clone()),
+                source.as_str().into(),
+                now_ms.into(),
+            ];
+            let sql = format!(
+                "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
+                 SELECT $1, t.voucher, t.business_date, t.voucher_type, t.revoke, t.modify, \
+                 t.counted, t.room, t.drinks, t.service, t.other, t.member, t.reduction, t.net, \
+                 t.payments_total, t.checkout_charge, t.fact_charge, t.content_sha256, \
+                 t.bill_json, 1, $20, $21, $21 \
+                 FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], \
+                 $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
+                 $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], \
+                 $17::bigint[], $18::text[], $19::text[]) \
+                 AS t(voucher, business_date, voucher_type, revoke, modify, counted, room, \
+                 drinks, service, other, member, reduction, net, payments_total, \
+                 checkout_charge, fact_charge, content_sha256, bill_json) \
+                 ON CONFLICT (companycode, voucher) DO NOTHING RETURNING voucher"
+            );
+            for row in db.query(&sql, &params).await? {
+                inserted.insert(row.text(0)?);
+            }
+        }
+        Dialect::Sqlite => {
+            for bill in bills {
+                if insert_bill(db, companycode, bill, source, now_ms).await? {
+                    inserted.insert(bill.voucher.clone());
+                }
+            }
+        }
+    }
+    Ok(inserted)
+}
+
+fn bill_values(companycode: &str, bill: &PreparedBill) -> Vec<super::sql::Value> {
+    let mut v: Vec<super::sql::Value> = vec![
+        companycode.into(),
+        bill.voucher.clone().into(),
+        bill.business_date.clone().into(),
+        bill.voucher_type.into(),
+        bill.revoke.into(),
+        bill.modify.into(),
+        i64::from(bill.counted).into(),
+    ];
+    v.extend(bill.classes.iter().map(|c| (*c).into()));
+    v.extend([
+        bill.net.into(),
+        bill.payments_total.into(),
+        bill.checkout_charge.into(),
+        bill.fact_charge.into(),
+        bill.content_sha256.clone().into(),
+        bill.json.clone().into(),
+    ]);
+    v
+}
+
+async fn insert_bill(
+    db: &dyn Db,
+    companycode: &str,
+    bill: &PreparedBill,
+    source: BillSource,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let mut values = bill_values(companycode, bill);
+    values.extend([source.as_str().into(), now_ms.into()]);
+    let n = db
+        .execute(
+            &format!(
+                "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, 1, $20, $21, $21) ON CONFLICT (companycode, voucher) DO NOTHING"
+            ),
+            &values,
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+async fn replace_bill(
+    db: &dyn Db,
+    companycode: &str,
+    bill: &PreparedBill,
+    source: BillSource,
+    revision: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut values = bill_values(companycode, bill);
+    values.extend([source.as_str().into(), now_ms.into(), revision.into()]);
+    let n = db
+        .execute(
+            "UPDATE ktv_bills SET business_date = $3, voucher_type = $4, revoke = $5, \
+             modify = $6, counted = $7, room = $8, drinks = $9, service = $10, other = $11, \
+             member = $12, reduction = $13, net = $14, payments_total = $15, \
+             checkout_charge = $16, fact_charge = $17, content_sha256 = $18, bill_json = $19, \
+             revision = revision + 1, source = $20, updated_at_ms = $21 \
+             WHERE companycode = $1 AND voucher = $2 AND revision = $22",
+            &values,
+        )
+        .await?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "bill {} was replaced concurrently",
+            bill.voucher
+        )))
+    }
+}
+
+/// The latest state of a venue's uploads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct VenueState {
+    /// 管理系统版本 (openTime `system`).
+    pub system: String,
+    /// openTime version (1, 2, 3).
+    pub open_time_version: Option<i64>,
+    /// Numeric system version (openTime v2+).
+    pub version_num: Option<i64>,
+    /// Gateway mode (openTime v3): 0 no gateway, 1 hardware gateway.
+    pub gateway_mode: Option<i64>,
+    /// Opening time `HH:mm:ss`.
+    pub open_time: String,
+    /// Closing time `HH:mm:ss`.
+    pub close_time: String,
+    /// The last realtime snapshot as uploaded (revenue, batches, unsettled drinks,
+    /// gua_zhang/xiao_zhang, room states in upload order).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub realtime: Option<serde_json::Value>,
+    /// The snapshot's `date`.
+    pub realtime_date: String,
+    /// The last payment settings.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub payment_settings: Option<serde_json::Value>,
+    /// Last upload times, unix ms.
+    pub open_time_at_ms: Option<i64>,
+    /// Last realtime upload, unix ms.
+    pub realtime_at_ms: Option<i64>,
+    /// Last vouchers upload, unix ms.
+    pub vouchers_at_ms: Option<i64>,
+    /// Last payment_setting upload, unix ms.
+    pub payment_settings_at_ms: Option<i64>,
+    /// Last notify upload, unix ms.
+    pub notify_at_ms: Option<i64>,
+}
+
+fn json_column(r: &Row, i: usize) -> Result<Option<serde_json::Value>, StoreError> {
+    r.opt_text(i)?
+        .map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Decode(e.to_string())))
+        .transpose()
+}
+
+/// A venue's state (`None` before its first upload).
+pub async fn venue_state(db: &dyn Db, companycode: &str) -> Result<Option<VenueState>, StoreError> {
+    query_opt(
+        db,
+        "SELECT system, open_time_version, version_num, gateway_mode, open_time, close_time, \
+         realtime_json, realtime_date, payment_settings_json, open_time_at_ms, realtime_at_ms, \
+         vouchers_at_ms, payment_settings_at_ms, notify_at_ms \
+         FROM ktv_venue_state WHERE companycode = $1",
+        &[companycode.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(VenueState {
+            system: r.text(0)?,
+            open_time_version: r.opt_i64(1)?,
+            version_num: r.opt_i64(2)?,
+            gateway_mode: r.opt_i64(3)?,
+            open_time: r.text(4)?,
+            close_time: r.text(5)?,
+            realtime: json_column(&r, 6)?,
+            realtime_date: r.text(7)?,
+            payment_settings: json_column(&r, 8)?,
+            open_time_at_ms: r.opt_i64(9)?,
+            realtime_at_ms: r.opt_i64(10)?,
+            vouchers_at_ms: r.opt_i64(11)?,
+            payment_settings_at_ms: r.opt_i64(12)?,
+            notify_at_ms: r.opt_i64(13)?,
+        })
+    })
+    .transpose()
+}
+
+/// One business date's bills: counts and revenue sums (bills in revenue only).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DaySummary {
+    /// `yyyy-MM-dd`.
+    pub business_date: String,
+    /// Bills stored for the day, voided ones included.
+    pub bills: i64,
+    /// Bills in revenue (revoke 0).
+    pub counted: i64,
+    /// Voided bills (revoke non-zero).
+    pub voided: i64,
+    /// Room charges, fen.
+    pub room: i64,
+    /// Drinks, fen.
+    pub drinks: i64,
+    /// Service charges, fen.
+    pub service: i64,
+    /// Other income, fen.
+    pub other: i64,
+    /// Member income, fen.
+    pub member: i64,
+    /// Reductions (counted negative), fen.
+    pub reduction: i64,
+    /// Revenue: room + drinks + service + other + member - reduction, fen.
+    pub revenue: i64,
+    /// Sum of payments, fen.
+    pub payments: i64,
+}
+
+/// Per business date summaries of a venue's bills, newest first, at most `limit` days.
+pub async fn day_summaries(
+    db: &dyn Db,
+    companycode: &str,
+    limit: i64,
+) -> Result<Vec<DaySummary>, StoreError> {
+    // Cast back to BIGINT: PostgreSQL sums BIGINT as NUMERIC.
+    let c = |col: &str| {
+        format!("CAST(COALESCE(SUM(CASE WHEN counted = 1 THEN {col} ELSE 0 END), 0) AS BIGINT)")
+    };
+    let sql = format!(
+        "SELECT business_date, COUNT(*), CAST(COALESCE(SUM(counted), 0) AS BIGINT), {}, {}, {}, {}, {}, {}, {}, {} \
+         FROM ktv_bills WHERE companycode = $1 GROUP BY business_date \
+         ORDER BY business_date DESC LIMIT $2",
+        c("room"),
+        c("drinks"),
+        c("service"),
+        c("other"),
+        c("member"),
+        c("reduction"),
+        c("net"),
+        c("payments_total"),
+    );
+    db.query(&sql, &[companycode.into(), limit.into()])
+        .await?
+        .iter()
+        .map(|r| {
+            let bills = r.i64(1)?;
+            let counted = r.i64(2)?;
+            Ok(DaySummary {
+                business_date: r.text(0)?,
+                bills,
+                counted,
+                voided: bills - counted,
+                room: r.i64(3)?,
+                drinks: r.i64(4)?,
+                service: r.i64(5)?,
+                other: r.i64(6)?,
+                member: r.i64(7)?,
+                reduction: r.i64(8)?,
+                revenue: r.i64(9)?,
+                payments: r.i64(10)?,
+            })
+        })
+        .collect()
+}
+
+/// One stored bill, as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredBill {
+    /// Bill number.
+    pub voucher: String,
+    /// `yyyy-MM-dd`.
+    pub business_date: String,
+    /// `revoke` code.
+    pub revoke: i64,
+    /// `modify` code of the stored version.
+    pub modify: i64,
+    /// In revenue.
+    pub counted: bool,
+    /// Revenue, fen.
+    pub net: i64,
+    /// 1 as first stored, +1 per replacement.
+    pub revision: i64,
+    /// `upload` or `wj091`.
+    pub source: String,
+    /// SHA-256 of the stored bill JSON.
+    pub content_sha256: String,
+}
+
+/// The bills of one venue and business date, by voucher.
+pub async fn bills_of_day(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+) -> Result<Vec<StoredBill>, StoreError> {
+    db.query(
+        "SELECT voucher, business_date, revoke, modify, counted, net, revision, source, \
+         content_sha256 FROM ktv_bills WHERE companycode = $1 AND business_date = $2 \
+         ORDER BY voucher",
+        &[companycode.into(), business_date.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(StoredBill {
+            voucher: r.text(0)?,
+            business_date: r.text(1)?,
+            revoke: r.i64(2)?,
+            modify: r.i64(3)?,
+            counted: r.i64(4)? != 0,
+            net: r.i64(5)?,
+            revision: r.i64(6)?,
+            source: r.text(7)?,
+            content_sha256: r.text(8)?,
+        })
+    })
+    .collect()
+}
+
+/// Active venues that have KTV options set (the scheduled backfill's list).
+pub async fn backfill_venues(db: &dyn Db) -> Result<Vec<String>, StoreError> {
+    db.query(
+        "SELECT v.companycode FROM venues v JOIN ktv_venue_keys k \
+         ON k.companycode = v.companycode WHERE v.status = 'active' ORDER BY v.companycode",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| r.text(0))
+    .collect()
+}

@@ -1,0 +1,384 @@
+//! KTV venue administration: upload key and options, the venue overview, stored bills, any
+//! WJ091 request (types 0-9, decoded), and the backfill trigger.
+
+use super::{found, with_db};
+use crate::amqp::RpcError;
+use crate::app::Gateway;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::{ValidJson, Validate};
+use crate::ktv::backfill::{backfill as run_backfill, BackfillError};
+use crate::ktv::wj091::{merged_json, Wj091Error};
+use actix_web::{get, post, put, web, HttpResponse};
+use posgate_actors::entity::{BackfillCounts, Reload};
+use posgate_actors::store::ktv::{self as store_ktv, DaySummary, StoredBill, VenueState};
+use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::ktv::{
+    AesKey, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Set a venue's KTV options.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KtvSettingsBody {
+    /// The venue's AES-128 upload key: 16 characters (their UTF-8 bytes, as Java gateways
+    /// use it) or 32 hex digits. Absent: keep the stored key. Stored wrapped, never returned.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Whether realtime and vouchers must be sealed (default true); false accepts plain JSON.
+    #[serde(default = "yes")]
+    pub encrypted: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn parse_key(text: &str) -> Option<AesKey> {
+    if text.len() == 32 {
+        AesKey::from_hex(text).ok()
+    } else {
+        AesKey::from_text(text).ok()
+    }
+}
+
+impl Validate for KtvSettingsBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        match &self.key {
+            Some(k) if parse_key(k).is_none() => Err(ApiError::invalid(
+                "key",
+                "must be 16 characters or 32 hex digits",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A venue's KTV options as shown (the key never is).
+#[derive(Serialize, ToSchema)]
+pub struct KtvSettingsView {
+    /// The venue.
+    pub companycode: String,
+    /// Whether an upload key is stored.
+    pub key_set: bool,
+    /// Whether realtime and vouchers must be sealed.
+    pub encrypted: bool,
+}
+
+/// Set a venue's KTV upload key and options.
+#[utoipa::path(tag = "venues", request_body = KtvSettingsBody, security(("bearer" = [])), responses(
+    (status = 200, body = KtvSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/venues/{companycode}/ktv")]
+pub async fn set_settings(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<KtvSettingsBody>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let wrapped = body
+        .0
+        .key
+        .as_deref()
+        .and_then(parse_key)
+        .map(|k| k.wrap(&gw.ktv_kek));
+    let encrypted = body.0.encrypted;
+    let lookup = code.clone();
+    let settings = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &lookup).await?.is_none() {
+                return Ok(None);
+            }
+            store_ktv::set_settings(db, &lookup, wrapped.as_deref(), encrypted, now_ms()).await?;
+            store_ktv::find_settings(db, &lookup).await
+        })
+    })
+    .await?;
+    let settings = found(settings, "venue")?;
+    // The venue's actor caches its options: reload them before answering.
+    gw.venues.call(&code, Reload).await?;
+    Ok(HttpResponse::Ok().json(KtvSettingsView {
+        companycode: code,
+        key_set: !settings.key_wrapped.is_empty(),
+        encrypted: settings.encrypted,
+    }))
+}
+
+/// The venue overview.
+#[derive(Serialize, ToSchema)]
+pub struct VenueOverview {
+    /// The venue.
+    pub companycode: String,
+    /// Display name.
+    pub name: String,
+    /// Whether an upload key is stored.
+    pub key_set: bool,
+    /// Whether realtime and vouchers must be sealed.
+    pub encrypted: bool,
+    /// The latest uploads: opening hours, system version, realtime snapshot (rooms in upload
+    /// order, revenue, batches, unsettled drinks, gua_zhang/xiao_zhang), payment settings,
+    /// last upload times.
+    pub state: VenueState,
+    /// Bills per business date (newest first, up to 31 days): counts and revenue sums.
+    pub days: Vec<DaySummary>,
+}
+
+/// Days shown in the overview.
+const OVERVIEW_DAYS: i64 = 31;
+
+/// Read a venue's overview.
+#[utoipa::path(tag = "venues", security(("bearer" = [])), responses(
+    (status = 200, body = VenueOverview), (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/overview")]
+pub async fn overview(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let found_overview = with_db(&gw, move |db| {
+        Box::pin(async move {
+            let Some(venue) = catalog::find_venue(db, &code).await? else {
+                return Ok(None);
+            };
+            let settings = store_ktv::find_settings(db, &code).await?;
+            let state = store_ktv::venue_state(db, &code).await?.unwrap_or_default();
+            let days = store_ktv::day_summaries(db, &code, OVERVIEW_DAYS).await?;
+            Ok(Some(VenueOverview {
+                companycode: venue.companycode,
+                name: venue.name,
+                key_set: settings.as_ref().is_some_and(|s| !s.key_wrapped.is_empty()),
+                encrypted: settings.as_ref().is_none_or(|s| s.encrypted),
+                state,
+                days,
+            }))
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(found_overview, "venue")?))
+}
+
+/// `?date=yyyy-MM-dd`.
+#[derive(Deserialize, IntoParams)]
+pub struct DateQuery {
+    /// Business date.
+    pub date: String,
+}
+
+fn business_date(field: &str, text: &str) -> Result<BusinessDate, ApiError> {
+    BusinessDate::parse(text).map_err(|_| ApiError::invalid(field, "must be yyyy-MM-dd"))
+}
+
+/// List the stored bills of a business date.
+#[utoipa::path(tag = "venues", params(DateQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [StoredBill]), (status = 400, body = ErrorBody)))]
+#[get("/venues/{companycode}/bills")]
+pub async fn bills(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DateQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let date = business_date("date", &query.date)?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move { store_ktv::bills_of_day(db, &code, date.as_str()).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// A WJ091 request: `type` 0-9 and the parameters that type needs.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Wj091Body {
+    /// Request type 0-9 (spec table).
+    #[serde(rename = "type")]
+    pub kind: i64,
+    /// Business date `yyyy-MM-dd` (types 2, 3, 5, 7, 8).
+    #[serde(default)]
+    pub date: Option<String>,
+    /// One bill only (type 2).
+    #[serde(default)]
+    pub voucher: Option<String>,
+    /// Room (types 4, 9).
+    #[serde(default)]
+    pub room_id: Option<String>,
+    /// `yyyy-MM-dd HH:mm:ss` (type 9).
+    #[serde(default)]
+    pub begin_date: Option<String>,
+    /// `yyyy-MM-dd HH:mm:ss` (type 9).
+    #[serde(default)]
+    pub end_date: Option<String>,
+    /// First page (paged types), default 0.
+    #[serde(default)]
+    pub page_num: u32,
+    /// Page size (paged types), default 100, at most 200.
+    #[serde(default)]
+    pub page_size: Option<u32>,
+    /// Ask for zipped data (default: on, except type 6).
+    #[serde(default)]
+    pub zip: Option<bool>,
+    /// Follow the pages until `total` (default true; at most 20 pages, then `next_page_num`
+    /// says where to continue); false returns one page.
+    #[serde(default = "yes")]
+    pub all_pages: bool,
+}
+
+impl Validate for Wj091Body {
+    fn validate(&self) -> Result<(), ApiError> {
+        if Wj091Type::from_code(self.kind).is_none() {
+            return Err(ApiError::invalid("type", "must be 0-9"));
+        }
+        Ok(())
+    }
+}
+
+impl Wj091Body {
+    fn query(&self) -> Result<Wj091Query, ApiError> {
+        let date = || -> Result<BusinessDate, ApiError> {
+            business_date(
+                "date",
+                self.date
+                    .as_deref()
+                    .ok_or_else(|| ApiError::invalid("date", "required for this type"))?,
+            )
+        };
+        let page = || {
+            Page::new(self.page_num, self.page_size.unwrap_or(100))
+                .map_err(|e| ApiError::invalid("page_size", e.to_string()))
+        };
+        let room = || -> Result<RoomId, ApiError> {
+            self.room_id
+                .as_deref()
+                .map(RoomId::new)
+                .ok_or_else(|| ApiError::invalid("room_id", "required for this type"))
+        };
+        let text = |field: &'static str, v: &Option<String>| {
+            v.clone()
+                .ok_or_else(|| ApiError::invalid(field, "required for this type"))
+        };
+        let kind = Wj091Type::from_code(self.kind)
+            .ok_or_else(|| ApiError::invalid("type", "must be 0-9"))?;
+        Ok(match kind {
+            Wj091Type::OpenTime => Wj091Query::OpenTime,
+            Wj091Type::Realtime => Wj091Query::Realtime,
+            Wj091Type::Bills => Wj091Query::Bills {
+                date: date()?,
+                voucher: self.voucher.clone(),
+                page: page()?,
+            },
+            Wj091Type::MemberRecharges => Wj091Query::MemberRecharges {
+                date: date()?,
+                page: page()?,
+            },
+            Wj091Type::RoomConsumption => Wj091Query::RoomConsumption { room_id: room()? },
+            Wj091Type::CardFees => Wj091Query::CardFees {
+                date: date()?,
+                page: page()?,
+            },
+            Wj091Type::PaymentSettings => Wj091Query::PaymentSettings,
+            Wj091Type::RoomOpenings => Wj091Query::RoomOpenings { date: date()? },
+            Wj091Type::MemberConsumption => Wj091Query::MemberConsumption {
+                date: date()?,
+                page: page()?,
+            },
+            Wj091Type::RoomBookings => Wj091Query::RoomBookings {
+                room_id: room()?,
+                begin_date: text("begin_date", &self.begin_date)?,
+                end_date: text("end_date", &self.end_date)?,
+            },
+        })
+    }
+}
+
+/// Most pages one admin WJ091 call follows (20 pages of at most 200 rows); beyond, the
+/// answer's `next_page_num` says where to continue.
+pub const WJ091_PAGES_MAX: usize = 20;
+
+/// The API error of a WJ091 failure.
+fn wj091_error(e: Wj091Error) -> ApiError {
+    match e {
+        Wj091Error::Disabled => ApiError::unavailable("wj091_disabled", e.to_string()),
+        Wj091Error::Rpc(RpcError::Disconnected) => {
+            ApiError::unavailable("amqp_disconnected", e.to_string())
+        }
+        Wj091Error::Rpc(RpcError::Timeout(_)) => {
+            ApiError::gateway_timeout("venue_timeout", e.to_string())
+        }
+        Wj091Error::Rpc(RpcError::Publish(_)) => {
+            ApiError::unavailable("amqp_publish_failed", e.to_string())
+        }
+        Wj091Error::Decode(_) => ApiError::bad_gateway("venue_bad_reply", e.to_string()),
+        Wj091Error::Venue { .. } => ApiError::bad_gateway("venue_error", e.to_string()),
+    }
+}
+
+fn company(code: &str) -> Result<CompanyCode, ApiError> {
+    CompanyCode::parse(code).map_err(|e| ApiError::invalid("companycode", e.to_string()))
+}
+
+/// Send a WJ091 request to a venue over RabbitMQ; the reply decoded (`{ret, msg, total,
+/// pages, data}`, the pages' rows concatenated).
+#[utoipa::path(tag = "venues", request_body = Wj091Body, security(("bearer" = [])), responses(
+    (status = 200, description = "decoded reply"), (status = 400, body = ErrorBody),
+    (status = 502, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+#[post("/venues/{companycode}/wj091")]
+pub async fn wj091(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<Wj091Body>,
+) -> Result<HttpResponse, ApiError> {
+    let companycode = company(&code)?;
+    let body = body.0;
+    let mut request = Wj091Request::new(companycode, body.query()?)
+        .map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if let Some(zip) = body.zip {
+        request = request.with_zip(zip);
+    }
+    let client = gw
+        .wj091
+        .as_ref()
+        .ok_or_else(|| wj091_error(Wj091Error::Disabled))?;
+    let max_pages = if body.all_pages { WJ091_PAGES_MAX } else { 1 };
+    let (replies, next) = client
+        .request_pages(request, max_pages)
+        .await
+        .map_err(wj091_error)?;
+    Ok(HttpResponse::Ok().json(merged_json(&replies, next.as_ref())))
+}
+
+/// Backfill a business date.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillBody {
+    /// Business date `yyyy-MM-dd`.
+    pub date: String,
+}
+
+impl Validate for BackfillBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        business_date("date", &self.date).map(drop)
+    }
+}
+
+/// Pull a venue's bills of a business date over WJ091 and store the missing or changed
+/// ones; the counts.
+#[utoipa::path(tag = "venues", request_body = BackfillBody, security(("bearer" = [])), responses(
+    (status = 200, body = BackfillCounts), (status = 400, body = ErrorBody),
+    (status = 502, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+#[post("/venues/{companycode}/backfill")]
+pub async fn backfill(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<BackfillBody>,
+) -> Result<HttpResponse, ApiError> {
+    let companycode = company(&code)?;
+    let date = business_date("date", &body.0.date)?;
+    let counts = run_backfill(&gw, &companycode, &date)
+        .await
+        .map_err(|e| match e {
+            BackfillError::Wj091(e) => wj091_error(e),
+            BackfillError::Venue(e) => e.into(),
+            BackfillError::Request(m) => ApiError::invalid("body", m),
+        })?;
+    Ok(HttpResponse::Ok().json(counts))
+}

@@ -1,0 +1,635 @@
+//! KTV venue uploads over real HTTP: openTime versions 1-3, realtime and vouchers sealed
+//! (AES-128-ECB + gzip) and plain, notify and payment_setting, every refusal code the upload
+//! path can give (unknown venue, bad base64, wrong key, not gzip, bad JSON, bad fields,
+//! unbalanced bills, unsealed data, too large), the revoke/modify sequences of one voucher,
+//! and the venue overview. The bill scenario runs on SQLite and on PostgreSQL.
+
+mod common;
+
+use common::{config, Admin};
+use posgate::sim::ktv_venue::{bill, realtime, Uploader};
+use posgate_actors::testing;
+use posgate_protocols::ktv::{AesKey, CompanyCode, RetCode, WireReply};
+use serde_json::{json, Value};
+
+const KEY_TEXT: &str = "venue-key-16byte";
+
+struct Venue {
+    running: posgate::app::Running,
+    admin: Admin,
+    code: String,
+    sealed: Uploader,
+    plain: Uploader,
+}
+
+fn random_code() -> String {
+    format!("{:08}", rand::random::<u32>() % 100_000_000)
+}
+
+fn key() -> AesKey {
+    AesKey::from_text(KEY_TEXT).unwrap()
+}
+
+/// A gateway with a venue whose key is set; `encrypted` as given.
+async fn venue(pg: Option<String>, encrypted: bool) -> Venue {
+    let running = posgate::app::start(config(pg))
+        .await
+        .expect("start gateway");
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let merchant = admin.merchant().await;
+    let code = random_code();
+    let (status, v) = admin
+        .post(
+            "/admin/v1/venues",
+            json!({"companycode": code, "merchant_id": merchant, "name": "KTV"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, s) = admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/venues/{code}/ktv"),
+            Some(json!({"key": KEY_TEXT, "encrypted": encrypted})),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["key_set"], true);
+    assert_eq!(s["encrypted"], encrypted);
+    assert!(!s.to_string().contains(KEY_TEXT), "the key is never shown");
+    let base = format!("http://{}/gateway/upload", running.addr);
+    let company = CompanyCode::parse(&code).unwrap();
+    Venue {
+        sealed: Uploader::new(base.clone(), company.clone(), Some(key())),
+        plain: Uploader::new(base, company, None),
+        running,
+        admin,
+        code,
+    }
+}
+
+impl Venue {
+    async fn overview(&self) -> Value {
+        let (status, o) = self
+            .admin
+            .get(&format!("/admin/v1/venues/{}/overview", self.code))
+            .await;
+        assert_eq!(status, 200, "{o}");
+        o
+    }
+
+    async fn day(&self, date: &str) -> Value {
+        let o = self.overview().await;
+        o["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["business_date"] == date)
+            .cloned()
+            .unwrap_or(Value::Null)
+    }
+
+    async fn bills(&self, date: &str) -> Vec<Value> {
+        let (status, b) = self
+            .admin
+            .get(&format!("/admin/v1/venues/{}/bills?date={date}", self.code))
+            .await;
+        assert_eq!(status, 200, "{b}");
+        b.as_array().unwrap().clone()
+    }
+
+    async fn raw(&self, kind: &str, body: &str) -> WireReply {
+        let res = common::client()
+            .post(format!(
+                "http://{}/gateway/upload/{kind}",
+                self.running.addr
+            ))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "upload answers are always HTTP 200");
+        res.json().await.unwrap()
+    }
+}
+
+fn ret(reply: &WireReply) -> Option<RetCode> {
+    reply.code()
+}
+
+/// Adds `delta` fen to a bill's room charge and its first payment, keeping it balanced.
+fn grow(bill: &mut Value, delta: i64) {
+    let room = bill["charges"][0]["charge"].as_i64().unwrap();
+    bill["charges"][0]["charge"] = (room + delta).into();
+    for field in ["value", "translatemoney"] {
+        let v = bill["payments"][0][field].as_i64().unwrap();
+        bill["payments"][0][field] = (v + delta).into();
+    }
+}
+
+fn net(bill: &Value) -> i64 {
+    bill["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let v = c["charge"].as_i64().unwrap();
+            if c["type"] == 6 {
+                -v
+            } else {
+                v
+            }
+        })
+        .sum()
+}
+
+#[actix_rt::test]
+async fn open_time_versions_and_refusals() {
+    let v = venue(None, true).await;
+    let ok = |r: WireReply| assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    let base = json!({"system": "TongYu-v1.201803152201", "open_time": "12:00:00", "close_time": "03:00:00"});
+    let mut v2 = base.clone();
+    v2["version_num"] = 1234.into();
+    let mut v3 = v2.clone();
+    v3["gateway"] = 0.into();
+    ok(v.plain
+        .post(
+            "openTime",
+            &json!({"companycode": v.code, "version": "1.0", "data": base}),
+        )
+        .await
+        .unwrap());
+    let o = v.overview().await;
+    assert_eq!(o["state"]["open_time_version"], 1);
+    assert_eq!(o["state"]["version_num"], Value::Null);
+    ok(v.plain
+        .post(
+            "openTime",
+            &json!({"companycode": v.code, "version": "2.0", "data": v2}),
+        )
+        .await
+        .unwrap());
+    assert_eq!(v.overview().await["state"]["version_num"], 1234);
+    ok(v.plain
+        .post(
+            "openTime",
+            &json!({"companycode": v.code, "version": "3.0", "data": v3}),
+        )
+        .await
+        .unwrap());
+    let o = v.overview().await;
+    assert_eq!(o["state"]["open_time_version"], 3);
+    assert_eq!(o["state"]["gateway_mode"], 0);
+    assert_eq!(o["state"]["system"], "TongYu-v1.201803152201");
+    assert_eq!(o["state"]["close_time"], "03:00:00");
+    assert!(o["state"]["open_time_at_ms"].as_i64().unwrap() > 0);
+    // Version 2 without version_num, version 4, unknown venue, unknown path.
+    let r = v
+        .plain
+        .post(
+            "openTime",
+            &json!({"companycode": v.code, "version": "2.0", "data": base}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::FieldInvalid));
+    let r = v
+        .plain
+        .post(
+            "openTime",
+            &json!({"companycode": v.code, "version": "4.0", "data": v3}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::UnsupportedVersion));
+    let r = v
+        .plain
+        .post(
+            "openTime",
+            &json!({"companycode": "99999999x", "version": "1.0", "data": base}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::UnknownVenue), "{r:?}");
+    let r = v
+        .raw(
+            "members",
+            &json!({"companycode": v.code, "data": []}).to_string(),
+        )
+        .await;
+    assert_eq!(ret(&r), Some(RetCode::UnknownPath));
+    let r = v.raw("openTime", "{\"companycode\": ").await;
+    assert_eq!(ret(&r), Some(RetCode::BadJson));
+    v.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn realtime_sealed_plain_and_crypto_failures() {
+    let v = venue(None, true).await;
+    let snapshot = realtime(5, 18_203_300);
+    let r = v
+        .sealed
+        .realtime("2018-01-03 21:02:12", &snapshot)
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    let o = v.overview().await;
+    let rt = &o["state"]["realtime"];
+    assert_eq!(rt["revenue"], 18_203_300);
+    assert_eq!(rt["gua_zhang"], 3_400_000);
+    assert_eq!(rt["xiao_zhang"], 2_100_000);
+    assert_eq!(rt["uncheckout_wine"], 230_000);
+    assert_eq!(rt["voucher"], 2);
+    let names: Vec<&str> = rt["room_states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["room_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["K01", "K02", "K03", "K04", "K05"],
+        "rooms in upload order"
+    );
+    assert_eq!(o["state"]["realtime_date"], "2018-01-03 21:02:12");
+    // A later snapshot with rooms in another order replaces it, order kept.
+    let mut reordered = realtime(3, 100);
+    reordered["room_states"].as_array_mut().unwrap().reverse();
+    assert_eq!(
+        ret(&v
+            .sealed
+            .realtime("2018-01-03 21:05:00", &reordered)
+            .await
+            .unwrap()),
+        Some(RetCode::Ok)
+    );
+    let o = v.overview().await;
+    let names: Vec<&str> = o["state"]["realtime"]["room_states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["room_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["K03", "K02", "K01"]);
+    assert_eq!(o["state"]["realtime"]["revenue"], 100);
+
+    // Plain data to an encrypted venue.
+    let r = v
+        .plain
+        .realtime("2018-01-03 21:06:00", &snapshot)
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::DataNotSealed));
+    // Wrong key: AES padding (or, rarely, gzip) fails.
+    let wrong = Uploader::new(
+        v.sealed.base.clone(),
+        v.sealed.companycode.clone(),
+        Some(AesKey::from_bytes([7; 16])),
+    );
+    let r = wrong
+        .realtime("2018-01-03 21:06:00", &snapshot)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            ret(&r),
+            Some(RetCode::DecryptFailed | RetCode::DecompressFailed)
+        ),
+        "{r:?}"
+    );
+    assert_eq!(ret(&wrong.realtime("x", &snapshot).await.unwrap()), ret(&r));
+    // Not base64.
+    let r = v
+        .raw(
+            "realtime",
+            &json!({"companycode": v.code, "data": "not base64 !!"}).to_string(),
+        )
+        .await;
+    assert_eq!(ret(&r), Some(RetCode::BadBase64));
+    // Valid AES around bytes that are not gzip.
+    {
+        use base64::Engine;
+        let raw = aes_ecb_pkcs7(&key(), b"{\"revenue\": 1}");
+        let data = base64::engine::general_purpose::STANDARD.encode(raw);
+        let r = v
+            .raw(
+                "realtime",
+                &json!({"companycode": v.code, "data": data}).to_string(),
+            )
+            .await;
+        assert_eq!(ret(&r), Some(RetCode::DecompressFailed), "{r:?}");
+    }
+    // Sealed JSON that is not JSON, and JSON of the wrong shape.
+    let r = v
+        .raw(
+            "realtime",
+            &json!({"companycode": v.code, "data": posgate_protocols::ktv::seal(&key(), b"{oops")})
+                .to_string(),
+        )
+        .await;
+    assert_eq!(ret(&r), Some(RetCode::BadJson));
+    let r = v
+        .sealed
+        .realtime("d", &json!({"revenue": "12.345"}))
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::FieldInvalid));
+    // Unknown venue, sealed.
+    let stranger = Uploader::new(
+        v.sealed.base.clone(),
+        CompanyCode::parse("00000001").unwrap(),
+        Some(key()),
+    );
+    assert_eq!(
+        ret(&stranger.realtime("d", &snapshot).await.unwrap()),
+        Some(RetCode::UnknownVenue)
+    );
+    // Nothing of the refused uploads was stored.
+    assert_eq!(v.overview().await["state"]["realtime"]["revenue"], 100);
+    v.running.stop().await;
+}
+
+/// AES-128-ECB-PKCS7 of `plain` (under 16 bytes) without gzip, to build a decompression
+/// failure. ECB encrypts blocks independently, and `wrap` is AES-ECB of a 16-byte block
+/// (plus a padding block): so the first block of wrapping the PKCS7-padded `plain` is its
+/// one-block ciphertext.
+fn aes_ecb_pkcs7(key: &AesKey, plain: &[u8]) -> Vec<u8> {
+    assert!(plain.len() < 16);
+    let mut block = [0u8; 16];
+    let pad = (16 - plain.len()) as u8;
+    block[..plain.len()].copy_from_slice(plain);
+    for b in &mut block[plain.len()..] {
+        *b = pad;
+    }
+    let wrapped = hex::decode(AesKey::from_bytes(block).wrap(key)).unwrap();
+    wrapped[..16].to_vec()
+}
+
+#[actix_rt::test]
+async fn unencrypted_venue_takes_plain_json() {
+    let v = venue(None, false).await;
+    let snapshot = realtime(2, 500);
+    assert_eq!(
+        ret(&v
+            .plain
+            .realtime("2024-05-01 20:00:00", &snapshot)
+            .await
+            .unwrap()),
+        Some(RetCode::Ok)
+    );
+    // Sealed data is still accepted from it (its key is set).
+    assert_eq!(
+        ret(&v
+            .sealed
+            .realtime("2024-05-01 20:01:00", &snapshot)
+            .await
+            .unwrap()),
+        Some(RetCode::Ok)
+    );
+    let bills = vec![bill("2024-05-01", 1), bill("2024-05-01", 2)];
+    assert_eq!(
+        ret(&v.plain.vouchers(&bills).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let day = v.day("2024-05-01").await;
+    assert_eq!(day["bills"], 2);
+    assert_eq!(day["revenue"], net(&bills[0]) + net(&bills[1]));
+    v.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn notify_and_payment_settings() {
+    let v = venue(None, true).await;
+    let notice = json!([{"guest_name": "老刘忙", "guest_phone": "136607210053", "remark": "黑名单用户",
+        "reserve_time": "2019-04-01 12:00:00", "cancel_time": "2019-03-27 23:00:00", "room_id": "00012",
+        "room_name": "小红房", "staff_code": "T11102", "staff_name": "陈鸿", "voucher": "080421550729785262936"}]);
+    let r = v
+        .plain
+        .post(
+            "notify",
+            &json!({"companycode": v.code, "version": 1, "data": notice}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok));
+    assert_eq!(r.msg, "OK");
+    // Sealed works too, and a re-sent notice is kept once (no error).
+    let body = v.sealed.body(json!({"version": 1}), &notice);
+    assert_eq!(
+        ret(&v.sealed.post("notify", &body).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let settings = json!([{"payment_type_id": 1, "payment_type_name": "人民币", "payment_alias_name": "人民币", "status": 1, "network_payment": 0},
+        {"payment_type_id": 2, "payment_type_name": "微信", "payment_alias_name": "微信支付", "status": 1, "network_payment": 2}]);
+    let r = v
+        .plain
+        .post(
+            "payment_setting",
+            &json!({"companycode": v.code, "version": 1, "data": settings}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok));
+    let o = v.overview().await;
+    assert_eq!(o["state"]["payment_settings"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        o["state"]["payment_settings"][1]["payment_alias_name"],
+        "微信支付"
+    );
+    assert!(o["state"]["notify_at_ms"].as_i64().unwrap() > 0);
+    assert!(o["state"]["payment_settings_at_ms"].as_i64().unwrap() > 0);
+    let r = v
+        .plain
+        .post(
+            "payment_setting",
+            &json!({"companycode": v.code, "data": [{"payment_type_name": 3}]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::FieldInvalid));
+    let metrics = common::client()
+        .get(format!("http://{}/metrics", v.running.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("posgate_ktv_uploads_total")
+                && l.contains("kind=\"payment_setting\"")
+                && l.contains("ret=\"field_invalid\"")),
+        "uploads are counted by kind and ret"
+    );
+    v.running.stop().await;
+}
+
+/// Bills: balanced batches counted by business date, unbalanced refused whole, and one
+/// voucher through modify 0 (conflict), 反结账, void and 还原.
+async fn bill_scenario(pg: Option<String>) {
+    let v = venue(pg, true).await;
+    let date = "2022-10-09";
+    let bills: Vec<Value> = (0..4).map(|n| bill(date, n)).collect();
+    let r = v.sealed.vouchers(&bills).await.unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    let expected: i64 = bills.iter().map(net).sum();
+    let day = v.day(date).await;
+    assert_eq!(day["bills"], 4);
+    assert_eq!(day["counted"], 4);
+    assert_eq!(day["revenue"], expected);
+    assert_eq!(day["payments"], expected);
+    assert!(
+        v.overview().await["state"]["vouchers_at_ms"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+
+    // Unbalanced: the whole batch is refused, every differing figure named.
+    let mut bad = bill(date, 10);
+    bad["charges"][0]["charge"] = 1.into();
+    let mut bad_member = bill(date, 12);
+    bad_member["payments"][1]["member_present"] = 0.into();
+    let r = v
+        .sealed
+        .vouchers(&[bill(date, 11), bad.clone(), bad_member])
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Unbalanced), "{r:?}");
+    assert!(
+        r.msg.contains(bad["voucher"].as_str().unwrap()),
+        "{}",
+        r.msg
+    );
+    assert!(r.msg.contains("charges total"), "{}", r.msg);
+    assert!(r.msg.contains("member_cash"), "{}", r.msg);
+    assert_eq!(
+        v.day(date).await["bills"],
+        4,
+        "nothing of a refused batch is stored"
+    );
+
+    // The same bill again: accepted, unchanged.
+    let mut a = bills[1].clone();
+    assert_eq!(
+        ret(&v.sealed.vouchers(std::slice::from_ref(&a)).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    // Other content under the same voucher without modify: refused, nothing changes.
+    grow(&mut a, 500);
+    let r = v.sealed.vouchers(std::slice::from_ref(&a)).await.unwrap();
+    assert_eq!(ret(&r), Some(RetCode::FieldInvalid), "{r:?}");
+    assert_eq!(v.day(date).await["revenue"], expected);
+    // 反结账 (modify 1): replaces.
+    a["modify"] = 1.into();
+    assert_eq!(
+        ret(&v.sealed.vouchers(std::slice::from_ref(&a)).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    assert_eq!(v.day(date).await["revenue"], expected + 500);
+    let stored = v.bills(date).await;
+    let row = stored
+        .iter()
+        .find(|b| b["voucher"] == a["voucher"])
+        .unwrap();
+    assert_eq!(row["revision"], 2);
+    assert_eq!(row["modify"], 1);
+    // Void (revoke 2, 预买转后结): out of revenue, still listed.
+    a["revoke"] = 2.into();
+    assert_eq!(
+        ret(&v.sealed.vouchers(std::slice::from_ref(&a)).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let day = v.day(date).await;
+    assert_eq!(day["bills"], 4);
+    assert_eq!(day["counted"], 3);
+    assert_eq!(day["voided"], 1);
+    assert_eq!(day["revenue"], expected - net(&bills[1]));
+    // 还原 (modify 2) then settled again with other figures: back in revenue, replaced.
+    a["revoke"] = 0.into();
+    a["modify"] = 2.into();
+    grow(&mut a, 100);
+    assert_eq!(
+        ret(&v.sealed.vouchers(std::slice::from_ref(&a)).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let day = v.day(date).await;
+    assert_eq!(day["counted"], 4);
+    assert_eq!(day["revenue"], expected + 600);
+    let row = v
+        .bills(date)
+        .await
+        .into_iter()
+        .find(|b| b["voucher"] == a["voucher"])
+        .unwrap();
+    assert_eq!(row["revision"], 4);
+
+    // business_date decides the day, not the checkout time; details.num is a float.
+    let mut late = bill("2022-10-10", 77);
+    late["business_date"] = "2022-10-09 00:00:00".into();
+    late["charges"][1]["details"][0]["num"] = 0.75.into();
+    assert_eq!(
+        ret(&v.sealed.vouchers(&[late]).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    assert_eq!(v.day(date).await["bills"], 5);
+    assert_eq!(v.day("2022-10-10").await, Value::Null);
+
+    // One voucher twice in one batch: the last occurrence is what is stored.
+    let mut twice = bill(date, 200);
+    let first = twice.clone();
+    grow(&mut twice, 40);
+    twice["modify"] = 1.into();
+    assert_eq!(
+        ret(&v.sealed.vouchers(&[first, twice.clone()]).await.unwrap()),
+        Some(RetCode::Ok)
+    );
+    let row = v
+        .bills(date)
+        .await
+        .into_iter()
+        .find(|b| b["voucher"] == twice["voucher"])
+        .unwrap();
+    assert_eq!(row["net"], net(&twice));
+    assert_eq!(row["revision"], 1);
+
+    // Plain vouchers to an encrypted venue.
+    assert_eq!(
+        ret(&v.plain.vouchers(&[bill(date, 90)]).await.unwrap()),
+        Some(RetCode::DataNotSealed)
+    );
+    v.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn bills_on_sqlite() {
+    bill_scenario(None).await;
+}
+
+#[actix_rt::test]
+async fn bills_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    bill_scenario(Some(url)).await;
+}
+
+#[actix_rt::test]
+async fn oversized_upload_is_refused() {
+    let mut c = config(None);
+    c.ktv.upload_body_bytes_max = 4096;
+    let running = posgate::app::start(c).await.unwrap();
+    let body = json!({"companycode": "01103", "data": "A".repeat(5000)}).to_string();
+    let res = common::client()
+        .post(format!("http://{}/gateway/upload/vouchers", running.addr))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let r: WireReply = res.json().await.unwrap();
+    assert_eq!(r.code(), Some(RetCode::TooLarge));
+    running.stop().await;
+}

@@ -1,0 +1,520 @@
+//! WJ091 over a real RabbitMQ, against the venue simulator: every request type 0-9 through the
+//! admin API (paging, zipped and plain replies), a silent venue timing out, a venue error,
+//! the backfill that stores exactly the missing and changed bills, and the reconnection after
+//! the broker closes posgate's connection (`rabbitmqctl close_connection`).
+
+mod common;
+
+use common::{config, Admin};
+use posgate::config::Config;
+use posgate::secret::Secret;
+use posgate::sim::ktv_venue::{bill, SimVenue, Uploader, VenueData};
+use posgate_actors::testing;
+use posgate_protocols::ktv::{AesKey, CompanyCode, RetCode};
+use serde_json::{json, Value};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+const KEY_TEXT: &str = "venue-key-16byte";
+const DATE: &str = "2024-03-15";
+
+/// The broker URL (`POSGATE_TEST_AMQP_URL`, default the local RabbitMQ), if reachable.
+fn amqp_url() -> Option<String> {
+    let url = std::env::var("POSGATE_TEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+    match std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:5672".parse().unwrap(),
+        Duration::from_secs(2),
+    ) {
+        Ok(_) => Some(url),
+        Err(e) => testing::unavailable("RabbitMQ", &e.to_string()),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{:016x}", rand::random::<u64>())
+}
+
+/// A gateway configured for RabbitMQ with its own exchange and connection name.
+fn amqp_config(url: &str, timeout_ms: u64) -> Config {
+    let mut c = config(None);
+    c.amqp.url = Secret::new(url.to_string());
+    c.amqp.exchange = unique("posgate.test.wj091");
+    c.amqp.connection_name = unique("posgate-test");
+    c.amqp.request_timeout_ms = timeout_ms;
+    c
+}
+
+struct World {
+    running: posgate::app::Running,
+    admin: Admin,
+    code: String,
+    url: String,
+}
+
+async fn world(c: Config, url: &str) -> World {
+    let running = posgate::app::start(c).await.expect("start gateway");
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let merchant = admin.merchant().await;
+    let code = format!("{:08}", rand::random::<u32>() % 100_000_000);
+    let (status, v) = admin
+        .post(
+            "/admin/v1/venues",
+            json!({"companycode": code, "merchant_id": merchant}),
+        )
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, s) = admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/venues/{code}/ktv"),
+            Some(json!({"key": KEY_TEXT})),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    let rpc = running.gateway.wj091.as_ref().expect("WJ091 enabled").rpc();
+    assert!(
+        rpc.wait_connected(Duration::from_secs(20)).await,
+        "posgate connects to RabbitMQ"
+    );
+    World {
+        running,
+        admin,
+        code,
+        url: url.to_string(),
+    }
+}
+
+impl World {
+    async fn sim(&self, data: VenueData) -> SimVenue {
+        SimVenue::serve(
+            &self.url,
+            &self.running.gateway.config.amqp.exchange,
+            &CompanyCode::parse(&self.code).unwrap(),
+            data,
+        )
+        .await
+        .expect("simulator connects")
+    }
+
+    async fn wj091(&self, body: Value) -> (u16, Value) {
+        self.admin
+            .post(&format!("/admin/v1/venues/{}/wj091", self.code), body)
+            .await
+    }
+
+    async fn backfill(&self) -> Value {
+        let (status, counts) = self
+            .admin
+            .post(
+                &format!("/admin/v1/venues/{}/backfill", self.code),
+                json!({"date": DATE}),
+            )
+            .await;
+        assert_eq!(status, 200, "{counts}");
+        counts
+    }
+}
+
+#[actix_rt::test]
+async fn every_type_with_paging_and_zip() {
+    let Some(url) = amqp_url() else { return };
+    let w = world(amqp_config(&url, 10_000), &url).await;
+    let sim = w.sim(VenueData::generate(DATE, 250)).await;
+
+    // Type 0 and 1: single objects.
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"]["system"], "TongYu-v1.201803152201");
+    assert_eq!(r["data"]["version_num"], 1234);
+    let (status, r) = w.wj091(json!({"type": 1, "zip": false})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"]["revenue"], 18_203_300);
+    assert_eq!(r["data"]["room_states"].as_array().unwrap().len(), 12);
+
+    // Type 2: every page (250 bills in pages of 100), zipped and plain.
+    let before = sim.requests.load(Ordering::Relaxed);
+    for zip in [true, false] {
+        let (status, r) = w
+            .wj091(json!({"type": 2, "date": DATE, "page_size": 100, "zip": zip}))
+            .await;
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["total"], 250);
+        assert_eq!(r["pages"], 3);
+        let bills = r["data"].as_array().unwrap();
+        assert_eq!(bills.len(), 250);
+        assert_eq!(bills[0]["voucher"], "R2024031500000");
+        assert_eq!(bills[249]["voucher"], "R2024031500249");
+        assert_eq!(bills[3]["charges"][1]["details"][0]["num"], 2.5);
+    }
+    assert_eq!(sim.requests.load(Ordering::Relaxed) - before, 6);
+    // An admin call follows at most 20 pages, then says where to continue.
+    let (status, r) = w
+        .wj091(json!({"type": 2, "date": DATE, "page_size": 10}))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["pages"], 20);
+    assert_eq!(r["data"].as_array().unwrap().len(), 200);
+    assert_eq!(r["next_page_num"], 20);
+    let (_, r) = w
+        .wj091(json!({"type": 2, "date": DATE, "page_size": 10, "page_num": 20}))
+        .await;
+    assert_eq!(r["pages"], 5);
+    assert_eq!(r["next_page_num"], Value::Null);
+    assert_eq!(r["data"][0]["voucher"], "R2024031500200");
+    // One page only, from page 2.
+    let (status, r) = w
+        .wj091(
+            json!({"type": 2, "date": DATE, "page_size": 100, "page_num": 2, "all_pages": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"].as_array().unwrap().len(), 50);
+    assert_eq!(r["data"][0]["voucher"], "R2024031500200");
+    // One voucher.
+    let (status, r) = w
+        .wj091(json!({"type": 2, "date": DATE, "voucher": "R2024031500007"}))
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"].as_array().unwrap().len(), 1);
+
+    // Types 3, 5, 8: paged rows (3 each, pages of 2).
+    for kind in [3, 5, 8] {
+        let (status, r) = w
+            .wj091(json!({"type": kind, "date": DATE, "page_size": 2}))
+            .await;
+        assert_eq!(status, 200, "type {kind}: {r}");
+        assert_eq!(r["pages"], 2, "type {kind}");
+        assert_eq!(r["data"].as_array().unwrap().len(), 3, "type {kind}");
+    }
+    let (_, r) = w.wj091(json!({"type": 5, "date": DATE})).await;
+    assert_eq!(r["data"][0]["acceptmoney"], 5_000);
+    // Type 4: one room's consumption.
+    let (status, r) = w.wj091(json!({"type": 4, "room_id": "23"})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"]["wine_info"][0]["sellmoney"], 1_500);
+    // Type 6: payment settings (unzipped by default).
+    let (status, r) = w.wj091(json!({"type": 6})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"][1]["payment_alias_name"], "会员卡");
+    // Type 7: room openings (raw rows).
+    let (status, r) = w.wj091(json!({"type": 7, "date": DATE})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"][0]["room_id"], "0010");
+    // Type 9: bookings of a room.
+    let (status, r) = w
+        .wj091(
+            json!({"type": 9, "room_id": "0006", "begin_date": "2024-03-15 00:00:00",
+            "end_date": "2024-03-16 00:00:00"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"][0]["room_id"], "0006");
+    assert_eq!(r["data"][0]["reserve_time"], "2024-03-15 00:00:00");
+
+    // Bad requests never leave posgate.
+    let before = sim.requests.load(Ordering::Relaxed);
+    let (status, r) = w.wj091(json!({"type": 2})).await;
+    assert_eq!(status, 400, "{r}");
+    assert_eq!(r["field"], "date");
+    let (status, _) = w.wj091(json!({"type": 10})).await;
+    assert_eq!(status, 400);
+    let (status, _) = w
+        .wj091(json!({"type": 2, "date": DATE, "page_size": 500}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(sim.requests.load(Ordering::Relaxed), before);
+
+    // A venue that answers an error.
+    sim.data.lock().unwrap().fail_ret = 3;
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 502, "{r}");
+    assert_eq!(r["error"], "venue_error");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn a_silent_venue_times_out_and_no_broker_is_a_clear_error() {
+    let Some(url) = amqp_url() else { return };
+    let w = world(amqp_config(&url, 300), &url).await;
+    // No simulator bound for this venue: the request is published and nobody answers.
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 504, "{r}");
+    assert_eq!(r["error"], "venue_timeout");
+    let (status, r) = w
+        .admin
+        .post(
+            &format!("/admin/v1/venues/{}/backfill", w.code),
+            json!({"date": DATE}),
+        )
+        .await;
+    assert_eq!(status, 504, "{r}");
+    w.running.stop().await;
+
+    // Without amqp.url, WJ091 is disabled with a clear message.
+    let running = posgate::app::start(config(None)).await.unwrap();
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let (status, r) = admin
+        .post("/admin/v1/venues/01103/wj091", json!({"type": 0}))
+        .await;
+    assert_eq!(status, 503, "{r}");
+    assert_eq!(r["error"], "wj091_disabled");
+    assert!(r["message"].as_str().unwrap().contains("amqp.url"));
+    running.stop().await;
+}
+
+fn grow(bill: &mut Value, delta: i64) {
+    let room = bill["charges"][0]["charge"].as_i64().unwrap();
+    bill["charges"][0]["charge"] = (room + delta).into();
+    for field in ["value", "translatemoney"] {
+        let v = bill["payments"][0][field].as_i64().unwrap();
+        bill["payments"][0][field] = (v + delta).into();
+    }
+}
+
+#[actix_rt::test]
+async fn backfill_fills_exactly_the_gaps_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    backfill_scenario(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn backfill_fills_exactly_the_gaps_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    backfill_scenario(c, &url).await;
+}
+
+async fn backfill_scenario(mut c: Config, url: &str) {
+    c.ktv.wj091_page_size = 7;
+    let w = world(c, url).await;
+    let mut data = VenueData::generate(DATE, 30);
+    let mut unbalanced = bill(DATE, 99);
+    unbalanced["charges"][0]["charge"] = 1.into();
+    data.bills.get_mut(DATE).unwrap().push(unbalanced);
+    let all: Vec<Value> = data.bills[DATE].clone();
+    let sim = w.sim(data).await;
+
+    // The uploads reached posgate for bills 0-9, and bill 10 in an older version.
+    let uploader = Uploader::new(
+        format!("http://{}/gateway/upload", w.running.addr),
+        CompanyCode::parse(&w.code).unwrap(),
+        Some(AesKey::from_text(KEY_TEXT).unwrap()),
+    );
+    let r = uploader.vouchers(&all[..10]).await.unwrap();
+    assert_eq!(r.code(), Some(RetCode::Ok), "{r:?}");
+    let mut older = all[10].clone();
+    grow(&mut older, -1_000);
+    assert_eq!(
+        uploader.vouchers(&[older]).await.unwrap().code(),
+        Some(RetCode::Ok)
+    );
+
+    let counts = w.backfill().await;
+    assert_eq!(counts["fetched"], 31, "{counts}");
+    assert_eq!(counts["new"], 19, "{counts}");
+    assert_eq!(counts["changed"], 1, "{counts}");
+    assert_eq!(counts["unchanged"], 10, "{counts}");
+    assert_eq!(counts["invalid"], 1, "{counts}");
+    assert!(counts["invalid_bills"][0]
+        .as_str()
+        .unwrap()
+        .contains("R2024031500099"));
+    // 31 rows in pages of 7: 5 requests.
+    assert_eq!(sim.requests.load(Ordering::Relaxed), 5);
+
+    // The stored day is now the venue's day, less the invalid bill.
+    let (_, o) = w
+        .admin
+        .get(&format!("/admin/v1/venues/{}/overview", w.code))
+        .await;
+    let day = o["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["business_date"] == DATE)
+        .unwrap()
+        .clone();
+    assert_eq!(day["bills"], 30);
+    let expected: i64 = all[..30]
+        .iter()
+        .map(|b| b["fact_charge"].as_i64().unwrap())
+        .sum();
+    assert_eq!(day["revenue"], expected);
+    let (_, bills) = w
+        .admin
+        .get(&format!("/admin/v1/venues/{}/bills?date={DATE}", w.code))
+        .await;
+    let sources: Vec<&str> = bills
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.iter().filter(|s| **s == "upload").count(), 10);
+    assert_eq!(sources.iter().filter(|s| **s == "wj091").count(), 20);
+
+    // A second run finds nothing to do.
+    let again = w.backfill().await;
+    assert_eq!(again["new"], 0, "{again}");
+    assert_eq!(again["changed"], 0, "{again}");
+    assert_eq!(again["unchanged"], 30, "{again}");
+    assert_eq!(again["invalid"], 1, "{again}");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+/// `rabbitmqctl close_connection` for the connection named `name`; `None` (skip notice) when
+/// rabbitmqctl is not usable here.
+fn close_connection_by_name(name: &str) -> Option<()> {
+    let list = std::process::Command::new("rabbitmqctl")
+        .args([
+            "-q",
+            "list_connections",
+            "--no-table-headers",
+            "pid",
+            "client_properties",
+        ])
+        .output();
+    let list = match list {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        Ok(out) => {
+            return testing::unavailable("rabbitmqctl", &String::from_utf8_lossy(&out.stderr))
+        }
+        Err(e) => return testing::unavailable("rabbitmqctl", &e.to_string()),
+    };
+    let pid = list
+        .lines()
+        .find(|l| l.contains(&format!("{{\"connection_name\",\"{name}\"}}")))
+        .and_then(|l| l.split('\t').next())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            panic!("posgate's connection {name} is not listed by the broker: {list}")
+        });
+    let closed = std::process::Command::new("rabbitmqctl")
+        .args(["-q", "close_connection", &pid, "test: closed by the server"])
+        .status()
+        .expect("run rabbitmqctl");
+    assert!(closed.success());
+    Some(())
+}
+
+#[actix_rt::test]
+async fn reconnects_after_the_server_closes_the_connection() {
+    let Some(url) = amqp_url() else { return };
+    let mut c = amqp_config(&url, 10_000);
+    // A long first backoff leaves a window where calls must fail fast.
+    c.amqp.reconnect_backoff_min_ms = 3_000;
+    let name = c.amqp.connection_name.clone();
+    let w = world(c, &url).await;
+    let sim = w.sim(VenueData::generate(DATE, 3)).await;
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 200, "{r}");
+
+    if close_connection_by_name(&name).is_none() {
+        return;
+    }
+    let rpc = w.running.gateway.wj091.as_ref().unwrap().rpc().clone();
+    let mut waited = 0;
+    while rpc.connected() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 1_000, "the loss is noticed");
+    }
+    // Disconnected: fails at once with a clear error instead of waiting for the timeout.
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 503, "{r}");
+    assert_eq!(r["error"], "amqp_disconnected");
+    // Back after the backoff, with a new reply queue.
+    assert!(
+        rpc.wait_connected(Duration::from_secs(30)).await,
+        "reconnected"
+    );
+    let (status, r) = w.wj091(json!({"type": 2, "date": DATE})).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["data"].as_array().unwrap().len(), 3);
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn scheduled_backfill_pulls_the_day() {
+    let Some(url) = amqp_url() else { return };
+    let mut c = amqp_config(&url, 10_000);
+    c.ktv.backfill_interval_seconds = 1;
+    c.ktv.backfill_days_back = 0;
+    let w = world(c, &url).await;
+    let today = w
+        .running
+        .gateway
+        .business_date()
+        .format("%Y-%m-%d")
+        .to_string();
+    let sim = w.sim(VenueData::generate(&today, 5)).await;
+    let mut bills = 0;
+    for _ in 0..300 {
+        let (_, o) = w
+            .admin
+            .get(&format!("/admin/v1/venues/{}/overview", w.code))
+            .await;
+        bills = o["days"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["business_date"] == today.as_str())
+            .map_or(0, |d| d["bills"].as_i64().unwrap());
+        if bills == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bills, 5, "the scheduled backfill stored the day's bills");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn two_replicas_each_get_their_own_replies() {
+    let Some(url) = amqp_url() else { return };
+    let first = amqp_config(&url, 10_000);
+    let exchange = first.amqp.exchange.clone();
+    let w = world(first, &url).await;
+    // A second replica publishing to the same exchange (its own in-memory store: WJ091 needs
+    // no venue record, and the transport is what this checks).
+    let mut second_config = amqp_config(&url, 10_000);
+    second_config.amqp.exchange = exchange;
+    let second = posgate::app::start(second_config).await.unwrap();
+    assert!(
+        second
+            .gateway
+            .wj091
+            .as_ref()
+            .unwrap()
+            .rpc()
+            .wait_connected(Duration::from_secs(20))
+            .await
+    );
+    let second_admin = Admin::new(format!("http://{}", second.addr));
+    let sim = w.sim(VenueData::generate(DATE, 120)).await;
+    let path = format!("/admin/v1/venues/{}/wj091", w.code);
+    let body = json!({"type": 2, "date": DATE, "page_size": 50});
+    let calls = (0..4).map(|i| {
+        let admin = if i % 2 == 0 { &w.admin } else { &second_admin };
+        let (path, body) = (path.clone(), body.clone());
+        async move { admin.post(&path, body).await }
+    });
+    for (status, r) in futures::future::join_all(calls).await {
+        assert_eq!(status, 200, "{r}");
+        assert_eq!(r["pages"], 3);
+        assert_eq!(r["data"].as_array().unwrap().len(), 120);
+    }
+    assert_eq!(sim.requests.load(Ordering::Relaxed), 12);
+    sim.stop().await;
+    second.stop().await;
+    w.running.stop().await;
+}
