@@ -19,22 +19,10 @@ impl Flow {
         }
         let mut row = self.new_row(trace, ROLE_REQUEST, "cancel", &card);
         row.ledger_key = Some(self.ledger_key(trace));
-        let account = match self.card(&card).await? {
-            CardLookup::Account(id) => id,
-            CardLookup::Unknown => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::InvalidCardNumber)
-                        .await,
-                ))
-            }
-            CardLookup::Blocked => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
-                        .await,
-                ))
-            }
+        let (_, mut row) = match self.card_account(row, &card).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        row.account_id = Some(account);
         // A cancel (撤销) names a consume of the current batch.
         let consume = if original.batch_no == trace.batch_no {
             self.find(original, ROLE_REQUEST).await?

@@ -684,6 +684,24 @@ impl Flow {
             .map_err(|e| store_code(&e))
     }
 
+    /// The account of `card` for a new request `row` (given back with its account set), or
+    /// the refusal stored for it: unknown card `14`, blocked card or frozen account `57`.
+    async fn card_account(
+        &self,
+        mut row: TransRow,
+        card: &JposCard,
+    ) -> Result<Result<(i64, TransRow), JposAnswer>, JposStatus> {
+        let status = match self.card(card).await? {
+            CardLookup::Account(id) => {
+                row.account_id = Some(id);
+                return Ok(Ok((id, row)));
+            }
+            CardLookup::Unknown => JposStatus::InvalidCardNumber,
+            CardLookup::Blocked => JposStatus::NotPermittedToCardholder,
+        };
+        Ok(Err(self.answer(self.insert_refused(row, status).await)))
+    }
+
     async fn card(&self, card: &JposCard) -> Result<CardLookup, JposStatus> {
         let card = card.clone();
         let merchant = self.merchant_id();

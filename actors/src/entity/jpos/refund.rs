@@ -21,22 +21,10 @@ impl Flow {
         }
         let mut row = self.new_row(trace, ROLE_REQUEST, "refund", &card);
         row.ledger_key = Some(self.ledger_key(trace));
-        let account = match self.card(&card).await? {
-            CardLookup::Account(id) => id,
-            CardLookup::Unknown => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::InvalidCardNumber)
-                        .await,
-                ))
-            }
-            CardLookup::Blocked => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
-                        .await,
-                ))
-            }
+        let (account, mut row) = match self.card_account(row, &card).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        row.account_id = Some(account);
         let consume = match ori_serial_no.parse::<i64>() {
             Ok(id) if id > 0 => self.get(id).await?,
             _ => None,
@@ -184,22 +172,10 @@ impl Flow {
         }
         let mut row = self.new_row(trace, ROLE_REQUEST, "refund_cancel", &card);
         row.ledger_key = Some(self.ledger_key(trace));
-        let account = match self.card(&card).await? {
-            CardLookup::Account(id) => id,
-            CardLookup::Unknown => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::InvalidCardNumber)
-                        .await,
-                ))
-            }
-            CardLookup::Blocked => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
-                        .await,
-                ))
-            }
+        let (_, mut row) = match self.card_account(row, &card).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        row.account_id = Some(account);
         let refund = self.find(original, ROLE_REQUEST).await?;
         let refusal = match &refund {
             None => Some(JposStatus::OriginalNotFound),

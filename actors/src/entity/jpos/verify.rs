@@ -68,23 +68,11 @@ impl Flow {
                 Plan::Execute(_) => Err(JposStatus::IssuerUnavailable),
             };
         }
-        let mut row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
-        let account = match self.card(&card).await? {
-            CardLookup::Account(id) => id,
-            CardLookup::Unknown => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::InvalidCardNumber)
-                        .await,
-                ))
-            }
-            CardLookup::Blocked => {
-                return Ok(self.answer(
-                    self.insert_refused(row, JposStatus::NotPermittedToCardholder)
-                        .await,
-                ))
-            }
+        let row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
+        let (account, row) = match self.card_account(row, &card).await? {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        row.account_id = Some(account);
         let now = self.call.now_ms;
         let hmac = card.hmac.clone().unwrap_or_default();
         self.deps
