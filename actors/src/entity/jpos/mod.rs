@@ -732,7 +732,7 @@ impl Flow {
     }
 
     /// Records the answer of a pending row, running `also` in the same transaction when
-    /// this call is the one that answers it. Returns what was stored.
+    /// this call is the one that answers it and the answer approves. Returns what was stored.
     async fn complete<F>(&self, row: &TransRow, answer: JposAnswer, also: F) -> JposAnswer
     where
         F: for<'a> FnOnce(
@@ -742,30 +742,7 @@ impl Flow {
             + Send
             + 'static,
     {
-        let id = row.id;
-        let now = now_ms();
-        let stored = answer.clone();
-        let result = self
-            .deps
-            .store
-            .transaction(move |db| {
-                Box::pin(async move {
-                    let code = stored.status.as_str();
-                    if store_jpos::complete_trans(db, id, code, &stored.body, now).await? {
-                        if stored.status == JposStatus::Approved {
-                            also(db).await?;
-                        }
-                        return Ok(None);
-                    }
-                    store_jpos::get_trans(db, id).await
-                })
-            })
-            .await;
-        match result {
-            Ok(None) => answer,
-            Ok(Some(row)) => JposAnswer::stored(&row).unwrap_or(answer),
-            Err(e) => JposAnswer::refuse(store_code(&e), self.call.now_ms),
-        }
+        self.complete_with(row, answer, true, also).await
     }
 
     /// [`Flow::complete`], running `also` whatever the answer's status.
@@ -778,6 +755,24 @@ impl Flow {
             + Send
             + 'static,
     {
+        self.complete_with(row, answer, false, also).await
+    }
+
+    async fn complete_with<F>(
+        &self,
+        row: &TransRow,
+        answer: JposAnswer,
+        only_approved: bool,
+        also: F,
+    ) -> JposAnswer
+    where
+        F: for<'a> FnOnce(
+                &'a dyn Db,
+            )
+                -> futures::future::LocalBoxFuture<'a, Result<(), StoreError>>
+            + Send
+            + 'static,
+    {
         let id = row.id;
         let now = now_ms();
         let stored = answer.clone();
@@ -788,7 +783,9 @@ impl Flow {
                 Box::pin(async move {
                     let code = stored.status.as_str();
                     if store_jpos::complete_trans(db, id, code, &stored.body, now).await? {
-                        also(db).await?;
+                        if !only_approved || stored.status == JposStatus::Approved {
+                            also(db).await?;
+                        }
                         return Ok(None);
                     }
                     store_jpos::get_trans(db, id).await
