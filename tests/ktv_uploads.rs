@@ -438,6 +438,18 @@ async fn notify_and_payment_settings() {
     );
     assert!(o["state"]["notify_at_ms"].as_i64().unwrap() > 0);
     assert!(o["state"]["payment_settings_at_ms"].as_i64().unwrap() > 0);
+    // The notice, once, without the guest's phone number.
+    let (status, notices) = v
+        .admin
+        .get(&format!("/admin/v1/venues/{}/notices", v.code))
+        .await;
+    assert_eq!(status, 200, "{notices}");
+    assert_eq!(notices.as_array().unwrap().len(), 1, "{notices}");
+    assert_eq!(notices[0]["voucher"], "080421550729785262936");
+    assert_eq!(notices[0]["room_name"], "小红房");
+    assert!(!notices.to_string().contains("136607210053"));
+    let (status, _) = v.admin.get("/admin/v1/venues/nope/notices").await;
+    assert_eq!(status, 404);
     let r = v
         .plain
         .post(

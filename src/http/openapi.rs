@@ -45,7 +45,7 @@ impl Modify for BearerAuth {
         transactions::list, transactions::audit,
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
-        ktv::set_settings, ktv::overview, ktv::bills, ktv::wj091, ktv::backfill,
+        ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

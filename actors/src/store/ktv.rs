@@ -197,6 +197,63 @@ pub async fn insert_notices(
     Ok(inserted)
 }
 
+/// A stored booking-cancellation notice (`notify` upload).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredNotice {
+    /// Booking voucher.
+    pub voucher: String,
+    /// When it was cancelled (as sent).
+    pub cancel_time: String,
+    /// When it was booked for (as sent).
+    pub reserve_time: String,
+    /// Room id.
+    pub room_id: String,
+    /// Room name.
+    pub room_name: String,
+    /// Guest name.
+    pub guest_name: String,
+    /// Staff code.
+    pub staff_code: String,
+    /// Staff name.
+    pub staff_name: String,
+    /// Remark.
+    pub remark: String,
+    /// When posgate stored it, Unix milliseconds.
+    pub created_at_ms: i64,
+}
+
+/// A venue's booking-cancellation notices, newest first.
+pub async fn list_notices(
+    db: &dyn Db,
+    companycode: &str,
+    limit: i64,
+) -> Result<Vec<StoredNotice>, StoreError> {
+    db.query(
+        "SELECT voucher, cancel_time, reserve_time, room_id, room_name, guest_name, staff_code, \
+         staff_name, remark, created_at_ms FROM ktv_notices WHERE companycode = $1 \
+         ORDER BY created_at_ms DESC, cancel_time DESC, voucher LIMIT $2",
+        &[companycode.into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(StoredNotice {
+            voucher: r.text(0)?,
+            cancel_time: r.text(1)?,
+            reserve_time: r.text(2)?,
+            room_id: r.text(3)?,
+            room_name: r.text(4)?,
+            guest_name: r.text(5)?,
+            staff_code: r.text(6)?,
+            staff_name: r.text(7)?,
+            remark: r.text(8)?,
+            created_at_ms: r.i64(9)?,
+        })
+    })
+    .collect()
+}
+
 /// Where a bill came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BillSource {

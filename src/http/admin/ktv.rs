@@ -1,7 +1,7 @@
 //! KTV venue administration: upload key and options, the venue overview, stored bills, any
-//! WJ091 request (types 0-9, decoded), and the backfill trigger.
+//! WJ091 request (types 0-9, decoded), the backfill trigger, and booking-cancel notices.
 
-use super::{found, with_db};
+use super::{found, page_limit, with_db};
 use crate::amqp::RpcError;
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
@@ -10,7 +10,9 @@ use crate::ktv::backfill::{backfill as run_backfill, BackfillError};
 use crate::ktv::wj091::{merged_json, Wj091Error};
 use actix_web::{get, post, put, web, HttpResponse};
 use posgate_actors::entity::{BackfillCounts, Reload};
-use posgate_actors::store::ktv::{self as store_ktv, DaySummary, StoredBill, VenueState};
+use posgate_actors::store::ktv::{
+    self as store_ktv, DaySummary, StoredBill, StoredNotice, VenueState,
+};
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ktv::{
     AesKey, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
@@ -184,6 +186,38 @@ pub async fn bills(
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// `?limit=` of a listing.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct LimitQuery {
+    /// How many, newest first: 1-500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// List a venue's booking-cancellation notices (`notify` uploads), newest first.
+#[utoipa::path(tag = "venues", params(LimitQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [StoredNotice]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/notices")]
+pub async fn notices(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<LimitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let limit = page_limit(query.limit)?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &code).await?.is_none() {
+                return Ok(None);
+            }
+            store_ktv::list_notices(db, &code, limit).await.map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
 }
 
 /// A WJ091 request: `type` 0-9 and the parameters that type needs.

@@ -72,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ktv::set_settings)
             .service(ktv::overview)
             .service(ktv::bills)
+            .service(ktv::notices)
             .service(ktv::wj091)
             .service(ktv::backfill)
             .service(uploads::notices)
