@@ -208,6 +208,15 @@ async fn every_cmd_is_consumed_once_and_redeliveries_change_nothing() {
     assert_eq!(unknown.len(), 1);
     assert_eq!(unknown[0]["body"], r#"{"anything":[1,2,3]}"#, "kept raw");
     assert_eq!(unknown[0]["outcome"], "recorded");
+    let member = p.events("&cmd=customer.new").await;
+    assert_eq!(member[0]["outcome"], "member_linked");
+    let recharge = p.events("&cmd=customer.recharge").await;
+    assert_eq!(recharge[0]["outcome"], "posted");
+    let non_member = p.events("&cmd=ticket.new").await;
+    assert_eq!(
+        non_member[0]["outcome"], "recorded",
+        "no member, nothing to mirror"
+    );
     let coupon = p.events("&subject=CPN-1").await;
     assert_eq!(coupon.len(), 1);
     assert_eq!(coupon[0]["cmd"], "couponCode.use");

@@ -395,16 +395,14 @@ async fn execute(
         Prepared::Duplicate => return Ok(PospalDelivery::Duplicate),
         Prepared::New(account) => account,
     };
-    let mut outcome = if plan.postings.is_empty() {
-        if plan.member.is_some() && plan.pospal_balance_after.is_none() {
-            "member_linked"
-        } else {
-            "recorded"
-        }
-        .to_string()
+    let mut outcome = if !plan.postings.is_empty() {
+        "posted"
+    } else if envelope.cmd == Cmd::CustomerNew {
+        "member_linked"
     } else {
-        "posted".to_string()
-    };
+        "recorded"
+    }
+    .to_string();
     if let Some(account_id) = account {
         for posting in &plan.postings {
             let request = PostRequest {
