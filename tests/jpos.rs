@@ -182,7 +182,7 @@ impl Jpos {
     ) -> Vec<(&'static str, String)> {
         let mut form = self.head(batch, trace);
         form.extend([
-            ("track2", format!("{}=27012011519", self.pan)),
+            ("track2", format!("{}=49122011519", self.pan)),
             ("password", "0123456789ABCDEF".to_string()),
             ("consumeType", "01".to_string()),
             ("pointAmount", point.to_string()),
@@ -1295,6 +1295,12 @@ async fn bad_inputs(c: Config) {
             "14",
         ),
         case("track2 letters", with("track2", "xyz"), 200, "36"),
+        case(
+            "track2 of an expired card",
+            with("track2", "6222021234567890=20012011519"),
+            200,
+            "54",
+        ),
         case("password not hex", with("password", "zz"), 200, "30"),
         case("voucher not JSON", with("vaucher", "not json"), 200, "30"),
         case(

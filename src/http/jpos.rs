@@ -14,6 +14,7 @@
 use crate::app::Gateway;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::Datelike;
 use posgate_actors::entity::{
     jpos_entity_code, JposAnswer, JposCall, JposCard, JposTrace, JposWork, TerminalActor,
 };
@@ -103,6 +104,17 @@ pub async fn serve(
         Ok(request) => request,
         Err(e) => return refuse(StatusCode::OK, e.code(), label),
     };
+    let today = gw.business_date();
+    let (year, month) = (
+        u16::try_from(today.year()).unwrap_or(u16::MAX),
+        u8::try_from(today.month()).unwrap_or(12),
+    );
+    let expired = request
+        .spending_card()
+        .is_some_and(|card| card.expired_before(year, month));
+    if expired {
+        return refuse(StatusCode::OK, JposStatus::ExpiredCardDecline, label);
+    }
     let terminal = request.terminal();
     if terminal.store_no.as_str().contains(':') {
         // `jpos:{storeNo}:{terminalNo}` would be ambiguous: no such terminal is registered.

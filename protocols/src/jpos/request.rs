@@ -93,6 +93,15 @@ pub struct CardData {
 }
 
 impl CardData {
+    /// Whether track 2 says the card expired before (`year`, `month`): a card is valid
+    /// through the last day of its expiry month. No track 2, or one without a date: `false`.
+    pub fn expired_before(&self, year: u16, month: u8) -> bool {
+        self.track2
+            .as_ref()
+            .and_then(Track::track2_expiry)
+            .is_some_and(|expiry| expiry < (year, month))
+    }
+
     fn card_no(form: &Form) -> Result<CardNo, JposError> {
         CardNo::parse(required(form, "cardNo")?)
     }
@@ -653,6 +662,17 @@ pub fn decode_request(endpoint: Endpoint, body: &[u8]) -> Result<Request, JposEr
 }
 
 impl Request {
+    /// The card of a request that takes value from it (consume, ticket consume): the one
+    /// whose expiry is checked. Reversals, cancels and refunds give value back and are
+    /// never refused for an expired card.
+    pub fn spending_card(&self) -> Option<&CardData> {
+        match self {
+            Request::Consume(r) => Some(&r.card),
+            Request::TicketConsume(r) => Some(&r.card),
+            _ => None,
+        }
+    }
+
     /// The interface this request belongs to.
     pub fn endpoint(&self) -> Endpoint {
         match self {

@@ -266,6 +266,37 @@ impl Track {
     pub fn expose(&self) -> &str {
         self.0.expose()
     }
+
+    /// The expiry of ISO/IEC 7813 track 2 data (`PAN`, separator, `YYMM`, ...) as (year,
+    /// month), when the track has that shape; `None` otherwise (a loyalty card's track may
+    /// carry no date, and posgate does not guess one).
+    pub fn track2_expiry(&self) -> Option<(u16, u8)> {
+        let text = self.expose();
+        let at = text.find(['=', 'D', 'd'])?;
+        let date = text.get(at + 1..at + 5)?;
+        if !date.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let year: u16 = date[..2].parse().ok()?;
+        let month: u8 = date[2..].parse().ok()?;
+        (1..=12).contains(&month).then_some((2000 + year, month))
+    }
+}
+
+#[cfg(test)]
+mod track_tests {
+    use super::Track;
+
+    #[test]
+    fn track2_expiry_is_read_after_the_separator() {
+        let t = |s: &str| Track::parse_track2(s).unwrap().track2_expiry();
+        assert_eq!(t("6222021234567890123=27012011519"), Some((2027, 1)));
+        assert_eq!(t("6222021234567890123D4912"), Some((2049, 12)));
+        assert_eq!(t("6222021234567890123=2713"), None, "month 13");
+        assert_eq!(t("6222021234567890123=27"), None, "too short");
+        assert_eq!(t("6222021234567890123"), None, "no separator");
+        assert_eq!(t("62220212=D2701"), None, "no digits after the separator");
+    }
 }
 
 impl fmt::Debug for Track {
