@@ -133,7 +133,8 @@ fn add(total: &mut BackfillCounts, page: BackfillCounts) {
 
 /// The scheduled backfill: every `ktv.backfill_interval_seconds`, every active venue with
 /// KTV options, for the business date `ktv.backfill_days_back` days ago. Runs until the
-/// gateway is dropped.
+/// gateway is dropped. In a cluster each (venue, date) is claimed in the database first
+/// (`ktv_backfill_claims`), so one replica per interval pulls it.
 pub async fn schedule(gw: actix_web::web::Data<Gateway>) {
     let every = Duration::from_secs(gw.config.ktv.backfill_interval_seconds.max(1));
     let weak = std::sync::Arc::downgrade(&gw.clone().into_inner());
@@ -159,10 +160,34 @@ pub async fn schedule(gw: actix_web::web::Data<Gateway>) {
             }
         };
         tracing::info!(%date, venues = venues.len(), "KTV scheduled backfill");
+        // A claim lasts 90% of the interval: this replica's next tick can renew it, another
+        // replica's tick inside the interval finds it taken.
+        let lease_ms = i64::try_from(every.as_millis() * 9 / 10).unwrap_or(i64::MAX);
         for code in venues {
-            if let Ok(code) = CompanyCode::parse(&code) {
-                // Failures are logged and counted inside; the next venue still runs.
-                let _ = backfill(&gw, &code, &date).await;
+            let Ok(code) = CompanyCode::parse(&code) else {
+                continue;
+            };
+            let (venue, day) = (code.as_str().to_string(), date.to_string());
+            let now = posgate_actors::store::now_ms();
+            let claimed = gw
+                .store
+                .transaction(move |db| {
+                    Box::pin(async move {
+                        store_ktv::claim_backfill(db, &venue, &day, now, now - lease_ms).await
+                    })
+                })
+                .await;
+            match claimed {
+                Ok(true) => {
+                    // Failures are logged and counted inside; the next venue still runs.
+                    let _ = backfill(&gw, &code, &date).await;
+                }
+                Ok(false) => {
+                    tracing::debug!(venue = %code, %date, "KTV scheduled backfill claimed by another replica")
+                }
+                Err(e) => {
+                    tracing::warn!(venue = %code, error = %e, "KTV scheduled backfill: claim failed")
+                }
             }
         }
     }

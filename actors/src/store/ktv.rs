@@ -856,3 +856,77 @@ pub async fn backfill_venues(db: &dyn Db) -> Result<Vec<String>, StoreError> {
     .map(|r| r.text(0))
     .collect()
 }
+
+/// Claims the scheduled backfill of (`companycode`, `business_date`) for this replica unless
+/// another claimed it after `stale_before_ms`; returns whether this replica should run it.
+/// One statement, so two replicas racing for a claim cannot both win.
+pub async fn claim_backfill(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+    now_ms: i64,
+    stale_before_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "INSERT INTO ktv_backfill_claims (companycode, business_date, claimed_at_ms) \
+             VALUES ($1, $2, $3) ON CONFLICT (companycode, business_date) DO UPDATE SET \
+             claimed_at_ms = excluded.claimed_at_ms \
+             WHERE ktv_backfill_claims.claimed_at_ms <= $4",
+            &[
+                companycode.into(),
+                business_date.into(),
+                now_ms.into(),
+                stale_before_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::claim_backfill;
+    use crate::testing;
+
+    /// Claims of one (venue, date) at `now` with claims older than `stale` free again.
+    async fn claims(store: crate::store::Store, code: String) {
+        let claim = |now: i64, stale: i64| {
+            let (store, code) = (store.clone(), code.clone());
+            async move {
+                store
+                    .transaction(move |db| {
+                        Box::pin(async move {
+                            claim_backfill(db, &code, "2026-11-23", now, stale).await
+                        })
+                    })
+                    .await
+                    .unwrap()
+            }
+        };
+        assert!(claim(1_000, 0).await, "first claim");
+        assert!(
+            !claim(1_500, 500).await,
+            "claimed at 1000, after 500: taken"
+        );
+        assert!(
+            claim(2_000, 1_000).await,
+            "claimed at 1000, stale at 1000: free again"
+        );
+        assert!(!claim(2_000, 1_000).await, "just claimed");
+    }
+
+    #[actix_rt::test]
+    async fn one_replica_claims_a_backfill_per_interval_sqlite() {
+        claims(testing::sqlite_store().await, "V1".into()).await;
+    }
+
+    #[actix_rt::test]
+    async fn one_replica_claims_a_backfill_per_interval_postgres() {
+        let Some(store) = testing::pg_store().await else {
+            return;
+        };
+        // The scratch database is shared by this process's tests: a venue code of its own.
+        claims(store, testing::unique("V")).await;
+    }
+}

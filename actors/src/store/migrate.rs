@@ -73,6 +73,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0009_ds50_topic.sql"),
         sqlite: include_str!("../../../sql/sqlite/0009_ds50_topic.sql"),
     },
+    Migration {
+        version: 10,
+        name: "ktv_backfill_claims",
+        postgres: include_str!("../../../sql/postgres/0010_ktv_backfill_claims.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0010_ktv_backfill_claims.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
