@@ -31,6 +31,52 @@ fn amqp_url() -> Option<String> {
     }
 }
 
+/// A venue system that listens and never answers: a queue bound for `code`, not consumed.
+/// Kept open as long as the returned connection lives.
+async fn silent_venue(url: &str, exchange: &str, code: &str) -> lapin::Connection {
+    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
+        .await
+        .expect("connect to RabbitMQ");
+    let channel = connection.create_channel().await.expect("channel");
+    channel
+        .exchange_declare(
+            exchange.into(),
+            lapin::ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("exchange");
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("queue");
+    channel
+        .queue_bind(
+            queue.name().clone(),
+            exchange.into(),
+            code.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    connection
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{:016x}", rand::random::<u64>())
 }
@@ -237,8 +283,15 @@ async fn every_type_with_paging_and_zip() {
 #[actix_rt::test]
 async fn a_silent_venue_times_out_and_no_broker_is_a_clear_error() {
     let Some(url) = amqp_url() else { return };
-    let w = world(amqp_config(&url, 300), &url).await;
-    // No simulator bound for this venue: the request is published and nobody answers.
+    let c = amqp_config(&url, 300);
+    let exchange = c.amqp.exchange.clone();
+    let w = world(c, &url).await;
+    // Nothing bound for this venue: the broker returns the request at once.
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 502, "{r}");
+    assert_eq!(r["error"], "venue_not_connected");
+    // A venue queue that is bound but never answered: the request waits out the timeout.
+    let silent = silent_venue(&url, &exchange, &w.code).await;
     let (status, r) = w.wj091(json!({"type": 0})).await;
     assert_eq!(status, 504, "{r}");
     assert_eq!(r["error"], "venue_timeout");
@@ -250,6 +303,7 @@ async fn a_silent_venue_times_out_and_no_broker_is_a_clear_error() {
         )
         .await;
     assert_eq!(status, 504, "{r}");
+    drop(silent);
     w.running.stop().await;
 
     // Without amqp.url, WJ091 is disabled with a clear message.

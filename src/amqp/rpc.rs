@@ -4,9 +4,11 @@
 use super::AmqpConfig;
 use futures::StreamExt;
 use lapin::options::{
-    BasicConsumeOptions, BasicPublishOptions, ExchangeDeclareOptions, QueueDeclareOptions,
+    BasicConsumeOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+    QueueDeclareOptions,
 };
 use lapin::types::{FieldTable, ShortString};
+use lapin::Confirmation;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +29,10 @@ pub enum RpcError {
     /// The broker refused the publication.
     #[error("publish failed: {0}")]
     Publish(String),
+    /// Nothing is bound to the exchange for this routing key: no venue system is listening
+    /// for it (the request is returned at once by the broker, not left to time out).
+    #[error("no consumer is bound for routing key {0}")]
+    NoRoute(String),
 }
 
 /// The live part of a connection: the channel to publish on and the reply queue's name.
@@ -122,22 +128,36 @@ impl RpcClient {
             .with_content_type("application/json".into())
             .with_reply_to(reply_queue)
             .with_correlation_id(id.as_str().into());
-        let published = channel
+        // Mandatory, on a channel in confirm mode: an unroutable request comes back with its
+        // confirmation instead of waiting for the timeout.
+        let published = match channel
             .basic_publish(
                 self.inner.exchange.as_str().into(),
                 routing_key.into(),
-                BasicPublishOptions::default(),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
                 body,
                 properties,
             )
-            .await;
-        if let Err(e) = published {
+            .await
+        {
+            Ok(confirm) => confirm.await,
+            Err(e) => Err(e),
+        };
+        let refused = match published {
+            Ok(Confirmation::Ack(None) | Confirmation::NotRequested) => None,
+            Ok(Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_))) => {
+                Some(RpcError::NoRoute(routing_key.to_string()))
+            }
+            Ok(Confirmation::Nack(None)) => Some(RpcError::Publish("nacked by the broker".into())),
+            Err(_) if !channel.status().connected() => Some(RpcError::Disconnected),
+            Err(e) => Some(RpcError::Publish(e.to_string())),
+        };
+        if let Some(e) = refused {
             self.inner.lock_pending().remove(&id);
-            return Err(if channel.status().connected() {
-                RpcError::Publish(e.to_string())
-            } else {
-                RpcError::Disconnected
-            });
+            return Err(e);
         }
         let waited = tokio::time::timeout(Duration::from_millis(self.inner.timeout_ms), rx).await;
         self.inner.lock_pending().remove(&id);
@@ -159,6 +179,9 @@ async fn connect(
         .with_connection_name(config.connection_name.as_str().into());
     let connection = Connection::connect(config.url.expose(), properties).await?;
     let channel = connection.create_channel().await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await?;
     channel
         .exchange_declare(
             config.exchange.as_str().into(),

@@ -37,6 +37,7 @@ impl Wj091Error {
             Wj091Error::Rpc(RpcError::Disconnected) => "disconnected",
             Wj091Error::Rpc(RpcError::Timeout(_)) => "timeout",
             Wj091Error::Rpc(RpcError::Publish(_)) => "publish_failed",
+            Wj091Error::Rpc(RpcError::NoRoute(_)) => "no_route",
             Wj091Error::Decode(_) => "bad_reply",
             Wj091Error::Venue { .. } => "venue_error",
         }

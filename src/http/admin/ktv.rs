@@ -341,6 +341,9 @@ fn wj091_error(e: Wj091Error) -> ApiError {
         Wj091Error::Rpc(RpcError::Publish(_)) => {
             ApiError::unavailable("amqp_publish_failed", e.to_string())
         }
+        Wj091Error::Rpc(RpcError::NoRoute(_)) => {
+            ApiError::bad_gateway("venue_not_connected", e.to_string())
+        }
         Wj091Error::Decode(_) => ApiError::bad_gateway("venue_bad_reply", e.to_string()),
         Wj091Error::Venue { .. } => ApiError::bad_gateway("venue_error", e.to_string()),
     }
