@@ -611,45 +611,9 @@ async fn broadcasts_reach_the_device_topic_mosquitto() {
     broadcast_scenario(Some(broker)).await;
 }
 
-/// Everything the gateway logs while the test runs (all of this test binary's tests), at
-/// trace level for posgate, actix and the database and MQTT clients.
-fn captured_logs() -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
-    use std::sync::{Arc, Mutex, OnceLock};
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new(
-                "info,posgate=trace,posgate_actors=trace,posgate_protocols=trace,\
-                 actix_web=trace,actix_http=trace,actix_server=trace,tokio_postgres=trace,\
-                 rusqlite=trace,rumqttc=trace",
-            ))
-            .with_ansi(false)
-            .with_writer(move || LogSink(sink.clone()))
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
-        logs
-    })
-    .clone()
-}
-
-struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for LogSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[actix_rt::test]
 async fn no_card_data_in_the_logs() {
-    let logs = captured_logs();
+    let logs = common::logs::captured();
     let gw = Ds50::start(config(None)).await;
     let key = gw.key.clone();
     let (_, pan) = gw.card(gw.merchant, 500).await;
@@ -665,7 +629,7 @@ async fn no_card_data_in_the_logs() {
     bad["track2"] = json!(format!("{pan}X270120115195475"));
     gw.post("/ds50/v1/sale", Auth::Bearer(&key), bad).await;
     gw.running.stop().await;
-    let text = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    let text = common::logs::text(&logs);
     assert!(
         text.contains("DS50 API key issued"),
         "the capture works: gateway log lines are in it"

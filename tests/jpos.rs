@@ -1171,11 +1171,14 @@ async fn vouchers_on_postgres() {
 
 /// No card number, track 2 or PIN block reaches the database file.
 #[actix_rt::test]
-async fn no_card_data_in_the_database_file() {
+async fn no_card_data_in_the_database_file_or_the_logs() {
+    let logs = common::logs::captured();
+    let (url, mut sms) = sms_webhook().await;
     let dir = std::env::temp_dir().join(format!("posgate-jpos-{}", rand::random::<u64>()));
     std::fs::create_dir_all(&dir).unwrap();
     let mut c = config(None);
     c.database.sqlite_path = dir.join("posgate.db").to_string_lossy().into_owned();
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
     assert_eq!(j.consume(1, 1, "1.00", "2.00").await.status(), "00");
@@ -1187,6 +1190,22 @@ async fn no_card_data_in_the_database_file() {
         j.post("/v1/jpos/trans/consume", &unknown).await.status(),
         "14"
     );
+    // A malformed request carrying card data is refused without echoing it.
+    let mut bad = j.consume_form(1, 3, "1.005", "0");
+    bad.retain(|(k, _)| *k != "registerTraceNo");
+    assert_eq!(j.post("/v1/jpos/trans/consume", &bad).await.status(), "30");
+    // A verification code and a wrong guess at it.
+    assert_eq!(send_code(&j, "13800138000").await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    j.post(
+        "/v1/jpos/card/active",
+        &activate_form(&j, 4, "13800138000", wrong),
+    )
+    .await;
     let pan = j.pan.clone();
     j.running.stop().await;
     let mut bytes = Vec::new();
@@ -1195,18 +1214,30 @@ async fn no_card_data_in_the_database_file() {
     }
     assert!(bytes.len() > 4096, "the database file was written");
     let haystack = String::from_utf8_lossy(&bytes);
-    for secret in [
+    let secrets = [
         pan.as_str(),
         other.as_str(),
-        "27012011519",
+        "49122011519",
         "0123456789ABCDEF",
-    ] {
+    ];
+    for secret in secrets {
         assert!(
             !haystack.contains(secret),
             "found card data in the database"
         );
     }
     assert!(haystack.contains(&format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])));
+    let logged = common::logs::text(&logs);
+    assert!(
+        logged.contains("posgate listening"),
+        "the capture holds the gateway's log lines"
+    );
+    for secret in secrets.iter().copied().chain([code.as_str()]) {
+        assert!(
+            !logged.contains(secret),
+            "found card data or a code in the logs"
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

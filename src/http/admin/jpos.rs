@@ -172,9 +172,11 @@ pub async fn master(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRe
     .await?;
     let terminal = found(terminal, "jpos terminal")?;
     tracing::info!(terminal = terminal.id, "jpos master key shown");
-    Ok(HttpResponse::Ok().json(MasterKeyView {
-        master_key: hex::encode_upper(master_key(&gw, &terminal.actor_key())),
-    }))
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(MasterKeyView {
+            master_key: hex::encode_upper(master_key(&gw, &terminal.actor_key())),
+        }))
 }
 
 /// One row of the jpos journal.
