@@ -645,3 +645,33 @@ async fn oversized_upload_is_refused() {
     assert_eq!(r.code(), Some(RetCode::TooLarge));
     running.stop().await;
 }
+
+#[actix_rt::test]
+async fn the_venue_key_is_never_logged() {
+    let logs = common::logs::captured();
+    let v = venue(None, true).await;
+    let snapshot = realtime(2, 500);
+    let r = v
+        .sealed
+        .realtime("2018-01-03 21:02:12", &snapshot)
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    let wrong = Uploader::new(
+        v.sealed.base.clone(),
+        v.sealed.companycode.clone(),
+        Some(AesKey::from_bytes([7; 16])),
+    );
+    wrong
+        .realtime("2018-01-03 21:02:13", &snapshot)
+        .await
+        .unwrap();
+    v.running.stop().await;
+    let text = common::logs::text(&logs);
+    assert!(text.contains("posgate listening"), "the capture works");
+    assert!(!text.contains(KEY_TEXT), "the venue key is in the logs");
+    assert!(
+        !text.contains(&hex::encode(KEY_TEXT)) && !text.contains(&hex::encode_upper(KEY_TEXT)),
+        "the venue key (hex) is in the logs"
+    );
+}
