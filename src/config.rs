@@ -294,7 +294,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "amqp.reconnect_backoff_min_ms", help: "first wait before reconnecting to RabbitMQ, milliseconds (doubles per failure)" },
     Setting { key: "amqp.reconnect_backoff_max_ms", help: "longest wait between RabbitMQ reconnection attempts, milliseconds" },
     Setting { key: "ktv.upload_path", help: "context path of the KTV uploads ({path}/openTime, /realtime, /vouchers, /notify, /payment_setting)" },
-    Setting { key: "ktv.cipher_mode", help: "cipher of sealed KTV uploads: aes-128-ecb-pkcs7 (the only mode defined)" },
+    Setting { key: "ktv.cipher_mode", help: "cipher of sealed KTV uploads: aes-128-ecb-pkcs7 (default) or aes-128-cbc-pkcs7 (IV first)" },
     Setting { key: "ktv.upload_body_bytes_max", help: "largest KTV upload body, bytes; larger ones get ret 8" },
     Setting { key: "ktv.wj091_page_size", help: "WJ091 page_size of the backfill's bill pulls (1..=200)" },
     Setting { key: "ktv.backfill_interval_seconds", help: "seconds between scheduled KTV backfills of every venue; 0 = admin trigger only" },
@@ -528,7 +528,10 @@ impl Config {
             return invalid("mqtt.photo_dir", "must name a directory");
         }
         if posgate_protocols::ktv::AesMode::parse(&self.ktv.cipher_mode).is_none() {
-            return invalid("ktv.cipher_mode", "must be aes-128-ecb-pkcs7");
+            return invalid(
+                "ktv.cipher_mode",
+                "must be aes-128-ecb-pkcs7 or aes-128-cbc-pkcs7",
+            );
         }
         if !(1024..=posgate_protocols::ktv::limits::UPLOAD_BODY_BYTES_MAX)
             .contains(&self.ktv.upload_body_bytes_max)

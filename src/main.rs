@@ -52,6 +52,9 @@ struct SimulateKtvArgs {
     /// The venue's AES key, 16 characters or 32 hex digits; absent: plain JSON uploads.
     #[arg(long, env = "POSGATE_SIM_KTV_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// Cipher of sealed uploads (the gateway's `ktv.cipher_mode`).
+    #[arg(long, default_value = "aes-128-ecb-pkcs7")]
+    cipher_mode: String,
     /// Upload base URL (the gateway's `ktv.upload_path`).
     #[arg(long, default_value = "http://127.0.0.1:8080/gateway/upload")]
     url: String,
@@ -85,7 +88,9 @@ async fn simulate_ktv(args: SimulateKtvArgs) -> Result<(), String> {
         Some(k) => Some(AesKey::from_text(k).map_err(|e| e.to_string())?),
     };
     let data = VenueData::generate(&args.date, args.bills);
-    let uploader = Uploader::new(args.url.clone(), code.clone(), key);
+    let mode = posgate_protocols::ktv::AesMode::parse(&args.cipher_mode)
+        .ok_or_else(|| format!("unknown cipher mode {}", args.cipher_mode))?;
+    let uploader = Uploader::new(args.url.clone(), code.clone(), key).with_mode(mode);
     let reply = uploader
         .realtime(&format!("{} 21:00:00", args.date), &data.realtime)
         .await

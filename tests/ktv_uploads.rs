@@ -32,9 +32,13 @@ fn key() -> AesKey {
 
 /// A gateway with a venue whose key is set; `encrypted` as given.
 async fn venue(pg: Option<String>, encrypted: bool) -> Venue {
-    let running = posgate::app::start(config(pg))
-        .await
-        .expect("start gateway");
+    venue_with(config(pg), encrypted).await
+}
+
+/// [`venue`] on a gateway of configuration `c`.
+async fn venue_with(c: posgate::config::Config, encrypted: bool) -> Venue {
+    let mode = posgate_protocols::ktv::AesMode::parse(&c.ktv.cipher_mode).unwrap();
+    let running = posgate::app::start(c).await.expect("start gateway");
     let admin = Admin::new(format!("http://{}", running.addr));
     let merchant = admin.merchant().await;
     let code = random_code();
@@ -59,7 +63,7 @@ async fn venue(pg: Option<String>, encrypted: bool) -> Venue {
     let base = format!("http://{}/gateway/upload", running.addr);
     let company = CompanyCode::parse(&code).unwrap();
     Venue {
-        sealed: Uploader::new(base.clone(), company.clone(), Some(key())),
+        sealed: Uploader::new(base.clone(), company.clone(), Some(key())).with_mode(mode),
         plain: Uploader::new(base, company, None),
         running,
         admin,
@@ -674,4 +678,38 @@ async fn the_venue_key_is_never_logged() {
         !text.contains(&hex::encode(KEY_TEXT)) && !text.contains(&hex::encode_upper(KEY_TEXT)),
         "the venue key (hex) is in the logs"
     );
+}
+
+#[actix_rt::test]
+async fn cbc_mode_when_configured() {
+    let mut c = config(None);
+    c.ktv.cipher_mode = "aes-128-cbc-pkcs7".into();
+    let v = venue_with(c, true).await;
+    let snapshot = realtime(2, 700);
+    let r = v
+        .sealed
+        .realtime("2018-01-03 21:02:12", &snapshot)
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    assert_eq!(v.overview().await["state"]["realtime"]["revenue"], 700);
+    // Data sealed the default (ECB) way does not open under CBC.
+    let ecb = Uploader::new(
+        v.sealed.base.clone(),
+        v.sealed.companycode.clone(),
+        Some(key()),
+    );
+    let r = ecb
+        .realtime("2018-01-03 21:02:13", &realtime(2, 900))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            ret(&r),
+            Some(RetCode::DecryptFailed | RetCode::DecompressFailed)
+        ),
+        "{r:?}"
+    );
+    assert_eq!(v.overview().await["state"]["realtime"]["revenue"], 700);
+    v.running.stop().await;
 }

@@ -12,7 +12,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
 use posgate_protocols::ktv::{
-    decode_request, seal, zip_encode, AesKey, CompanyCode, WireReply, Wj091Query,
+    decode_request, seal_with, zip_encode, AesKey, AesMode, CompanyCode, WireReply, Wj091Query,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -386,6 +386,8 @@ pub struct Uploader {
     pub companycode: CompanyCode,
     /// The venue's key; `None` sends plain JSON.
     pub key: Option<AesKey>,
+    /// How sealed data is encrypted (the gateway's `ktv.cipher_mode`).
+    pub mode: AesMode,
 }
 
 impl Uploader {
@@ -399,7 +401,14 @@ impl Uploader {
             base: base.into(),
             companycode,
             key,
+            mode: AesMode::Ecb,
         }
+    }
+
+    /// The same uploader sealing with `mode` (a fresh random IV per message for CBC).
+    pub fn with_mode(mut self, mode: AesMode) -> Uploader {
+        self.mode = mode;
+        self
     }
 
     /// The body of an upload: `data` sealed with the key, or inline.
@@ -407,7 +416,12 @@ impl Uploader {
         let mut body = extra;
         body["companycode"] = Value::from(self.companycode.as_str());
         body["data"] = match &self.key {
-            Some(key) => Value::from(seal(key, data.to_string().as_bytes())),
+            Some(key) => Value::from(seal_with(
+                self.mode,
+                key,
+                &rand::random(),
+                data.to_string().as_bytes(),
+            )),
             None => data.clone(),
         };
         body

@@ -3,9 +3,10 @@
 //! HTTP uploads: `data = base64(AES-128(gzip(json)))` ("数据会先经过ZIP压缩后再经过 AES128
 //! 加密"). The spec names no mode and no IV, and says the scheme is the one the RabbitMQ
 //! channel already used; the Java `Cipher.getInstance("AES")` default that such gateways use
-//! is AES/ECB/PKCS5Padding (PKCS#7 on 16-byte blocks), so ECB + PKCS7 is the only mode here.
-//! [`AesMode`] is an enum so that a CBC variant (carrying its IV) can be added if a venue
-//! system turns out to need one; every `match` on it will then show where to handle it.
+//! is AES/ECB/PKCS5Padding (PKCS#7 on 16-byte blocks), so ECB + PKCS7 is the default.
+//! For venue systems configured with CBC, [`AesMode::Cbc`] is AES-128-CBC + PKCS7 with a
+//! fresh IV per message sent in front of the ciphertext (`base64(IV || ciphertext)`), the
+//! usual way to carry it when a protocol has no IV field.
 //!
 //! WJ091 over RabbitMQ: "MQ 通道被认为是可信任通道，数据无需再进行加密", so `zip: 1`
 //! replies are `base64(gzip(json))` without AES ([`zip_encode`] / [`zip_decode`]). The spec's
@@ -19,7 +20,7 @@
 use super::codes::RetCode;
 use super::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
 use crate::secret::Secret;
-use aes::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyInit};
+use aes::cipher::{block_padding::Pkcs7, BlockModeDecrypt, BlockModeEncrypt, KeyInit, KeyIvInit};
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
@@ -31,6 +32,8 @@ use std::io::{Read, Write};
 
 type Aes128EcbEnc = ecb::Encryptor<aes::Aes128>;
 type Aes128EcbDec = ecb::Decryptor<aes::Aes128>;
+type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
+type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
 
 /// Standard alphabet; padding written on encode, optional on decode.
 const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -90,16 +93,19 @@ pub enum AesMode {
     /// AES-128-ECB with PKCS#7 (= Java's PKCS5Padding) padding: the default.
     #[default]
     Ecb,
+    /// AES-128-CBC with PKCS#7 padding; the 16-byte IV comes first in the decoded data.
+    Cbc,
 }
 
 impl AesMode {
     /// Every mode.
-    pub const ALL: [AesMode; 1] = [AesMode::Ecb];
+    pub const ALL: [AesMode; 2] = [AesMode::Ecb, AesMode::Cbc];
 
     /// The mode's configuration name.
     pub const fn name(self) -> &'static str {
         match self {
             AesMode::Ecb => "aes-128-ecb-pkcs7",
+            AesMode::Cbc => "aes-128-cbc-pkcs7",
         }
     }
 
@@ -175,15 +181,24 @@ impl fmt::Debug for AesKey {
 
 /// Seals a JSON payload for an upload: `base64(AES-128-ECB-PKCS7(gzip(json)))`.
 pub fn seal(key: &AesKey, json: &[u8]) -> String {
-    seal_with(AesMode::Ecb, key, json)
+    seal_with(AesMode::Ecb, key, &[0; AES_BLOCK_BYTES], json)
 }
 
-/// [`seal`] with an explicit mode.
-pub fn seal_with(mode: AesMode, key: &AesKey, json: &[u8]) -> String {
+/// [`seal`] with an explicit mode. `iv` is used by [`AesMode::Cbc`] only (and sent in front
+/// of the ciphertext): give a fresh random one per message. ECB has no IV and ignores it.
+pub fn seal_with(mode: AesMode, key: &AesKey, iv: &[u8; AES_BLOCK_BYTES], json: &[u8]) -> String {
     let zipped = gzip(json);
     let encrypted = match mode {
         AesMode::Ecb => {
             Aes128EcbEnc::new(&(*key.expose()).into()).encrypt_padded_vec::<Pkcs7>(&zipped)
+        }
+        AesMode::Cbc => {
+            let mut out = iv.to_vec();
+            out.extend(
+                Aes128CbcEnc::new(&(*key.expose()).into(), &(*iv).into())
+                    .encrypt_padded_vec::<Pkcs7>(&zipped),
+            );
+            out
         }
     };
     BASE64.encode(encrypted)
@@ -205,6 +220,17 @@ pub fn open_with(mode: AesMode, key: &AesKey, data: &str) -> Result<Vec<u8>, Cry
         AesMode::Ecb => Aes128EcbDec::new(&(*key.expose()).into())
             .decrypt_padded_vec::<Pkcs7>(&encrypted)
             .map_err(|_| CryptoError::Decrypt)?,
+        AesMode::Cbc => {
+            // The IV block, then at least one block of ciphertext.
+            let (iv, body) = encrypted.split_at(AES_BLOCK_BYTES);
+            if body.is_empty() {
+                return Err(CryptoError::Decrypt);
+            }
+            let iv: [u8; AES_BLOCK_BYTES] = iv.try_into().map_err(|_| CryptoError::Decrypt)?;
+            Aes128CbcDec::new(&(*key.expose()).into(), &iv.into())
+                .decrypt_padded_vec::<Pkcs7>(body)
+                .map_err(|_| CryptoError::Decrypt)?
+        }
     };
     gunzip(&zipped, DECOMPRESSED_BYTES_MAX)
 }

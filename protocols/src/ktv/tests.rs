@@ -1245,6 +1245,7 @@ fn decode_everything(bytes: &[u8]) {
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = open(&key(), text);
+        let _ = open_with(AesMode::Cbc, &key(), text);
         let _ = zip_decode(text);
         let _ = UploadPath::parse(text, DEFAULT_CONTEXT_PATH);
         let _ = BusinessDate::parse(text);
@@ -1442,5 +1443,31 @@ fn seal_policy_decides_what_a_venue_may_send() {
         Err(RetCode::DecryptFailed | RetCode::DecompressFailed)
     ));
     assert_eq!(AesMode::parse("aes-128-ecb-pkcs7"), Some(AesMode::Ecb));
+    assert_eq!(AesMode::parse("aes-128-cbc-pkcs7"), Some(AesMode::Cbc));
     assert_eq!(AesMode::parse("aes-128-cbc"), None);
+}
+
+#[test]
+fn cbc_carries_its_iv_in_front_and_round_trips() {
+    use base64::Engine as _;
+    let json = br#"{"room":"K01","revenue":100}"#;
+    let iv = [9u8; 16];
+    let sealed = seal_with(AesMode::Cbc, &key(), &iv, json);
+    assert_eq!(open_with(AesMode::Cbc, &key(), &sealed).unwrap(), json);
+    // Another IV gives another ciphertext of the same message.
+    let other = seal_with(AesMode::Cbc, &key(), &[1u8; 16], json);
+    assert_ne!(sealed, other);
+    assert_eq!(open_with(AesMode::Cbc, &key(), &other).unwrap(), json);
+    // The IV travels first: the decoded data is IV || ciphertext.
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(&sealed)
+        .unwrap();
+    assert_eq!(&raw[..16], &iv);
+    // Wrong mode, wrong key, or only an IV: refused, never a panic.
+    assert!(open_with(AesMode::Ecb, &key(), &sealed).is_err());
+    assert!(open_with(AesMode::Cbc, &AesKey::from_bytes([3; 16]), &sealed).is_err());
+    let iv_only = base64::engine::general_purpose::STANDARD.encode(iv);
+    assert!(open_with(AesMode::Cbc, &key(), &iv_only).is_err());
+    // ECB data opened as CBC: its first block is taken as the IV, and the rest fails.
+    assert!(open_with(AesMode::Cbc, &key(), &seal(&key(), json)).is_err());
 }
