@@ -34,46 +34,13 @@ fn amqp_url() -> Option<String> {
 /// A venue system that listens and never answers: a queue bound for `code`, not consumed.
 /// Kept open as long as the returned connection lives.
 async fn silent_venue(url: &str, exchange: &str, code: &str) -> lapin::Connection {
-    use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-    use lapin::types::FieldTable;
     let connection = lapin::Connection::connect(url, lapin::ConnectionProperties::default())
         .await
         .expect("connect to RabbitMQ");
     let channel = connection.create_channel().await.expect("channel");
-    channel
-        .exchange_declare(
-            exchange.into(),
-            lapin::ExchangeKind::Direct,
-            ExchangeDeclareOptions {
-                durable: true,
-                ..ExchangeDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
+    posgate::amqp::bind_private_queue(&channel, exchange, code)
         .await
-        .expect("exchange");
-    let queue = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..QueueDeclareOptions::default()
-            },
-            FieldTable::default(),
-        )
-        .await
-        .expect("queue");
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            exchange.into(),
-            code.into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .expect("bind");
+        .expect("bind a queue for the venue");
     connection
 }
 

@@ -10,6 +10,63 @@ mod rpc;
 
 pub use rpc::{RpcClient, RpcError};
 
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{FieldTable, ShortString};
+use lapin::{Channel, ExchangeKind};
+
+/// Declares the WJ091 exchange as posgate and the venue systems share it: direct, durable.
+pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), lapin::Error> {
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Direct,
+            ExchangeDeclareOptions {
+                durable: true,
+                ..ExchangeDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+}
+
+/// Declares a server-named queue private to this connection (exclusive, auto-deleted):
+/// a replica's reply queue, or a venue's request queue.
+pub async fn declare_private_queue(channel: &Channel) -> Result<ShortString, lapin::Error> {
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                auto_delete: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(queue.name().clone())
+}
+
+/// A private queue bound to `exchange` for `routing_key` (a venue system listening for its
+/// `companycode`); returns its name.
+pub async fn bind_private_queue(
+    channel: &Channel,
+    exchange: &str,
+    routing_key: &str,
+) -> Result<ShortString, lapin::Error> {
+    declare_exchange(channel, exchange).await?;
+    let queue = declare_private_queue(channel).await?;
+    channel
+        .queue_bind(
+            queue.clone(),
+            exchange.into(),
+            routing_key.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    Ok(queue)
+}
+
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 

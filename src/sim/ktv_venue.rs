@@ -5,12 +5,9 @@
 //! the venue's AES key (or plain, for a venue configured unencrypted).
 
 use futures::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
-};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicPublishOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Connection, ConnectionProperties, ExchangeKind};
+use lapin::{BasicProperties, Connection, ConnectionProperties};
 use posgate_protocols::ktv::{
     decode_request, seal_with, zip_encode, AesKey, AesMode, CompanyCode, WireReply, Wj091Query,
 };
@@ -293,43 +290,12 @@ impl SimVenue {
         .await
         .map_err(amqp)?;
         let channel = connection.create_channel().await.map_err(amqp)?;
-        channel
-            .exchange_declare(
-                exchange.into(),
-                ExchangeKind::Direct,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..ExchangeDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(amqp)?;
-        let queue = channel
-            .queue_declare(
-                "".into(),
-                QueueDeclareOptions {
-                    exclusive: true,
-                    auto_delete: true,
-                    ..QueueDeclareOptions::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(amqp)?;
-        channel
-            .queue_bind(
-                queue.name().clone(),
-                exchange.into(),
-                companycode.as_str().into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
+        let queue = crate::amqp::bind_private_queue(&channel, exchange, companycode.as_str())
             .await
             .map_err(amqp)?;
         let mut consumer = channel
             .basic_consume(
-                queue.name().clone(),
+                queue.clone(),
                 "".into(),
                 BasicConsumeOptions::default(),
                 FieldTable::default(),

@@ -2,7 +2,7 @@
 //! journal, its master key (for loading into the terminal), and settlement reports with
 //! every figure on which the terminal and posgate disagreed.
 
-use super::{found, with_db};
+use super::{found, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::jpos::master_key;
@@ -16,8 +16,6 @@ use utoipa::ToSchema;
 
 /// Longest advertisement, characters.
 pub const ADVERTISEMENT_CHARS_MAX: usize = 200;
-/// Most rows one listing returns.
-pub const LIST_LIMIT_MAX: i64 = 500;
 
 /// A merchant's jpos rules.
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -215,7 +213,7 @@ pub struct TransView {
 /// Query of the listings.
 #[derive(Deserialize)]
 pub struct ListQuery {
-    /// Most rows, 1..=500 (default 100).
+    /// Most rows, 1..=500 (default 50).
     pub limit: Option<i64>,
     /// Settlements: only the unbalanced ones.
     #[serde(default)]
@@ -223,11 +221,7 @@ pub struct ListQuery {
 }
 
 fn limit_of(query: &ListQuery) -> Result<i64, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=LIST_LIMIT_MAX).contains(&limit) {
-        return Err(ApiError::invalid_query("limit", "must be within 1..=500"));
-    }
-    Ok(limit)
+    page_limit(query.limit)
 }
 
 /// A jpos terminal's journal, newest first (card numbers masked).
