@@ -500,6 +500,15 @@ async fn broadcast_scenario(broker: Option<(String, u16)>) {
     let b = random_sn();
     let ta = ds50_terminal(&gw.admin, gw.merchant, &a).await;
     let tb = ds50_terminal(&gw.admin, gw.merchant, &b).await;
+    // A DS50 terminal is its serial number; a code that cannot be one is refused.
+    let (status, _) = gw
+        .admin
+        .post(
+            "/admin/v1/terminals",
+            json!({"family": "ds50", "code": "SN:1", "merchant_id": gw.merchant}),
+        )
+        .await;
+    assert_eq!(status, 400);
     let topic_b = format!("shop{}/speaker", rand::random::<u32>());
     let res = gw
         .admin

@@ -8,6 +8,7 @@ use crate::mailbox::Ask;
 use crate::store::ds50 as store_ds50;
 use crate::store::StoreError;
 use actix::prelude::*;
+use posgate_protocols::ds50::{broadcast_topic, DeviceSn};
 
 /// Publish a broadcast to one device of the merchant, or to all its active DS50 devices.
 #[derive(Clone, Debug)]
@@ -30,6 +31,9 @@ pub enum BroadcastError {
     /// MQTT is disabled in this gateway.
     #[error("MQTT is disabled (mqtt.enabled = false)")]
     MqttDisabled,
+    /// A device's serial number or topic prefix cannot make an MQTT topic.
+    #[error("device {0} has no valid broadcast topic")]
+    BadTopic(String),
     /// The broker refused or the connection is down; `published` got it before that.
     #[error("MQTT publish failed after {published:?}: {reason}")]
     Publish {
@@ -90,7 +94,10 @@ impl Handler<Ask<Ds50Broadcast, Ds50BroadcastReply>> for MerchantActor {
                 };
                 let mut published = Vec::with_capacity(targets.len());
                 for target in targets {
-                    let topic = format!("{}/{}", target.mqtt_topic, target.sn);
+                    let topic = DeviceSn::parse(&target.sn)
+                        .ok()
+                        .and_then(|sn| broadcast_topic(&target.mqtt_topic, &sn).ok())
+                        .ok_or_else(|| BroadcastError::BadTopic(target.sn.clone()))?;
                     if let Err(reason) = publisher.to_topic(topic, query.payload.clone()).await {
                         return Err(BroadcastError::Publish { published, reason });
                     }

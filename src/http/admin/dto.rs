@@ -180,6 +180,16 @@ pub struct NewTerminal {
 impl Validate for NewTerminal {
     fn validate(&self) -> Result<(), ApiError> {
         check_identifier("code", &self.code, IDENTIFIER_CHARS_MAX)?;
+        // A DS50 terminal is its serial number: the one its sales name and its broadcast
+        // topic ends with.
+        if self.family == TerminalFamily::Ds50 {
+            posgate_protocols::ds50::DeviceSn::parse(&self.code).map_err(|_| {
+                ApiError::invalid(
+                    "code",
+                    "a ds50 code is the device serial number: 1 to 32 letters, digits, - or _",
+                )
+            })?;
+        }
         check_name("name", &self.name)
     }
 }
