@@ -344,6 +344,98 @@ async fn sales_on_postgres() {
 }
 
 #[actix_rt::test]
+async fn a_merchant_key_opens_every_device_of_its_merchant_only() {
+    let gw = Ds50::start(config(None)).await;
+    let (status, issued) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/merchants/{}/ds50/api-keys", gw.merchant),
+            json!({"expires_in_days": 30}),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let key = issued["api_key"].as_str().unwrap().to_string();
+    assert_eq!(issued["api_key_expiry"].as_str().unwrap().len(), 8);
+    let (account, pan) = gw.card(gw.merchant, 1_000).await;
+    // The merchant key opens the first device, and a second device of the same merchant.
+    let (status, reply) = gw.sale(Auth::Bearer(&key), &pan, "1.00", 1).await;
+    assert_eq!(
+        (status, reply["acqResponseCode"].as_str()),
+        (200, Some("00"))
+    );
+    let second = random_sn();
+    ds50_terminal(&gw.admin, gw.merchant, &second).await;
+    let (status, body, _) = gw
+        .post(
+            "/ds50/v1/sale",
+            Auth::Header(&key),
+            sale_body(&second, &pan, "2.00", 1),
+        )
+        .await;
+    assert_eq!(
+        (status, body["acqResponseCode"].as_str()),
+        (200, Some("00"))
+    );
+    assert_eq!(gw.cash(account).await, 1_000 - 100 - 200);
+    // Not a device of another merchant.
+    let other = gw.admin.merchant().await;
+    let foreign = random_sn();
+    ds50_terminal(&gw.admin, other, &foreign).await;
+    let (status, body, _) = gw
+        .post(
+            "/ds50/v1/sale",
+            Auth::Bearer(&key),
+            sale_body(&foreign, &pan, "1.00", 1),
+        )
+        .await;
+    assert_eq!(
+        (status, body["acqResponseCode"].as_str()),
+        (401, Some("63"))
+    );
+    // Expired: P1.
+    let expired = "expired-merchant-key-0123456789";
+    let hash = posgate::http::ds50::key_hash(expired);
+    let merchant = gw.merchant;
+    gw.running
+        .gateway
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                store_ds50::insert_merchant_api_key(
+                    db,
+                    &hash,
+                    merchant,
+                    now_ms() - 1000,
+                    now_ms() - 5000,
+                )
+                .await
+            })
+        })
+        .await
+        .unwrap();
+    let (status, reply) = gw.sale(Auth::Bearer(expired), &pan, "1.00", 2).await;
+    assert_eq!(
+        (status, reply["acqResponseCode"].as_str()),
+        (401, Some("P1"))
+    );
+    // Bad requests to the issuer.
+    let (status, _) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/merchants/{}/ds50/api-keys", gw.merchant),
+            json!({"expires_in_days": 0}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = gw
+        .admin
+        .post("/admin/v1/merchants/999999999/ds50/api-keys", json!({}))
+        .await;
+    assert_eq!(status, 404);
+    gw.running.stop().await;
+}
+
+#[actix_rt::test]
 async fn details_pages_and_masks() {
     let gw = Ds50::start(config(None)).await;
     let key = gw.key.clone();

@@ -12,7 +12,8 @@
 //!   day, amounts in cents, card numbers masked.
 //!
 //! Authentication: `Authorization: Bearer <key>` or `x-api-key: <key>`. Only the key's
-//! SHA-256 is stored; a key opens one device only. An unknown key, or a key of another
+//! SHA-256 is stored; a device key opens its device, a merchant key every DS50 device of its
+//! merchant. An unknown key, or a key of another
 //! device, answers 401 with code `63`; an expired key 401 with `P1`, in the reply shape of
 //! the endpoint so that the device can show it.
 
@@ -63,22 +64,48 @@ fn presented_key(req: &HttpRequest) -> Option<String> {
     (!key.is_empty() && key.len() <= API_KEY_CHARS_MAX).then(|| key.to_string())
 }
 
-/// Checks the request's API key against device `sn`; the refusal code otherwise.
+/// What a presented key was found to be.
+struct KeyMatch {
+    /// The stored hash (compared again in constant time).
+    key_sha256: String,
+    /// When it stops opening anything.
+    expires_at_ms: i64,
+    /// Whether it opens device `sn`: a device key of that device, or a merchant key of the
+    /// device's merchant.
+    opens: bool,
+}
+
+/// Checks the request's API key against device `sn`; the refusal code otherwise. A key is a
+/// device key (opens that device) or a merchant key (opens every DS50 device of that
+/// merchant).
 async fn authenticate(gw: &Gateway, req: &HttpRequest, sn: &DeviceSn) -> Result<(), ResponseCode> {
     let Some(key) = presented_key(req) else {
         return Err(ResponseCode::SecurityViolation);
     };
     let hash = key_hash(&key);
-    let lookup = hash.clone();
+    let (lookup, device) = (hash.clone(), sn.as_str().to_string());
     let found = gw
         .store
         .transaction(move |db| {
             Box::pin(async move {
-                let Some(stored) = store_ds50::find_api_key(db, &lookup).await? else {
+                if let Some(stored) = store_ds50::find_api_key(db, &lookup).await? {
+                    let terminal = catalog::get_terminal(db, stored.terminal_id).await?;
+                    return Ok(Some(KeyMatch {
+                        key_sha256: stored.key_sha256,
+                        expires_at_ms: stored.expires_at_ms,
+                        opens: terminal
+                            .is_some_and(|t| t.family == TerminalFamily::Ds50 && t.code == device),
+                    }));
+                }
+                let Some(stored) = store_ds50::find_merchant_api_key(db, &lookup).await? else {
                     return Ok(None);
                 };
-                let terminal = catalog::get_terminal(db, stored.terminal_id).await?;
-                Ok(Some((stored, terminal)))
+                let terminal = catalog::find_terminal(db, TerminalFamily::Ds50, &device).await?;
+                Ok(Some(KeyMatch {
+                    key_sha256: stored.key_sha256,
+                    expires_at_ms: stored.expires_at_ms,
+                    opens: terminal.is_some_and(|t| t.merchant_id == stored.merchant_id),
+                }))
             })
         })
         .await
@@ -86,16 +113,13 @@ async fn authenticate(gw: &Gateway, req: &HttpRequest, sn: &DeviceSn) -> Result<
             tracing::warn!(error = %e, "DS50 API key lookup failed");
             ResponseCode::IssuerUnavailable
         })?;
-    let Some((stored, Some(terminal))) = found else {
+    let Some(found) = found else {
         return Err(ResponseCode::SecurityViolation);
     };
-    if !constant_time_eq(stored.key_sha256.as_bytes(), hash.as_bytes())
-        || terminal.family != TerminalFamily::Ds50
-        || terminal.code != sn.as_str()
-    {
+    if !constant_time_eq(found.key_sha256.as_bytes(), hash.as_bytes()) || !found.opens {
         return Err(ResponseCode::SecurityViolation);
     }
-    if stored.expires_at_ms <= now_ms() {
+    if found.expires_at_ms <= now_ms() {
         return Err(ResponseCode::ApiKeyExpired);
     }
     Ok(())

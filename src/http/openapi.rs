@@ -36,7 +36,7 @@ impl Modify for BearerAuth {
         merchants::create_group, merchants::get_group, merchants::update_group,
         terminals::create, terminals::get, terminals::update,
         commands::send, commands::send_to_merchant, commands::list,
-        ds50::posparam, ds50::broadcast, ds50::broadcast_to_merchant,
+        ds50::posparam, ds50::merchant_key, ds50::broadcast, ds50::broadcast_to_merchant,
         jpos::set_rules, jpos::get_rules, jpos::batch, jpos::master,
         jpos::transactions, jpos::settlements, jpos::settlement,
         jpos::issue_tickets, jpos::list_tickets,

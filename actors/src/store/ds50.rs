@@ -56,6 +56,61 @@ pub async fn find_api_key(db: &dyn Db, key_sha256: &str) -> Result<Option<ApiKey
     .transpose()
 }
 
+/// A stored merchant-wide API key: which merchant's DS50 devices it opens and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MerchantApiKey {
+    /// Lowercase hex SHA-256 of the key.
+    pub key_sha256: String,
+    /// The merchant whose DS50 devices the key opens.
+    pub merchant_id: i64,
+    /// Unix milliseconds after which the key is refused.
+    pub expires_at_ms: i64,
+}
+
+/// Stores the hash of a freshly issued merchant-wide key.
+pub async fn insert_merchant_api_key(
+    db: &dyn Db,
+    key_sha256: &str,
+    merchant_id: i64,
+    expires_at_ms: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ds50_merchant_api_keys (key_sha256, merchant_id, expires_at_ms, \
+         created_at_ms) VALUES ($1, $2, $3, $4)",
+        &[
+            key_sha256.into(),
+            merchant_id.into(),
+            expires_at_ms.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Finds a merchant-wide key by its hash.
+pub async fn find_merchant_api_key(
+    db: &dyn Db,
+    key_sha256: &str,
+) -> Result<Option<MerchantApiKey>, StoreError> {
+    query_opt(
+        db,
+        "SELECT key_sha256, merchant_id, expires_at_ms FROM ds50_merchant_api_keys \
+         WHERE key_sha256 = $1",
+        &[key_sha256.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(MerchantApiKey {
+            key_sha256: r.text(0)?,
+            merchant_id: r.i64(1)?,
+            expires_at_ms: r.i64(2)?,
+        })
+    })
+    .transpose()
+}
+
 /// The card-side record of one sale.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaleRecord {

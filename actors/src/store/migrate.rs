@@ -79,6 +79,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0010_ktv_backfill_claims.sql"),
         sqlite: include_str!("../../../sql/sqlite/0010_ktv_backfill_claims.sql"),
     },
+    Migration {
+        version: 11,
+        name: "ds50_merchant_keys",
+        postgres: include_str!("../../../sql/postgres/0011_ds50_merchant_keys.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0011_ds50_merchant_keys.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -156,6 +156,107 @@ fn mqtt_endpoint(gw: &Gateway) -> Result<(String, u16), ApiError> {
     }
 }
 
+/// A freshly issued API key: 32 random bytes, hex, and its expiry.
+struct NewKey {
+    key: String,
+    expires_at_ms: i64,
+    expiry: WireDate,
+}
+
+fn new_key(now: i64, days: u32) -> Result<NewKey, ApiError> {
+    let expires_at_ms = now + i64::from(days) * DAY_MS;
+    let expiry = chrono::DateTime::from_timestamp_millis(expires_at_ms)
+        .map(|t| t.date_naive())
+        .and_then(|d| {
+            use chrono::Datelike;
+            WireDate::new(
+                u16::try_from(d.year()).ok()?,
+                u8::try_from(d.month()).ok()?,
+                u8::try_from(d.day()).ok()?,
+            )
+        })
+        .ok_or_else(|| ApiError::invalid("expires_in_days", "out of range"))?;
+    Ok(NewKey {
+        key: hex::encode(rand::random::<[u8; 32]>()),
+        expires_at_ms,
+        expiry,
+    })
+}
+
+/// Issue a merchant-wide key.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantKeyBody {
+    /// Days the key stays valid, 1..=3650 (default 365).
+    #[serde(default = "default_days")]
+    pub expires_in_days: u32,
+}
+
+impl Validate for MerchantKeyBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.expires_in_days == 0 || self.expires_in_days > KEY_LIFETIME_DAYS_MAX {
+            return Err(ApiError::invalid(
+                "expires_in_days",
+                "must be within 1..=3650",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A merchant-wide API key, shown once.
+#[derive(Serialize, ToSchema)]
+pub struct MerchantKeyView {
+    /// The key (for `pgw_api_key`); posgate keeps only its SHA-256.
+    pub api_key: String,
+    /// `pgw_api_key_expiry`, `YYYYMMDD` (UTC).
+    pub api_key_expiry: String,
+    /// Unix milliseconds after which the key is refused (`P1`).
+    pub expires_at_ms: i64,
+}
+
+/// Issue an API key that opens every DS50 device of a merchant (the spec's key per merchant),
+/// valid `expires_in_days`. Shown once; only its SHA-256 is stored.
+#[utoipa::path(tag = "ds50", request_body = MerchantKeyBody, security(("bearer" = [])), responses(
+    (status = 201, body = MerchantKeyView), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[post("/merchants/{id}/ds50/api-keys")]
+pub async fn merchant_key(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<MerchantKeyBody>,
+) -> Result<HttpResponse, ApiError> {
+    let merchant = id.into_inner();
+    let now = now_ms();
+    let NewKey {
+        key,
+        expires_at_ms,
+        expiry,
+    } = new_key(now, body.0.expires_in_days)?;
+    let hash = key_hash(&key);
+    let stored = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_merchant(db, merchant).await?.is_none() {
+                return Ok(false);
+            }
+            store_ds50::insert_merchant_api_key(db, &hash, merchant, expires_at_ms, now).await?;
+            Ok(true)
+        })
+    })
+    .await?;
+    if !stored {
+        return Err(ApiError::not_found("merchant"));
+    }
+    tracing::info!(merchant, "DS50 merchant API key issued");
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(MerchantKeyView {
+            api_key: key,
+            api_key_expiry: expiry.to_compact(),
+            expires_at_ms,
+        }))
+}
+
 /// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid for
 /// `expires_in_days`, of which only the SHA-256 is stored, with this gateway's MQTT broker
 /// and payment endpoints. The answer is the file itself; the key is not shown again.
@@ -173,19 +274,11 @@ pub async fn posparam(
         .ok_or_else(|| ApiError::invalid("mqtt.public_base_url", "not an http(s) URL"))?;
     let (mqtt_host, mqtt_port) = mqtt_endpoint(&gw)?;
     let now = now_ms();
-    let expires_at_ms = now + i64::from(body.0.expires_in_days) * DAY_MS;
-    let expiry = chrono::DateTime::from_timestamp_millis(expires_at_ms)
-        .map(|t| t.date_naive())
-        .and_then(|d| {
-            use chrono::Datelike;
-            WireDate::new(
-                u16::try_from(d.year()).ok()?,
-                u8::try_from(d.month()).ok()?,
-                u8::try_from(d.day()).ok()?,
-            )
-        })
-        .ok_or_else(|| ApiError::invalid("expires_in_days", "out of range"))?;
-    let key = hex::encode(rand::random::<[u8; 32]>());
+    let NewKey {
+        key,
+        expires_at_ms,
+        expiry,
+    } = new_key(now, body.0.expires_in_days)?;
     let terminal_id = terminal.id;
     let topic = match body.0.mqtt_topic.clone() {
         Some(topic) => topic,

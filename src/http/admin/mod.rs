@@ -42,6 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(commands::send_to_merchant)
             .service(commands::list)
             .service(ds50::posparam)
+            .service(ds50::merchant_key)
             .service(ds50::broadcast)
             .service(ds50::broadcast_to_merchant)
             .service(jpos::set_rules)
