@@ -418,6 +418,45 @@ async fn a_merchant_key_opens_every_device_of_its_merchant_only() {
         (status, reply["acqResponseCode"].as_str()),
         (401, Some("P1"))
     );
+    // Revoked: refused at once, on every device; device keys stay valid.
+    let (status, revoked) = gw
+        .admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/merchants/{}/ds50/api-keys", gw.merchant),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["revoked"], 2, "the issued key and the expired one");
+    let (status, reply) = gw.sale(Auth::Bearer(&key), &pan, "1.00", 3).await;
+    assert_eq!(
+        (status, reply["acqResponseCode"].as_str()),
+        (401, Some("63"))
+    );
+    let device_key = gw.key.clone();
+    let (status, reply) = gw.sale(Auth::Bearer(&device_key), &pan, "1.00", 4).await;
+    assert_eq!(
+        (status, reply["acqResponseCode"].as_str()),
+        (200, Some("00"))
+    );
+    // A device's keys revoked: its own key stops working too.
+    let terminal = ds50_terminal_id(&gw).await;
+    let (status, revoked) = gw
+        .admin
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/admin/v1/terminals/{terminal}/ds50/api-keys"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{revoked}");
+    assert_eq!(revoked["revoked"], 1);
+    let (status, reply) = gw.sale(Auth::Bearer(&device_key), &pan, "1.00", 5).await;
+    assert_eq!(
+        (status, reply["acqResponseCode"].as_str()),
+        (401, Some("63"))
+    );
     // Bad requests to the issuer.
     let (status, _) = gw
         .admin

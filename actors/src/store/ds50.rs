@@ -111,6 +111,24 @@ pub async fn find_merchant_api_key(
     .transpose()
 }
 
+/// Revokes every key of a DS50 terminal; returns how many there were.
+pub async fn revoke_device_keys(db: &dyn Db, terminal_id: i64) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM ds50_api_keys WHERE terminal_id = $1",
+        &[terminal_id.into()],
+    )
+    .await
+}
+
+/// Revokes every merchant-wide key of a merchant; returns how many there were.
+pub async fn revoke_merchant_keys(db: &dyn Db, merchant_id: i64) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM ds50_merchant_api_keys WHERE merchant_id = $1",
+        &[merchant_id.into()],
+    )
+    .await
+}
+
 /// The card-side record of one sale.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaleRecord {

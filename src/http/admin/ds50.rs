@@ -8,7 +8,7 @@ use crate::app::Gateway;
 use crate::http::ds50::key_hash;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use actix_web::{post, web, HttpResponse};
+use actix_web::{delete, post, web, HttpResponse};
 use posgate_actors::entity::{BroadcastError, Ds50Broadcast};
 use posgate_actors::model::{Terminal, TerminalFamily, TerminalStatus};
 use posgate_actors::store::ds50 as store_ds50;
@@ -255,6 +255,61 @@ pub async fn merchant_key(
             api_key_expiry: expiry.to_compact(),
             expires_at_ms,
         }))
+}
+
+/// How many keys a revocation removed.
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    /// Keys revoked (0 when there were none).
+    pub revoked: u64,
+}
+
+/// Revoke every API key of a DS50 device (a lost or stolen device, a leaked file): its sales
+/// are refused (`63`) until a new `posparam.ini` is issued.
+#[utoipa::path(tag = "ds50", security(("bearer" = [])), responses(
+    (status = 200, body = Revoked), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[delete("/terminals/{id}/ds50/api-keys")]
+pub async fn revoke_device_keys(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let terminal = ds50_terminal(&gw, id.into_inner()).await?;
+    let terminal_id = terminal.id;
+    let revoked = with_db(&gw, move |db| {
+        Box::pin(async move { store_ds50::revoke_device_keys(db, terminal_id).await })
+    })
+    .await?;
+    tracing::info!(
+        terminal = terminal_id,
+        revoked,
+        "DS50 device API keys revoked"
+    );
+    Ok(HttpResponse::Ok().json(Revoked { revoked }))
+}
+
+/// Revoke every merchant-wide DS50 API key of a merchant (device keys stay valid).
+#[utoipa::path(tag = "ds50", security(("bearer" = [])), responses(
+    (status = 200, body = Revoked), (status = 404, body = ErrorBody)))]
+#[delete("/merchants/{id}/ds50/api-keys")]
+pub async fn revoke_merchant_keys(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let merchant = id.into_inner();
+    let revoked = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::get_merchant(db, merchant).await?.is_none() {
+                return Ok(None);
+            }
+            store_ds50::revoke_merchant_keys(db, merchant)
+                .await
+                .map(Some)
+        })
+    })
+    .await?;
+    let revoked = found(revoked, "merchant")?;
+    tracing::info!(merchant, revoked, "DS50 merchant API keys revoked");
+    Ok(HttpResponse::Ok().json(Revoked { revoked }))
 }
 
 /// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid for

@@ -43,6 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(commands::list)
             .service(ds50::posparam)
             .service(ds50::merchant_key)
+            .service(ds50::revoke_device_keys)
+            .service(ds50::revoke_merchant_keys)
             .service(ds50::broadcast)
             .service(ds50::broadcast_to_merchant)
             .service(jpos::set_rules)
