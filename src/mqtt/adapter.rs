@@ -106,17 +106,6 @@ impl MqttAdapter {
         &self.prefix
     }
 
-    /// Publishes `payload` to `topic` with QoS 1.
-    pub async fn publish(
-        &self,
-        topic: String,
-        payload: Vec<u8>,
-    ) -> Result<(), rumqttc::ClientError> {
-        self.client
-            .publish(topic, QoS::AtLeastOnce, false, payload)
-            .await
-    }
-
     /// Owns the event loop: (re)connects with backoff, resubscribes after every connection,
     /// and hands each publish to a task of its own.
     async fn run(
@@ -230,7 +219,8 @@ impl MqttAdapter {
     }
 
     async fn send(&self, topic: String, payload: Vec<u8>) {
-        if let Err(e) = self.publish(topic, payload).await {
+        use posgate_actors::entity::DevicePublisher;
+        if let Err(e) = self.to_topic(topic, payload).await {
             tracing::error!(error = %e, "MQTT publish failed");
         }
     }
@@ -248,6 +238,7 @@ impl posgate_actors::entity::DevicePublisher for MqttAdapter {
         )
     }
 
+    /// Publishes `payload` to `topic` with QoS 1: the one place the adapter publishes.
     fn to_topic(
         &self,
         topic: String,

@@ -26,6 +26,17 @@ use utoipa::ToSchema;
 pub const KEY_LIFETIME_DAYS_MAX: u32 = 3650;
 const DAY_MS: i64 = 86_400_000;
 
+/// An API key lifetime: 1..=[`KEY_LIFETIME_DAYS_MAX`] days.
+fn check_lifetime(days: u32) -> Result<(), ApiError> {
+    if days == 0 || days > KEY_LIFETIME_DAYS_MAX {
+        return Err(ApiError::invalid(
+            "expires_in_days",
+            "must be within 1..=3650",
+        ));
+    }
+    Ok(())
+}
+
 /// Issue a `posparam.ini`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -44,12 +55,7 @@ fn default_days() -> u32 {
 
 impl Validate for PosParamBody {
     fn validate(&self) -> Result<(), ApiError> {
-        if self.expires_in_days == 0 || self.expires_in_days > KEY_LIFETIME_DAYS_MAX {
-            return Err(ApiError::invalid(
-                "expires_in_days",
-                "must be within 1..=3650",
-            ));
-        }
+        check_lifetime(self.expires_in_days)?;
         if let Some(topic) = &self.mqtt_topic {
             validate_topic_prefix(topic)
                 .map_err(|e| ApiError::invalid("mqtt_topic", e.to_string()))?;
@@ -194,13 +200,7 @@ pub struct MerchantKeyBody {
 
 impl Validate for MerchantKeyBody {
     fn validate(&self) -> Result<(), ApiError> {
-        if self.expires_in_days == 0 || self.expires_in_days > KEY_LIFETIME_DAYS_MAX {
-            return Err(ApiError::invalid(
-                "expires_in_days",
-                "must be within 1..=3650",
-            ));
-        }
-        Ok(())
+        check_lifetime(self.expires_in_days)
     }
 }
 
