@@ -61,6 +61,7 @@ async fn prepare(store: &Store, tag: &str) -> Vec<i64> {
                 asset: Asset::Cash,
                 amount: 1_000_000_000,
             },
+            device_fields: Default::default(),
         })
         .collect();
     store.commit_batch(credits).await.expect("opening credits");
@@ -103,6 +104,7 @@ async fn run(store: &Store, accounts_ids: &[i64], s: &Scenario, run_id: u64) -> 
                             overdraft: false,
                             award_points: 0,
                         },
+                        device_fields: Default::default(),
                     })
                     .await
                     .expect("debit");

@@ -10,7 +10,7 @@ use crate::secret::Secret;
 use crate::telemetry;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use chrono::{FixedOffset, NaiveDate, Utc};
+use chrono::{NaiveDate, Utc};
 use metrics_exporter_prometheus::PrometheusHandle;
 use posgate_actors::accounts::Accounts;
 use posgate_actors::cards::CardKey;
@@ -67,9 +67,7 @@ pub enum StartError {
 impl Gateway {
     /// The business date now, at the configured UTC offset.
     pub fn business_date(&self) -> NaiveDate {
-        let offset = FixedOffset::east_opt(self.config.ledger.utc_offset_minutes * 60)
-            .unwrap_or_else(|| FixedOffset::east_opt(0).expect("zero offset is valid"));
-        Utc::now().with_timezone(&offset).date_naive()
+        posgate_actors::ledger::business_date(self.config.ledger.utc_offset_minutes, Utc::now())
     }
 }
 
@@ -196,6 +194,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         // Validated with the rest of the configuration.
         mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
         photo_dir: config.mqtt.photo_dir.clone().into(),
+        utc_offset_minutes: config.ledger.utc_offset_minutes,
+        mqtt_cancel_window_seconds: config.mqtt.cancel_window_seconds,
     };
     let deps = EntityDeps {
         store: store.clone(),

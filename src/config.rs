@@ -284,6 +284,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "jpos.sms_webhook_url", help: "http(s):// URL verification codes are POSTed to as JSON; empty = development sink file" },
     Setting { key: "jpos.sms_dev_sink_path", help: "development SMS sink: file each message is appended to when no webhook is set" },
     Setting { key: "mqtt.device_offline_after_seconds", help: "a device silent for longer is shown offline in the admin API, seconds (above 30)" },
+    Setting { key: "mqtt.cancel_window_seconds", help: "a mode 31 cancel may undo the device's last consumption for this long after it, seconds (1..=86400)" },
     Setting { key: "ds50.sale_path", help: "path of the DS50 sale endpoint (posparam.ini pgw_api_sale)" },
     Setting { key: "ds50.details_path", help: "path of the DS50 transaction details endpoint (posparam.ini pgw_api_details)" },
     Setting { key: "pospal.notify_path", help: "path Pospal posts notifications to (the push URL set at Pospal)" },
@@ -514,6 +515,9 @@ impl Config {
                 "mqtt.command_ack_timeout_seconds",
                 "command timeouts must be at least 1 second",
             );
+        }
+        if !(1..=86_400).contains(&self.mqtt.cancel_window_seconds) {
+            return invalid("mqtt.cancel_window_seconds", "must be within 1..=86400");
         }
         if self.mqtt.device_offline_after_seconds <= 30 {
             return invalid(

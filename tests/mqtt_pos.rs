@@ -56,6 +56,22 @@ impl World {
         self.gw.device().await.0
     }
 
+    /// A device whose terminal was granted top-up and load (modes 2 and 12), no ceilings.
+    async fn granted_device(&self) -> SimDevice {
+        let (device, terminal) = self.gw.device().await;
+        for capability in ["top_up", "load"] {
+            let (status, body) = self
+                .admin
+                .put(
+                    &format!("/admin/v1/terminals/{terminal}/capabilities/{capability}"),
+                    json!({"per_transaction_max": 0, "daily_max": 0}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        device
+    }
+
     async fn user(&self, cash: i64, subsidy: i64, copies: i64) -> (String, i64) {
         let user = format!("{}", 200_000 + rand::random::<u32>() % 100_000);
         let (status, a) = self
@@ -93,7 +109,7 @@ fn reply(xf: i64, bt: i64, xj: i64, dst: i64, cp: i64) -> Value {
 }
 
 async fn every_mode(w: World) {
-    let mut d = w.device().await;
+    let mut d = w.granted_device().await;
     let (u, a) = w.user(10_000, 300, 5).await;
     // Mode 1: 90% of 1000 = 900; subsidy (300) first, then cash (600).
     let first = d.consume(&consumption(1, 1, &u, 1000)).await.unwrap();
@@ -113,10 +129,33 @@ async fn every_mode(w: World) {
         d.consume(&consumption(1, 2, &u, 3000)).await.unwrap()["xfCode"],
         3
     );
-    // Mode 41: copies (payCopies default 1, here 2).
+    // Mode 31 (its own posNum) cancels the device's last consumption, posNum 1, when
+    // payMoney is what it charged: 900 back (to cash and subsidy). A retry replays; a
+    // second cancel finds the last consumption already cancelled.
+    assert_eq!(
+        d.consume(&consumption(31, 20, &u, 800)).await.unwrap()["xfCode"],
+        6,
+        "payMoney must be the amount charged"
+    );
+    let cancel = d.consume(&consumption(31, 21, &u, 900)).await.unwrap();
+    assert_eq!(cancel, reply(0, 300, 10_000, 900, 5));
+    assert_eq!(
+        d.consume(&consumption(31, 21, &u, 900)).await.unwrap(),
+        cancel
+    );
+    assert_eq!(
+        d.consume(&consumption(31, 22, &u, 900)).await.unwrap()["xfCode"],
+        6
+    );
+    // Charged again, so the scenario below starts from 9,400 cash.
+    assert_eq!(
+        d.consume(&consumption(1, 23, &u, 1000)).await.unwrap(),
+        reply(0, 0, 9_400, 900, 5)
+    );
+    // Mode 41: copies (payCopies default 1, here 2). dstMoney is money received: none.
     let mut copies = consumption(41, 3, &u, 0);
     copies["payCopies"] = json!(2);
-    assert_eq!(d.consume(&copies).await.unwrap(), reply(0, 0, 9_400, 2, 3));
+    assert_eq!(d.consume(&copies).await.unwrap(), reply(0, 0, 9_400, 0, 3));
     // Mode 31 on a copies consumption: not cancellable.
     assert_eq!(
         d.consume(&consumption(31, 3, &u, 0)).await.unwrap()["xfCode"],
@@ -126,21 +165,6 @@ async fn every_mode(w: World) {
     assert_eq!(
         d.consume(&consumption(10, 3, &u, 0)).await.unwrap(),
         reply(0, 0, 9_400, 2, 5)
-    );
-    // Mode 31: cancel of posNum 1 gives 900 back (to cash and subsidy).
-    let cancel = d.consume(&consumption(31, 1, &u, 900)).await.unwrap();
-    assert_eq!(
-        (
-            cancel["xfCode"].as_i64(),
-            cancel["btYe"].as_i64(),
-            cancel["xjYe"].as_i64()
-        ),
-        (Some(0), Some(300), Some(10_000))
-    );
-    // A cancel of an unknown posNum is refused.
-    assert_eq!(
-        d.consume(&consumption(31, 77, &u, 100)).await.unwrap()["xfCode"],
-        6
     );
     // Reversal before its original: success now, the late original is refused.
     assert_eq!(
@@ -154,20 +178,26 @@ async fn every_mode(w: World) {
     // Mode 12: 圈存, cash to purse.
     assert_eq!(
         d.consume(&consumption(12, 9, &u, 1000)).await.unwrap()["xjYe"],
-        9_000
+        8_400
     );
     // Mode 2: online recharge.
     assert_eq!(
         d.consume(&consumption(2, 10, &u, 500)).await.unwrap()["xjYe"],
-        9_500
+        8_900
     );
-    // Mode 51: offline record, device-discounted amount, may go into debt; over zxe flagged.
+    // A recharge cannot be cancelled.
+    assert_eq!(
+        d.consume(&consumption(31, 24, &u, 500)).await.unwrap()["xfCode"],
+        7
+    );
+    // Mode 51: offline record, device-discounted amount, drawing the purse (1,000) first;
+    // may go into debt; over zxe flagged.
     let mut offline = consumption(51, 11, &u, 20_000);
     offline["offlineDz"] = json!(100);
     offline["offlineMoney"] = json!(12_000);
     assert_eq!(
         d.consume(&offline).await.unwrap(),
-        reply(0, 0, -2_200, 12_000, 5)
+        reply(0, 0, -2_100, 12_000, 5)
     );
     // Mode 52: offline copies.
     let mut offline_copies = consumption(52, 12, &u, 0);
@@ -182,9 +212,9 @@ async fn every_mode(w: World) {
     let balance = d.balance(&u).await.unwrap();
     assert_eq!(
         balance,
-        json!({"code": 0, "xfCode": 0, "btYe": 0, "xjYe": -2_200, "cpAfter": -1})
+        json!({"code": 0, "xfCode": 0, "btYe": 0, "xjYe": -2_100, "cpAfter": -1})
     );
-    assert_eq!(w.balances(a).await["purse"], 1000);
+    assert_eq!(w.balances(a).await["purse"], 0);
     // Unknown user.
     assert_eq!(
         d.consume(&consumption(1, 14, "999999999", 10))
@@ -334,7 +364,7 @@ async fn bad_input_table(w: World) {
         ("copies negative", { let mut v = ok.clone(); v["mode"] = json!(41); v["payCopies"] = json!(-2); v.to_string().into_bytes() }, 11),
         ("offlineDz 150", { let mut v = ok.clone(); v["mode"] = json!(51); v["offlineMoney"] = json!(10); v["offlineDz"] = json!(150); v.to_string().into_bytes() }, 11),
         ("path traversal imgPath", with("imgPath", json!("../../etc/passwd")), 0),
-        ("unusable imgPath", with("imgPath", json!("..")), 0),
+        ("unusable imgPath", { let mut v = ok.clone(); v["posNum"] = json!(2); v["imgPath"] = json!(".."); v.to_string().into_bytes() }, 0),
         ("duplicate keys", br#"{"mode":1,"mode":2,"posNum":1,"userId":"1","payTime":"2026-11-24 12:00:00","idenType":"x","payMoney":1}"#.to_vec(), 11),
         ("deep nesting", format!("{}{}", "[".repeat(200), "]".repeat(200)).into_bytes(), 11),
         ("binary", vec![0xff, 0xfe, 0x00, 0x01], 11),
@@ -348,13 +378,13 @@ async fn bad_input_table(w: World) {
         }
     }
     assert!(wrong.is_empty(), "{wrong:#?}");
-    // Only the sanitised-imgPath case (a valid consumption) was posted.
+    // Only the two imgPath cases (valid consumptions; the photo link is dropped) posted.
     let b = w.balances(a).await;
-    assert_eq!(b["cash"], 5_000 - 90);
+    assert_eq!(b["cash"], 5_000 - 2 * 90);
     assert_eq!(
         w.transactions(a).await,
-        2 + 1,
-        "two openings and one consumption"
+        2 + 2,
+        "two openings and two consumptions"
     );
 }
 

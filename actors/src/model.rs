@@ -239,6 +239,10 @@ pub struct Transaction {
     pub balances_after: Balances,
     /// Creation time, unix ms.
     pub created_at_ms: i64,
+    /// What the device said beyond the request's identity, by wire name (MQTT `payTime`,
+    /// `idenType`, `imgPath`, `offlineDz`, `offlineMoney`, `payMoney`, `mode`); empty when
+    /// the protocol keeps its own journal (jpos, DS50) or for admin postings.
+    pub device_fields: crate::ledger::DeviceFields,
 }
 
 /// Filter and page of a transaction listing.

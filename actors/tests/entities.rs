@@ -75,6 +75,7 @@ fn credit(key: &str, account: i64, amount: i64) -> PostRequest {
             asset: Asset::Cash,
             amount,
         },
+        device_fields: Default::default(),
     }
 }
 

@@ -112,6 +112,7 @@ impl Fixture {
             terminal: Some("test:1".into()),
             business_date: DAY(),
             op,
+            device_fields: Default::default(),
         }
     }
 
@@ -661,6 +662,7 @@ async fn randomized_ten_thousand_operations(store: Store) {
                 terminal: None,
                 business_date: DAY(),
                 op,
+                device_fields: Default::default(),
             });
         }
         let keys_in_batch: Vec<(String, i64)> = batch

@@ -1,8 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, commands, ds50, dto, jpos, ktv, merchants, pospal, terminals, transactions, uploads,
-    venues,
+    accounts, capabilities, commands, ds50, dto, exceptions, jpos, ktv, merchants, pospal,
+    terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -35,6 +35,8 @@ impl Modify for BearerAuth {
         merchants::create, merchants::get, merchants::update,
         merchants::create_group, merchants::get_group, merchants::update_group,
         terminals::create, terminals::get, terminals::update,
+        capabilities::list, capabilities::grant, capabilities::revoke,
+        exceptions::list, exceptions::get, exceptions::book, exceptions::write_off,
         commands::send, commands::send_to_merchant, commands::list,
         ds50::posparam, ds50::merchant_key, ds50::revoke_device_keys,
         ds50::revoke_merchant_keys, ds50::broadcast, ds50::broadcast_to_merchant,

@@ -58,6 +58,8 @@ pub struct MqttConfig {
     /// A device silent for longer than this is shown offline, seconds (its last-seen time
     /// is written at most every 30 s, so keep this above 30).
     pub device_offline_after_seconds: u64,
+    /// How long after a consumption a mode 31 cancel may still undo it, seconds.
+    pub cancel_window_seconds: u64,
 }
 
 impl Default for MqttConfig {
@@ -82,6 +84,7 @@ impl Default for MqttConfig {
             command_url_ttl_seconds: 600,
             public_base_url: "http://127.0.0.1:8080".into(),
             device_offline_after_seconds: 120,
+            cancel_window_seconds: 600,
         }
     }
 }

@@ -411,6 +411,7 @@ async fn execute(
                 terminal: None,
                 business_date: plan.business_date.unwrap_or(today),
                 op: posting.op.clone(),
+                device_fields: Default::default(),
             };
             let result = deps
                 .accounts

@@ -41,7 +41,7 @@ pub use terminal_ds50::{
     Ds50SaleReply,
 };
 pub use terminal_mqtt::{
-    consume_reply, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
+    consume_reply, offline_sources, posting, refusal_reply, xf_code, MqttDeviceMessage, MqttReply,
 };
 pub use venue::{
     describe_violations, ktv_entity_code, BackfillCounts, KtvBackfill, KtvBackfillReply, KtvUpload,
@@ -117,6 +117,17 @@ pub struct ProtocolSettings {
     pub mqtt_debit_order: Vec<crate::ledger::Asset>,
     /// MQTT POS: where uploaded photos are saved (one folder per device).
     pub photo_dir: std::path::PathBuf,
+    /// The business day's offset east of UTC, minutes (`ledger.utc_offset_minutes`).
+    pub utc_offset_minutes: i32,
+    /// MQTT POS: how long after a consumption a mode 31 cancel may still undo it, seconds.
+    pub mqtt_cancel_window_seconds: u64,
+}
+
+impl ProtocolSettings {
+    /// The server's business date now.
+    pub fn business_date(&self) -> chrono::NaiveDate {
+        crate::ledger::business_date(self.utc_offset_minutes, chrono::Utc::now())
+    }
 }
 
 impl Default for ProtocolSettings {
@@ -124,6 +135,8 @@ impl Default for ProtocolSettings {
         ProtocolSettings {
             mqtt_debit_order: vec![crate::ledger::Asset::Subsidy, crate::ledger::Asset::Cash],
             photo_dir: std::path::PathBuf::from("photos"),
+            utc_offset_minutes: 480,
+            mqtt_cancel_window_seconds: 600,
         }
     }
 }

@@ -7,6 +7,7 @@ use super::{Entity, EntityDeps, EntityError, Lifecycle};
 use crate::ledger::{PostOutcome, PostRequest};
 use crate::mailbox::Ask;
 use crate::model::{MerchantStatus, Terminal, TerminalFamily, TerminalStatus};
+use crate::store::capabilities::{self, Capability, Grant};
 use crate::store::{catalog, StoreError};
 use actix::prelude::*;
 
@@ -21,6 +22,15 @@ pub struct TerminalState {
     pub terminal: Terminal,
     /// Its merchant is active.
     pub merchant_active: bool,
+    /// The capabilities an operator granted it (top-up, load), with their ceilings.
+    pub grants: Vec<Grant>,
+}
+
+impl TerminalState {
+    /// The grant of `capability`, when the terminal has it.
+    pub fn grant(&self, capability: Capability) -> Option<&Grant> {
+        self.grants.iter().find(|g| g.capability == capability)
+    }
 }
 
 /// Actor of one terminal.
@@ -63,9 +73,11 @@ impl TerminalActor {
                     let merchant_active = catalog::get_merchant(db, terminal.merchant_id)
                         .await?
                         .is_some_and(|m| m.status == MerchantStatus::Active);
+                    let grants = capabilities::grants(db, terminal.id).await?;
                     Ok(Some(TerminalState {
                         terminal,
                         merchant_active,
+                        grants,
                     }))
                 })
             })

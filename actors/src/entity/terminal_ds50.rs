@@ -105,6 +105,7 @@ pub fn sale_posting(sale: &Ds50Sale, account_id: i64, terminal_key: &str) -> Pos
             overdraft: false,
             award_points: 0,
         },
+        device_fields: Default::default(),
     }
 }
 

@@ -2,22 +2,32 @@
 //! `mqtt_pos`): consumption requests become ledger postings, balance queries read the
 //! account, and every answer is encoded here, in the spec's own vocabulary (`xfCode`).
 //!
-//! Identity: a consumption is idempotent on `mqtt:{deviceId}:{posNum}`. A reversal (mode
-//! 10) and a cancel (mode 31) name their original by its `posNum` and are keyed
-//! `...:{posNum}:reversal` / `...:{posNum}:cancel`, so a retried reversal or cancel replays
-//! too. The business date of the daily limits is the date of the device's `payTime`.
+//! Identity: a consumption is idempotent on `mqtt:{deviceId}:{posNum}` and its content (the
+//! device's own fields are part of the fingerprint, so a reused `posNum` with another
+//! `payTime` or amount is answered `DuplicateMismatch`). A reversal (mode 10) names its
+//! original by its own `posNum` and is keyed `...:{posNum}:reversal`; a cancel (mode 31)
+//! carries its own `posNum` (keyed `...:{posNum}:cancel`) and undoes the device's last
+//! online amount consumption, if `payMoney` matches what it charged and it is recent enough
+//! (`mqtt.cancel_window_seconds`). The business date of the daily limits is the server's
+//! (`ledger.utc_offset_minutes`), never the device's.
+//!
+//! Top-up (mode 2) and load (mode 12, 圈存) are capabilities an operator grants a terminal,
+//! with ceilings; offline records (51/52) that cannot be booked go to the offline exception
+//! queue and are acknowledged, so that no served meal is ever lost.
 
 use super::cached::Loaded;
 use super::terminal::{TerminalActor, TerminalState};
-use super::EntityError;
+use super::{EntityError, ProtocolSettings};
 use crate::ledger::{
-    Asset, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
+    Asset, DeviceFields, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal,
+    VoidKind,
 };
 use crate::mailbox::Ask;
-use crate::model::{TerminalFamily, TerminalStatus};
-use crate::store::catalog;
+use crate::model::{TerminalFamily, TerminalStatus, Transaction};
+use crate::store::capabilities::{self, Capability};
+use crate::store::exceptions::{self, NewException};
+use crate::store::{catalog, Store};
 use actix::prelude::*;
-use chrono::NaiveDate;
 use posgate_protocols::mqtt_pos::{
     BalanceReply, Balances as WireBalances, ConsumeDetail, ConsumeReply, ConsumeRequest,
     DeviceMessage, XfCode,
@@ -80,33 +90,82 @@ fn wire_balances(outcome: &PostOutcome) -> WireBalances {
     }
 }
 
-/// The consumption reply of a ledger outcome.
+/// The consumption reply of a ledger outcome. `dstMoney` is money actually received (fen):
+/// what a money operation posted, 0 for copies (the copies were paid for when loaded;
+/// `cpAfter` shows what is left).
 pub fn consume_reply(outcome: &PostOutcome, copies: bool) -> ConsumeReply {
     if outcome.key_conflict {
         return ConsumeReply::refused(XfCode::DuplicateMismatch, wire_balances(outcome));
     }
+    let received = if copies { 0 } else { outcome.posted_amount };
     match outcome.refusal {
-        None => ConsumeReply::success(Fen(outcome.posted_amount), wire_balances(outcome)),
+        None => ConsumeReply::success(Fen(received), wire_balances(outcome)),
         Some(r) => ConsumeReply::refused(xf_code(r, copies), wire_balances(outcome)),
     }
 }
 
-/// The ledger request of a consumption, for account `account_id`; `money_sources` is the
-/// configured draw order (subsidy then cash by default).
-pub fn posting(
+/// The device's own fields of a consumption, by wire name: recorded on the journal for the
+/// auditor (`payTime` and `imgPath` tie a charge to its photo, the offline pricing lets an
+/// offline record be checked) and part of the request's fingerprint, so that a `posNum`
+/// reused with another `payTime` or amount is a conflict, never a replay.
+pub fn device_fields(req: &ConsumeRequest) -> DeviceFields {
+    let mut fields = DeviceFields::new();
+    let mut put = |name: &str, value: String| {
+        fields.insert(name.to_string(), value);
+    };
+    put("mode", req.mode().code().to_string());
+    put("payMoney", req.pay_money.get().to_string());
+    put("payTime", req.pay_time.to_string());
+    put("idenType", req.iden_type.clone());
+    if let Some(img) = &req.img_path {
+        put("imgPath", img.as_str().to_string());
+    }
+    let (copies, pricing) = match req.detail {
+        ConsumeDetail::OnlineCopies { copies } => (Some(copies), None),
+        ConsumeDetail::OfflineCopies { copies, pricing } => (Some(copies), pricing),
+        ConsumeDetail::OfflineAmount(pricing) => (None, Some(pricing)),
+        _ => (None, None),
+    };
+    if let Some(copies) = copies {
+        put("payCopies", copies.to_string());
+    }
+    if let Some(pricing) = pricing {
+        put("offlineDz", pricing.discount.to_string());
+        put("offlineMoney", pricing.amount.get().to_string());
+    }
+    fields
+}
+
+/// The ledger key of a consumption request: `mqtt:{device}:{posNum}`, with a `:reversal`
+/// or `:cancel` suffix for modes 10 and 31.
+pub fn request_key(device: &str, req: &ConsumeRequest) -> String {
+    let key = format!("mqtt:{device}:{}", req.pos_num);
+    match req.detail {
+        ConsumeDetail::Reversal => format!("{key}:reversal"),
+        ConsumeDetail::Cancel => format!("{key}:cancel"),
+        _ => key,
+    }
+}
+
+/// What an offline amount record draws, in order: the offline purse (圈存, money loaded for
+/// exactly this) first, then the configured money order.
+pub fn offline_sources(debit_order: &[Asset]) -> Vec<Asset> {
+    std::iter::once(Asset::Purse)
+        .chain(debit_order.iter().copied().filter(|a| *a != Asset::Purse))
+        .collect()
+}
+
+/// The ledger operation of a consumption. `settings.mqtt_debit_order` is the draw order of
+/// money (subsidy then cash by default); offline amount records draw the offline purse
+/// (圈存) first, the money loaded for exactly that. A reversal (mode 10) names the original
+/// by its own `posNum`; a cancel (mode 31) names `cancelled`, the key of the device's last
+/// consumption the caller found (see [`TerminalActor`]'s cancel rules).
+fn operation(
     device: &str,
     req: &ConsumeRequest,
-    account_id: i64,
-    money_sources: &[Asset],
-) -> PostRequest {
-    let key = format!("mqtt:{device}:{}", req.pos_num);
-    let date = req.pay_time.date();
-    let business_date = NaiveDate::from_ymd_opt(
-        i32::from(date.year()),
-        u32::from(date.month()),
-        u32::from(date.day()),
-    )
-    .unwrap_or_default();
+    settings: &ProtocolSettings,
+    cancelled: &str,
+) -> Operation {
     let amount = req.pay_money.get();
     let debit = |amount, sources: Vec<Asset>, discount, limits, overdraft| Operation::Debit {
         amount,
@@ -116,83 +175,67 @@ pub fn posting(
         overdraft,
         award_points: 0,
     };
-    let (idempotency_key, op) = match req.detail {
-        ConsumeDetail::OnlineAmount => (
-            key,
-            debit(
-                amount,
-                money_sources.to_vec(),
-                true,
-                LimitPolicy::Online,
-                false,
-            ),
+    let money = settings.mqtt_debit_order.clone();
+    match req.detail {
+        ConsumeDetail::OnlineAmount => debit(amount, money, true, LimitPolicy::Online, false),
+        ConsumeDetail::OnlineCopies { copies } => debit(
+            i64::from(copies),
+            vec![Asset::Copies],
+            false,
+            LimitPolicy::Online,
+            false,
         ),
-        ConsumeDetail::OnlineCopies { copies } => (
-            key,
-            debit(
-                i64::from(copies),
-                vec![Asset::Copies],
-                false,
-                LimitPolicy::Online,
-                false,
-            ),
+        ConsumeDetail::OfflineAmount(pricing) => debit(
+            pricing.amount.get(),
+            offline_sources(&money),
+            false,
+            LimitPolicy::Offline,
+            true,
         ),
-        ConsumeDetail::OfflineAmount(pricing) => (
-            key,
-            debit(
-                pricing.amount.get(),
-                money_sources.to_vec(),
-                false,
-                LimitPolicy::Offline,
-                true,
-            ),
+        ConsumeDetail::OfflineCopies { copies, .. } => debit(
+            i64::from(copies),
+            vec![Asset::Copies],
+            false,
+            LimitPolicy::Offline,
+            true,
         ),
-        ConsumeDetail::OfflineCopies { copies, .. } => (
-            key,
-            debit(
-                i64::from(copies),
-                vec![Asset::Copies],
-                false,
-                LimitPolicy::Offline,
-                true,
-            ),
-        ),
-        ConsumeDetail::Reversal => (
-            format!("{key}:reversal"),
-            Operation::Void {
-                original_key: key,
-                kind: VoidKind::Reversal,
-            },
-        ),
-        ConsumeDetail::Cancel => (
-            format!("{key}:cancel"),
-            Operation::Void {
-                original_key: key,
-                kind: VoidKind::Cancel,
-            },
-        ),
-        ConsumeDetail::Load => (
-            key,
-            Operation::Transfer {
-                from: Asset::Cash,
-                to: Asset::Purse,
-                amount,
-            },
-        ),
-        ConsumeDetail::OnlineRecharge => (
-            key,
-            Operation::Credit {
-                asset: Asset::Cash,
-                amount,
-            },
-        ),
-    };
+        ConsumeDetail::Reversal => Operation::Void {
+            original_key: format!("mqtt:{device}:{}", req.pos_num),
+            kind: VoidKind::Reversal,
+        },
+        ConsumeDetail::Cancel => Operation::Void {
+            original_key: cancelled.to_string(),
+            kind: VoidKind::Cancel,
+        },
+        ConsumeDetail::Load => Operation::Transfer {
+            from: Asset::Cash,
+            to: Asset::Purse,
+            amount,
+        },
+        ConsumeDetail::OnlineRecharge => Operation::Credit {
+            asset: Asset::Cash,
+            amount,
+        },
+    }
+}
+
+/// The ledger request of a consumption for account `account_id`, on the server's business
+/// day (`settings.business_date()`: a device's clock never moves the day of a limit; its
+/// `payTime` is recorded, not trusted). `cancelled` is only read for mode 31.
+pub fn posting(
+    device: &str,
+    req: &ConsumeRequest,
+    account_id: i64,
+    settings: &ProtocolSettings,
+    cancelled: &str,
+) -> PostRequest {
     PostRequest {
-        idempotency_key,
+        idempotency_key: request_key(device, req),
         account_id,
         terminal: Some(format!("mqtt:{device}")),
-        business_date,
-        op,
+        business_date: settings.business_date(),
+        op: operation(device, req, settings, cancelled),
+        device_fields: device_fields(req),
     }
 }
 
@@ -259,72 +302,136 @@ impl TerminalActor {
         req: ConsumeRequest,
         reply: oneshot::Sender<MqttReply>,
     ) {
+        if let Some(reason) = offline_inconsistency(&req) {
+            return self.hold_offline(&state, &req, reason, WireBalances::default(), reply);
+        }
         let user = req.user_id.as_str().to_string();
         self.with_account(
             ctx,
             state.terminal.merchant_id,
             user,
-            move |act, account, ctx| {
-                let account = match account {
-                    Ok(Some(id)) => id,
-                    Ok(None) => {
-                        let out =
-                            ConsumeReply::refused(XfCode::UnknownUser, WireBalances::default());
-                        let _ = reply.send(Some(out.encode()));
-                        return;
-                    }
-                    Err(e) => {
-                        let out = ConsumeReply::refused(entity_code(&e), WireBalances::default());
-                        let _ = reply.send(Some(out.encode()));
-                        return;
-                    }
-                };
-                let sources = act.deps.settings.mqtt_debit_order.clone();
-                let request = posting(&state.terminal.code, &req, account, &sources);
-                if matches!(req.detail, ConsumeDetail::Cancel) {
-                    act.cancel(ctx, request, reply);
-                } else {
-                    act.submit(request, draws_copies(&req), reply);
+            move |act, account, ctx| match account {
+                Ok(Some(id)) => act.route(ctx, state, req, id, reply),
+                Ok(None) if is_offline(&req) => {
+                    act.hold_offline(&state, &req, "unknown_user", WireBalances::default(), reply)
                 }
+                Ok(None) => answer(reply, XfCode::UnknownUser),
+                Err(e) => answer(reply, entity_code(&e)),
             },
         );
     }
 
-    /// Mode 31: copies consumptions are not cancellable (spec); everything else goes to
-    /// the ledger as a cancel.
-    fn cancel(
+    /// Sends a consumption of a known account down the path its mode takes.
+    fn route(
         &mut self,
         ctx: &mut Context<Self>,
+        state: TerminalState,
+        req: ConsumeRequest,
+        account: i64,
+        reply: oneshot::Sender<MqttReply>,
+    ) {
+        let settings = self.deps.settings.clone();
+        let request = posting(&state.terminal.code, &req, account, &settings, "");
+        match req.detail {
+            ConsumeDetail::Cancel => self.cancel(ctx, req, request, reply),
+            ConsumeDetail::OnlineRecharge => {
+                self.granted(ctx, &state, Capability::TopUp, request, reply)
+            }
+            ConsumeDetail::Load => self.granted(ctx, &state, Capability::Load, request, reply),
+            ConsumeDetail::OfflineAmount(_) | ConsumeDetail::OfflineCopies { .. } => {
+                self.submit_offline(state, req, request, reply)
+            }
+            _ => self.submit(request, draws_copies(&req), reply),
+        }
+    }
+
+    /// Modes 2 and 12 create or move money: only a terminal granted `capability` may, within
+    /// its ceilings. A retry of a request already journaled replays whatever the grant says
+    /// now (the first answer stands).
+    fn granted(
+        &mut self,
+        ctx: &mut Context<Self>,
+        state: &TerminalState,
+        capability: Capability,
         request: PostRequest,
         reply: oneshot::Sender<MqttReply>,
     ) {
-        let Operation::Void { original_key, .. } = &request.op else {
-            return self.submit(request, false, reply);
-        };
+        let grant = state.grant(capability).copied();
+        let amount = operation_amount(&request.op);
         let store = self.deps.store.clone();
-        let key = original_key.clone();
+        let terminal = self.life.key().to_string();
+        let (date, key) = (request.business_date, request.idempotency_key.clone());
         ctx.wait(
             async move {
                 store
                     .transaction(move |db| {
-                        Box::pin(async move { catalog::find_transaction(db, &key).await })
+                        Box::pin(async move {
+                            capabilities::day_usage(db, &terminal, capability, date, &key).await
+                        })
                     })
                     .await
             }
             .into_actor(self)
-            .map(move |original, act, _| match original {
-                Ok(Some(t)) if t.asset == Some(Asset::Copies) => {
-                    let out =
-                        ConsumeReply::refused(XfCode::NotCancellable, WireBalances::default());
-                    let _ = reply.send(Some(out.encode()));
+            .map(move |usage, act, _| match (usage, grant) {
+                (Err(e), _) => answer(reply, entity_code(&EntityError::from(e))),
+                (Ok((true, _)), _) => act.submit(request, false, reply),
+                (Ok(_), None) => {
+                    refused_capability(capability, "not_granted");
+                    answer(reply, XfCode::NotPermitted)
                 }
-                Ok(_) => act.submit(request, false, reply),
-                Err(e) => {
-                    let code = entity_code(&EntityError::from(e));
-                    let _ = reply.send(Some(
-                        ConsumeReply::refused(code, WireBalances::default()).encode(),
-                    ));
+                (Ok((false, day_total)), Some(grant))
+                    if !grant.allows_amount(amount) || !grant.allows_day(day_total, amount) =>
+                {
+                    refused_capability(capability, "over_ceiling");
+                    answer(reply, XfCode::OverTerminalCeiling)
                 }
+                (Ok(_), Some(_)) => act.submit(request, false, reply),
+            }),
+        );
+    }
+
+    /// Mode 31 undoes the device's last consumption (the spec: `payMoney` is "the actual
+    /// amount of the last transaction"): an online amount consumption of the same account,
+    /// charged exactly `payMoney`, within `mqtt.cancel_window_seconds`. Copies, recharges,
+    /// loads and offline records are not cancellable. A retried cancel replays.
+    fn cancel(
+        &mut self,
+        ctx: &mut Context<Self>,
+        req: ConsumeRequest,
+        mut request: PostRequest,
+        reply: oneshot::Sender<MqttReply>,
+    ) {
+        let store = self.deps.store.clone();
+        let key = request.idempotency_key.clone();
+        let terminal = self.life.key().to_string();
+        let window_ms = i64::try_from(self.deps.settings.mqtt_cancel_window_seconds)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        ctx.wait(
+            async move {
+                store
+                    .transaction(move |db| {
+                        Box::pin(async move {
+                            if let Some(done) = catalog::find_transaction(db, &key).await? {
+                                return Ok(Ok(done.original_key.unwrap_or_default()));
+                            }
+                            let last = catalog::last_transaction_of_terminal(db, &terminal).await?;
+                            Ok(cancellable(last, &req, request.account_id, window_ms))
+                        })
+                    })
+                    .await
+            }
+            .into_actor(self)
+            .map(move |target, act, _| match target {
+                Ok(Ok(original_key)) => {
+                    request.op = Operation::Void {
+                        original_key,
+                        kind: VoidKind::Cancel,
+                    };
+                    act.submit(request, false, reply);
+                }
+                Ok(Err(code)) => answer(reply, code),
+                Err(e) => answer(reply, entity_code(&EntityError::from(e))),
             }),
         );
     }
@@ -332,26 +439,83 @@ impl TerminalActor {
     /// Hands `request` to the accounts shard now (arrival order) and answers when it has
     /// committed.
     fn submit(&mut self, request: PostRequest, copies: bool, reply: oneshot::Sender<MqttReply>) {
+        self.submit_then(request, move |outcome| async move {
+            let out = match outcome {
+                Ok(outcome) => consume_reply(&outcome, copies),
+                Err(e) => ConsumeReply::refused(entity_code(&e), WireBalances::default()),
+            };
+            let _ = reply.send(Some(out.encode()));
+        });
+    }
+
+    /// Submits `request` now and runs `then` with its outcome once committed.
+    fn submit_then<F, Fut>(&mut self, request: PostRequest, then: F)
+    where
+        F: FnOnce(Result<PostOutcome, EntityError>) -> Fut + 'static,
+        Fut: std::future::Future<Output = ()> + 'static,
+    {
         match self.deps.accounts.submit(request) {
             Err(e) => {
-                let code = entity_code(&EntityError::from(e));
-                let _ = reply.send(Some(
-                    ConsumeReply::refused(code, WireBalances::default()).encode(),
-                ));
+                actix::spawn(then(Err(EntityError::from(e))));
             }
             Ok(rx) => {
                 actix::spawn(async move {
-                    let out = match rx.await.unwrap_or(Err(LedgerError::ShuttingDown)) {
-                        Ok(outcome) => consume_reply(&outcome, copies),
-                        Err(e) => ConsumeReply::refused(
-                            entity_code(&EntityError::from(e)),
-                            WireBalances::default(),
-                        ),
-                    };
-                    let _ = reply.send(Some(out.encode()));
+                    let outcome = rx.await.unwrap_or(Err(LedgerError::ShuttingDown));
+                    then(outcome.map_err(EntityError::from)).await;
                 });
             }
         }
+    }
+
+    /// Offline records (51/52): the device already served the meal, so a record the ledger
+    /// refuses (frozen account...) or that reuses a `posNum` with other content is held in
+    /// the offline exception queue and acknowledged; only an infrastructure failure is
+    /// answered with a retry code.
+    fn submit_offline(
+        &mut self,
+        state: TerminalState,
+        req: ConsumeRequest,
+        request: PostRequest,
+        reply: oneshot::Sender<MqttReply>,
+    ) {
+        let copies = draws_copies(&req);
+        let store = self.deps.store.clone();
+        self.submit_then(request, move |outcome| async move {
+            let reason = match &outcome {
+                Ok(o) if o.key_conflict => "pos_num_reused",
+                Ok(o) => match o.refusal {
+                    None => {
+                        let _ = reply.send(Some(consume_reply(o, copies).encode()));
+                        return;
+                    }
+                    Some(r) => r.as_str(),
+                },
+                Err(e) => {
+                    let out = ConsumeReply::refused(entity_code(e), WireBalances::default());
+                    let _ = reply.send(Some(out.encode()));
+                    return;
+                }
+            };
+            let balances = outcome.as_ref().map(wire_balances).unwrap_or_default();
+            let out = hold(&store, &state, &req, reason, balances).await;
+            let _ = reply.send(Some(out.encode()));
+        });
+    }
+
+    /// Puts an offline record in the exception queue and acknowledges it.
+    fn hold_offline(
+        &mut self,
+        state: &TerminalState,
+        req: &ConsumeRequest,
+        reason: &'static str,
+        balances: WireBalances,
+        reply: oneshot::Sender<MqttReply>,
+    ) {
+        let (store, state, req) = (self.deps.store.clone(), state.clone(), req.clone());
+        actix::spawn(async move {
+            let out = hold(&store, &state, &req, reason, balances).await;
+            let _ = reply.send(Some(out.encode()));
+        });
     }
 
     fn balance(
@@ -454,6 +618,123 @@ impl TerminalActor {
             }
             .into_actor(self),
         );
+    }
+}
+
+/// Answers a consumption with a refusal that posted nothing.
+fn answer(reply: oneshot::Sender<MqttReply>, code: XfCode) {
+    let _ = reply.send(Some(
+        ConsumeReply::refused(code, WireBalances::default()).encode(),
+    ));
+}
+
+fn is_offline(req: &ConsumeRequest) -> bool {
+    matches!(
+        req.detail,
+        ConsumeDetail::OfflineAmount(_) | ConsumeDetail::OfflineCopies { .. }
+    )
+}
+
+/// Why an offline record cannot be booked as sent, if its amounts contradict each other:
+/// the device's discounted amount (`offlineMoney`) above the price (`payMoney`).
+fn offline_inconsistency(req: &ConsumeRequest) -> Option<&'static str> {
+    let pricing = match req.detail {
+        ConsumeDetail::OfflineAmount(pricing) => Some(pricing),
+        ConsumeDetail::OfflineCopies { pricing, .. } => pricing,
+        _ => None,
+    }?;
+    (pricing.amount.get() > req.pay_money.get()).then_some("offline_money_above_pay_money")
+}
+
+/// The amount a top-up or load asks for.
+fn operation_amount(op: &Operation) -> i64 {
+    match op {
+        Operation::Debit { amount, .. }
+        | Operation::Credit { amount, .. }
+        | Operation::Transfer { amount, .. }
+        | Operation::Refund { amount, .. } => *amount,
+        Operation::Void { .. } => 0,
+    }
+}
+
+fn refused_capability(capability: Capability, why: &'static str) {
+    metrics::counter!("posgate_mqtt_capability_refusals_total",
+        "capability" => capability.as_str(), "reason" => why)
+    .increment(1);
+}
+
+/// The key of the transaction a mode 31 cancel undoes, or the code that refuses it: the
+/// terminal's last transaction must be an online amount consumption (mode 1) of `account`,
+/// not voided, charged exactly `payMoney`, at most `window_ms` ago.
+fn cancellable(
+    last: Option<Transaction>,
+    req: &ConsumeRequest,
+    account: i64,
+    window_ms: i64,
+) -> Result<String, XfCode> {
+    let last = last.ok_or(XfCode::OriginalNotFound)?;
+    let mode = last.device_fields.get("mode").map(String::as_str);
+    if mode != Some("1") || last.kind != "debit" {
+        return Err(XfCode::NotCancellable);
+    }
+    if last.account_id != Some(account)
+        || last.status != "posted"
+        || last.posted_amount != req.pay_money.get()
+    {
+        return Err(XfCode::OriginalNotFound);
+    }
+    if crate::store::now_ms().saturating_sub(last.created_at_ms) > window_ms {
+        return Err(XfCode::NotCancellable);
+    }
+    Ok(last.idempotency_key)
+}
+
+/// Stores an offline record in the exception queue and builds its acknowledgement
+/// (`xfCode` 0, `dstMoney` 0: kept for an operator, nothing booked); a retry code when the
+/// store cannot take it, so that the device sends it again.
+async fn hold(
+    store: &Store,
+    state: &TerminalState,
+    req: &ConsumeRequest,
+    reason: &'static str,
+    balances: WireBalances,
+) -> ConsumeReply {
+    let mut raw = device_fields(req);
+    raw.insert("userId".into(), req.user_id.as_str().to_string());
+    raw.insert("posNum".into(), req.pos_num.to_string());
+    let amount = match req.detail {
+        ConsumeDetail::OfflineAmount(pricing) => pricing.amount.get(),
+        ConsumeDetail::OfflineCopies { copies, .. } => i64::from(copies),
+        _ => req.pay_money.get(),
+    };
+    let new = NewException {
+        terminal: state.terminal.actor_key(),
+        pos_num: i64::try_from(req.pos_num).unwrap_or(i64::MAX),
+        merchant_id: state.terminal.merchant_id,
+        user_id: req.user_id.as_str().to_string(),
+        mode: i64::from(req.mode().code()),
+        amount,
+        reason: reason.to_string(),
+        raw: serde_json::to_string(&raw).unwrap_or_default(),
+    };
+    let now = crate::store::now_ms();
+    let stored = store
+        .transaction(move |db| Box::pin(async move { exceptions::record(db, &new, now).await }))
+        .await;
+    match stored {
+        Ok((row, fresh)) => {
+            if fresh {
+                metrics::counter!("posgate_offline_exceptions_total", "reason" => reason)
+                    .increment(1);
+                tracing::warn!(exception = row.id, terminal = %row.terminal, pos_num = row.pos_num,
+                    reason, "offline record held for an operator");
+            }
+            ConsumeReply::success(Fen(0), balances)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, reason, "could not store an offline record exception");
+            ConsumeReply::refused(XfCode::BusyRetry, WireBalances::default())
+        }
     }
 }
 

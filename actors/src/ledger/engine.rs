@@ -165,6 +165,8 @@ pub struct Entry {
     pub balances_after: Balances,
     /// Creation time, unix ms.
     pub created_at_ms: i64,
+    /// The device's own fields of the request (JSON object), when it sent any.
+    pub device_fields: Option<String>,
     /// Postings: planned ones for new rows; loaded ones for originals of voids/refunds.
     pub postings: Vec<Posting>,
 }
@@ -404,6 +406,8 @@ fn apply_one(snap: &mut Snapshot, r: &PostRequest, now_ms: i64) -> Vec<Touch> {
         fingerprint: r.fingerprint(),
         balances_after: balances,
         created_at_ms: now_ms,
+        device_fields: (!r.device_fields.is_empty())
+            .then(|| serde_json::to_string(&r.device_fields).unwrap_or_default()),
         postings: Vec::new(),
     };
     let mut touched = Vec::new();
@@ -706,6 +710,7 @@ fn void(
             fingerprint: String::new(),
             balances_after: ctx.balances,
             created_at_ms: now_ms,
+            device_fields: None,
             postings: Vec::new(),
         };
         snap.entries.insert(original_key.to_string(), tombstone);

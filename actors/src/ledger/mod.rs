@@ -7,3 +7,15 @@ pub mod engine;
 pub mod types;
 
 pub use types::*;
+
+/// The server's business date at `now`, for a business day that starts at midnight at
+/// `utc_offset_minutes` east of UTC (`ledger.utc_offset_minutes`). Daily limits and
+/// ceilings count against it; a device's clock never decides it.
+pub fn business_date(
+    utc_offset_minutes: i32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::NaiveDate {
+    let offset = chrono::FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
+    now.with_timezone(&offset).date_naive()
+}

@@ -220,15 +220,33 @@ pub struct PostRequest {
     pub business_date: NaiveDate,
     /// What to do.
     pub op: Operation,
+    /// What the device said beyond the request's identity (MQTT `payTime`, `idenType`,
+    /// `imgPath`, offline discount and amounts...), recorded on the journal for the auditor
+    /// and part of the fingerprint: a reused identity with other content is a conflict.
+    pub device_fields: DeviceFields,
 }
+
+/// A device's own fields of a request, by wire name; empty when the protocol keeps them
+/// elsewhere. Ordered, so that the fingerprint is stable.
+pub type DeviceFields = std::collections::BTreeMap<String, String>;
 
 impl PostRequest {
     /// A stable digest of what the request asks, so that a key reused for a different
-    /// request is told apart from a plain retry.
+    /// request is told apart from a plain retry. Requests without device fields digest as
+    /// they always did, so stored fingerprints stay valid.
     pub fn fingerprint(&self) -> String {
         use sha2::{Digest, Sha256};
-        let canonical =
-            serde_json::to_vec(&(&self.account_id, &self.terminal, &self.op)).unwrap_or_default();
+        let canonical = if self.device_fields.is_empty() {
+            serde_json::to_vec(&(&self.account_id, &self.terminal, &self.op))
+        } else {
+            serde_json::to_vec(&(
+                &self.account_id,
+                &self.terminal,
+                &self.op,
+                &self.device_fields,
+            ))
+        }
+        .unwrap_or_default();
         hex::encode(&Sha256::digest(&canonical)[..12])
     }
 }

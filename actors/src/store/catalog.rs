@@ -18,7 +18,8 @@ const VENUE_COLS: &str = "id, companycode, merchant_id, name, status, created_at
 /// Journal columns, in the order [`transaction_row`] reads them.
 pub const JOURNAL_COLS: &str = "id, idempotency_key, kind, status, refusal, account_id, merchant_id, \
      terminal, asset, amount, posted_amount, refunded_amount, original_key, flags, business_date, \
-     fingerprint, cash_after, subsidy_after, copies_after, points_after, purse_after, created_at_ms";
+     fingerprint, cash_after, subsidy_after, copies_after, points_after, purse_after, created_at_ms, \
+     device_fields";
 
 /// The user id of every merchant's counter account. User ids given through the admin API
 /// may not start with `~`, so it cannot collide.
@@ -126,6 +127,10 @@ pub fn transaction_row(r: &Row) -> Result<Transaction, StoreError> {
             purse: r.i64(20)?,
         },
         created_at_ms: r.i64(21)?,
+        device_fields: r
+            .opt_text(22)?
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default(),
     })
 }
 
@@ -695,6 +700,24 @@ pub async fn list_transactions(
 pub async fn find_transaction(db: &dyn Db, key: &str) -> Result<Option<Transaction>, StoreError> {
     let sql = format!("SELECT {JOURNAL_COLS} FROM journal WHERE idempotency_key = $1");
     query_opt(db, &sql, &[key.into()])
+        .await?
+        .as_ref()
+        .map(transaction_row)
+        .transpose()
+}
+
+/// The last transaction a terminal made that created, moved or took money (a debit, credit
+/// or transfer, posted or since voided): what an MQTT mode 31 cancel names.
+pub async fn last_transaction_of_terminal(
+    db: &dyn Db,
+    terminal: &str,
+) -> Result<Option<Transaction>, StoreError> {
+    let sql = format!(
+        "SELECT {JOURNAL_COLS} FROM journal WHERE terminal = $1 \
+         AND kind IN ('debit', 'credit', 'transfer') AND status IN ('posted', 'voided') \
+         ORDER BY created_at_ms DESC, id DESC LIMIT 1"
+    );
+    query_opt(db, &sql, &[terminal.into()])
         .await?
         .as_ref()
         .map(transaction_row)

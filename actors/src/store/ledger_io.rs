@@ -106,6 +106,7 @@ fn entry_row(r: &Row) -> Result<Entry, StoreError> {
             purse: r.i64(20)?,
         },
         created_at_ms: r.i64(21)?,
+        device_fields: r.opt_text(22)?,
         postings: Vec::new(),
     })
 }
@@ -268,7 +269,11 @@ async fn load(db: &dyn Db, needs: &Needs) -> Result<Snapshot, StoreError> {
 
 const JOURNAL_INSERT_COLS: &str = "idempotency_key, kind, status, refusal, account_id, merchant_id, \
      terminal, asset, amount, posted_amount, refunded_amount, original_key, flags, business_date, \
-     fingerprint, cash_after, subsidy_after, copies_after, points_after, purse_after, created_at_ms";
+     fingerprint, cash_after, subsidy_after, copies_after, points_after, purse_after, created_at_ms, \
+     device_fields";
+
+/// Number of columns in [`JOURNAL_INSERT_COLS`].
+const JOURNAL_INSERT_WIDTH: usize = 22;
 
 fn journal_values(e: &Entry) -> Vec<Value> {
     let b = e.balances_after;
@@ -294,6 +299,7 @@ fn journal_values(e: &Entry) -> Vec<Value> {
         b.points.into(),
         b.purse.into(),
         e.created_at_ms.into(),
+        e.device_fields.clone().into(),
     ]
 }
 
@@ -346,12 +352,12 @@ async fn write(
         Dialect::Postgres if !rows.is_empty() => {
             // Every column goes as an array; nullable ones use a sentinel (empty text,
             // i64::MIN) that NULLIF turns back into NULL.
-            let params = columns(&rows, 21)?;
+            let params = columns(&rows, JOURNAL_INSERT_WIDTH)?;
             let select: Vec<String> = params
                 .iter()
                 .enumerate()
                 .map(|(i, p)| match p {
-                    Value::TextArray(_) if [3, 6, 7, 11].contains(&i) => {
+                    Value::TextArray(_) if [3, 6, 7, 11, 21].contains(&i) => {
                         format!("NULLIF(c{i}, '')")
                     }
                     Value::I64Array(_) if [4, 5].contains(&i) => {
@@ -368,7 +374,7 @@ async fn write(
                     _ => format!("${}::bigint[]", i + 1),
                 })
                 .collect();
-            let names: Vec<String> = (0..21).map(|i| format!("c{i}")).collect();
+            let names: Vec<String> = (0..JOURNAL_INSERT_WIDTH).map(|i| format!("c{i}")).collect();
             let sql = format!(
                 "INSERT INTO journal ({JOURNAL_INSERT_COLS}) SELECT {} FROM UNNEST({}) AS t({}) \
                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key",
@@ -391,7 +397,9 @@ async fn write(
         }
         Dialect::Postgres => {}
         Dialect::Sqlite => {
-            let placeholders: Vec<String> = (1..=21).map(|i| format!("${i}")).collect();
+            let placeholders: Vec<String> = (1..=JOURNAL_INSERT_WIDTH)
+                .map(|i| format!("${i}"))
+                .collect();
             let sql = format!(
                 "INSERT INTO journal ({JOURNAL_INSERT_COLS}) VALUES ({}) RETURNING id",
                 placeholders.join(", ")

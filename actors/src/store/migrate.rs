@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0011_ds50_merchant_keys.sql"),
         sqlite: include_str!("../../../sql/sqlite/0011_ds50_merchant_keys.sql"),
     },
+    Migration {
+        version: 12,
+        name: "mqtt_money_edges",
+        postgres: include_str!("../../../sql/postgres/0012_mqtt_money_edges.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0012_mqtt_money_edges.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -6,9 +6,11 @@
 //! against [`Db`], so the conformance suite runs the same code on both.
 
 pub mod audit;
+pub mod capabilities;
 pub mod catalog;
 pub mod commands;
 pub mod ds50;
+pub mod exceptions;
 pub mod jpos;
 pub mod ktv;
 pub mod ledger_io;

@@ -55,10 +55,15 @@ pub enum XfCode {
     UserExpired = 18,
     /// 19: an internal error of the gateway (not the device's fault, not worth retrying at once).
     InternalError = 19,
+    /// 20: the operation (top-up, load) is not granted to this terminal by an operator.
+    NotPermitted = 20,
+    /// 21: the amount exceeds the terminal's ceiling for the operation (per transaction or
+    /// per business day).
+    OverTerminalCeiling = 21,
 }
 
 /// The whole table, in number order.
-const ALL: [XfCode; 20] = [
+const ALL: [XfCode; 22] = [
     XfCode::Success,
     XfCode::UnknownUser,
     XfCode::InsufficientBalance,
@@ -79,6 +84,8 @@ const ALL: [XfCode; 20] = [
     XfCode::InsufficientCopies,
     XfCode::UserExpired,
     XfCode::InternalError,
+    XfCode::NotPermitted,
+    XfCode::OverTerminalCeiling,
 ];
 
 impl XfCode {
@@ -125,6 +132,8 @@ impl XfCode {
             XfCode::InsufficientCopies => "insufficient_copies",
             XfCode::UserExpired => "user_expired",
             XfCode::InternalError => "internal_error",
+            XfCode::NotPermitted => "not_permitted",
+            XfCode::OverTerminalCeiling => "over_terminal_ceiling",
         }
     }
 
@@ -155,6 +164,8 @@ impl XfCode {
             XfCode::InsufficientCopies => "insufficient copies (份数不足)",
             XfCode::UserExpired => "user outside the validity period (不在有效期内)",
             XfCode::InternalError => "internal server error (系统错误)",
+            XfCode::NotPermitted => "operation not permitted on this terminal (终端无此权限)",
+            XfCode::OverTerminalCeiling => "over the terminal's ceiling (超过终端限额)",
         }
     }
 }

@@ -89,6 +89,7 @@ pub async fn create(
             terminal: None,
             business_date: gw.business_date(),
             op: Operation::Credit { asset, amount },
+            device_fields: Default::default(),
         };
         let outcome = post(&gw, created.merchant_id, request).await.map_err(|e| {
             ApiError::unavailable(
@@ -214,7 +215,8 @@ pub async fn add_card(
     Ok(HttpResponse::Created().json(card))
 }
 
-async fn owner(gw: &Gateway, id: i64) -> Result<Account, ApiError> {
+/// Reads account `id`, or 404.
+pub(super) async fn owner(gw: &Gateway, id: i64) -> Result<Account, ApiError> {
     let account = with_db(gw, move |db| {
         Box::pin(async move { catalog::get_account(db, id).await })
     })
@@ -222,7 +224,8 @@ async fn owner(gw: &Gateway, id: i64) -> Result<Account, ApiError> {
     found(account, "account")
 }
 
-async fn post(
+/// Posts `request` through the merchant's actor.
+pub(super) async fn post(
     gw: &Gateway,
     merchant_id: i64,
     request: PostRequest,
@@ -248,11 +251,14 @@ async fn post_admin(
         terminal: None,
         business_date: gw.business_date(),
         op,
+        device_fields: Default::default(),
     };
     Ok(answer(&post(gw, account.merchant_id, request).await?))
 }
 
-fn answer(outcome: &PostOutcome) -> HttpResponse {
+/// The HTTP answer of a posting outcome: 201 posted, 200 replay, 409 key conflict, 422
+/// refused.
+pub(super) fn answer(outcome: &PostOutcome) -> HttpResponse {
     let view = OutcomeView::from(outcome);
     if outcome.key_conflict {
         HttpResponse::Conflict().json(view)

@@ -5,9 +5,11 @@
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
 
 pub mod accounts;
+pub mod capabilities;
 pub mod commands;
 pub mod ds50;
 pub mod dto;
+pub mod exceptions;
 pub mod jpos;
 pub mod ktv;
 pub mod merchants;
@@ -38,6 +40,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(terminals::create)
             .service(terminals::get)
             .service(terminals::update)
+            .service(capabilities::list)
+            .service(capabilities::grant)
+            .service(capabilities::revoke)
+            .service(exceptions::list)
+            .service(exceptions::get)
+            .service(exceptions::book)
+            .service(exceptions::write_off)
             .service(commands::send)
             .service(commands::send_to_merchant)
             .service(commands::list)

@@ -562,6 +562,7 @@ impl Flow {
             terminal: Some(self.key.clone()),
             business_date: self.call.business_date,
             op,
+            device_fields: Default::default(),
         }
     }
 
