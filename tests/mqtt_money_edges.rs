@@ -6,12 +6,10 @@
 
 mod common;
 
-use common::mqtt::MqttGateway;
+use common::mqtt::{Backend, MqttGateway};
 use common::Admin;
 use posgate::config::Config;
-use posgate::secret::Secret;
 use posgate::sim::mqtt_device::SimDevice;
-use posgate_actors::testing;
 use serde_json::{json, Value};
 
 fn consumption(mode: i64, pos_num: i64, user: &str, pay_money: i64, pay_time: &str) -> Value {
@@ -33,30 +31,13 @@ fn offline(pos_num: i64, user: &str, pay_money: i64, offline_money: i64) -> Valu
     record
 }
 
-/// Which store a scenario runs on.
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 struct World {
     gw: MqttGateway,
     admin: Admin,
 }
 
 async fn world(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<World> {
-    let url = match backend {
-        Backend::Sqlite => None,
-        Backend::Postgres => Some(testing::scratch_pg_url()?),
-    };
-    let gw = MqttGateway::start(None, |c| {
-        if let Some(url) = url {
-            c.database.url = Secret::new(url);
-        }
-        tweak(c);
-    })
-    .await;
+    let gw = MqttGateway::on(backend, tweak).await?;
     Some(World {
         admin: Admin::new(gw.admin.base.clone()),
         gw,

@@ -31,7 +31,34 @@ pub fn mosquitto() -> Option<(String, u16)> {
     }
 }
 
+/// Which store a scenario runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// In-memory SQLite.
+    Sqlite,
+    /// A scratch PostgreSQL database (skipped, or failed under POSGATE_REQUIRE_SERVICES=1,
+    /// when PostgreSQL is unreachable).
+    Postgres,
+}
+
 impl MqttGateway {
+    /// Starts a gateway with the embedded broker on `backend`, after `tweak`; `None` when
+    /// the backend's service is unreachable (and not required).
+    pub async fn on(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<MqttGateway> {
+        let url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(testing::scratch_pg_url()?),
+        };
+        let gw = MqttGateway::start(None, |c| {
+            if let Some(url) = url {
+                c.database.url = posgate::secret::Secret::new(url);
+            }
+            tweak(c);
+        })
+        .await;
+        Some(gw)
+    }
+
     /// Starts a gateway on `external` (or the embedded broker), after `tweak` adjusted its
     /// configuration, and creates a merchant.
     pub async fn start(
