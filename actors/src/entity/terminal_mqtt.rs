@@ -158,14 +158,10 @@ pub fn offline_sources(debit_order: &[Asset]) -> Vec<Asset> {
 /// The ledger operation of a consumption. `settings.mqtt_debit_order` is the draw order of
 /// money (subsidy then cash by default); offline amount records draw the offline purse
 /// (圈存) first, the money loaded for exactly that. A reversal (mode 10) names the original
-/// by its own `posNum`; a cancel (mode 31) names `cancelled`, the key of the device's last
-/// consumption the caller found (see [`TerminalActor`]'s cancel rules).
-fn operation(
-    device: &str,
-    req: &ConsumeRequest,
-    settings: &ProtocolSettings,
-    cancelled: &str,
-) -> Operation {
+/// by its own `posNum`. A cancel (mode 31) names no original on the wire: its original is
+/// left empty here and set by the terminal actor once it found the device's last
+/// consumption (`TerminalActor::cancel`).
+fn operation(device: &str, req: &ConsumeRequest, settings: &ProtocolSettings) -> Operation {
     let amount = req.pay_money.get();
     let debit = |amount, sources: Vec<Asset>, discount, limits, overdraft| Operation::Debit {
         amount,
@@ -204,7 +200,7 @@ fn operation(
             kind: VoidKind::Reversal,
         },
         ConsumeDetail::Cancel => Operation::Void {
-            original_key: cancelled.to_string(),
+            original_key: String::new(),
             kind: VoidKind::Cancel,
         },
         ConsumeDetail::Load => Operation::Transfer {
@@ -221,20 +217,19 @@ fn operation(
 
 /// The ledger request of a consumption for account `account_id`, on the server's business
 /// day (`settings.business_date()`: a device's clock never moves the day of a limit; its
-/// `payTime` is recorded, not trusted). `cancelled` is only read for mode 31.
+/// `payTime` is recorded, not trusted).
 pub fn posting(
     device: &str,
     req: &ConsumeRequest,
     account_id: i64,
     settings: &ProtocolSettings,
-    cancelled: &str,
 ) -> PostRequest {
     PostRequest {
         idempotency_key: request_key(device, req),
         account_id,
         terminal: Some(format!("mqtt:{device}")),
         business_date: settings.business_date(),
-        op: operation(device, req, settings, cancelled),
+        op: operation(device, req, settings),
         device_fields: device_fields(req),
     }
 }
@@ -331,7 +326,7 @@ impl TerminalActor {
         reply: oneshot::Sender<MqttReply>,
     ) {
         let settings = self.deps.settings.clone();
-        let request = posting(&state.terminal.code, &req, account, &settings, "");
+        let request = posting(&state.terminal.code, &req, account, &settings);
         match req.detail {
             ConsumeDetail::Cancel => self.cancel(ctx, req, request, reply),
             ConsumeDetail::OnlineRecharge => {
