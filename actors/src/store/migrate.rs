@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0011_ds50_merchant_keys.sql"),
         sqlite: include_str!("../../../sql/sqlite/0011_ds50_merchant_keys.sql"),
     },
+    Migration {
+        version: 14,
+        name: "ds50_mqtt_credentials",
+        postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
