@@ -85,13 +85,15 @@ pub fn ds50_entity_code(e: &EntityError) -> ResponseCode {
     }
 }
 
-/// The sale reply of a ledger outcome.
+/// The sale (or reversal) reply of a ledger outcome.
 pub fn sale_reply(outcome: &PostOutcome) -> SaleReply {
     if outcome.key_conflict {
         return SaleReply::decline(ResponseCode::DuplicateTransmission);
     }
     match outcome.refusal {
-        None => match auth_code(outcome.transaction_id) {
+        // Only a reversal can meet an already voided sale (cancelled by an operator): it is
+        // undone, which is what the reversal asks.
+        None | Some(Refusal::AlreadyVoided) => match auth_code(outcome.transaction_id) {
             Some(code) => SaleReply::approve(code, None),
             None => SaleReply::decline(ResponseCode::SystemMalfunction),
         },
@@ -327,5 +329,37 @@ impl Handler<Ask<Ds50Sale, Ds50SaleReply>> for TerminalActor {
                 }
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{Balances, Flags};
+
+    fn outcome(refusal: Option<Refusal>, key_conflict: bool) -> PostOutcome {
+        PostOutcome {
+            transaction_id: 42,
+            refusal,
+            amount: 100,
+            posted_amount: 0,
+            balances: Balances::default(),
+            flags: Flags(0),
+            replayed: false,
+            key_conflict,
+        }
+    }
+
+    #[test]
+    fn reversal_outcomes() {
+        // A reversal that finds its sale already undone (an operator's cancel) succeeds.
+        let undone = sale_reply(&outcome(Some(Refusal::AlreadyVoided), false));
+        assert_eq!(undone.code(), ResponseCode::Approved);
+        assert_eq!(undone.auth_code().map(AuthCode::as_str), Some("000042"));
+        // The sale that arrives after its reversal is declined.
+        let late = sale_reply(&outcome(Some(Refusal::VoidedBeforeArrival), false));
+        assert_eq!(late.code(), ResponseCode::DoNotHonour);
+        let conflict = sale_reply(&outcome(None, true));
+        assert_eq!(conflict.code(), ResponseCode::DuplicateTransmission);
     }
 }

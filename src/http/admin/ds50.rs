@@ -45,7 +45,8 @@ pub struct PosParamBody {
     #[serde(default = "default_days")]
     pub expires_in_days: u32,
     /// The device's broadcast topic prefix (`mqtt_topic`; broadcasts go to
-    /// `{mqtt_topic}/{SN}`). Absent: the one the device has (`pos/message` at first).
+    /// `{mqtt_topic}/{SN}`), at most 31 bytes (the firmware's buffer). Absent: the one the
+    /// device has (`pos/message` at first).
     pub mqtt_topic: Option<String>,
 }
 
@@ -70,11 +71,11 @@ impl Validate for PosParamBody {
 pub struct BroadcastBody {
     /// Text the device speaks (with `trans_type` `00`).
     pub message: Option<String>,
-    /// Amount, fen.
+    /// Amount, fen (sent as a cents string, at most 12 digits).
     pub amount: i64,
-    /// `00` guidance (message and amount) or `99` amount only.
+    /// `00` guidance (the box starts a card sale of `amount`) or `99` amount only.
     pub trans_type: String,
-    /// Order id.
+    /// Order id, 1-32 bytes; the box ignores a broadcast repeating the previous one.
     pub order_id: String,
 }
 
