@@ -958,6 +958,30 @@ async fn trace_scenario(c: Config) {
     assert_eq!(late["transStatus"], "DECLINE", "{late}");
     assert_eq!(gw.cash(account).await, 9_900);
 
+    // A disabled device takes no sale, but its reversals still complete.
+    let (_, approved) = gw.sale(auth, &pan, "6.00", 5).await;
+    assert_eq!(approved["acqResponseCode"], "00");
+    let terminal = ds50_terminal_id(&gw).await;
+    let (status, _) = gw
+        .admin
+        .patch(
+            &format!("/admin/v1/terminals/{terminal}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, refused) = gw.sale(auth, &pan, "1.00", 6).await;
+    assert_eq!(refused["acqResponseCode"], "03", "{refused}");
+    let reversal = edit(
+        sale_body(&gw.sn, &pan, "6.00", 5),
+        &[("transType", json!("REVERSAL"))],
+    );
+    assert_eq!(
+        gw.sale_json(auth, reversal).await.1["acqResponseCode"],
+        "00"
+    );
+    assert_eq!(gw.cash(account).await, 9_900);
+
     // The details show the reversed sale declined.
     let query = json!({"deviceSn": gw.sn, "pageNo": "1", "pageSize": "20", "date": "2025-12-15"});
     let (_, details, _) = gw.post("/ds50/v1/transactions", auth, query).await;

@@ -293,6 +293,7 @@ pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, payload: web::Payloa
     };
     let key = TerminalActor::key(TerminalFamily::Ds50, request.device_sn.as_str());
     let message = actor_message(&gw, &request, card_hmac);
+    let reversal = message.reversal;
     // The track 2, PAN, PIN block and EMV data end here.
     drop(request);
     let reply = match gw.terminals.ask(&key, message) {
@@ -301,10 +302,10 @@ pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, payload: web::Payloa
             .unwrap_or_else(|_| SaleReply::decline(ResponseCode::Busy)),
         Err(e) => SaleReply::decline(ds50_entity_code(&e)),
     };
-    let result = if reply.code().is_approved() {
-        "approved"
-    } else {
-        "declined"
+    let result = match (reply.code().is_approved(), reversal) {
+        (true, false) => "approved",
+        (true, true) => "reversed",
+        (false, _) => "declined",
     };
     metrics::counter!("posgate_ds50_sales_total", "result" => result).increment(1);
     sale_answer(&reply)

@@ -23,6 +23,7 @@ use crate::store::{catalog, now_ms, Db, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::ds50::{AuthCode, ResponseCode, SaleReply};
+use tokio::sync::oneshot;
 
 /// A decoded DS50 sale, stripped of every sensitive field, for the device's terminal actor.
 #[derive(Clone, Debug)]
@@ -233,13 +234,16 @@ async fn lookup_reversal(
 }
 
 impl TerminalActor {
-    /// The terminal, if it may take DS50 traffic now.
-    fn ds50_terminal(&self) -> Result<TerminalState, EntityError> {
+    /// The terminal, if it may take DS50 traffic now: sales need an active terminal and
+    /// merchant; a reversal is taken from a disabled one too (it gives money back and must
+    /// always complete).
+    fn ds50_terminal(&self, reversal: bool) -> Result<TerminalState, EntityError> {
         let state = self.state.get()?;
         if state.terminal.family != TerminalFamily::Ds50 {
             return Err(EntityError::NotFound);
         }
-        if state.terminal.status != TerminalStatus::Active || !state.merchant_active {
+        let active = state.terminal.status == TerminalStatus::Active && state.merchant_active;
+        if !active && !reversal {
             return Err(EntityError::Disabled);
         }
         Ok(state.clone())
@@ -252,7 +256,7 @@ impl Handler<Ask<Ds50Sale, Ds50SaleReply>> for TerminalActor {
     fn handle(&mut self, msg: Ask<Ds50Sale, Ds50SaleReply>, ctx: &mut Context<Self>) {
         self.life.touch();
         let Ask { query: sale, reply } = msg;
-        let state = match self.ds50_terminal() {
+        let state = match self.ds50_terminal(sale.reversal) {
             Ok(state) => state,
             Err(e) => {
                 tracing::warn!(terminal = %self.life.key(), error = %e, "DS50 sale from a terminal that cannot be served");
@@ -308,27 +312,30 @@ impl Handler<Ask<Ds50Sale, Ds50SaleReply>> for TerminalActor {
                         return;
                     }
                 };
-                let request = sale_posting(&sale, account, &terminal_key);
-                match act.deps.accounts.submit(request) {
-                    Err(e) => {
-                        let _ = reply.send(SaleReply::decline(ds50_entity_code(
-                            &EntityError::from(e),
-                        )));
-                    }
-                    Ok(rx) => {
-                        actix::spawn(async move {
-                            let out = match rx.await.unwrap_or(Err(LedgerError::ShuttingDown)) {
-                                Ok(outcome) => sale_reply(&outcome),
-                                Err(e) => {
-                                    SaleReply::decline(ds50_entity_code(&EntityError::from(e)))
-                                }
-                            };
-                            let _ = reply.send(out);
-                        });
-                    }
-                }
+                act.post_sale(sale_posting(&sale, account, &terminal_key), reply);
             }),
         );
+    }
+}
+
+impl TerminalActor {
+    /// Submits a sale's (or reversal's) posting to the ledger and answers `reply` with the
+    /// outcome's code.
+    fn post_sale(&self, request: PostRequest, reply: oneshot::Sender<SaleReply>) {
+        match self.deps.accounts.submit(request) {
+            Err(e) => {
+                let _ = reply.send(SaleReply::decline(ds50_entity_code(&EntityError::from(e))));
+            }
+            Ok(rx) => {
+                actix::spawn(async move {
+                    let out = match rx.await.unwrap_or(Err(LedgerError::ShuttingDown)) {
+                        Ok(outcome) => sale_reply(&outcome),
+                        Err(e) => SaleReply::decline(ds50_entity_code(&EntityError::from(e))),
+                    };
+                    let _ = reply.send(out);
+                });
+            }
+        }
     }
 }
 

@@ -394,6 +394,23 @@ fn payment_endpoint(gw: &Gateway) -> Result<(String, u16, bool), ApiError> {
     Ok((endpoint, port, https))
 }
 
+/// The topic prefix of a new `posparam.ini`: the one asked for, else the device's.
+async fn device_topic(
+    gw: &Gateway,
+    terminal_id: i64,
+    requested: Option<String>,
+) -> Result<String, ApiError> {
+    match requested {
+        Some(topic) => Ok(topic),
+        None => {
+            with_db(gw, move |db| {
+                Box::pin(async move { store_ds50::mqtt_topic(db, terminal_id).await })
+            })
+            .await
+        }
+    }
+}
+
 /// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid
 /// through `pgw_api_key_expiry` (today + `expires_in_days` in the business day) and a fresh
 /// broker login of the device's own (`ds50-{SN}` and a random password), of which only the
@@ -425,15 +442,7 @@ pub async fn posparam(
         gw.config.ledger.utc_offset_minutes,
     )?;
     let terminal_id = terminal.id;
-    let topic = match body.0.mqtt_topic.clone() {
-        Some(topic) => topic,
-        None => {
-            with_db(&gw, move |db| {
-                Box::pin(async move { store_ds50::mqtt_topic(db, terminal_id).await })
-            })
-            .await?
-        }
-    };
+    let topic = device_topic(&gw, terminal_id, body.0.mqtt_topic.clone()).await?;
     let (username, password) = new_mqtt_login(&terminal.code);
     let params = PosParam {
         mqtt: MqttParams {
