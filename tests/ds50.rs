@@ -43,6 +43,14 @@ fn track2(pan: &str) -> String {
     format!("{pan}D491220115195475")
 }
 
+/// A gateway started with `c`, its admin client and a new merchant.
+async fn gateway(c: Config) -> (posgate::app::Running, Admin, i64) {
+    let running = posgate::app::start(c).await.expect("start gateway");
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let merchant = admin.merchant().await;
+    (running, admin, merchant)
+}
+
 /// The broker host the test benches write into posparam.ini.
 const PUBLIC_MQTT_HOST: &str = "mqtt.pay.example";
 
@@ -96,9 +104,7 @@ async fn posparam(admin: &Admin, id: i64) -> PosParam {
 impl Ds50 {
     async fn start(mut c: Config) -> Ds50 {
         bench(&mut c);
-        let running = posgate::app::start(c).await.expect("start gateway");
-        let admin = Admin::new(format!("http://{}", running.addr));
-        let merchant = admin.merchant().await;
+        let (running, admin, merchant) = gateway(c).await;
         Ds50::provision(running, admin, merchant).await
     }
 
@@ -1099,9 +1105,7 @@ async fn login_scenario(mut c: Config) {
     c.ds50.allow_cleartext = false;
     c.ds50.mqtt_public_host = "mqtt.pay.example".into();
     c.ds50.mqtt_public_port = 8883;
-    let running = posgate::app::start(c).await.expect("start gateway");
-    let admin = Admin::new(format!("http://{}", running.addr));
-    let merchant = admin.merchant().await;
+    let (running, admin, merchant) = gateway(c).await;
     let mut logins = Vec::new();
     for _ in 0..2 {
         let sn = random_sn();
@@ -1190,9 +1194,7 @@ async fn posparam_refuses_unreachable_brokers_and_clear_text() {
     for (what, tweak, hint) in refusals {
         let mut c = config(None);
         tweak(&mut c);
-        let running = posgate::app::start(c).await.expect("start gateway");
-        let admin = Admin::new(format!("http://{}", running.addr));
-        let merchant = admin.merchant().await;
+        let (running, admin, merchant) = gateway(c).await;
         let id = ds50_terminal(&admin, merchant, &random_sn()).await;
         let (status, body) = admin
             .post(&format!("/admin/v1/terminals/{id}/posparam"), json!({}))
@@ -1207,9 +1209,7 @@ async fn posparam_refuses_unreachable_brokers_and_clear_text() {
     // Allowed explicitly: the file says pgw_ssl_cert 0.
     let mut c = config(None);
     bench(&mut c);
-    let running = posgate::app::start(c).await.expect("start gateway");
-    let admin = Admin::new(format!("http://{}", running.addr));
-    let merchant = admin.merchant().await;
+    let (running, admin, merchant) = gateway(c).await;
     let id = ds50_terminal(&admin, merchant, &random_sn()).await;
     let params = posparam(&admin, id).await;
     assert!(!params.payment.ssl_verify);
