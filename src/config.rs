@@ -147,6 +147,14 @@ pub struct Ds50Config {
     pub sale_path: String,
     /// Path of the transaction details endpoint.
     pub details_path: String,
+    /// Broker host name or address the devices reach (`mqtt_endpoint` of `posparam.ini`);
+    /// empty = `mqtt.host` of an external broker. Required with the embedded broker.
+    pub mqtt_public_host: String,
+    /// Broker port the devices reach (`mqtt_port`); 0 = the broker's own port.
+    pub mqtt_public_port: u16,
+    /// Issue `posparam.ini` files with `pgw_ssl_cert 0` when `mqtt.public_base_url` is
+    /// `http://` (track 2 and PIN block in clear): test benches only.
+    pub allow_cleartext: bool,
 }
 
 impl Default for Ds50Config {
@@ -154,6 +162,9 @@ impl Default for Ds50Config {
         Ds50Config {
             sale_path: "/ds50/v1/sale".into(),
             details_path: "/ds50/v1/transactions".into(),
+            mqtt_public_host: String::new(),
+            mqtt_public_port: 0,
+            allow_cleartext: false,
         }
     }
 }
@@ -287,6 +298,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.cancel_window_seconds", help: "a mode 31 cancel may undo the device's last consumption for this long after it, seconds (1..=86400)" },
     Setting { key: "ds50.sale_path", help: "path of the DS50 sale endpoint (posparam.ini pgw_api_sale)" },
     Setting { key: "ds50.details_path", help: "path of the DS50 transaction details endpoint (posparam.ini pgw_api_details)" },
+    Setting { key: "ds50.mqtt_public_host", help: "broker host the DS50 boxes reach (posparam.ini mqtt_endpoint); empty = mqtt.host; required with the embedded broker" },
+    Setting { key: "ds50.mqtt_public_port", help: "broker port the DS50 boxes reach (posparam.ini mqtt_port); 0 = the broker's port" },
+    Setting { key: "ds50.allow_cleartext", help: "allow posparam.ini with pgw_ssl_cert 0 when mqtt.public_base_url is http:// (card data in clear; test benches only)" },
     Setting { key: "pospal.notify_path", help: "path Pospal posts notifications to (the push URL set at Pospal)" },
     Setting { key: "amqp.url", help: "RabbitMQ URL (amqp://user:pass@host:5672/%2f) for the KTV WJ091 pulls; empty = WJ091 disabled" },
     Setting { key: "amqp.exchange", help: "exchange WJ091 requests are published to, routing key = companycode (direct, declared if missing)" },

@@ -11,7 +11,7 @@ use common::{config, Admin};
 use posgate::config::Config;
 use posgate_actors::store::{ds50 as store_ds50, now_ms};
 use posgate_actors::testing;
-use posgate_protocols::ds50::PosParam;
+use posgate_protocols::ds50::{MqttAuth, PosParam};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ struct Ds50 {
     merchant: i64,
     sn: String,
     key: String,
+    /// The device's own broker password, from its posparam.ini.
+    mqtt_password: String,
 }
 
 fn random_sn() -> String {
@@ -38,7 +40,40 @@ fn random_pan() -> String {
 }
 
 fn track2(pan: &str) -> String {
-    format!("{pan}D270120115195475")
+    format!("{pan}D491220115195475")
+}
+
+/// A gateway started with `c`, its admin client and a new merchant.
+async fn gateway(c: Config) -> (posgate::app::Running, Admin, i64) {
+    let running = posgate::app::start(c).await.expect("start gateway");
+    let admin = Admin::new(format!("http://{}", running.addr));
+    let merchant = admin.merchant().await;
+    (running, admin, merchant)
+}
+
+/// The broker host the test benches write into posparam.ini.
+const PUBLIC_MQTT_HOST: &str = "mqtt.pay.example";
+
+/// What a test bench's gateway needs to issue a posparam.ini: a public broker host and,
+/// since the tests speak plain HTTP, clear text allowed.
+fn bench(c: &mut Config) {
+    if c.ds50.mqtt_public_host.is_empty() {
+        c.ds50.mqtt_public_host = PUBLIC_MQTT_HOST.into();
+    }
+    c.ds50.allow_cleartext = true;
+}
+
+/// `body` with some fields replaced (`Value::Null` removes the field).
+fn edit(mut body: Value, changes: &[(&str, Value)]) -> Value {
+    let map = body.as_object_mut().unwrap();
+    for (key, new) in changes {
+        if new.is_null() {
+            map.remove(*key);
+        } else {
+            map.insert((*key).to_owned(), new.clone());
+        }
+    }
+    body
 }
 
 async fn ds50_terminal(admin: &Admin, merchant: i64, sn: &str) -> i64 {
@@ -67,10 +102,14 @@ async fn posparam(admin: &Admin, id: i64) -> PosParam {
 }
 
 impl Ds50 {
-    async fn start(c: Config) -> Ds50 {
-        let running = posgate::app::start(c).await.expect("start gateway");
-        let admin = Admin::new(format!("http://{}", running.addr));
-        let merchant = admin.merchant().await;
+    async fn start(mut c: Config) -> Ds50 {
+        bench(&mut c);
+        let (running, admin, merchant) = gateway(c).await;
+        Ds50::provision(running, admin, merchant).await
+    }
+
+    /// A DS50 terminal of `merchant` with its posparam.ini issued.
+    async fn provision(running: posgate::app::Running, admin: Admin, merchant: i64) -> Ds50 {
         let sn = random_sn();
         let id = ds50_terminal(&admin, merchant, &sn).await;
         let params = posparam(&admin, id).await;
@@ -78,10 +117,15 @@ impl Ds50 {
         assert_eq!(params.payment.details_path, "/ds50/v1/transactions");
         assert_eq!(params.mqtt.topic, "pos/message");
         let key = params.payment.api_key.expose().clone();
+        let MqttAuth::Password { password, .. } = &params.mqtt.auth else {
+            panic!("posparam.ini carries a broker login");
+        };
+        let mqtt_password = password.expose().clone();
         Ds50 {
             running,
             admin,
             merchant,
+            mqtt_password,
             sn,
             key,
         }
@@ -132,15 +176,18 @@ impl Ds50 {
     }
 
     async fn sale(&self, auth: Auth<'_>, pan: &str, amount: &str, trace: u32) -> (u16, Value) {
-        let (status, body, text) = self
-            .post(
-                "/ds50/v1/sale",
-                auth,
-                sale_body(&self.sn, pan, amount, trace),
-            )
-            .await;
-        assert!(!text.contains(pan) && !text.contains(PIN), "{text}");
-        (status, body)
+        self.sale_json(auth, sale_body(&self.sn, pan, amount, trace))
+            .await
+    }
+
+    /// Posts a sale (or reversal) body; the answer never holds its card data.
+    async fn sale_json(&self, auth: Auth<'_>, body: Value) -> (u16, Value) {
+        let pan = body["track2"].as_str().unwrap_or("").split('D').next();
+        let pan = pan.unwrap_or("").to_string();
+        let (status, reply, text) = self.post("/ds50/v1/sale", auth, body).await;
+        assert!(pan.is_empty() || !text.contains(&pan), "{text}");
+        assert!(!text.contains(PIN), "{text}");
+        (status, reply)
     }
 }
 
@@ -267,6 +314,7 @@ async fn sale_scenario(c: Config) -> Vec<String> {
         PIN.to_string(),
         "9F260888C89C10C57849A7".to_string(),
         key,
+        gw.mqtt_password.clone(),
     ]
 }
 
@@ -570,6 +618,7 @@ async fn no_card_data_in_the_database_file() {
         PIN,
         "9F260888C89C10C57849A7",
         &gw.key,
+        &gw.mqtt_password,
     ] {
         assert!(
             !haystack.contains(secret),
@@ -626,7 +675,7 @@ async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Value) {
 /// Broadcasts on `broker` (embedded or Mosquitto): one device on the default topic, one on
 /// the topic its posparam.ini gave it, one disabled.
 async fn broadcast_scenario(broker: Option<(String, u16)>) {
-    let gw = MqttGateway::start(broker, |_| {}).await;
+    let gw = MqttGateway::start(broker, bench).await;
     let a = random_sn();
     let b = random_sn();
     let ta = ds50_terminal(&gw.admin, gw.merchant, &a).await;
@@ -771,7 +820,7 @@ async fn no_card_data_in_the_logs() {
     gw.running.stop().await;
     let text = common::logs::text(&logs);
     assert!(
-        text.contains("DS50 API key issued"),
+        text.contains("DS50 API key and broker login issued"),
         "the capture works: gateway log lines are in it"
     );
     for secret in [
@@ -781,6 +830,7 @@ async fn no_card_data_in_the_logs() {
         PIN,
         "9F260888C89C10C57849A7",
         key.as_str(),
+        gw.mqtt_password.as_str(),
         common::TOKEN,
     ] {
         assert!(
@@ -788,4 +838,433 @@ async fn no_card_data_in_the_logs() {
             "found card data or a key in the logs"
         );
     }
+}
+
+/// The day a key issued now for `days` days is valid through, in the business day of
+/// `offset_minutes`, and the millisecond it is refused from (the next midnight there).
+fn expected_expiry(now_ms: i64, days: u64, offset_minutes: i64) -> (String, i64) {
+    let offset = offset_minutes * 60_000;
+    let today = chrono::DateTime::from_timestamp_millis(now_ms + offset)
+        .unwrap()
+        .date_naive();
+    let last = today.checked_add_days(chrono::Days::new(days)).unwrap();
+    let end = last.succ_opt().unwrap().and_hms_opt(0, 0, 0).unwrap();
+    (
+        last.format("%Y%m%d").to_string(),
+        end.and_utc().timestamp_millis() - offset,
+    )
+}
+
+/// Review 3.4: a key is valid through the end of its `pgw_api_key_expiry` in the server's
+/// business day (`ledger.utc_offset_minutes`), not until now + N days in UTC.
+#[actix_rt::test]
+async fn keys_are_valid_through_the_end_of_their_expiry_date() {
+    let mut c = config(None);
+    c.ledger.utc_offset_minutes = 480;
+    let gw = Ds50::start(c).await;
+    let before = now_ms();
+    let (status, view) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/merchants/{}/ds50/api-keys", gw.merchant),
+            json!({"expires_in_days": 1}),
+        )
+        .await;
+    let after = now_ms();
+    assert_eq!(status, 201, "{view}");
+    let candidates = [
+        expected_expiry(before, 1, 480),
+        expected_expiry(after, 1, 480),
+    ];
+    let got = (
+        view["api_key_expiry"].as_str().unwrap().to_string(),
+        view["expires_at_ms"].as_i64().unwrap(),
+    );
+    assert!(candidates.contains(&got), "{got:?} not in {candidates:?}");
+    // The posparam.ini of a device says the same date.
+    let terminal = ds50_terminal_id(&gw).await;
+    let params = posparam(&gw.admin, terminal).await;
+    let (date, _) = expected_expiry(now_ms(), 30, 480);
+    assert_eq!(params.payment.api_key_expiry.to_compact(), date);
+    gw.running.stop().await;
+}
+
+/// Review 3.2 and 3.3 on one backend: a sale without a PIN is approved, an expired card is
+/// refused (54), a re-used trace identity with other content is a conflict (94) and never a
+/// replay, a true retry gets the first answer, and a reversal undoes an approved sale (or
+/// refuses a sale that arrives after it).
+async fn trace_scenario(c: Config) {
+    let gw = Ds50::start(c).await;
+    let key = gw.key.clone();
+    let auth = Auth::Bearer(&key);
+    let (account, pan) = gw.card(gw.merchant, 10_000).await;
+
+    // No PIN entered: the device leaves `pin` out.
+    let no_pin = edit(sale_body(&gw.sn, &pan, "1.00", 1), &[("pin", Value::Null)]);
+    let (status, first) = gw.sale_json(auth, no_pin.clone()).await;
+    assert_eq!(
+        (status, first["acqResponseCode"].as_str()),
+        (200, Some("00")),
+        "{first}"
+    );
+    assert_eq!(gw.cash(account).await, 9_900);
+
+    // An expired card (track 2 says 2001-12).
+    let expired = edit(
+        sale_body(&gw.sn, &pan, "1.00", 2),
+        &[("track2", json!(format!("{pan}D011220115195475")))],
+    );
+    let (_, refused) = gw.sale_json(auth, expired).await;
+    assert_eq!(refused["acqResponseCode"], "54", "{refused}");
+    assert_eq!(refused["transStatus"], "DECLINE");
+    assert_eq!(gw.cash(account).await, 9_900);
+
+    // The trace identity of sale 1 with another time, date or amount: a conflict.
+    for change in [
+        ("time", json!("15:50:24")),
+        ("date", json!("2025-12-16")),
+        ("transAmount", json!("2.00")),
+    ] {
+        let body = edit(no_pin.clone(), std::slice::from_ref(&change));
+        let (_, reply) = gw.sale_json(auth, body).await;
+        assert_eq!(reply["acqResponseCode"], "94", "{change:?}: {reply}");
+        assert_eq!(reply["acqAuthCode"], "");
+    }
+    assert_eq!(gw.cash(account).await, 9_900);
+    // A true retry still gets the first answer.
+    assert_eq!(gw.sale_json(auth, no_pin).await.1, first);
+
+    // A box that declines after posgate approved sends a reversal: the money comes back.
+    let (_, approved) = gw.sale(auth, &pan, "3.00", 3).await;
+    assert_eq!(approved["acqResponseCode"], "00");
+    assert_eq!(gw.cash(account).await, 9_600);
+    let reversal = edit(
+        sale_body(&gw.sn, &pan, "3.00", 3),
+        &[("transType", json!("REVERSAL"))],
+    );
+    let (_, reversed) = gw.sale_json(auth, reversal.clone()).await;
+    assert_eq!(reversed["acqResponseCode"], "00", "{reversed}");
+    assert_eq!(gw.cash(account).await, 9_900);
+    assert_eq!(gw.sale_json(auth, reversal).await.1, reversed, "a retry");
+    assert_eq!(gw.cash(account).await, 9_900);
+    // A reversal that names the sale with another amount is a conflict.
+    let wrong = edit(
+        sale_body(&gw.sn, &pan, "4.00", 3),
+        &[("transType", json!("REVERSAL"))],
+    );
+    assert_eq!(gw.sale_json(auth, wrong).await.1["acqResponseCode"], "94");
+
+    // A reversal that arrives before its sale: the late sale is refused.
+    let early = edit(
+        sale_body(&gw.sn, &pan, "5.00", 4),
+        &[("transType", json!("REVERSAL"))],
+    );
+    assert_eq!(gw.sale_json(auth, early).await.1["acqResponseCode"], "00");
+    let (_, late) = gw.sale(auth, &pan, "5.00", 4).await;
+    assert_eq!(late["transStatus"], "DECLINE", "{late}");
+    assert_eq!(gw.cash(account).await, 9_900);
+
+    // A disabled device takes no sale, but its reversals still complete.
+    let (_, approved) = gw.sale(auth, &pan, "6.00", 5).await;
+    assert_eq!(approved["acqResponseCode"], "00");
+    let terminal = ds50_terminal_id(&gw).await;
+    let (status, _) = gw
+        .admin
+        .patch(
+            &format!("/admin/v1/terminals/{terminal}"),
+            json!({"status": "disabled"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, refused) = gw.sale(auth, &pan, "1.00", 6).await;
+    assert_eq!(refused["acqResponseCode"], "03", "{refused}");
+    let reversal = edit(
+        sale_body(&gw.sn, &pan, "6.00", 5),
+        &[("transType", json!("REVERSAL"))],
+    );
+    assert_eq!(
+        gw.sale_json(auth, reversal).await.1["acqResponseCode"],
+        "00"
+    );
+    assert_eq!(gw.cash(account).await, 9_900);
+
+    // The details show the reversed sale declined.
+    let query = json!({"deviceSn": gw.sn, "pageNo": "1", "pageSize": "20", "date": "2025-12-15"});
+    let (_, details, _) = gw.post("/ds50/v1/transactions", auth, query).await;
+    let status_of = |trace: &str| {
+        details["transInfo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["traceNo"] == trace)
+            .map(|e| e["transStatus"].clone())
+    };
+    assert_eq!(status_of("000001"), Some(json!("APPROVED")));
+    assert_eq!(status_of("000003"), Some(json!("DECLINED")), "{details}");
+    gw.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn traces_pins_expiry_and_reversals_on_sqlite() {
+    trace_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn traces_pins_expiry_and_reversals_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    trace_scenario(config(Some(url))).await;
+}
+
+/// Review 3.5: every refusal a DS50 device can receive is DS50 JSON in the endpoint's reply
+/// shape (`acqResponseCode` / `respCode` 30), never a bare HTTP error.
+#[actix_rt::test]
+async fn every_refusal_is_ds50_json() {
+    let gw = Ds50::start(config(None)).await;
+    let (_, pan) = gw.card(gw.merchant, 1_000).await;
+    let http = &gw.admin.http;
+    let url = |path: &str| format!("{}{path}", gw.admin.base);
+    let sale = sale_body(&gw.sn, &pan, "1.00", 1);
+    let oversized = edit(sale.clone(), &[("padding", json!("x".repeat(9 * 1024)))]);
+    let huge = edit(sale.clone(), &[("padding", json!("x".repeat(300 * 1024)))]);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+        (
+            "sale over 8 KiB",
+            http.post(url("/ds50/v1/sale")).json(&oversized),
+            413,
+        ),
+        (
+            "sale over the HTTP limit",
+            http.post(url("/ds50/v1/sale")).json(&huge),
+            413,
+        ),
+        (
+            "details over 8 KiB",
+            http.post(url("/ds50/v1/transactions")).json(&oversized),
+            413,
+        ),
+        (
+            "not JSON",
+            http.post(url("/ds50/v1/sale"))
+                .header("content-type", "text/plain")
+                .body(sale.to_string()),
+            415,
+        ),
+        (
+            "malformed JSON",
+            http.post(url("/ds50/v1/sale"))
+                .header("content-type", "application/json")
+                .body("{\"deviceSn\":"),
+            200,
+        ),
+        ("GET on the sale path", http.get(url("/ds50/v1/sale")), 405),
+        (
+            "GET on the details path",
+            http.get(url("/ds50/v1/transactions")),
+            405,
+        ),
+        (
+            "unknown path",
+            http.post(url("/ds50/v1/refund")).json(&sale),
+            404,
+        ),
+    ];
+    for (what, request, expected) in cases {
+        let res = request.bearer_auth(&gw.key).send().await.unwrap();
+        let status = res.status().as_u16();
+        let is_json = res
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("application/json"));
+        let text = res.text().await.unwrap();
+        let body: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
+        assert_eq!(status, expected, "{what}: {text}");
+        assert!(is_json, "{what}");
+        let code = body
+            .get("acqResponseCode")
+            .or_else(|| body.get("respCode"))
+            .and_then(Value::as_str);
+        assert_eq!(code, Some("30"), "{what}: {text}");
+    }
+    // Unknown fields are ignored (the reference firmware adds its own).
+    let extra = edit(sale, &[("staffId", json!("0001")), ("sysId", json!("001"))]);
+    let (_, approved) = gw.sale_json(Auth::Bearer(&gw.key), extra).await;
+    assert_eq!(approved["acqResponseCode"], "00", "{approved}");
+    gw.running.stop().await;
+}
+
+/// Review 3.1 on one backend: each posparam.ini carries a broker login of the device's own
+/// (stored as a SHA-256 only), never the gateway's; the broker host is the configured public
+/// one; the API key is stored hashed.
+async fn login_scenario(mut c: Config) {
+    c.mqtt.username = "gateway-user".into();
+    c.mqtt.password = posgate::secret::Secret::new("gateway-secret-password".into());
+    c.mqtt.public_base_url = "https://pay.example:8443".into();
+    c.ds50.allow_cleartext = false;
+    c.ds50.mqtt_public_host = "mqtt.pay.example".into();
+    c.ds50.mqtt_public_port = 8883;
+    let (running, admin, merchant) = gateway(c).await;
+    let mut logins = Vec::new();
+    for _ in 0..2 {
+        let sn = random_sn();
+        let id = ds50_terminal(&admin, merchant, &sn).await;
+        let params = posparam(&admin, id).await;
+        assert_eq!(params.mqtt.endpoint, "mqtt.pay.example");
+        assert_eq!(params.mqtt.port, 8883);
+        assert!(params.payment.ssl_verify, "https: pgw_ssl_cert 1");
+        assert_eq!(params.payment.endpoint, "https://pay.example");
+        let MqttAuth::Password { username, password } = &params.mqtt.auth else {
+            panic!("a password login");
+        };
+        assert_eq!(username, &format!("ds50-{sn}"));
+        assert_ne!(password.expose(), "gateway-secret-password");
+        assert!(password.expose().len() >= 32);
+        let stored = running
+            .gateway
+            .store
+            .transaction(move |db| Box::pin(store_ds50::mqtt_credentials(db, id)))
+            .await
+            .unwrap()
+            .expect("the login is stored");
+        assert_eq!(stored.username, *username);
+        assert_eq!(
+            stored.password_sha256,
+            posgate::http::ds50::key_hash(password.expose())
+        );
+        logins.push(password.expose().clone());
+    }
+    assert_ne!(logins[0], logins[1], "one login per device");
+    // A topic longer than the firmware's mqtt_topic buffer (31 bytes) is refused.
+    let id = ds50_terminal(&admin, merchant, &random_sn()).await;
+    let (status, body) = admin
+        .post(
+            &format!("/admin/v1/terminals/{id}/posparam"),
+            json!({"mqtt_topic": "t".repeat(32)}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("mqtt_topic")),
+        "{body}"
+    );
+    running.stop().await;
+}
+
+#[actix_rt::test]
+async fn posparam_issues_a_login_per_device_on_sqlite() {
+    login_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn posparam_issues_a_login_per_device_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    login_scenario(config(Some(url))).await;
+}
+
+/// Review 3.1: no file that a device could not use safely: the embedded broker's listen
+/// address, an unspecified address, or an http:// payment URL without the operator's
+/// explicit `ds50.allow_cleartext`.
+#[actix_rt::test]
+async fn posparam_refuses_unreachable_brokers_and_clear_text() {
+    type Tweak = fn(&mut Config);
+    let refusals: [(&str, Tweak, &str); 3] = [
+        (
+            "embedded broker, no public host",
+            |c| c.ds50.allow_cleartext = true,
+            "ds50.mqtt_public_host",
+        ),
+        (
+            "unspecified public host",
+            |c| {
+                c.ds50.allow_cleartext = true;
+                c.ds50.mqtt_public_host = "0.0.0.0".into();
+            },
+            "ds50.mqtt_public_host",
+        ),
+        (
+            "http:// without allow_cleartext",
+            |c| c.ds50.mqtt_public_host = PUBLIC_MQTT_HOST.into(),
+            "ds50.allow_cleartext",
+        ),
+    ];
+    for (what, tweak, hint) in refusals {
+        let mut c = config(None);
+        tweak(&mut c);
+        let (running, admin, merchant) = gateway(c).await;
+        let id = ds50_terminal(&admin, merchant, &random_sn()).await;
+        let (status, body) = admin
+            .post(&format!("/admin/v1/terminals/{id}/posparam"), json!({}))
+            .await;
+        assert_eq!(status, 409, "{what}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(hint),
+            "{what}: {body}"
+        );
+        running.stop().await;
+    }
+    // Allowed explicitly: the file says pgw_ssl_cert 0.
+    let mut c = config(None);
+    bench(&mut c);
+    let (running, admin, merchant) = gateway(c).await;
+    let id = ds50_terminal(&admin, merchant, &random_sn()).await;
+    let params = posparam(&admin, id).await;
+    assert!(!params.payment.ssl_verify);
+    assert_eq!(params.mqtt.endpoint, PUBLIC_MQTT_HOST);
+    running.stop().await;
+}
+
+/// Review 3.6: a broadcast-initiated sale is charged in cents, never 100 times. The box gets
+/// `"amount":"6666"` (cents) with `"transType":"00"`, starts the card sale with that EMV
+/// amount (9F02 = 000000006666), and must send `transAmount` "66.66": a box that sends the
+/// cents as `transAmount` ("6666", or "6666.00") is refused with 13 and nothing is debited.
+#[actix_rt::test]
+async fn a_broadcast_sale_is_never_charged_100_times() {
+    let mqtt = MqttGateway::start(None, bench).await;
+    let (host, port) = (mqtt.host.clone(), mqtt.port);
+    let gw = Ds50::provision(mqtt.running, mqtt.admin, mqtt.merchant).await;
+    let (account, pan) = gw.card(gw.merchant, 100_000).await;
+    let (_client, mut sub) = subscriber(&host, port, &format!("pos/message/{}", gw.sn)).await;
+    let terminal = ds50_terminal_id(&gw).await;
+    let (status, out) = gw
+        .admin
+        .post(
+            &format!("/admin/v1/terminals/{terminal}/broadcast"),
+            json!({"amount": 6666, "trans_type": "00", "order_id": "order-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    let (_, payload) = next_publish(&mut sub).await;
+    assert_eq!(payload["transType"], "00");
+    let cents = payload["amount"].as_str().unwrap().to_string();
+    assert_eq!(cents, "6666");
+    // The box's EMV data carries the amount it charged the card: twelve digits of cents.
+    let emv = format!("9F2608{}9F0206{:0>12}", "88C89C10C57849A7", cents);
+    let sale = |amount: &str, trace: u32| {
+        edit(
+            sale_body(&gw.sn, &pan, amount, trace),
+            &[("emvData", json!(emv))],
+        )
+    };
+    for (wrong, trace) in [(cents.as_str(), 1), ("6666.00", 2)] {
+        let (_, reply) = gw
+            .sale_json(Auth::Bearer(&gw.key), sale(wrong, trace))
+            .await;
+        assert_eq!(reply["acqResponseCode"], "13", "{wrong}: {reply}");
+    }
+    // Without EMV data (a swiped card) the integer is refused as well.
+    let swiped = edit(
+        sale_body(&gw.sn, &pan, &cents, 3),
+        &[("emvData", json!(""))],
+    );
+    let (_, reply) = gw.sale_json(Auth::Bearer(&gw.key), swiped).await;
+    assert_eq!(reply["acqResponseCode"], "13", "{reply}");
+    assert_eq!(gw.cash(account).await, 100_000);
+    let (_, approved) = gw.sale_json(Auth::Bearer(&gw.key), sale("66.66", 4)).await;
+    assert_eq!(approved["acqResponseCode"], "00", "{approved}");
+    assert_eq!(gw.cash(account).await, 100_000 - 6666);
+    gw.running.stop().await;
 }

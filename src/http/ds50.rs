@@ -16,6 +16,10 @@
 //! merchant. An unknown key, or a key of another
 //! device, answers 401 with code `63`; an expired key 401 with `P1`, in the reply shape of
 //! the endpoint so that the device can show it.
+//!
+//! Every refusal is DS50 JSON in the endpoint's reply shape, never a bare HTTP error: a
+//! body over [`REQUEST_BYTES_MAX`] (413), a content type other than JSON (415), another
+//! method than POST (405) and an unknown path under `/ds50/` (404) all carry `30`.
 
 use crate::app::Gateway;
 use crate::config::Ds50Config;
@@ -25,6 +29,7 @@ use posgate_actors::entity::{ds50_auth_code, ds50_entity_code, Ds50Sale, Termina
 use posgate_actors::model::TerminalFamily;
 use posgate_actors::store::ds50 as store_ds50;
 use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::ds50::limits::REQUEST_BYTES_MAX;
 use posgate_protocols::ds50::{
     BatchNo, CardOrg, DetailStatus, DetailsReply, DetailsRequest, DeviceSn, MaskedPan,
     ResponseCode, SaleReply, SaleRequest, TraceNo, TransInfo, TransType, WireDateTime,
@@ -36,10 +41,98 @@ use sha2::{Digest, Sha256};
 /// Longest API key accepted in a header, characters.
 pub const API_KEY_CHARS_MAX: usize = 256;
 
-/// Registers the DS50 routes at their configured paths.
+/// Registers the DS50 routes at their configured paths. Another method on them, or another
+/// path under `/ds50/`, gets a DS50 JSON refusal (`30`).
 pub fn configure(cfg: &mut web::ServiceConfig, paths: &Ds50Config) {
-    cfg.route(&paths.sale_path, web::post().to(sale))
-        .route(&paths.details_path, web::post().to(details));
+    cfg.service(
+        web::resource(&paths.sale_path)
+            .route(web::post().to(sale))
+            .default_service(web::to(|| async { refuse_sale(Refusal::Method) })),
+    )
+    .service(
+        web::resource(&paths.details_path)
+            .route(web::post().to(details))
+            .default_service(web::to(|| async { refuse_details(Refusal::Method) })),
+    )
+    .route(
+        "/ds50/{tail:.*}",
+        web::route().to(|| async { refuse_sale(Refusal::Path) }),
+    );
+}
+
+/// Why a request was refused before its body was decoded. Each answers `30` in the
+/// endpoint's reply shape, with the HTTP status that says what went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// Not `POST` (405).
+    Method,
+    /// No DS50 endpoint at this path (404).
+    Path,
+    /// A `Content-Type` other than `application/json` (415).
+    ContentType,
+    /// A body over [`REQUEST_BYTES_MAX`] (413).
+    TooLarge,
+    /// The body broke off (400).
+    Broken,
+}
+
+impl Refusal {
+    fn status(self) -> StatusCode {
+        match self {
+            Refusal::Method => StatusCode::METHOD_NOT_ALLOWED,
+            Refusal::Path => StatusCode::NOT_FOUND,
+            Refusal::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Refusal::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Refusal::Broken => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+fn refuse_sale(refusal: Refusal) -> HttpResponse {
+    metrics::counter!("posgate_ds50_sales_total", "result" => "malformed").increment(1);
+    json(
+        refusal.status(),
+        SaleReply::decline(ResponseCode::FormatError).encode(),
+    )
+}
+
+fn refuse_details(refusal: Refusal) -> HttpResponse {
+    json(
+        refusal.status(),
+        DetailsReply::failed(ResponseCode::FormatError).encode(),
+    )
+}
+
+/// Whether the request's content type, if it names one, is JSON. A device that sends no
+/// `Content-Type` is read as JSON (the spec names none; the reference firmware sends
+/// `application/json`).
+fn is_json_or_unnamed(req: &HttpRequest) -> bool {
+    let Some(value) = req.headers().get(actix_web::http::header::CONTENT_TYPE) else {
+        return true;
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Reads a JSON body of at most [`REQUEST_BYTES_MAX`] bytes (reading stops there, whatever
+/// the gateway-wide `http.request_body_bytes_max`).
+async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, Refusal> {
+    use futures::StreamExt;
+    if !is_json_or_unnamed(req) {
+        return Err(Refusal::ContentType);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| Refusal::Broken)?;
+        if body.len() + chunk.len() > REQUEST_BYTES_MAX {
+            return Err(Refusal::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// Lowercase hex SHA-256 of an API key: what the store holds.
@@ -142,9 +235,44 @@ fn sale_answer(reply: &SaleReply) -> HttpResponse {
     json(status_of(reply.code()), reply.encode())
 }
 
-/// DS50 sale (spec 3.5.1/3.5.2). Declines are answered 200 with their code; key failures
-/// 401.
-pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+/// The message a sale or reversal becomes for the device's terminal actor: no PAN, track 2,
+/// PIN block or EMV data.
+fn actor_message(gw: &Gateway, request: &SaleRequest, card_hmac: String) -> Ds50Sale {
+    let (y, m, d) = request.date.parts();
+    Ds50Sale {
+        card_hmac,
+        card_masked: request.pan().masked().as_str().to_string(),
+        card_org: request.card_org.as_str().to_string(),
+        idempotency_key: request.idempotency_key(),
+        reversal: request.trans_type == TransType::Reversal,
+        amount: request.amount.get(),
+        date: chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
+            .unwrap_or_default(),
+        business_date: gw.business_date(),
+        time: request.time.to_wire(),
+        batch_no: request.batch_no.to_wire(),
+        trace_no: request.trace_no.to_wire(),
+    }
+}
+
+/// Whether the card of a sale is past its expiry month on the server's business date.
+fn card_expired(gw: &Gateway, request: &SaleRequest) -> bool {
+    use chrono::Datelike;
+    let today = gw.business_date();
+    request.track2.is_expired_at(
+        u16::try_from(today.year()).unwrap_or(u16::MAX),
+        u8::try_from(today.month()).unwrap_or(12),
+    )
+}
+
+/// DS50 sale (spec 3.5.1/3.5.2), or reversal (`transType` `REVERSAL`). Declines are
+/// answered 200 with their code; key failures 401; an expired card `54` (a reversal is
+/// never refused for the card's expiry: it must always complete).
+pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, payload: web::Payload) -> HttpResponse {
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse_sale(refusal),
+    };
     let request = match SaleRequest::decode(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -156,25 +284,16 @@ pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) ->
         metrics::counter!("posgate_ds50_sales_total", "result" => "unauthorized").increment(1);
         return sale_answer(&SaleReply::decline(code));
     }
+    if request.trans_type == TransType::Sale && card_expired(&gw, &request) {
+        metrics::counter!("posgate_ds50_sales_total", "result" => "declined").increment(1);
+        return sale_answer(&SaleReply::decline(ResponseCode::ExpiredCard));
+    }
     let Ok(card_hmac) = gw.card_key.index(request.pan().expose()) else {
         return sale_answer(&SaleReply::decline(ResponseCode::InvalidCardNumber));
     };
     let key = TerminalActor::key(TerminalFamily::Ds50, request.device_sn.as_str());
-    let message = Ds50Sale {
-        card_hmac,
-        card_masked: request.pan().masked().as_str().to_string(),
-        card_org: request.card_org.as_str().to_string(),
-        idempotency_key: request.idempotency_key(),
-        amount: request.amount.get(),
-        date: {
-            let (y, m, d) = request.date.parts();
-            chrono::NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d))
-                .unwrap_or_default()
-        },
-        time: request.time.to_wire(),
-        batch_no: request.batch_no.to_wire(),
-        trace_no: request.trace_no.to_wire(),
-    };
+    let message = actor_message(&gw, &request, card_hmac);
+    let reversal = message.reversal;
     // The track 2, PAN, PIN block and EMV data end here.
     drop(request);
     let reply = match gw.terminals.ask(&key, message) {
@@ -183,10 +302,10 @@ pub async fn sale(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) ->
             .unwrap_or_else(|_| SaleReply::decline(ResponseCode::Busy)),
         Err(e) => SaleReply::decline(ds50_entity_code(&e)),
     };
-    let result = if reply.code().is_approved() {
-        "approved"
-    } else {
-        "declined"
+    let result = match (reply.code().is_approved(), reversal) {
+        (true, false) => "approved",
+        (true, true) => "reversed",
+        (false, _) => "declined",
     };
     metrics::counter!("posgate_ds50_sales_total", "result" => result).increment(1);
     sale_answer(&reply)
@@ -198,7 +317,15 @@ fn details_answer(reply: &DetailsReply) -> HttpResponse {
 
 /// DS50 transaction details (spec 3.5.3): the device's sales of `date` that reached the
 /// ledger, oldest first, `pageSize` per page.
-pub async fn details(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn details(
+    gw: web::Data<Gateway>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match read_body(&req, payload).await {
+        Ok(body) => body,
+        Err(refusal) => return refuse_details(refusal),
+    };
     let request = match DetailsRequest::decode(&body) {
         Ok(r) => r,
         Err(e) => return details_answer(&DetailsReply::failed(e.code())),

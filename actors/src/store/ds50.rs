@@ -132,7 +132,7 @@ pub async fn revoke_merchant_keys(db: &dyn Db, merchant_id: i64) -> Result<u64, 
 /// The card-side record of one sale.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaleRecord {
-    /// The ledger idempotency key (`ds50:{sn}:{date}:{batch}:{trace}`).
+    /// The ledger idempotency key (`ds50:{sn}:{batch}:{trace}`).
     pub idempotency_key: String,
     /// The terminal actor key (`ds50:{sn}`).
     pub terminal_key: String,
@@ -148,6 +148,44 @@ pub struct SaleRecord {
     pub batch_no: String,
     /// Six-digit trace number.
     pub trace_no: String,
+}
+
+impl SaleRecord {
+    /// Whether `other` is the same sale (a retry): same date, time and masked card.
+    pub fn same_content(&self, other: &SaleRecord) -> bool {
+        self.business_date == other.business_date
+            && self.trans_time == other.trans_time
+            && self.card_masked == other.card_masked
+    }
+}
+
+/// The card side of the sale of `idempotency_key`, if one was recorded.
+pub async fn find_sale(
+    db: &dyn Db,
+    idempotency_key: &str,
+) -> Result<Option<SaleRecord>, StoreError> {
+    query_opt(
+        db,
+        "SELECT idempotency_key, terminal_key, business_date, card_masked, card_org, \
+         trans_time, batch_no, trace_no FROM ds50_sales WHERE idempotency_key = $1",
+        &[idempotency_key.into()],
+    )
+    .await?
+    .map(|r| sale_row(&r))
+    .transpose()
+}
+
+fn sale_row(r: &Row) -> Result<SaleRecord, StoreError> {
+    Ok(SaleRecord {
+        idempotency_key: r.text(0)?,
+        terminal_key: r.text(1)?,
+        business_date: r.text(2)?,
+        card_masked: r.text(3)?,
+        card_org: r.text(4)?,
+        trans_time: r.text(5)?,
+        batch_no: r.text(6)?,
+        trace_no: r.text(7)?,
+    })
 }
 
 /// Records a sale's card side; a retried sale (same key) keeps the first record.
@@ -190,16 +228,7 @@ const ENTRY_COLS: &str = "s.idempotency_key, s.terminal_key, s.business_date, s.
 
 fn entry_row(r: &Row) -> Result<SaleEntry, StoreError> {
     Ok(SaleEntry {
-        sale: SaleRecord {
-            idempotency_key: r.text(0)?,
-            terminal_key: r.text(1)?,
-            business_date: r.text(2)?,
-            card_masked: r.text(3)?,
-            card_org: r.text(4)?,
-            trans_time: r.text(5)?,
-            batch_no: r.text(6)?,
-            trace_no: r.text(7)?,
-        },
+        sale: sale_row(r)?,
         journal_id: r.i64(8)?,
         status: r.text(9)?,
         amount: r.i64(10)?,
@@ -242,21 +271,65 @@ pub async fn list_sales(
     Ok((total, rows))
 }
 
-/// Records the topic prefix a device was given in its `posparam.ini`.
-pub async fn set_mqtt_topic(
+/// A device's broker login as issued in its `posparam.ini`: the user name and the SHA-256
+/// of the password (the password itself is never stored).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MqttCredentials {
+    /// `mqtt_username`.
+    pub username: String,
+    /// Lowercase hex SHA-256 of `mqtt_password`.
+    pub password_sha256: String,
+}
+
+/// Records the topic prefix and the broker login a device was given in its `posparam.ini`
+/// (replacing the previous ones).
+pub async fn set_device_params(
     db: &dyn Db,
     terminal_id: i64,
     mqtt_topic: &str,
+    login: &MqttCredentials,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO ds50_devices (terminal_id, mqtt_topic, updated_at_ms) VALUES ($1, $2, $3) \
+        "INSERT INTO ds50_devices (terminal_id, mqtt_topic, mqtt_username, \
+         mqtt_password_sha256, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (terminal_id) DO UPDATE SET mqtt_topic = excluded.mqtt_topic, \
+         mqtt_username = excluded.mqtt_username, \
+         mqtt_password_sha256 = excluded.mqtt_password_sha256, \
          updated_at_ms = excluded.updated_at_ms",
-        &[terminal_id.into(), mqtt_topic.into(), now_ms.into()],
+        &[
+            terminal_id.into(),
+            mqtt_topic.into(),
+            login.username.clone().into(),
+            login.password_sha256.clone().into(),
+            now_ms.into(),
+        ],
     )
     .await?;
     Ok(())
+}
+
+/// The broker login a device was last issued, if any.
+pub async fn mqtt_credentials(
+    db: &dyn Db,
+    terminal_id: i64,
+) -> Result<Option<MqttCredentials>, StoreError> {
+    let Some(row) = query_opt(
+        db,
+        "SELECT mqtt_username, mqtt_password_sha256 FROM ds50_devices WHERE terminal_id = $1",
+        &[terminal_id.into()],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(match (row.opt_text(0)?, row.opt_text(1)?) {
+        (Some(username), Some(password_sha256)) => Some(MqttCredentials {
+            username,
+            password_sha256,
+        }),
+        _ => None,
+    })
 }
 
 /// The topic prefix of a device (`pos/message`, [`DEFAULT_MQTT_TOPIC`], when none was set).

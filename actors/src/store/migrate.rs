@@ -91,6 +91,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0012_mqtt_money_edges.sql"),
         sqlite: include_str!("../../../sql/sqlite/0012_mqtt_money_edges.sql"),
     },
+    Migration {
+        version: 14,
+        name: "ds50_mqtt_credentials",
+        postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -10,10 +10,11 @@
 use super::codes::Ds50Error;
 use super::json::{opt_str, parse_object, req_str, text};
 use super::limits::{
-    BROADCAST_MESSAGE_CHARS_MAX, ORDER_ID_CHARS_MAX, REPLY_BYTES_MAX, TOPIC_PREFIX_BYTES_MAX,
+    BROADCAST_AMOUNT_DIGITS_MAX, BROADCAST_MESSAGE_CHARS_MAX, BROADCAST_PAYLOAD_BYTES_MAX,
+    ORDER_ID_CHARS_MAX, REPLY_BYTES_MAX, TOPIC_PREFIX_BYTES_MAX,
 };
 use super::types::DeviceSn;
-use crate::money::Fen;
+use crate::money::{AmountError, Fen};
 use serde::Serialize;
 
 /// The default topic prefix of `posparam.ini` (`mqtt_topic`).
@@ -78,12 +79,25 @@ impl Broadcast {
             field: "amount",
             source,
         })?;
-        Ok(Broadcast {
+        if amount.to_cents_string().len() > BROADCAST_AMOUNT_DIGITS_MAX {
+            return Err(Ds50Error::Amount {
+                field: "amount",
+                source: AmountError::TooLarge,
+            });
+        }
+        let broadcast = Broadcast {
             message,
             amount,
             mode,
             order_id,
-        })
+        };
+        if broadcast.to_json().len() > BROADCAST_PAYLOAD_BYTES_MAX {
+            return Err(Ds50Error::TooLarge {
+                bytes: broadcast.to_json().len(),
+                max: BROADCAST_PAYLOAD_BYTES_MAX,
+            });
+        }
+        Ok(broadcast)
     }
 
     /// `message`.
@@ -224,6 +238,19 @@ mod tests {
         assert!(Broadcast::new(None, Fen(-1), BroadcastMode::Guidance, "1").is_err());
         let long = "x".repeat(BROADCAST_MESSAGE_CHARS_MAX + 1);
         assert!(Broadcast::new(Some(&long), Fen(1), BroadcastMode::Guidance, "1").is_err());
+        // What the reference firmware's buffers hold: amt[12+1], orgOrderId[32+1], msg[1024].
+        let twelve = Fen(999_999_999_999);
+        assert!(Broadcast::new(None, twelve, BroadcastMode::Guidance, "1").is_ok());
+        let thirteen = Fen(1_000_000_000_000);
+        assert!(Broadcast::new(None, thirteen, BroadcastMode::Guidance, "1").is_err());
+        let order = "o".repeat(ORDER_ID_CHARS_MAX);
+        assert!(Broadcast::new(None, Fen(1), BroadcastMode::Guidance, &order).is_ok());
+        let order = "o".repeat(ORDER_ID_CHARS_MAX + 1);
+        assert!(Broadcast::new(None, Fen(1), BroadcastMode::Guidance, &order).is_err());
+        // The longest message in 4-byte characters still fits msg[1024].
+        let wide = "😀".repeat(BROADCAST_MESSAGE_CHARS_MAX);
+        let widest = Broadcast::new(Some(&wide), twelve, BroadcastMode::Guidance, &order[1..]);
+        assert!(widest.unwrap().encode().len() <= BROADCAST_PAYLOAD_BYTES_MAX);
     }
 
     #[test]
@@ -245,7 +272,7 @@ mod tests {
         }
 
         #[test]
-        fn round_trips(message in proptest::option::of("[a-zA-Z0-9 ¥元]{0,50}"), fen in 0i64..=1_000_000_000, order in "[0-9A-Za-z]{1,64}", amount_only in any::<bool>()) {
+        fn round_trips(message in proptest::option::of("[a-zA-Z0-9 ¥元]{0,50}"), fen in 0i64..=1_000_000_000, order in "[0-9A-Za-z]{1,32}", amount_only in any::<bool>()) {
             let mode = if amount_only { BroadcastMode::AmountOnly } else { BroadcastMode::Guidance };
             let broadcast = Broadcast::new(message.as_deref(), Fen(fen), mode, &order).unwrap();
             prop_assert_eq!(Broadcast::decode(&broadcast.encode()).unwrap(), broadcast);

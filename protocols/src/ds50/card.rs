@@ -11,6 +11,7 @@ use super::json::is_hex;
 use super::limits::{
     EMV_DATA_HEX_CHARS_MAX, PAN_DIGITS_MAX, PIN_BLOCK_HEX_CHARS, TRACK2_CHARS_MAX,
 };
+use crate::money::Fen;
 use crate::pan;
 pub use crate::secret::Sensitive;
 use std::fmt;
@@ -210,6 +211,56 @@ impl EmvData {
     pub fn expose(&self) -> &str {
         self.0.expose()
     }
+
+    /// The amount the card authorised (tag `9F02`, Amount Authorised, twelve BCD digits in
+    /// minor units), when the data is well-formed BER-TLV and carries it; `None` otherwise.
+    pub fn amount_authorised(&self) -> Option<Fen> {
+        let bytes = hex::decode(self.expose()).ok()?;
+        let value = find_tag(&bytes, &[0x9F, 0x02])?;
+        let digits = hex::encode(value);
+        if digits.len() != 12 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok().map(Fen)
+    }
+}
+
+/// The value of the first `tag` in BER-TLV `data`, looking inside constructed tags too.
+fn find_tag<'a>(mut data: &'a [u8], tag: &[u8]) -> Option<&'a [u8]> {
+    while let Some((&first, _)) = data.split_first() {
+        if first == 0x00 || first == 0xFF {
+            data = &data[1..]; // padding between objects
+            continue;
+        }
+        let mut tag_len = 1;
+        if first & 0x1F == 0x1F {
+            while data.get(tag_len)? & 0x80 != 0 {
+                tag_len += 1;
+            }
+            tag_len += 1;
+        }
+        let (length, length_len) = match *data.get(tag_len)? {
+            short @ 0..=0x7F => (usize::from(short), 1),
+            0x81 => (usize::from(*data.get(tag_len + 1)?), 2),
+            0x82 => (
+                usize::from(*data.get(tag_len + 1)?) << 8 | usize::from(*data.get(tag_len + 2)?),
+                3,
+            ),
+            _ => return None,
+        };
+        let start = tag_len + length_len;
+        let value = data.get(start..start.checked_add(length)?)?;
+        if &data[..tag_len] == tag {
+            return Some(value);
+        }
+        if first & 0x20 != 0 {
+            if let Some(found) = find_tag(value, tag) {
+                return Some(found);
+            }
+        }
+        data = &data[start + length..];
+    }
+    None
 }
 
 #[cfg(test)]
@@ -252,6 +303,28 @@ mod tests {
         assert!(!text.contains("ADF34EF2"), "{text}");
         assert!(!text.contains("9F2608"), "{text}");
         assert!(text.contains("451461****2125"));
+    }
+
+    #[test]
+    fn emv_amount_authorised() {
+        let spec = "9F260888C89C10C57849A79F2701809F100706011203A020009F3704FCB8E0FA9F36020742950580800080009A032512159C01009F02060000000066665F2A020170820218009F1A0201709F03060000000000009F3303E0F8C89F34031E03009F3501219F1E0838333230314943438407A00000000310109F09020001";
+        let emv = EmvData::parse(spec).unwrap();
+        assert_eq!(emv.amount_authorised(), Some(Fen(6666)));
+        // Inside a constructed template (77), after padding.
+        let nested = EmvData::parse("0077099F0206000000012344").unwrap();
+        assert_eq!(nested.amount_authorised(), Some(Fen(12344)));
+        for none in [
+            "9F2608",
+            "9F260888C89C10C57849A7",
+            "9F02050000000001",
+            "9F02060000000A0001",
+        ] {
+            assert_eq!(
+                EmvData::parse(none).unwrap().amount_authorised(),
+                None,
+                "{none}"
+            );
+        }
     }
 
     #[test]

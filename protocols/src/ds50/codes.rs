@@ -73,7 +73,8 @@ response_table! {
     ExceedsFrequencyLimit = "65", "exceeds frequency limit";
     /// 91 (ISO): the ledger or store is unavailable; the device may retry.
     IssuerUnavailable = "91", "issuer or switch inoperative";
-    /// 94 (ISO): duplicate transmission (same batch/trace with different content).
+    /// 94 (ISO): duplicate transmission: the trace identity (device, batch, trace) was used
+    /// before with other content (another date, time, card or amount).
     DuplicateTransmission = "94", "duplicate transmission";
     /// 96 (ISO): system malfunction (an internal error in posgate).
     SystemMalfunction = "96", "system malfunction";
@@ -155,6 +156,12 @@ pub enum Ds50Error {
     /// A sale of zero.
     #[error("amount is zero")]
     ZeroAmount,
+    /// `transAmount` is not yuan with exactly two decimals (`6666` could be cents).
+    #[error("transAmount is not yuan with exactly two decimals")]
+    AmountNotTwoDecimals,
+    /// `transAmount` disagrees with the amount of the EMV data (tag `9F02`).
+    #[error("transAmount disagrees with the EMV amount (9F02)")]
+    AmountMismatch,
     /// `transType` other than the ones the spec defines.
     #[error("unsupported transType")]
     UnsupportedTransType,
@@ -180,7 +187,10 @@ impl Ds50Error {
             | Ds50Error::Missing(_)
             | Ds50Error::WrongType(_)
             | Ds50Error::Invalid { .. } => ResponseCode::FormatError,
-            Ds50Error::Amount { .. } | Ds50Error::ZeroAmount => ResponseCode::InvalidAmount,
+            Ds50Error::Amount { .. }
+            | Ds50Error::ZeroAmount
+            | Ds50Error::AmountNotTwoDecimals
+            | Ds50Error::AmountMismatch => ResponseCode::InvalidAmount,
             Ds50Error::UnsupportedTransType | Ds50Error::UnsupportedPayType => {
                 ResponseCode::InvalidTransaction
             }
@@ -232,6 +242,8 @@ mod tests {
                 source: AmountError::Empty,
             },
             Ds50Error::ZeroAmount,
+            Ds50Error::AmountNotTwoDecimals,
+            Ds50Error::AmountMismatch,
             Ds50Error::UnsupportedTransType,
             Ds50Error::UnsupportedPayType,
             Ds50Error::InvalidCard("x"),

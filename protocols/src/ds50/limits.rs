@@ -52,11 +52,48 @@ pub const PAGE_NO_MAX: u32 = 100_000;
 /// Longest broadcast `message`, in characters: it is spoken by a text-to-speech engine.
 pub const BROADCAST_MESSAGE_CHARS_MAX: usize = 200;
 
-/// Longest broadcast `orderId`, in characters.
-pub const ORDER_ID_CHARS_MAX: usize = 64;
+/// Longest broadcast `orderId`, in bytes: the reference firmware keeps the last one in
+/// `orgOrderId[32+1]` (`app_emqx.c`) to drop a repeated broadcast.
+pub const ORDER_ID_CHARS_MAX: usize = 32;
+
+/// Most digits of a broadcast `amount` (cents): the reference firmware copies it into
+/// `amt[12+1]` (`app_emqx.c`) and the EMV amount is twelve digits.
+pub const BROADCAST_AMOUNT_DIGITS_MAX: usize = 12;
+
+/// Largest broadcast payload, in bytes: the reference firmware copies it into `msg[1024]`
+/// and needs a terminating NUL.
+pub const BROADCAST_PAYLOAD_BYTES_MAX: usize = 1023;
 
 /// Longest MQTT topic prefix, in bytes (the whole topic stays far below MQTT's 65 535).
 pub const TOPIC_PREFIX_BYTES_MAX: usize = 128;
 
-/// Longest `posparam.ini` value (host, path, key, user, password), in characters.
+/// Longest `posparam.ini` value (host, path, key, user, password), in characters, before
+/// the per-field firmware limits below.
 pub const PARAM_VALUE_CHARS_MAX: usize = 256;
+
+/// Longest value of each `posparam.ini` field, in bytes: the reference firmware
+/// (`app_param.h`, `POS_PARAM_ST`) copies each value into a fixed buffer without a length
+/// check, so a value must leave room for the terminating NUL (`char mqtt_topic_command[32]`
+/// holds 31 bytes). `pgw_api_key` has 1024 bytes there; `pgw_api_sale` and
+/// `pgw_api_details` 32.
+pub const FIRMWARE_FIELD_BYTES_MAX: &[(&str, usize)] = &[
+    ("mqtt_endpoint", 127),
+    ("mqtt_port", 7),
+    ("mqtt_username", 63),
+    ("mqtt_password", 63),
+    ("mqtt_topic", 31),
+    ("pgw_endpoint", 127),
+    ("pgw_port", 7),
+    ("pgw_api_key", 1023),
+    ("pgw_api_key_expiry", 15),
+    ("pgw_api_sale", 31),
+    ("pgw_api_details", 31),
+];
+
+/// The firmware's limit of a `posparam.ini` field, bytes ([`FIRMWARE_FIELD_BYTES_MAX`]).
+pub fn firmware_field_bytes_max(field: &str) -> usize {
+    FIRMWARE_FIELD_BYTES_MAX
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map_or(PARAM_VALUE_CHARS_MAX, |(_, max)| *max)
+}

@@ -12,7 +12,7 @@ use super::broadcast::validate_topic_prefix;
 use super::card::Sensitive;
 use super::codes::Ds50Error;
 use super::json::{parse_object, req_digits, req_str, req_u64, Object};
-use super::limits::{PARAM_VALUE_CHARS_MAX, POSPARAM_BYTES_MAX};
+use super::limits::{firmware_field_bytes_max, PARAM_VALUE_CHARS_MAX, POSPARAM_BYTES_MAX};
 use super::types::WireDate;
 use serde::Serialize;
 use serde_json::Value;
@@ -110,8 +110,15 @@ impl PosParam {
     /// value: no control characters, at most [`PARAM_VALUE_CHARS_MAX`] characters, hosts,
     /// API key and paths non-empty, paths starting with `/`, ports not 0, topic a valid
     /// prefix.
+    ///
+    /// Every value must also fit the reference firmware's buffer for its field
+    /// ([`FIRMWARE_FIELD_BYTES_MAX`](super::limits::FIRMWARE_FIELD_BYTES_MAX)): the firmware
+    /// copies values without a length check, so a longer one would overwrite the next field.
+    /// ([`PosParam::parse`] does not apply these limits: the spec's own template has a
+    /// 39-byte `pgw_api_sale`.)
     pub fn render(&self) -> Result<String, Ds50Error> {
         self.validate()?;
+        self.check_firmware_buffers()?;
         let (cert, username, password) = match &self.mqtt.auth {
             MqttAuth::Password { username, password } => {
                 (0, username.as_str(), password.expose().as_str())
@@ -142,6 +149,20 @@ impl PosParam {
             field: "posparam",
             reason: "could not be serialised",
         })
+    }
+
+    /// Checks that every value fits the reference firmware's buffer for its field.
+    pub fn check_firmware_buffers(&self) -> Result<(), Ds50Error> {
+        fits("mqtt_endpoint", &self.mqtt.endpoint)?;
+        if let MqttAuth::Password { username, password } = &self.mqtt.auth {
+            fits("mqtt_username", username)?;
+            fits("mqtt_password", password.expose())?;
+        }
+        fits("mqtt_topic", &self.mqtt.topic)?;
+        fits("pgw_endpoint", &self.payment.endpoint)?;
+        fits("pgw_api_key", self.payment.api_key.expose())?;
+        fits("pgw_api_sale", &self.payment.sale_path)?;
+        fits("pgw_api_details", &self.payment.details_path)
     }
 
     /// Checks every value (see [`PosParam::render`]).
@@ -250,6 +271,17 @@ fn port(number: u16, field: &'static str) -> Result<(), Ds50Error> {
     Ok(())
 }
 
+/// Refuses a value longer than the firmware's buffer for `field`.
+fn fits(field: &'static str, text: &str) -> Result<(), Ds50Error> {
+    if text.len() > firmware_field_bytes_max(field) {
+        return Err(Ds50Error::Invalid {
+            field,
+            reason: "longer than the device firmware's buffer",
+        });
+    }
+    Ok(())
+}
+
 fn value(text: &str, field: &'static str, required: bool) -> Result<(), Ds50Error> {
     if required && text.trim().is_empty() {
         return Err(Ds50Error::Missing(field));
@@ -344,9 +376,29 @@ mod tests {
             params.payment.sale_path,
             "/functions/v1/request-online-result-pos"
         );
+        // The template's own 39-byte pgw_api_sale overflows the firmware's 32-byte buffer.
+        assert!(matches!(
+            params.render(),
+            Err(Ds50Error::Invalid {
+                field: "pgw_api_sale",
+                ..
+            })
+        ));
+        let mut params = params;
+        params.payment.sale_path = "/functions/v1/sale".into();
+        params.payment.details_path = "/functions/v1/records".into();
         let rendered = params.render().unwrap();
+        let template = TEMPLATE
+            .replace(
+                "/functions/v1/request-online-result-pos",
+                "/functions/v1/sale",
+            )
+            .replace(
+                "/functions/v1/get-transaction-records-pos",
+                "/functions/v1/records",
+            );
+        let b: Value = serde_json::from_str(&template).unwrap();
         let a: Value = serde_json::from_str(&rendered).unwrap();
-        let b: Value = serde_json::from_str(TEMPLATE).unwrap();
         assert_eq!(a, b);
         // Keys come out in the template's order.
         let keys: Vec<usize> = [
@@ -370,6 +422,56 @@ mod tests {
         cert.mqtt.auth = MqttAuth::Certificate;
         cert.payment.ssl_verify = false;
         assert_eq!(PosParam::parse(&cert.render().unwrap()).unwrap(), cert);
+    }
+
+    #[test]
+    fn refuses_values_longer_than_the_firmware_buffers() {
+        let at_limit = sample_with(|p| {
+            p.mqtt.topic = "t".repeat(31);
+            p.payment.sale_path = format!("/{}", "s".repeat(30));
+            p.mqtt.endpoint = "h".repeat(127);
+        });
+        assert!(at_limit.render().is_ok());
+        let cases: Vec<(&str, PosParam)> = vec![
+            ("mqtt_topic", sample_with(|p| p.mqtt.topic = "t".repeat(32))),
+            (
+                "pgw_api_sale",
+                sample_with(|p| p.payment.sale_path = format!("/{}", "s".repeat(31))),
+            ),
+            (
+                "pgw_api_details",
+                sample_with(|p| p.payment.details_path = format!("/{}", "d".repeat(31))),
+            ),
+            (
+                "mqtt_endpoint",
+                sample_with(|p| p.mqtt.endpoint = "h".repeat(128)),
+            ),
+            (
+                "pgw_endpoint",
+                sample_with(|p| p.payment.endpoint = "h".repeat(128)),
+            ),
+            (
+                "mqtt_password",
+                sample_with(|p| {
+                    p.mqtt.auth = MqttAuth::Password {
+                        username: "u".into(),
+                        password: Sensitive::new("p".repeat(64)),
+                    }
+                }),
+            ),
+        ];
+        for (field, params) in cases {
+            match params.render() {
+                Err(Ds50Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    fn sample_with(change: impl FnOnce(&mut PosParam)) -> PosParam {
+        let mut params = sample();
+        change(&mut params);
+        params
     }
 
     #[test]
@@ -415,7 +517,7 @@ mod tests {
         }
 
         #[test]
-        fn values_round_trip(user in "[ -~]{0,40}", password in "[ -~é]{0,40}", key in "[!-~]{1,60}") {
+        fn values_round_trip(user in "[ -~]{0,40}", password in "[ -~é]{0,30}", key in "[!-~]{1,60}") {
             let mut params = sample();
             params.mqtt.auth = MqttAuth::Password { username: user, password: Sensitive::new(password) };
             params.payment.api_key = Sensitive::new(key);

@@ -24,13 +24,14 @@ pub struct SaleRequest {
     pub device_sn: DeviceSn,
     /// `model` (e.g. `DS50`).
     pub model: String,
-    /// `transType` (only `SALE`).
+    /// `transType`: `SALE`, or `REVERSAL` (posgate's extension: undo the sale of the same
+    /// batch and trace).
     pub trans_type: TransType,
     /// `appVersion` of the device firmware.
     pub app_version: String,
     /// `payType` (only `CARD`).
     pub pay_type: PayType,
-    /// `transAmount`, decimal yuan on the wire, never zero.
+    /// `transAmount`, decimal yuan with exactly two decimals on the wire, never zero.
     pub amount: Fen,
     /// `cardNo`, masked (masked here if the device sent it in full).
     pub card_no: MaskedPan,
@@ -44,7 +45,7 @@ pub struct SaleRequest {
     pub trace_no: TraceNo,
     /// `track2`.
     pub track2: Track2,
-    /// `pin`; `None` when the device sent an empty string (no online PIN).
+    /// `pin`; `None` when the device left it out or sent an empty string (no PIN entered).
     pub pin: Option<PinBlock>,
     /// `date` (device local date).
     pub date: WireDate,
@@ -55,9 +56,12 @@ pub struct SaleRequest {
 impl SaleRequest {
     /// Decodes a sale request body.
     ///
-    /// Accepted: the spec's JSON; unknown extra fields are ignored. `emvData` and `pin` may
-    /// be empty strings (swiped card, no online PIN). `cardNo` must agree with the PAN of
-    /// `track2` on its first 6 and last 4 digits.
+    /// Accepted: the spec's JSON; unknown extra fields are ignored. `emvData` may be an
+    /// empty string (swiped card); `pin` may be absent, null or empty (no PIN entered).
+    /// `cardNo` must agree with the PAN of `track2` on its first 6 and last 4 digits.
+    /// `transAmount` must be yuan with exactly two decimals, and agree with the EMV amount
+    /// (tag `9F02`, in cents) when `emvData` carries one: cents read as yuan would charge
+    /// 100 times the amount.
     pub fn decode(input: &[u8]) -> Result<SaleRequest, Ds50Error> {
         let obj = parse_object(input, REQUEST_BYTES_MAX, "sale request")?;
         let device_sn = DeviceSn::parse(req_str(&obj, "deviceSn")?)?;
@@ -69,29 +73,29 @@ impl SaleRequest {
             SHORT_TEXT_CHARS_MAX,
         )?;
         let pay_type = PayType::parse(req_str(&obj, "payType")?)?;
-        let amount =
-            Fen::parse_yuan(req_str(&obj, "transAmount")?).map_err(|source| Ds50Error::Amount {
-                field: "transAmount",
-                source,
-            })?;
-        if amount == Fen::ZERO {
-            return Err(Ds50Error::ZeroAmount);
-        }
+        let amount = parse_amount(req_str(&obj, "transAmount")?)?;
         let card_no = MaskedPan::parse(req_str(&obj, "cardNo")?)?;
         let card_org = CardOrg::parse(req_str(&obj, "cardOrg")?)?;
         let emv_data = match req_str(&obj, "emvData")? {
             "" => None,
             hex => Some(EmvData::parse(hex)?),
         };
+        if emv_data
+            .as_ref()
+            .and_then(EmvData::amount_authorised)
+            .is_some_and(|emv| emv != amount)
+        {
+            return Err(Ds50Error::AmountMismatch);
+        }
         let batch_no = BatchNo::parse(req_str(&obj, "batchNo")?)?;
         let trace_no = TraceNo::parse(req_str(&obj, "traceNo")?)?;
         let track2 = Track2::parse(req_str(&obj, "track2")?)?;
         if !card_no.matches(&track2.pan()) {
             return Err(Ds50Error::CardMismatch);
         }
-        let pin = match req_str(&obj, "pin")? {
-            "" => None,
-            hex => Some(PinBlock::parse(hex)?),
+        let pin = match opt_str(&obj, "pin")? {
+            None | Some("") => None,
+            Some(hex) => Some(PinBlock::parse(hex)?),
         };
         let date = WireDate::parse_dashed(req_str(&obj, "date")?, "date")?;
         let time = WireTime::parse(req_str(&obj, "time")?, "time")?;
@@ -119,17 +123,39 @@ impl SaleRequest {
         self.track2.pan()
     }
 
-    /// The ledger idempotency key: `ds50:{sn}:{YYYYMMDD}:{batch}:{trace}`. A retried sale
-    /// carries the same device, date, batch and trace, and gets the first answer again.
+    /// The ledger idempotency key of the sale: `ds50:{sn}:{batch}:{trace}`, the trace
+    /// identity. A retried sale carries the same device, batch and trace (and the same
+    /// content) and gets the first answer again; the same identity with another date, time,
+    /// card or amount is a conflict (`94`), never a replay. A reversal names the sale it
+    /// undoes by the same key.
     pub fn idempotency_key(&self) -> String {
         format!(
-            "ds50:{}:{}:{}:{}",
+            "ds50:{}:{}:{}",
             self.device_sn,
-            self.date.to_compact(),
             self.batch_no.to_wire(),
             self.trace_no.to_wire()
         )
     }
+}
+
+/// Reads `transAmount`: decimal yuan with exactly two decimals (`66.66`), not zero. An
+/// amount without its two decimals (`6666`, `66.6`) is refused (`13`): a firmware that
+/// sends cents there would otherwise be charged 100 times the amount.
+fn parse_amount(text: &str) -> Result<Fen, Ds50Error> {
+    let two_decimals = text
+        .split_once('.')
+        .is_some_and(|(_, fraction)| fraction.len() == 2);
+    if !two_decimals {
+        return Err(Ds50Error::AmountNotTwoDecimals);
+    }
+    let amount = Fen::parse_yuan(text).map_err(|source| Ds50Error::Amount {
+        field: "transAmount",
+        source,
+    })?;
+    if amount == Fen::ZERO {
+        return Err(Ds50Error::ZeroAmount);
+    }
+    Ok(amount)
 }
 
 /// `transStatus` of a sale reply.
@@ -327,7 +353,7 @@ pub(crate) mod tests {
         assert_eq!(sale.time.to_wire(), "15:50:23");
         assert_eq!(
             sale.idempotency_key(),
-            "ds50:S20A1012574P0002:20251215:000000:000001"
+            "ds50:S20A1012574P0002:000000:000001"
         );
         let debug = format!("{sale:?}");
         assert!(!debug.contains("7628832"));
@@ -341,6 +367,42 @@ pub(crate) mod tests {
         let sale = SaleRequest::decode(sale.as_bytes()).unwrap();
         assert!(sale.pin.is_none());
         assert!(sale.emv_data.is_none());
+        // Absent (no PIN entered) and explicit null are accepted too.
+        let absent = with(&[("pin", Value::Null)]);
+        assert!(SaleRequest::decode(absent.as_bytes())
+            .unwrap()
+            .pin
+            .is_none());
+        let null = absent.replacen('{', "{\"pin\":null,", 1);
+        assert!(SaleRequest::decode(null.as_bytes()).unwrap().pin.is_none());
+    }
+
+    #[test]
+    fn cents_can_never_be_read_as_yuan() {
+        use ResponseCode::InvalidAmount;
+        for amount in ["6666", "66.6", "66", "66.666"] {
+            let body = with(&[("transAmount", json!(amount)), ("emvData", json!(""))]);
+            let error = SaleRequest::decode(body.as_bytes()).unwrap_err();
+            assert_eq!(error.code(), InvalidAmount, "{amount}");
+        }
+        // The spec's EMV data says 9F02 = 000000006666 (66.66): another amount disagrees.
+        let body = with(&[("transAmount", json!("6666.00"))]);
+        assert_eq!(
+            SaleRequest::decode(body.as_bytes()).unwrap_err(),
+            Ds50Error::AmountMismatch
+        );
+        let body = with(&[("transAmount", json!("0.67"))]);
+        assert_eq!(
+            SaleRequest::decode(body.as_bytes()).unwrap_err(),
+            Ds50Error::AmountMismatch
+        );
+    }
+
+    #[test]
+    fn reversal_is_a_trans_type() {
+        let body = with(&[("transType", json!("REVERSAL"))]);
+        let sale = SaleRequest::decode(body.as_bytes()).unwrap();
+        assert_eq!(sale.trans_type, TransType::Reversal);
     }
 
     /// The spec example with some fields replaced (`Value::Null` removes the field).
@@ -405,11 +467,13 @@ pub(crate) mod tests {
             assert_eq!(SaleReply::refused(&error).status(), SaleStatus::Decline);
         }
         let error = SaleRequest::decode(with(&[("transAmount", json!("66.666"))]).as_bytes());
+        assert_eq!(error.unwrap_err(), Ds50Error::AmountNotTwoDecimals);
+        let error = SaleRequest::decode(with(&[("transAmount", json!("-1.00"))]).as_bytes());
         assert_eq!(
             error.unwrap_err(),
             Ds50Error::Amount {
                 field: "transAmount",
-                source: AmountError::TooPrecise(2)
+                source: AmountError::Negative
             }
         );
     }

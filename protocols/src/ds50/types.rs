@@ -301,11 +301,14 @@ impl CardOrg {
 }
 
 /// The transaction type (`transType` of the sale request and of the details entries).
-/// The spec defines only `SALE`.
+/// The spec defines only `SALE`; `REVERSAL` is posgate's extension for a box that declines
+/// after posgate approved (the card refused the issuer's answer, the reply was lost).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TransType {
     /// `SALE`.
     Sale,
+    /// `REVERSAL` (also accepted: `VOID`): undo the sale of the same device, batch and trace.
+    Reversal,
 }
 
 impl TransType {
@@ -313,6 +316,7 @@ impl TransType {
     pub fn parse(text: &str) -> Result<TransType, Ds50Error> {
         match text {
             "SALE" => Ok(TransType::Sale),
+            "REVERSAL" | "VOID" => Ok(TransType::Reversal),
             _ => Err(Ds50Error::UnsupportedTransType),
         }
     }
@@ -321,6 +325,7 @@ impl TransType {
     pub const fn as_str(self) -> &'static str {
         match self {
             TransType::Sale => "SALE",
+            TransType::Reversal => "REVERSAL",
         }
     }
 }

@@ -12,10 +12,11 @@ use actix_web::{delete, post, web, HttpResponse};
 use posgate_actors::entity::{BroadcastError, Ds50Broadcast};
 use posgate_actors::model::{Terminal, TerminalFamily, TerminalStatus};
 use posgate_actors::store::ds50 as store_ds50;
+use posgate_actors::store::ds50::MqttCredentials;
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ds50::{
-    validate_topic_prefix, Broadcast, BroadcastMode, MqttAuth, MqttParams, PaymentParams, PosParam,
-    WireDate,
+    validate_topic_prefix, Broadcast, BroadcastMode, Ds50Error, MqttAuth, MqttParams,
+    PaymentParams, PosParam, WireDate,
 };
 use posgate_protocols::secret::Sensitive;
 use posgate_protocols::Fen;
@@ -24,7 +25,6 @@ use utoipa::ToSchema;
 
 /// Longest API key lifetime, days (ten years).
 pub const KEY_LIFETIME_DAYS_MAX: u32 = 3650;
-const DAY_MS: i64 = 86_400_000;
 
 /// An API key lifetime: 1..=[`KEY_LIFETIME_DAYS_MAX`] days.
 fn check_lifetime(days: u32) -> Result<(), ApiError> {
@@ -45,7 +45,8 @@ pub struct PosParamBody {
     #[serde(default = "default_days")]
     pub expires_in_days: u32,
     /// The device's broadcast topic prefix (`mqtt_topic`; broadcasts go to
-    /// `{mqtt_topic}/{SN}`). Absent: the one the device has (`pos/message` at first).
+    /// `{mqtt_topic}/{SN}`), at most 31 bytes (the firmware's buffer). Absent: the one the
+    /// device has (`pos/message` at first).
     pub mqtt_topic: Option<String>,
 }
 
@@ -70,11 +71,11 @@ impl Validate for PosParamBody {
 pub struct BroadcastBody {
     /// Text the device speaks (with `trans_type` `00`).
     pub message: Option<String>,
-    /// Amount, fen.
+    /// Amount, fen (sent as a cents string, at most 12 digits).
     pub amount: i64,
-    /// `00` guidance (message and amount) or `99` amount only.
+    /// `00` guidance (the box starts a card sale of `amount`) or `99` amount only.
     pub trans_type: String,
-    /// Order id.
+    /// Order id, 1-32 bytes; the box ignores a broadcast repeating the previous one.
     pub order_id: String,
 }
 
@@ -145,21 +146,58 @@ fn split_base_url(url: &str) -> Option<(String, u16, bool)> {
     })
 }
 
-/// The broker devices should connect to: the embedded broker's address or the external one.
+/// The broker the devices reach: `ds50.mqtt_public_host` (else an external broker's
+/// `mqtt.host`) and `ds50.mqtt_public_port` (else the broker's port). Never a listen,
+/// loopback or unspecified address: with the embedded broker and no public host configured
+/// the file is refused.
 fn mqtt_endpoint(gw: &Gateway) -> Result<(String, u16), ApiError> {
-    let m = &gw.config.mqtt;
-    if m.embedded_broker {
-        let (host, port) = m
-            .embedded_listen
+    let (m, d) = (&gw.config.mqtt, &gw.config.ds50);
+    let broker_port = if m.embedded_broker {
+        m.embedded_listen
             .rsplit_once(':')
-            .ok_or_else(|| ApiError::invalid("mqtt.embedded_listen", "not host:port"))?;
-        let port = port
-            .parse()
-            .map_err(|_| ApiError::invalid("mqtt.embedded_listen", "not host:port"))?;
-        Ok((host.to_string(), port))
+            .and_then(|(_, port)| port.parse().ok())
+            .ok_or_else(|| ApiError::invalid("mqtt.embedded_listen", "not host:port"))?
     } else {
-        Ok((m.host.clone(), m.port))
+        m.port
+    };
+    let host = match (d.mqtt_public_host.trim(), m.embedded_broker) {
+        ("", true) => "",
+        ("", false) if is_local_host(&m.host) => "",
+        ("", false) => m.host.as_str(),
+        (public, _) if is_unspecified_host(public) => "",
+        (public, _) => public,
+    };
+    if host.is_empty() {
+        return Err(ApiError::conflict(
+            "no public MQTT host configured: set ds50.mqtt_public_host to the broker address \
+             the DS50 boxes reach (the broker's listen, loopback or unspecified address is \
+             useless to a device)",
+        ));
     }
+    let port = match d.mqtt_public_port {
+        0 => broker_port,
+        port => port,
+    };
+    Ok((host.to_string(), port))
+}
+
+/// An IP address host (`[::1]` included), if it is one.
+fn host_ip(host: &str) -> Option<std::net::IpAddr> {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// `0.0.0.0` or `::`: a listen address, not one a device can connect to.
+fn is_unspecified_host(host: &str) -> bool {
+    host_ip(host).is_some_and(|ip| ip.is_unspecified())
+}
+
+/// Loopback, unspecified or `localhost`: an address only this machine can use.
+fn is_local_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host_ip(host).is_some_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 /// A freshly issued API key: 32 random bytes, hex, and its expiry.
@@ -169,24 +207,46 @@ struct NewKey {
     expiry: WireDate,
 }
 
-fn new_key(now: i64, days: u32) -> Result<NewKey, ApiError> {
-    let expires_at_ms = now + i64::from(days) * DAY_MS;
-    let expiry = chrono::DateTime::from_timestamp_millis(expires_at_ms)
-        .map(|t| t.date_naive())
-        .and_then(|d| {
-            use chrono::Datelike;
-            WireDate::new(
-                u16::try_from(d.year()).ok()?,
-                u8::try_from(d.month()).ok()?,
-                u8::try_from(d.day()).ok()?,
-            )
-        })
-        .ok_or_else(|| ApiError::invalid("expires_in_days", "out of range"))?;
+/// A key valid `days` days: through the end of the expiry date (`pgw_api_key_expiry`,
+/// today + `days` in the server's business day, `ledger.utc_offset_minutes`), refused from
+/// the next midnight of that day on.
+fn new_key(now: i64, days: u32, utc_offset_minutes: i32) -> Result<NewKey, ApiError> {
+    let out_of_range = || ApiError::invalid("expires_in_days", "out of range");
+    let offset_ms = i64::from(utc_offset_minutes) * 60_000;
+    let today = chrono::DateTime::from_timestamp_millis(now + offset_ms)
+        .ok_or_else(out_of_range)?
+        .date_naive();
+    let date = today
+        .checked_add_days(chrono::Days::new(u64::from(days)))
+        .ok_or_else(out_of_range)?;
+    let next_midnight = date
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .ok_or_else(out_of_range)?;
+    let expires_at_ms = next_midnight.and_utc().timestamp_millis() - offset_ms;
+    let expiry = {
+        use chrono::Datelike;
+        WireDate::new(
+            u16::try_from(date.year()).map_err(|_| out_of_range())?,
+            u8::try_from(date.month()).map_err(|_| out_of_range())?,
+            u8::try_from(date.day()).map_err(|_| out_of_range())?,
+        )
+        .ok_or_else(out_of_range)?
+    };
     Ok(NewKey {
         key: hex::encode(rand::random::<[u8; 32]>()),
         expires_at_ms,
         expiry,
     })
+}
+
+/// A device's own broker login: user `ds50-{SN}` and 24 random bytes (hex) of password.
+/// Only the password's SHA-256 is stored; the file shows it once.
+fn new_mqtt_login(sn: &str) -> (String, String) {
+    (
+        format!("ds50-{sn}"),
+        hex::encode(rand::random::<[u8; 24]>()),
+    )
 }
 
 /// Issue a merchant-wide key.
@@ -209,9 +269,11 @@ impl Validate for MerchantKeyBody {
 pub struct MerchantKeyView {
     /// The key (for `pgw_api_key`); posgate keeps only its SHA-256.
     pub api_key: String,
-    /// `pgw_api_key_expiry`, `YYYYMMDD` (UTC).
+    /// `pgw_api_key_expiry`, `YYYYMMDD`: the last day the key is valid, in the server's
+    /// business day (`ledger.utc_offset_minutes`).
     pub api_key_expiry: String,
-    /// Unix milliseconds after which the key is refused (`P1`).
+    /// Unix milliseconds from which the key is refused (`P1`): the midnight that ends
+    /// `api_key_expiry` in the business day.
     pub expires_at_ms: i64,
 }
 
@@ -232,7 +294,11 @@ pub async fn merchant_key(
         key,
         expires_at_ms,
         expiry,
-    } = new_key(now, body.0.expires_in_days)?;
+    } = new_key(
+        now,
+        body.0.expires_in_days,
+        gw.config.ledger.utc_offset_minutes,
+    )?;
     let hash = key_hash(&key);
     let stored = with_db(&gw, move |db| {
         Box::pin(async move {
@@ -312,9 +378,47 @@ pub async fn revoke_merchant_keys(
     Ok(HttpResponse::Ok().json(Revoked { revoked }))
 }
 
-/// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid for
-/// `expires_in_days`, of which only the SHA-256 is stored, with this gateway's MQTT broker
-/// and payment endpoints. The answer is the file itself; the key is not shown again.
+/// The payment endpoint of `posparam.ini`: `(endpoint, port, verify TLS)` from
+/// `mqtt.public_base_url`. An `http://` URL (track 2 and PIN block in clear) is refused
+/// unless `ds50.allow_cleartext` is set.
+fn payment_endpoint(gw: &Gateway) -> Result<(String, u16, bool), ApiError> {
+    let (endpoint, port, https) = split_base_url(&gw.config.mqtt.public_base_url)
+        .ok_or_else(|| ApiError::invalid("mqtt.public_base_url", "not an http(s) URL"))?;
+    if !https && !gw.config.ds50.allow_cleartext {
+        return Err(ApiError::conflict(
+            "mqtt.public_base_url is http://: the box would send track 2 and the PIN block \
+             in clear (pgw_ssl_cert 0); serve the DS50 endpoints over https, or set \
+             ds50.allow_cleartext = true on a test bench",
+        ));
+    }
+    Ok((endpoint, port, https))
+}
+
+/// The topic prefix of a new `posparam.ini`: the one asked for, else the device's.
+async fn device_topic(
+    gw: &Gateway,
+    terminal_id: i64,
+    requested: Option<String>,
+) -> Result<String, ApiError> {
+    match requested {
+        Some(topic) => Ok(topic),
+        None => {
+            with_db(gw, move |db| {
+                Box::pin(async move { store_ds50::mqtt_topic(db, terminal_id).await })
+            })
+            .await
+        }
+    }
+}
+
+/// Issue a DS50 device's `posparam.ini`: a fresh API key (32 random bytes, hex) valid
+/// through `pgw_api_key_expiry` (today + `expires_in_days` in the business day) and a fresh
+/// broker login of the device's own (`ds50-{SN}` and a random password), of which only the
+/// SHA-256 are stored, with the broker the devices reach (`ds50.mqtt_public_host`) and the
+/// payment endpoints. The answer is the file itself; the key and the password are not shown
+/// again. Refused (409) when no public broker host is configured, when the payment URL is
+/// `http://` without `ds50.allow_cleartext`, and (400) when a value does not fit the
+/// firmware's buffers.
 #[utoipa::path(tag = "ds50", request_body = PosParamBody, security(("bearer" = [])), responses(
     (status = 201, description = "posparam.ini (JSON)"), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -325,32 +429,28 @@ pub async fn posparam(
     body: ValidJson<PosParamBody>,
 ) -> Result<HttpResponse, ApiError> {
     let terminal = ds50_terminal(&gw, id.into_inner()).await?;
-    let (endpoint, port, https) = split_base_url(&gw.config.mqtt.public_base_url)
-        .ok_or_else(|| ApiError::invalid("mqtt.public_base_url", "not an http(s) URL"))?;
+    let (endpoint, port, https) = payment_endpoint(&gw)?;
     let (mqtt_host, mqtt_port) = mqtt_endpoint(&gw)?;
     let now = now_ms();
     let NewKey {
         key,
         expires_at_ms,
         expiry,
-    } = new_key(now, body.0.expires_in_days)?;
+    } = new_key(
+        now,
+        body.0.expires_in_days,
+        gw.config.ledger.utc_offset_minutes,
+    )?;
     let terminal_id = terminal.id;
-    let topic = match body.0.mqtt_topic.clone() {
-        Some(topic) => topic,
-        None => {
-            with_db(&gw, move |db| {
-                Box::pin(async move { store_ds50::mqtt_topic(db, terminal_id).await })
-            })
-            .await?
-        }
-    };
+    let topic = device_topic(&gw, terminal_id, body.0.mqtt_topic.clone()).await?;
+    let (username, password) = new_mqtt_login(&terminal.code);
     let params = PosParam {
         mqtt: MqttParams {
             endpoint: mqtt_host,
             port: mqtt_port,
             auth: MqttAuth::Password {
-                username: gw.config.mqtt.username.clone(),
-                password: Sensitive::new(gw.config.mqtt.password.expose().clone()),
+                username: username.clone(),
+                password: Sensitive::new(password.clone()),
             },
             topic: topic.clone(),
         },
@@ -364,18 +464,26 @@ pub async fn posparam(
             details_path: gw.config.ds50.details_path.clone(),
         },
     };
-    let file = params
-        .render()
-        .map_err(|e| ApiError::invalid("posparam", e.to_string()))?;
+    let file = params.render().map_err(|e| match e {
+        Ds50Error::Invalid { field, reason } => ApiError::invalid(field, reason),
+        other => ApiError::invalid("posparam", other.to_string()),
+    })?;
     let hash = key_hash(&key);
+    let login = MqttCredentials {
+        username,
+        password_sha256: key_hash(&password),
+    };
     with_db(&gw, move |db| {
         Box::pin(async move {
-            store_ds50::set_mqtt_topic(db, terminal_id, &topic, now).await?;
+            store_ds50::set_device_params(db, terminal_id, &topic, &login, now).await?;
             store_ds50::insert_api_key(db, &hash, terminal_id, expires_at_ms, now).await
         })
     })
     .await?;
-    tracing::info!(terminal = terminal_id, "DS50 API key issued");
+    tracing::info!(
+        terminal = terminal_id,
+        "DS50 API key and broker login issued"
+    );
     Ok(HttpResponse::Created()
         .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
@@ -452,7 +560,37 @@ pub async fn broadcast_to_merchant(
 
 #[cfg(test)]
 mod tests {
-    use super::split_base_url;
+    use super::{is_local_host, new_key, split_base_url};
+
+    #[test]
+    fn keys_live_through_their_expiry_date_in_the_business_day() {
+        // 2026-12-01 17:00 UTC is 2026-12-02 01:00 at UTC+8.
+        let now = 1_796_144_400_000;
+        let key = new_key(now, 1, 480).unwrap();
+        assert_eq!(key.expiry.to_compact(), "20261203");
+        // Refused from 2026-12-04 00:00 UTC+8 = 2026-12-03 16:00 UTC.
+        assert_eq!(key.expires_at_ms, 1_796_313_600_000);
+        let utc = new_key(now, 1, 0).unwrap();
+        assert_eq!(utc.expiry.to_compact(), "20261202");
+        assert_eq!(utc.expires_at_ms, 1_796_256_000_000);
+    }
+
+    #[test]
+    fn local_hosts() {
+        for local in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "::1",
+            "[::]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(is_local_host(local), "{local}");
+        }
+        for public in ["mqtt.example.com", "10.1.2.3", "[2001:db8::1]"] {
+            assert!(!is_local_host(public), "{public}");
+        }
+    }
 
     #[test]
     fn base_urls() {
