@@ -368,6 +368,60 @@ async fn dish_records_and_redelivery(w: World) {
     );
 }
 
+/// Review 2.11: an upload whose storing failed is neither acknowledged nor lost: posgate
+/// retries it (the broker's message unacknowledged meanwhile) and stores it once storage
+/// works again.
+async fn stored_after_a_storage_failure(w: World) {
+    let (d, t) = w.device().await;
+    // Storage broken: the photo directory is a plain file.
+    let _ = std::fs::remove_dir_all(&w.photo_dir);
+    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    let world = &w;
+    let attempts = move || async move {
+        world.uploads_metric("photo", "retried").await
+            + world.uploads_metric("photo", "failed").await
+    };
+    let failed_before = attempts().await;
+    let bytes = photo_bytes(3_000);
+    d.upload("frame_imgup", &photo_upload("2026-12-01/r1.jpg", &bytes))
+        .await
+        .unwrap();
+    // Wait until storing it failed (at most 5 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while attempts().await <= failed_before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the photo was never attempted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(w.list(t, "photos").await.is_empty());
+    // ...then repair storage: a retry stores it.
+    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    let photos = w.wait_for(t, "photos", 1).await;
+    let (status, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
+    assert_eq!((status, body), (200, bytes));
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_embedded_broker() {
+    stored_after_a_storage_failure(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        stored_after_a_storage_failure(world(Some(addr), None).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_postgres() {
+    if let Some(url) = testing::scratch_pg_url() {
+        stored_after_a_storage_failure(world(None, Some(url)).await).await;
+    }
+}
+
 #[actix_rt::test]
 async fn notices_and_photos_embedded_broker() {
     notices_and_photos(world(None, None).await).await;

@@ -5,7 +5,9 @@
 //!
 //! MQTT requires PUBACKs in the order the PUBLISHes arrived (3.1.1, 4.6; rumqttd drops a
 //! connection that acknowledges out of order), while handling finishes in any order: an
-//! [`AckSequencer`] task holds finished messages back until all earlier ones are done.
+//! [`AckSequencer`] task holds finished messages back until all earlier ones are done. An
+//! upload that could not be stored is the one message never acknowledged (the broker is to
+//! redeliver it).
 
 use super::MqttConfig;
 use posgate_actors::entity::{
@@ -13,8 +15,8 @@ use posgate_actors::entity::{
 };
 use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
 use posgate_protocols::mqtt_pos::{
-    decode_device_message, BalanceReply, ConsumeReply, DeviceMessageKind, Topic, TopicPrefix,
-    XfCode,
+    decode_device_message, BalanceReply, ConsumeReply, DeviceMessage, DeviceMessageKind, Topic,
+    TopicPrefix, XfCode,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use std::collections::BTreeMap;
@@ -139,8 +141,11 @@ impl MqttAdapter {
                     let terminals = terminals.clone();
                     let done = acks.next();
                     actix_rt::spawn(async move {
-                        adapter.handle(&publish, &terminals).await;
-                        done.finish(publish);
+                        if adapter.handle(&publish, &terminals).await {
+                            done.finish(publish);
+                        } else {
+                            done.skip();
+                        }
                     });
                 }
                 Ok(_) => {}
@@ -155,8 +160,9 @@ impl MqttAdapter {
         }
     }
 
-    /// Decodes, routes and answers one device message.
-    async fn handle(&self, publish: &Publish, terminals: &Registry<TerminalActor>) {
+    /// Decodes, routes and answers one device message; returns whether to acknowledge it
+    /// (not an upload that could not be stored: the broker is to redeliver it).
+    async fn handle(&self, publish: &Publish, terminals: &Registry<TerminalActor>) -> bool {
         let started = Instant::now();
         let (kind, outcome) = match Topic::parse(&self.prefix, &publish.topic) {
             Ok(Topic::FromDevice { device, kind }) => {
@@ -174,6 +180,7 @@ impl MqttAdapter {
             .increment(1);
         metrics::histogram!("posgate_mqtt_message_duration_seconds", "kind" => kind)
             .record(started.elapsed().as_secs_f64());
+        outcome != UNSTORED
     }
 
     /// Returns the metric outcome of the message.
@@ -197,14 +204,23 @@ impl MqttAdapter {
             }
         };
         let key = format!("mqtt:{device}");
+        let upload = matches!(
+            message,
+            DeviceMessage::Notice(_) | DeviceMessage::Photo(_) | DeviceMessage::MenuRecord(_)
+        );
         let (reply, outcome): (MqttReply, &str) =
             match terminals.ask(&key, MqttDeviceMessage(message.clone())) {
                 Ok(rx) => match rx.await {
                     Ok(reply) => (reply, "handled"),
+                    // The actor dropped the reply: an upload it could not store.
+                    Err(_) if upload => return UNSTORED,
                     Err(_) => (refusal_reply(&message, XfCode::BusyRetry), "busy"),
                 },
                 Err(e) => {
                     tracing::warn!(device, error = %e, "terminal actor unavailable");
+                    if upload {
+                        return UNSTORED;
+                    }
                     (refusal_reply(&message, XfCode::BusyRetry), "busy")
                 }
             };
@@ -254,37 +270,51 @@ impl posgate_actors::entity::DevicePublisher for MqttAdapter {
     }
 }
 
-/// Sends PUBACKs in arrival order although messages finish in any order.
+/// The outcome of an upload that could not be stored: its message is not acknowledged.
+const UNSTORED: &str = "unstored";
+
+/// Sends PUBACKs in arrival order although messages finish in any order; a message given up
+/// without acknowledgement ([`AckTicket::skip`]) is passed over.
 struct AckSequencer {
     next: u64,
-    done: mpsc::UnboundedSender<(u64, Publish)>,
+    done: mpsc::UnboundedSender<(u64, Option<Publish>)>,
 }
 
 /// The ticket of one message: hand the publish back when it has been answered.
 struct AckTicket {
     seq: u64,
-    done: mpsc::UnboundedSender<(u64, Publish)>,
+    done: mpsc::UnboundedSender<(u64, Option<Publish>)>,
 }
 
 impl AckTicket {
     fn finish(self, publish: Publish) {
         // The sequencer is gone only when the connection was replaced; the broker then
         // redelivers the message, which is idempotent.
-        let _ = self.done.send((self.seq, publish));
+        let _ = self.done.send((self.seq, Some(publish)));
+    }
+
+    /// Leaves the message unacknowledged: the broker keeps it in flight and redelivers it
+    /// when the session resumes (a persistent session, `mqtt.client_id`). rumqttd, which
+    /// insists on in-order acknowledgements, closes the connection at the next one, so the
+    /// session resumes at once there.
+    fn skip(self) {
+        let _ = self.done.send((self.seq, None));
     }
 }
 
 impl AckSequencer {
     fn start(client: AsyncClient) -> AckSequencer {
-        let (done, mut finished) = mpsc::unbounded_channel::<(u64, Publish)>();
+        let (done, mut finished) = mpsc::unbounded_channel::<(u64, Option<Publish>)>();
         actix_rt::spawn(async move {
-            let mut waiting: BTreeMap<u64, Publish> = BTreeMap::new();
+            let mut waiting: BTreeMap<u64, Option<Publish>> = BTreeMap::new();
             let mut next_ack = 0u64;
             while let Some((seq, publish)) = finished.recv().await {
                 waiting.insert(seq, publish);
                 while let Some(publish) = waiting.remove(&next_ack) {
-                    if let Err(e) = client.ack(&publish).await {
-                        tracing::warn!(error = %e, "MQTT ack failed");
+                    if let Some(publish) = publish {
+                        if let Err(e) = client.ack(&publish).await {
+                            tracing::warn!(error = %e, "MQTT ack failed");
+                        }
                     }
                     next_ack += 1;
                 }

@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0011_ds50_merchant_keys.sql"),
         sqlite: include_str!("../../../sql/sqlite/0011_ds50_merchant_keys.sql"),
     },
+    Migration {
+        version: 15,
+        name: "command_document_retries",
+        postgres: include_str!("../../../sql/postgres/0015_command_document_retries.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0015_command_document_retries.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
