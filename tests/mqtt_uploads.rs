@@ -422,6 +422,67 @@ async fn stored_after_a_storage_failure_postgres() {
     }
 }
 
+/// Review 2.11: an upload still not stored after the retries is not acknowledged: on a
+/// persistent session (`mqtt.client_id`) the gateway resumes the session, the broker
+/// redelivers the upload, and it is stored once storage works again.
+async fn redelivered_when_not_stored(w: World) {
+    let (d, t) = w.device().await;
+    let _ = std::fs::remove_dir_all(&w.photo_dir);
+    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    let failed_before = w.uploads_metric("photo", "failed").await;
+    let bytes = photo_bytes(2_000);
+    d.upload("frame_imgup", &photo_upload("2026-12-01/r2.jpg", &bytes))
+        .await
+        .unwrap();
+    // Given up once (after its retries, at most 15 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while w.uploads_metric("photo", "failed").await <= failed_before {
+        assert!(tokio::time::Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(w.list(t, "photos").await.is_empty());
+    // ...then storage is repaired: the redelivered upload is stored (at most 15 s).
+    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let photo = loop {
+        if let Some(photo) = w.list(t, "photos").await.first() {
+            break photo.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never redelivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (_, _, body) = w.content(t, photo["id"].as_i64().unwrap()).await;
+    assert_eq!(body, bytes);
+}
+
+/// A world whose gateway keeps a persistent MQTT session.
+async fn persistent_world(external: Option<(String, u16)>) -> World {
+    let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
+    let dir = photo_dir.to_string_lossy().into_owned();
+    let gw = MqttGateway::start(external, move |c| {
+        c.mqtt.photo_dir = dir;
+        c.mqtt.client_id = format!("posgate-test-{}", rand::random::<u32>());
+    })
+    .await;
+    World {
+        admin: Admin::new(gw.admin.base.clone()),
+        gw,
+        photo_dir,
+    }
+}
+
+#[actix_rt::test]
+async fn redelivered_when_not_stored_embedded_broker() {
+    redelivered_when_not_stored(persistent_world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn redelivered_when_not_stored_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        redelivered_when_not_stored(persistent_world(Some(addr)).await).await;
+    }
+}
+
 #[actix_rt::test]
 async fn notices_and_photos_embedded_broker() {
     notices_and_photos(world(None, None).await).await;

@@ -6,8 +6,9 @@
 //! MQTT requires PUBACKs in the order the PUBLISHes arrived (3.1.1, 4.6; rumqttd drops a
 //! connection that acknowledges out of order), while handling finishes in any order: an
 //! [`AckSequencer`] task holds finished messages back until all earlier ones are done. An
-//! upload that could not be stored is the one message never acknowledged (the broker is to
-//! redeliver it).
+//! upload that could not be stored is the one message never acknowledged: on a persistent
+//! session the adapter then stops acknowledging and resumes the session, and the broker
+//! redelivers it (with the messages after it, which are idempotent).
 
 use super::MqttConfig;
 use posgate_actors::entity::{
@@ -20,8 +21,9 @@ use posgate_protocols::mqtt_pos::{
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Requests queued between the adapter and the client's event loop.
 const CLIENT_CHANNEL_CAPACITY: usize = 1024;
@@ -98,7 +100,7 @@ impl MqttAdapter {
         actix_rt::spawn(
             adapter
                 .clone()
-                .run(eventloop, filters, terminals, backoff_max),
+                .run(eventloop, filters, terminals, backoff_max, !clean),
         );
         Ok(adapter)
     }
@@ -109,23 +111,40 @@ impl MqttAdapter {
     }
 
     /// Owns the event loop: (re)connects with backoff, resubscribes after every connection,
-    /// and hands each publish to a task of its own.
+    /// and hands each publish to a task of its own. On a `persistent` session, a message left
+    /// unacknowledged (an upload that could not be stored) resumes the session at once: the
+    /// connection is dropped and reopened, and the broker redelivers what was not
+    /// acknowledged.
     async fn run(
         self,
         mut eventloop: EventLoop,
         filters: Vec<String>,
         terminals: Registry<TerminalActor>,
         backoff_max: Duration,
+        persistent: bool,
     ) {
         let mut backoff = Duration::from_secs(1);
-        let mut acks = AckSequencer::start(self.client.clone());
+        let resume = Arc::new(Notify::new());
+        let resumer = || persistent.then(|| resume.clone());
+        let mut acks = AckSequencer::start(self.client.clone(), resumer());
         loop {
-            match eventloop.poll().await {
+            let polled = tokio::select! {
+                polled = eventloop.poll() => polled,
+                () = resume.notified() => {
+                    tracing::warn!("resuming the MQTT session: the broker redelivers what was not acknowledged");
+                    metrics::counter!("posgate_mqtt_session_resumes_total").increment(1);
+                    // Dropping the connection keeps the session's own unacknowledged
+                    // publishes for resending; the next poll reconnects.
+                    eventloop.clean();
+                    continue;
+                }
+            };
+            match polled {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_secs(1);
                     // Packet ids of the old connection mean nothing on the new one: start a
                     // fresh sequence (unacknowledged messages are redelivered by the broker).
-                    acks = AckSequencer::start(self.client.clone());
+                    acks = AckSequencer::start(self.client.clone(), resumer());
                     metrics::gauge!("posgate_mqtt_connected").set(1.0);
                     tracing::info!(session_present = ack.session_present, "MQTT connected");
                     for filter in &filters {
@@ -273,8 +292,10 @@ impl posgate_actors::entity::DevicePublisher for MqttAdapter {
 /// The outcome of an upload that could not be stored: its message is not acknowledged.
 const UNSTORED: &str = "unstored";
 
-/// Sends PUBACKs in arrival order although messages finish in any order; a message given up
-/// without acknowledgement ([`AckTicket::skip`]) is passed over.
+/// Sends PUBACKs in arrival order although messages finish in any order. A message given up
+/// without acknowledgement ([`AckTicket::skip`]) ends the sequence on a persistent session
+/// (no later acknowledgement may go out on this connection, and the session is resumed for
+/// the broker to redeliver), and is passed over on a clean one (it cannot be redelivered).
 struct AckSequencer {
     next: u64,
     done: mpsc::UnboundedSender<(u64, Option<Publish>)>,
@@ -293,17 +314,15 @@ impl AckTicket {
         let _ = self.done.send((self.seq, Some(publish)));
     }
 
-    /// Leaves the message unacknowledged: the broker keeps it in flight and redelivers it
-    /// when the session resumes (a persistent session, `mqtt.client_id`). rumqttd, which
-    /// insists on in-order acknowledgements, closes the connection at the next one, so the
-    /// session resumes at once there.
+    /// Leaves the message unacknowledged, for the broker to redeliver when the session
+    /// resumes (a persistent session, `mqtt.client_id`: at once).
     fn skip(self) {
         let _ = self.done.send((self.seq, None));
     }
 }
 
 impl AckSequencer {
-    fn start(client: AsyncClient) -> AckSequencer {
+    fn start(client: AsyncClient, resume: Option<Arc<Notify>>) -> AckSequencer {
         let (done, mut finished) = mpsc::unbounded_channel::<(u64, Option<Publish>)>();
         actix_rt::spawn(async move {
             let mut waiting: BTreeMap<u64, Option<Publish>> = BTreeMap::new();
@@ -311,9 +330,18 @@ impl AckSequencer {
             while let Some((seq, publish)) = finished.recv().await {
                 waiting.insert(seq, publish);
                 while let Some(publish) = waiting.remove(&next_ack) {
-                    if let Some(publish) = publish {
-                        if let Err(e) = client.ack(&publish).await {
-                            tracing::warn!(error = %e, "MQTT ack failed");
+                    match (publish, &resume) {
+                        (Some(publish), _) => {
+                            if let Err(e) = client.ack(&publish).await {
+                                tracing::warn!(error = %e, "MQTT ack failed");
+                            }
+                        }
+                        (None, Some(resume)) => {
+                            resume.notify_one();
+                            return;
+                        }
+                        (None, None) => {
+                            tracing::error!("MQTT message left unacknowledged on a clean session: it is not redelivered");
                         }
                     }
                     next_ack += 1;

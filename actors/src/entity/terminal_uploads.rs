@@ -6,7 +6,7 @@
 //! once the upload is stored, so the broker's message is acknowledged after the data is
 //! safe. A storage failure is retried a few times, briefly; an upload still not stored gets
 //! no reply and its message is not acknowledged, so the broker redelivers it (on a
-//! persistent session, `mqtt.client_id`, after the adapter reconnects). Redelivered uploads
+//! persistent session, `mqtt.client_id`, which the adapter then resumes at once). Redelivered uploads
 //! (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
 //!
 //! Photos are written to `{photo_dir}/{deviceId}/{imgPath}` (imgPath as sanitised by the
