@@ -702,6 +702,13 @@ fn sqlite_file() -> (String, Store) {
     (path, store)
 }
 
+/// Removes a test's SQLite database file and its journal files.
+fn remove_sqlite_file(path: &str) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+}
+
 #[actix_rt::test]
 async fn discount_zero_reaches_devices_as_full_price_embedded_broker() {
     discount_zero_reaches_devices_as_full_price(MqttGateway::start(None, small_inline).await).await;
@@ -750,16 +757,18 @@ async fn terminal_codes_are_device_ids_embedded_broker() {
 #[actix_rt::test]
 async fn fan_out_reports_each_device_embedded_broker() {
     let (path, store) = sqlite_file();
-    let gw = MqttGateway::start(None, small_inline_on(None, Some(path))).await;
+    let gw = MqttGateway::start(None, small_inline_on(None, Some(path.clone()))).await;
     fan_out_reports_each_device(gw, store).await;
+    remove_sqlite_file(&path);
 }
 
 #[actix_rt::test]
 async fn fan_out_reports_each_device_mosquitto() {
     if let Some(addr) = mosquitto() {
         let (path, store) = sqlite_file();
-        let gw = MqttGateway::start(Some(addr), small_inline_on(None, Some(path))).await;
+        let gw = MqttGateway::start(Some(addr), small_inline_on(None, Some(path.clone()))).await;
         fan_out_reports_each_device(gw, store).await;
+        remove_sqlite_file(&path);
     }
 }
 

@@ -65,13 +65,24 @@ impl Drop for World {
 /// A gateway with its own photo directory: on SQLite unless `pg` names a database, on the
 /// embedded broker unless `external` names one.
 async fn world(external: Option<(String, u16)>, pg: Option<String>) -> World {
+    world_with(external, move |c| {
+        if let Some(url) = pg {
+            c.database.url = Secret::new(url);
+        }
+    })
+    .await
+}
+
+/// A gateway with its own photo directory, after `tweak` adjusted its configuration.
+async fn world_with(
+    external: Option<(String, u16)>,
+    tweak: impl FnOnce(&mut posgate::config::Config) + 'static,
+) -> World {
     let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
     let dir = photo_dir.to_string_lossy().into_owned();
     let gw = MqttGateway::start(external, move |c| {
         c.mqtt.photo_dir = dir;
-        if let Some(url) = pg {
-            c.database.url = Secret::new(url);
-        }
+        tweak(c);
     })
     .await;
     World {
@@ -457,18 +468,10 @@ async fn redelivered_when_not_stored(w: World) {
 
 /// A world whose gateway keeps a persistent MQTT session.
 async fn persistent_world(external: Option<(String, u16)>) -> World {
-    let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
-    let dir = photo_dir.to_string_lossy().into_owned();
-    let gw = MqttGateway::start(external, move |c| {
-        c.mqtt.photo_dir = dir;
+    world_with(external, |c| {
         c.mqtt.client_id = format!("posgate-test-{}", rand::random::<u32>());
     })
-    .await;
-    World {
-        admin: Admin::new(gw.admin.base.clone()),
-        gw,
-        photo_dir,
-    }
+    .await
 }
 
 #[actix_rt::test]

@@ -221,27 +221,36 @@ async fn build(gw: &Gateway, merchant_id: i64, body: CommandBody) -> Result<Comm
         }),
         CommandBody::GroupRule { group_id } => group_rule(gw, merchant_id, group_id).await?,
         CommandBody::WhiteList { mode, base_url } => {
-            let base_url = HttpUrl::new(&base_url).map_err(|e| invalid("command.base_url", e))?;
-            let merchant = merchant_id;
-            let (accounts, groups) = with_db(gw, move |db| {
-                Box::pin(async move {
-                    Ok((
-                        catalog::list_accounts(db, merchant, WHITELIST_ACCOUNTS_MAX).await?,
-                        catalog::list_groups(db, merchant).await?,
-                    ))
-                })
-            })
-            .await?;
-            Command::WhiteList(WhiteList {
-                mode: match mode {
-                    WhiteListModeBody::Partial => WhiteListMode::Partial,
-                    WhiteListModeBody::Full => WhiteListMode::FullReplace,
-                },
-                base_url,
-                entries: whitelist_entries(&accounts, &groups)?,
-            })
+            white_list(gw, merchant_id, mode, &base_url).await?
         }
     })
+}
+
+/// `/pos/white_list` of `merchant_id`'s active accounts.
+async fn white_list(
+    gw: &Gateway,
+    merchant_id: i64,
+    mode: WhiteListModeBody,
+    base_url: &str,
+) -> Result<Command, ApiError> {
+    let base_url = HttpUrl::new(base_url).map_err(|e| invalid("command.base_url", e))?;
+    let (accounts, groups) = with_db(gw, move |db| {
+        Box::pin(async move {
+            Ok((
+                catalog::list_accounts(db, merchant_id, WHITELIST_ACCOUNTS_MAX).await?,
+                catalog::list_groups(db, merchant_id).await?,
+            ))
+        })
+    })
+    .await?;
+    Ok(Command::WhiteList(WhiteList {
+        mode: match mode {
+            WhiteListModeBody::Partial => WhiteListMode::Partial,
+            WhiteListModeBody::Full => WhiteListMode::FullReplace,
+        },
+        base_url,
+        entries: whitelist_entries(&accounts, &groups)?,
+    }))
 }
 
 /// `/pos/group_rule` of a stored group of `merchant_id`.
@@ -493,36 +502,8 @@ async fn send_to(
         // Too large for MQTT: serve the document at an expiring URL, fetched a bounded
         // number of times until the device acknowledges the command.
         _ => {
-            let document = command.to_document().map_err(|e| invalid("command", e))?;
-            let token = hex::encode(rand::random::<[u8; 32]>());
-            let digest = hex::encode(Sha256::digest(token.as_bytes()));
-            let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
-            let size = body.len() as i64;
-            let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
-            let (terminal_id, document_ack) = (terminal.id, ack_id.clone());
-            with_db(gw, move |db| {
-                Box::pin(async move {
-                    let document = NewDocument {
-                        token_sha256: &digest,
-                        body: &body,
-                        terminal_id,
-                        ack_id: document_ack.as_deref(),
-                        expires_at_ms: expires,
-                    };
-                    commands::put_document(db, &document).await
-                })
-            })
-            .await?;
-            let url = format!(
-                "{}/mqtt/v1/commands/{token}",
-                settings.public_base_url.trim_end_matches('/')
-            );
-            let url = HttpUrl::new(&url).map_err(|e| invalid("mqtt.public_base_url", e))?;
-            let mut m = CommandMessage::remote(url).with_api(command.api());
-            if let Some(a) = &ack_id {
-                m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
-            }
-            (m.encode().map_err(|e| invalid("command", e))?, "url", size)
+            let (message, size) = remote(gw, terminal.id, command, ack_id.as_deref(), now).await?;
+            (message, "url", size)
         }
     };
     let timeout = timeout_seconds.unwrap_or(settings.command_ack_timeout_seconds) as i64;
@@ -540,6 +521,48 @@ async fn send_to(
             },
         )
         .await?)
+}
+
+/// Stores `command`'s document for `terminal_id` and returns the `{"cmdDataUrl": ...}`
+/// message that points at it, with the document's size.
+async fn remote(
+    gw: &Gateway,
+    terminal_id: i64,
+    command: &Command,
+    ack_id: Option<&str>,
+    now: i64,
+) -> Result<(Vec<u8>, i64), ApiError> {
+    let settings = &gw.config.mqtt;
+    let document = command.to_document().map_err(|e| invalid("command", e))?;
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
+    let size = body.len() as i64;
+    let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
+    let document_ack = ack_id.map(str::to_string);
+    with_db(gw, move |db| {
+        Box::pin(async move {
+            let document = NewDocument {
+                token_sha256: &digest,
+                body: &body,
+                terminal_id,
+                ack_id: document_ack.as_deref(),
+                expires_at_ms: expires,
+            };
+            commands::put_document(db, &document).await
+        })
+    })
+    .await?;
+    let url = format!(
+        "{}/mqtt/v1/commands/{token}",
+        settings.public_base_url.trim_end_matches('/')
+    );
+    let url = HttpUrl::new(&url).map_err(|e| invalid("mqtt.public_base_url", e))?;
+    let mut m = CommandMessage::remote(url).with_api(command.api());
+    if let Some(a) = ack_id {
+        m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
+    }
+    Ok((m.encode().map_err(|e| invalid("command", e))?, size))
 }
 
 /// A terminal's commands, newest first, with their acknowledgement status.
