@@ -630,6 +630,28 @@ async fn fan_out_reports_each_device(gw: MqttGateway, store: Store) {
             .expect("sys_cfg");
         assert_eq!(cfg["depName"], "Canteen 4");
     }
+    // The OpenAPI description documents the per-device report.
+    let doc: Value = common::client()
+        .get(format!("{}/openapi.json", gw.admin.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema = &doc["components"]["schemas"]["DeviceSend"]["properties"];
+    for field in [
+        "terminal_id",
+        "terminal_code",
+        "outcome",
+        "command",
+        "error",
+    ] {
+        assert!(
+            schema.get(field).is_some(),
+            "DeviceSend lacks {field}: {schema}"
+        );
+    }
     // The outsider's first command is its own, not the other merchant's.
     let (status, _) = send(
         &gw,
