@@ -65,13 +65,24 @@ impl Drop for World {
 /// A gateway with its own photo directory: on SQLite unless `pg` names a database, on the
 /// embedded broker unless `external` names one.
 async fn world(external: Option<(String, u16)>, pg: Option<String>) -> World {
+    world_with(external, move |c| {
+        if let Some(url) = pg {
+            c.database.url = Secret::new(url);
+        }
+    })
+    .await
+}
+
+/// A gateway with its own photo directory, after `tweak` adjusted its configuration.
+async fn world_with(
+    external: Option<(String, u16)>,
+    tweak: impl FnOnce(&mut posgate::config::Config) + 'static,
+) -> World {
     let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
     let dir = photo_dir.to_string_lossy().into_owned();
     let gw = MqttGateway::start(external, move |c| {
         c.mqtt.photo_dir = dir;
-        if let Some(url) = pg {
-            c.database.url = Secret::new(url);
-        }
+        tweak(c);
     })
     .await;
     World {
@@ -366,6 +377,113 @@ async fn dish_records_and_redelivery(w: World) {
         files_under(&w.photo_dir),
         vec![format!("{dev}/2026-11-24/p7.jpg")]
     );
+}
+
+/// Review 2.11: an upload whose storing failed is neither acknowledged nor lost: posgate
+/// retries it (the broker's message unacknowledged meanwhile) and stores it once storage
+/// works again.
+async fn stored_after_a_storage_failure(w: World) {
+    let (d, t) = w.device().await;
+    // Storage broken: the photo directory is a plain file.
+    let _ = std::fs::remove_dir_all(&w.photo_dir);
+    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    let world = &w;
+    let attempts = move || async move {
+        world.uploads_metric("photo", "retried").await
+            + world.uploads_metric("photo", "failed").await
+    };
+    let failed_before = attempts().await;
+    let bytes = photo_bytes(3_000);
+    d.upload("frame_imgup", &photo_upload("2026-12-01/r1.jpg", &bytes))
+        .await
+        .unwrap();
+    // Wait until storing it failed (at most 5 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while attempts().await <= failed_before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the photo was never attempted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(w.list(t, "photos").await.is_empty());
+    // ...then repair storage: a retry stores it.
+    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    let photos = w.wait_for(t, "photos", 1).await;
+    let (status, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
+    assert_eq!((status, body), (200, bytes));
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_embedded_broker() {
+    stored_after_a_storage_failure(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        stored_after_a_storage_failure(world(Some(addr), None).await).await;
+    }
+}
+
+#[actix_rt::test]
+async fn stored_after_a_storage_failure_postgres() {
+    if let Some(url) = testing::scratch_pg_url() {
+        stored_after_a_storage_failure(world(None, Some(url)).await).await;
+    }
+}
+
+/// Review 2.11: an upload still not stored after the retries is not acknowledged: on a
+/// persistent session (`mqtt.client_id`) the gateway resumes the session, the broker
+/// redelivers the upload, and it is stored once storage works again.
+async fn redelivered_when_not_stored(w: World) {
+    let (d, t) = w.device().await;
+    let _ = std::fs::remove_dir_all(&w.photo_dir);
+    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    let failed_before = w.uploads_metric("photo", "failed").await;
+    let bytes = photo_bytes(2_000);
+    d.upload("frame_imgup", &photo_upload("2026-12-01/r2.jpg", &bytes))
+        .await
+        .unwrap();
+    // Given up once (after its retries, at most 15 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while w.uploads_metric("photo", "failed").await <= failed_before {
+        assert!(tokio::time::Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(w.list(t, "photos").await.is_empty());
+    // ...then storage is repaired: the redelivered upload is stored (at most 15 s).
+    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    let photo = loop {
+        if let Some(photo) = w.list(t, "photos").await.first() {
+            break photo.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never redelivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (_, _, body) = w.content(t, photo["id"].as_i64().unwrap()).await;
+    assert_eq!(body, bytes);
+}
+
+/// A world whose gateway keeps a persistent MQTT session.
+async fn persistent_world(external: Option<(String, u16)>) -> World {
+    world_with(external, |c| {
+        c.mqtt.client_id = format!("posgate-test-{}", rand::random::<u32>());
+    })
+    .await
+}
+
+#[actix_rt::test]
+async fn redelivered_when_not_stored_embedded_broker() {
+    redelivered_when_not_stored(persistent_world(None).await).await;
+}
+
+#[actix_rt::test]
+async fn redelivered_when_not_stored_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        redelivered_when_not_stored(persistent_world(Some(addr)).await).await;
+    }
 }
 
 #[actix_rt::test]

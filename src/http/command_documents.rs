@@ -1,6 +1,8 @@
 //! `GET /mqtt/v1/commands/{token}`: where devices pull commands too large for MQTT
 //! (`cmdDataUrl`). No bearer token: the URL's 256-bit random token is the credential; it is
-//! stored only as its SHA-256, works once, and expires (`mqtt.command_url_ttl_seconds`).
+//! stored only as its SHA-256. A device whose download failed may retry: a document is
+//! served up to `COMMAND_DOCUMENT_FETCHES_MAX` times, until its command is acknowledged, and
+//! never after it expires (`mqtt.command_url_ttl_seconds`).
 
 use crate::app::Gateway;
 use crate::http::error::ApiError;
@@ -8,7 +10,7 @@ use actix_web::{get, web, HttpResponse};
 use posgate_actors::store::{commands, now_ms};
 use sha2::{Digest, Sha256};
 
-/// Serves a command document once.
+/// Serves a command document (a bounded number of times, until acknowledged or expired).
 #[get("/mqtt/v1/commands/{token}")]
 pub async fn fetch(
     gw: web::Data<Gateway>,
@@ -22,7 +24,7 @@ pub async fn fetch(
     let body = gw
         .store
         .transaction(move |db| {
-            Box::pin(async move { commands::take_document(db, &digest, now_ms()).await })
+            Box::pin(async move { commands::fetch_document(db, &digest, now_ms()).await })
         })
         .await?;
     match body {

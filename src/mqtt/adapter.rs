@@ -5,7 +5,10 @@
 //!
 //! MQTT requires PUBACKs in the order the PUBLISHes arrived (3.1.1, 4.6; rumqttd drops a
 //! connection that acknowledges out of order), while handling finishes in any order: an
-//! [`AckSequencer`] task holds finished messages back until all earlier ones are done.
+//! [`AckSequencer`] task holds finished messages back until all earlier ones are done. An
+//! upload that could not be stored is the one message never acknowledged: on a persistent
+//! session the adapter then stops acknowledging and resumes the session, and the broker
+//! redelivers it (with the messages after it, which are idempotent).
 
 use super::MqttConfig;
 use posgate_actors::entity::{
@@ -13,13 +16,14 @@ use posgate_actors::entity::{
 };
 use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
 use posgate_protocols::mqtt_pos::{
-    decode_device_message, BalanceReply, ConsumeReply, DeviceMessageKind, Topic, TopicPrefix,
-    XfCode,
+    decode_device_message, BalanceReply, ConsumeReply, DeviceMessage, DeviceMessageKind, Topic,
+    TopicPrefix, XfCode,
 };
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 
 /// Requests queued between the adapter and the client's event loop.
 const CLIENT_CHANNEL_CAPACITY: usize = 1024;
@@ -96,7 +100,7 @@ impl MqttAdapter {
         actix_rt::spawn(
             adapter
                 .clone()
-                .run(eventloop, filters, terminals, backoff_max),
+                .run(eventloop, filters, terminals, backoff_max, !clean),
         );
         Ok(adapter)
     }
@@ -107,23 +111,40 @@ impl MqttAdapter {
     }
 
     /// Owns the event loop: (re)connects with backoff, resubscribes after every connection,
-    /// and hands each publish to a task of its own.
+    /// and hands each publish to a task of its own. On a `persistent` session, a message left
+    /// unacknowledged (an upload that could not be stored) resumes the session at once: the
+    /// connection is dropped and reopened, and the broker redelivers what was not
+    /// acknowledged.
     async fn run(
         self,
         mut eventloop: EventLoop,
         filters: Vec<String>,
         terminals: Registry<TerminalActor>,
         backoff_max: Duration,
+        persistent: bool,
     ) {
         let mut backoff = Duration::from_secs(1);
-        let mut acks = AckSequencer::start(self.client.clone());
+        let resume = Arc::new(Notify::new());
+        let resumer = || persistent.then(|| resume.clone());
+        let mut acks = AckSequencer::start(self.client.clone(), resumer());
         loop {
-            match eventloop.poll().await {
+            let polled = tokio::select! {
+                polled = eventloop.poll() => polled,
+                () = resume.notified() => {
+                    tracing::warn!("resuming the MQTT session: the broker redelivers what was not acknowledged");
+                    metrics::counter!("posgate_mqtt_session_resumes_total").increment(1);
+                    // Dropping the connection keeps the session's own unacknowledged
+                    // publishes for resending; the next poll reconnects.
+                    eventloop.clean();
+                    continue;
+                }
+            };
+            match polled {
                 Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                     backoff = Duration::from_secs(1);
                     // Packet ids of the old connection mean nothing on the new one: start a
                     // fresh sequence (unacknowledged messages are redelivered by the broker).
-                    acks = AckSequencer::start(self.client.clone());
+                    acks = AckSequencer::start(self.client.clone(), resumer());
                     metrics::gauge!("posgate_mqtt_connected").set(1.0);
                     tracing::info!(session_present = ack.session_present, "MQTT connected");
                     for filter in &filters {
@@ -139,8 +160,11 @@ impl MqttAdapter {
                     let terminals = terminals.clone();
                     let done = acks.next();
                     actix_rt::spawn(async move {
-                        adapter.handle(&publish, &terminals).await;
-                        done.finish(publish);
+                        if adapter.handle(&publish, &terminals).await {
+                            done.finish(publish);
+                        } else {
+                            done.skip();
+                        }
                     });
                 }
                 Ok(_) => {}
@@ -155,8 +179,9 @@ impl MqttAdapter {
         }
     }
 
-    /// Decodes, routes and answers one device message.
-    async fn handle(&self, publish: &Publish, terminals: &Registry<TerminalActor>) {
+    /// Decodes, routes and answers one device message; returns whether to acknowledge it
+    /// (not an upload that could not be stored: the broker is to redeliver it).
+    async fn handle(&self, publish: &Publish, terminals: &Registry<TerminalActor>) -> bool {
         let started = Instant::now();
         let (kind, outcome) = match Topic::parse(&self.prefix, &publish.topic) {
             Ok(Topic::FromDevice { device, kind }) => {
@@ -174,6 +199,7 @@ impl MqttAdapter {
             .increment(1);
         metrics::histogram!("posgate_mqtt_message_duration_seconds", "kind" => kind)
             .record(started.elapsed().as_secs_f64());
+        outcome != UNSTORED
     }
 
     /// Returns the metric outcome of the message.
@@ -197,14 +223,23 @@ impl MqttAdapter {
             }
         };
         let key = format!("mqtt:{device}");
+        let upload = matches!(
+            message,
+            DeviceMessage::Notice(_) | DeviceMessage::Photo(_) | DeviceMessage::MenuRecord(_)
+        );
         let (reply, outcome): (MqttReply, &str) =
             match terminals.ask(&key, MqttDeviceMessage(message.clone())) {
                 Ok(rx) => match rx.await {
                     Ok(reply) => (reply, "handled"),
+                    // The actor dropped the reply: an upload it could not store.
+                    Err(_) if upload => return UNSTORED,
                     Err(_) => (refusal_reply(&message, XfCode::BusyRetry), "busy"),
                 },
                 Err(e) => {
                     tracing::warn!(device, error = %e, "terminal actor unavailable");
+                    if upload {
+                        return UNSTORED;
+                    }
                     (refusal_reply(&message, XfCode::BusyRetry), "busy")
                 }
             };
@@ -254,37 +289,60 @@ impl posgate_actors::entity::DevicePublisher for MqttAdapter {
     }
 }
 
-/// Sends PUBACKs in arrival order although messages finish in any order.
+/// The outcome of an upload that could not be stored: its message is not acknowledged.
+const UNSTORED: &str = "unstored";
+
+/// Sends PUBACKs in arrival order although messages finish in any order. A message given up
+/// without acknowledgement ([`AckTicket::skip`]) ends the sequence on a persistent session
+/// (no later acknowledgement may go out on this connection, and the session is resumed for
+/// the broker to redeliver), and is passed over on a clean one (it cannot be redelivered).
 struct AckSequencer {
     next: u64,
-    done: mpsc::UnboundedSender<(u64, Publish)>,
+    done: mpsc::UnboundedSender<(u64, Option<Publish>)>,
 }
 
 /// The ticket of one message: hand the publish back when it has been answered.
 struct AckTicket {
     seq: u64,
-    done: mpsc::UnboundedSender<(u64, Publish)>,
+    done: mpsc::UnboundedSender<(u64, Option<Publish>)>,
 }
 
 impl AckTicket {
     fn finish(self, publish: Publish) {
         // The sequencer is gone only when the connection was replaced; the broker then
         // redelivers the message, which is idempotent.
-        let _ = self.done.send((self.seq, publish));
+        let _ = self.done.send((self.seq, Some(publish)));
+    }
+
+    /// Leaves the message unacknowledged, for the broker to redeliver when the session
+    /// resumes (a persistent session, `mqtt.client_id`: at once).
+    fn skip(self) {
+        let _ = self.done.send((self.seq, None));
     }
 }
 
 impl AckSequencer {
-    fn start(client: AsyncClient) -> AckSequencer {
-        let (done, mut finished) = mpsc::unbounded_channel::<(u64, Publish)>();
+    fn start(client: AsyncClient, resume: Option<Arc<Notify>>) -> AckSequencer {
+        let (done, mut finished) = mpsc::unbounded_channel::<(u64, Option<Publish>)>();
         actix_rt::spawn(async move {
-            let mut waiting: BTreeMap<u64, Publish> = BTreeMap::new();
+            let mut waiting: BTreeMap<u64, Option<Publish>> = BTreeMap::new();
             let mut next_ack = 0u64;
             while let Some((seq, publish)) = finished.recv().await {
                 waiting.insert(seq, publish);
                 while let Some(publish) = waiting.remove(&next_ack) {
-                    if let Err(e) = client.ack(&publish).await {
-                        tracing::warn!(error = %e, "MQTT ack failed");
+                    match (publish, &resume) {
+                        (Some(publish), _) => {
+                            if let Err(e) = client.ack(&publish).await {
+                                tracing::warn!(error = %e, "MQTT ack failed");
+                            }
+                        }
+                        (None, Some(resume)) => {
+                            resume.notify_one();
+                            return;
+                        }
+                        (None, None) => {
+                            tracing::error!("MQTT message left unacknowledged on a clean session: it is not redelivered");
+                        }
                     }
                     next_ack += 1;
                 }

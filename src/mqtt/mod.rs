@@ -51,7 +51,8 @@ pub struct MqttConfig {
     pub command_inline_bytes_max: usize,
     /// How long a device has to acknowledge a command, seconds (default of the admin API).
     pub command_ack_timeout_seconds: u64,
-    /// How long a `cmdDataUrl` stays valid, seconds (it is also single-use).
+    /// How long a `cmdDataUrl` stays valid, seconds (it is also served at most 5 times, and
+    /// not after the device acknowledged its command).
     pub command_url_ttl_seconds: u64,
     /// Base URL devices reach posgate's HTTP server at, for `cmdDataUrl`.
     pub public_base_url: String,

@@ -1,7 +1,8 @@
 //! A simulated consumption machine (MQTT POS spec): connects to the broker, announces
 //! itself online, sends consumptions (re-sending the same `posNum` when an answer does not
 //! come in time, as the devices do), reversals, balance queries and uploads, and acknowledges
-//! server commands that carry an `sAckId`.
+//! server commands that carry an `sAckId` (after pulling the document of a `cmdDataUrl`
+//! command, which it then hands on merged with the message, as the devices do).
 
 use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
@@ -63,6 +64,10 @@ impl SimDevice {
         let (ready_tx, mut ready) = mpsc::unbounded_channel();
         let acks = client.clone();
         let ack_topic = format!("{prefix}/pos/{id}/api_ret");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| SimError::Mqtt(format!("HTTP client: {e}")))?;
         actix_rt::spawn(async move {
             let mut subacks = 0;
             loop {
@@ -74,12 +79,17 @@ impl SimDevice {
                         }
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) if p.topic == api || p.topic == all => {
-                        let value: Value =
+                        let mut value: Value =
                             serde_json::from_slice(&p.payload).unwrap_or(Value::Null);
-                        if value.get("api").is_some() {
-                            // A command: acknowledge it when asked to, like the devices do.
+                        if value.get("api").is_some() || value.get("cmdDataUrl").is_some() {
+                            // A command: pull its document first when it comes as a URL, then
+                            // acknowledge it when asked to, like the devices do.
+                            let code = match pull_document(&http, &mut value).await {
+                                Ok(()) => 0,
+                                Err(()) => -1,
+                            };
                             if let Some(ack_id) = value.get("sAckId").and_then(Value::as_str) {
-                                let ack = json!({"sAckId": ack_id, "code": 0, "msg": "ok"});
+                                let ack = json!({"sAckId": ack_id, "code": code, "msg": "ok"});
                                 let _ = acks
                                     .publish(
                                         ack_topic.clone(),
@@ -181,6 +191,24 @@ impl SimDevice {
             .ok()
             .flatten()
     }
+}
+
+/// Replaces a `{"cmdDataUrl": ...}` command by the document it points at, with the message's
+/// other parameters merged in (as the spec says devices do); other commands stay as they are.
+async fn pull_document(http: &reqwest::Client, value: &mut Value) -> Result<(), ()> {
+    let Some(url) = value.get("cmdDataUrl").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let response = http.get(url).send().await.map_err(drop)?;
+    if !response.status().is_success() {
+        return Err(());
+    }
+    let mut document: Value = response.json().await.map_err(drop)?;
+    if let (Some(document), Some(message)) = (document.as_object_mut(), value.as_object()) {
+        document.extend(message.clone());
+    }
+    *value = document;
+    Ok(())
 }
 
 /// A consumption request body as the devices send it.

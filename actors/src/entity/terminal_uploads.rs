@@ -1,10 +1,13 @@
 //! The uploads of a consumption machine (MQTT POS spec section 6): device messages
 //! (`message`), photos (`frame_imgup`) and dish records (`menu_rec`).
 //!
-//! Uploads get no answer on the wire. They are stored off the actor's mailbox (a photo write
-//! must not hold up payments), and the adapter's reply is sent only once the upload is
-//! stored, so the broker's message is acknowledged after the data is safe. Redelivered
-//! uploads (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
+//! Uploads get no answer on the wire (the spec defines none). They are stored off the actor's
+//! mailbox (a photo write must not hold up payments), and the adapter's reply is sent only
+//! once the upload is stored, so the broker's message is acknowledged after the data is
+//! safe. A storage failure is retried a few times, briefly; an upload still not stored gets
+//! no reply and its message is not acknowledged, so the broker redelivers it (on a
+//! persistent session, `mqtt.client_id`, which the adapter then resumes at once). Redelivered uploads
+//! (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
 //!
 //! Photos are written to `{photo_dir}/{deviceId}/{imgPath}` (imgPath as sanitised by the
 //! codec, checked again component by component here): first to a temporary file in the same
@@ -42,9 +45,87 @@ enum UploadError {
 /// What an upload's storing gave: `true` when something new was stored.
 type Stored = LocalBoxFuture<'static, Result<bool, UploadError>>;
 
+/// Pauses before each new attempt to store an upload whose storing failed (file or store
+/// error; a refusal is final). The broker's message stays unacknowledged meanwhile, which
+/// holds back the acknowledgements of later messages: the retries are kept short.
+const STORE_RETRY_DELAYS_MS: [u64; 4] = [200, 400, 800, 1600];
+
+/// The metric kind of an upload; `None` for a message that is not one.
+fn upload_kind(message: &DeviceMessage) -> Option<&'static str> {
+    match message {
+        DeviceMessage::Notice(_) => Some("notice"),
+        DeviceMessage::Photo(_) => Some("photo"),
+        DeviceMessage::MenuRecord(_) => Some("dish_record"),
+        _ => None,
+    }
+}
+
+/// Where and for whom an upload is stored.
+#[derive(Clone)]
+struct UploadTarget {
+    store: Store,
+    photo_dir: PathBuf,
+    terminal_id: i64,
+    device: String,
+}
+
+impl UploadTarget {
+    /// One attempt at storing `message`.
+    fn store(&self, message: DeviceMessage) -> Stored {
+        let t = self.clone();
+        match message {
+            DeviceMessage::Notice(n) => Box::pin(store_notice(t.store, t.terminal_id, n)),
+            DeviceMessage::Photo(p) => Box::pin(store_photo(
+                t.store,
+                t.photo_dir,
+                t.terminal_id,
+                t.device,
+                p,
+            )),
+            DeviceMessage::MenuRecord(r) => {
+                Box::pin(store_dish_record(t.store, t.terminal_id, t.device, r))
+            }
+            _ => Box::pin(async { Err(UploadError::Refused("not an upload")) }),
+        }
+    }
+
+    /// Stores `message`, retrying storage failures after [`STORE_RETRY_DELAYS_MS`]; returns
+    /// the metric outcome, `None` when it could not be stored.
+    async fn store_with_retries(
+        &self,
+        kind: &'static str,
+        message: DeviceMessage,
+    ) -> Option<&'static str> {
+        let mut delays = STORE_RETRY_DELAYS_MS.iter();
+        loop {
+            let error = match self.store(message.clone()).await {
+                Ok(true) => return Some("stored"),
+                Ok(false) => return Some("duplicate"),
+                Err(e) => e,
+            };
+            // No payload, no user id: the device, the kind and the reason.
+            let device = &self.device;
+            if let UploadError::Refused(_) = error {
+                tracing::warn!(device = %device, kind, error = %error, "MQTT upload refused");
+                return Some("refused");
+            }
+            let Some(delay) = delays.next() else {
+                tracing::error!(device = %device, kind, error = %error, "MQTT upload not stored: left unacknowledged for the broker to redeliver");
+                return None;
+            };
+            tracing::warn!(device = %device, kind, error = %error, retry_in_ms = delay, "MQTT upload not stored, retrying");
+            metrics::counter!("posgate_mqtt_uploads_total", "kind" => kind, "outcome" => "retried")
+                .increment(1);
+            tokio::time::sleep(std::time::Duration::from_millis(*delay)).await;
+        }
+    }
+}
+
 impl TerminalActor {
     /// Stores a `message`, `frame_imgup` or `menu_rec` upload of `state`'s terminal, then
-    /// sends the (empty) reply. Other messages are answered at once with no reply.
+    /// sends the (empty) reply: only once it is stored (or refused for good). An upload that
+    /// could not be stored gets no reply at all, which tells the adapter to leave the
+    /// broker's message unacknowledged. Other messages are answered at once with no reply.
     pub(super) fn upload(
         &mut self,
         ctx: &mut Context<Self>,
@@ -52,51 +133,24 @@ impl TerminalActor {
         message: DeviceMessage,
         reply: oneshot::Sender<MqttReply>,
     ) {
-        let store = self.deps.store.clone();
-        let terminal_id = state.terminal.id;
-        let device = state.terminal.code;
-        let (kind, work): (&'static str, Stored) = match message {
-            DeviceMessage::Notice(notice) => {
-                ("notice", Box::pin(store_notice(store, terminal_id, notice)))
-            }
-            DeviceMessage::Photo(photo) => {
-                let dir = self.deps.settings.photo_dir.clone();
-                (
-                    "photo",
-                    Box::pin(store_photo(store, dir, terminal_id, device.clone(), photo)),
-                )
-            }
-            DeviceMessage::MenuRecord(record) => (
-                "dish_record",
-                Box::pin(store_dish_record(
-                    store,
-                    terminal_id,
-                    device.clone(),
-                    record,
-                )),
-            ),
-            _ => {
-                let _ = reply.send(None);
-                return;
-            }
+        let Some(kind) = upload_kind(&message) else {
+            let _ = reply.send(None);
+            return;
+        };
+        let target = UploadTarget {
+            store: self.deps.store.clone(),
+            photo_dir: self.deps.settings.photo_dir.clone(),
+            terminal_id: state.terminal.id,
+            device: state.terminal.code,
         };
         ctx.spawn(
             async move {
-                let outcome = match work.await {
-                    Ok(true) => "stored",
-                    Ok(false) => "duplicate",
-                    Err(e) => {
-                        // No payload, no user id: the device, the kind and the reason.
-                        tracing::warn!(device = %device, kind, error = %e, "MQTT upload not stored");
-                        match e {
-                            UploadError::Refused(_) => "refused",
-                            UploadError::Io(_) | UploadError::Store(_) => "failed",
-                        }
-                    }
-                };
-                metrics::counter!("posgate_mqtt_uploads_total", "kind" => kind, "outcome" => outcome)
+                let outcome = target.store_with_retries(kind, message).await;
+                metrics::counter!("posgate_mqtt_uploads_total", "kind" => kind, "outcome" => outcome.unwrap_or("failed"))
                     .increment(1);
-                let _ = reply.send(None);
+                if outcome.is_some() {
+                    let _ = reply.send(None);
+                }
             }
             .into_actor(self),
         );

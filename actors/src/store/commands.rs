@@ -1,6 +1,8 @@
 //! Server-to-device commands (MQTT POS): what was sent to which terminal, whether the
-//! device acknowledged it and with what result, and the single-use documents served at
-//! `cmdDataUrl` for commands too large for MQTT.
+//! device acknowledged it and with what result, and the documents served at `cmdDataUrl`
+//! for commands too large for MQTT: each may be fetched up to
+//! [`COMMAND_DOCUMENT_FETCHES_MAX`] times before it expires (a device retries a download
+//! that failed), and is removed when the device acknowledges its command.
 
 use super::sql::{query_opt, Db, Row, StoreError};
 use serde::{Deserialize, Serialize};
@@ -112,8 +114,13 @@ pub async fn insert(db: &dyn Db, c: &NewCommand<'_>) -> Result<DeviceCommand, St
     row(&r, c.now_ms)
 }
 
+/// How many times a command document may be fetched: a device whose download failed
+/// retries, and a leaked URL is not an open door for long.
+pub const COMMAND_DOCUMENT_FETCHES_MAX: i64 = 5;
+
 /// Records a device's acknowledgement; returns whether a pending command of that terminal
-/// matched (a late, unknown or repeated `sAckId` matches nothing and changes nothing).
+/// matched (a late, unknown or repeated `sAckId` matches nothing and changes nothing). The
+/// command's document, if it had one, is no longer served.
 pub async fn acknowledge(
     db: &dyn Db,
     terminal_id: i64,
@@ -138,6 +145,11 @@ pub async fn acknowledge(
             ],
         )
         .await?;
+    db.execute(
+        "DELETE FROM command_documents WHERE terminal_id = $1 AND ack_id = $2",
+        &[terminal_id.into(), ack_id.into()],
+    )
+    .await?;
     Ok(n == 1)
 }
 
@@ -158,40 +170,63 @@ pub async fn list(
         .collect()
 }
 
+/// A command document to serve at `cmdDataUrl`.
+#[derive(Clone, Debug)]
+pub struct NewDocument<'a> {
+    /// SHA-256 (hex) of the URL's token.
+    pub token_sha256: &'a str,
+    /// The document.
+    pub body: &'a str,
+    /// The terminal the command goes to.
+    pub terminal_id: i64,
+    /// The command's `sAckId`, when it asks for an acknowledgement (which removes the
+    /// document).
+    pub ack_id: Option<&'a str>,
+    /// Served until, unix ms.
+    pub expires_at_ms: i64,
+}
+
 /// Stores a command document under the SHA-256 of its URL token.
-pub async fn put_document(
-    db: &dyn Db,
-    token_sha256: &str,
-    body: &str,
-    expires_at_ms: i64,
-) -> Result<(), StoreError> {
+pub async fn put_document(db: &dyn Db, d: &NewDocument<'_>) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO command_documents (token_sha256, body, expires_at_ms, used) VALUES ($1, $2, $3, 0)",
-        &[token_sha256.into(), body.into(), expires_at_ms.into()],
+        "INSERT INTO command_documents (token_sha256, body, expires_at_ms, used, terminal_id, \
+         ack_id) VALUES ($1, $2, $3, 0, $4, $5)",
+        &[
+            d.token_sha256.into(),
+            d.body.into(),
+            d.expires_at_ms.into(),
+            d.terminal_id.into(),
+            d.ack_id.into(),
+        ],
     )
     .await
     .map(drop)
 }
 
-/// Takes a document once: the first fetch before expiry gets it, every later one nothing.
-/// Expired and used documents older than `now_ms` are deleted on the way.
-pub async fn take_document(
+/// Serves a document: before it expires, up to [`COMMAND_DOCUMENT_FETCHES_MAX`] times, and
+/// only until its command is acknowledged (see [`acknowledge`]). Expired and exhausted
+/// documents are deleted on the way.
+pub async fn fetch_document(
     db: &dyn Db,
     token_sha256: &str,
     now_ms: i64,
 ) -> Result<Option<String>, StoreError> {
     let body = query_opt(
         db,
-        "UPDATE command_documents SET used = 1 WHERE token_sha256 = $1 AND used = 0 \
+        "UPDATE command_documents SET used = used + 1 WHERE token_sha256 = $1 AND used < $3 \
          AND expires_at_ms > $2 RETURNING body",
-        &[token_sha256.into(), now_ms.into()],
+        &[
+            token_sha256.into(),
+            now_ms.into(),
+            COMMAND_DOCUMENT_FETCHES_MAX.into(),
+        ],
     )
     .await?
     .map(|r| r.text(0))
     .transpose()?;
     db.execute(
-        "DELETE FROM command_documents WHERE expires_at_ms <= $1",
-        &[now_ms.into()],
+        "DELETE FROM command_documents WHERE expires_at_ms <= $1 OR used >= $2",
+        &[now_ms.into(), COMMAND_DOCUMENT_FETCHES_MAX.into()],
     )
     .await?;
     Ok(body)

@@ -97,6 +97,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),
         sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
     },
+    Migration {
+        version: 15,
+        name: "command_document_retries",
+        postgres: include_str!("../../../sql/postgres/0015_command_document_retries.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0015_command_document_retries.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -196,7 +196,9 @@ pub struct GroupRule {
     pub offline_amount_limit: Fen,
     /// `zxc`: offline count limit.
     pub offline_count_limit: u32,
-    /// `dz`: discount, 0..=100 (see [`super::discount::apply_discount`]).
+    /// `dz`: discount, 0..=100 (see [`super::discount::apply_discount`]); sent as the
+    /// percentage the server applies ([`super::discount::effective_percent`]: 0 goes out as
+    /// 100).
     pub discount: u8,
 }
 
@@ -599,7 +601,11 @@ impl Command {
                 m.insert("rxc".into(), Value::from(c.daily_count_limit));
                 m.insert("zxe".into(), Value::from(c.offline_amount_limit.get()));
                 m.insert("zxc".into(), Value::from(c.offline_count_limit));
-                m.insert("dz".into(), Value::from(c.discount));
+                // What the server applies: a stored 0 (full price) goes out as 100.
+                m.insert(
+                    "dz".into(),
+                    Value::from(super::discount::effective_percent(c.discount)),
+                );
             }
             Command::MealMenu(c) => {
                 m.insert("group".into(), Value::from(c.group));
@@ -1037,19 +1043,31 @@ mod tests {
         );
     }
 
+    /// A group rule `g` with no limits and discount `discount`.
+    fn rule(discount: u8) -> Command {
+        Command::GroupRule(GroupRule {
+            group: "g".into(),
+            single_limit: Fen(0),
+            daily_amount_limit: Fen(0),
+            daily_count_limit: 0,
+            offline_amount_limit: Fen(0),
+            offline_count_limit: 0,
+            discount,
+        })
+    }
+
+    #[test]
+    fn group_rule_sends_the_discount_the_server_applies() {
+        // dz 0 is charged at full price by the server: the device is told 100, never 0.
+        assert_encodes_like(
+            &CommandMessage::inline(rule(0)),
+            r#"{"api": "/pos/group_rule", "g": "g", "dcxe": 0, "rxe": 0, "rxc": 0,
+                "zxe": 0, "zxc": 0, "dz": 100}"#,
+        );
+    }
+
     #[test]
     fn refuses_bad_commands() {
-        let rule = |discount| {
-            Command::GroupRule(GroupRule {
-                group: "g".into(),
-                single_limit: Fen(0),
-                daily_amount_limit: Fen(0),
-                daily_count_limit: 0,
-                offline_amount_limit: Fen(0),
-                offline_count_limit: 0,
-                discount,
-            })
-        };
         let menu = |group, key: &str| {
             Command::MealMenu(MealMenu {
                 group,

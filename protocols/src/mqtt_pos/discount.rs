@@ -10,6 +10,9 @@
 //!   subsidy, not a default.)
 //! * Values above 100 never reach here from the wire (decoders and command validation refuse
 //!   them); if one does, it is treated as 100: a discount never raises a price.
+//! * What a device is sent is the percentage the server applies ([`effective_percent`]): a
+//!   group rule stored with `dz` 0 goes out as `"dz": 100`, so a device charging offline
+//!   charges what the server would (the spec's range 0..=100 lets a device read 0 as free).
 //! * The result is rounded half up to the fen (`gross × dz / 100`, 0.5 fen and above rounds
 //!   up). Negative amounts are rounded on their magnitude, so a refund of a discounted
 //!   payment mirrors the payment exactly.
@@ -17,9 +20,21 @@
 use super::limits::DISCOUNT_MAX;
 use crate::money::Fen;
 
+/// The percentage of the full price paid under discount `dz`: `dz` itself within 1..=99,
+/// 100 (full price) for 0 and anything from 100 up. The one rule of what `dz` means, used for
+/// charging and for what devices are sent.
+pub fn effective_percent(dz: u8) -> u8 {
+    if dz == 0 || dz >= DISCOUNT_MAX {
+        DISCOUNT_MAX
+    } else {
+        dz
+    }
+}
+
 /// The amount to charge for `gross` under discount `dz` (see the module doc for the rules).
 pub fn apply_discount(gross: Fen, dz: u8) -> Fen {
-    if dz == 0 || dz >= DISCOUNT_MAX {
+    let dz = effective_percent(dz);
+    if dz == DISCOUNT_MAX {
         return gross;
     }
     let magnitude = i128::from(gross.get()).abs();
@@ -50,6 +65,10 @@ mod tests {
         assert_eq!(apply_discount(Fen(1), 50), Fen(1)); // 0.5 -> 1
         assert_eq!(apply_discount(Fen(-10), 25), Fen(-3));
         assert_eq!(apply_discount(Fen(1000), 150), Fen(1000));
+        assert_eq!(
+            [0, 1, 85, 99, 100, 150].map(effective_percent),
+            [100, 1, 85, 99, 100, 100]
+        );
         assert_eq!(
             apply_discount(Fen(i64::MAX), 99),
             Fen(9_131_138_316_486_228_049)

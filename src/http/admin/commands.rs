@@ -1,7 +1,8 @@
 //! Server-to-device commands of the consumption machines: built from the request (or from
 //! the store: group rules and whitelists have one source of truth), sent through the
-//! terminal's actor inline or, when too large for MQTT, as a single-use `cmdDataUrl`, and
-//! listed with their acknowledgement status.
+//! terminal's actor inline or, when too large for MQTT, as a `cmdDataUrl` (fetched a bounded
+//! number of times until the device acknowledges), and listed with their acknowledgement
+//! status. A merchant-wide command reports each device.
 
 use super::{found, with_db};
 use crate::app::Gateway;
@@ -9,16 +10,18 @@ use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::entity::{SendCommand, TerminalActor};
-use posgate_actors::model::{Terminal, TerminalFamily};
-use posgate_actors::store::commands::{self, DeviceCommand};
+use posgate_actors::model::{Account, AccountStatus, Group, Terminal, TerminalFamily};
+use posgate_actors::store::commands::{self, DeviceCommand, NewDocument};
 use posgate_actors::store::{catalog, now_ms};
+use posgate_protocols::mqtt_pos::limits::POS_NUM_MAX;
 use posgate_protocols::mqtt_pos::{
-    AckId, Change, Command, CommandMessage, GroupRule, HttpUrl, MealMenu, Media, MediaItem,
-    MenuItem, OpenDoor, SetTime, SysCfg, WhiteList, WhiteListEntry, WhiteListMode, WireTime,
+    AckId, Change, Command, CommandMessage, DeviceId, GroupRule, HttpUrl, MealMenu, Media,
+    MediaItem, MenuItem, OpenDoor, SetTime, SysCfg, WhiteList, WhiteListEntry, WhiteListMode,
+    WireTime,
 };
 use posgate_protocols::secret::Sensitive;
 use posgate_protocols::Fen;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
@@ -68,8 +71,9 @@ pub enum CommandBody {
         /// Pictures.
         items: Vec<MediaItemBody>,
     },
-    /// `/pos/white_list`, built from the merchant's accounts whose user id is a person
-    /// number (digits): `i` user id, `n` name, `g` group name.
+    /// `/pos/white_list`, built from the merchant's active accounts: `i` user id, `n` name,
+    /// `g` group name. Refused, naming them, when user ids are not person numbers (the
+    /// spec's `i` is an integer: digits without a leading zero, at most 2^53 - 1).
     WhiteList {
         /// `partial` (update and add) or `full` (replace everything on the device).
         mode: WhiteListModeBody,
@@ -215,72 +219,122 @@ async fn build(gw: &Gateway, merchant_id: i64, body: CommandBody) -> Result<Comm
                 })
                 .collect(),
         }),
-        CommandBody::GroupRule { group_id } => {
-            let group = with_db(gw, move |db| {
-                Box::pin(async move { catalog::get_group(db, group_id).await })
-            })
-            .await?;
-            let g = match group {
-                Some(g) if g.merchant_id == merchant_id => g,
-                _ => {
-                    return Err(ApiError::invalid(
-                        "command.group_id",
-                        "no such group for this terminal's merchant",
-                    ))
-                }
-            };
-            let count = |v: i64, field: &str| u32::try_from(v).map_err(|e| invalid(field, e));
-            Command::GroupRule(GroupRule {
-                group: g.name,
-                single_limit: Fen(g.single_limit),
-                daily_amount_limit: Fen(g.daily_amount_limit),
-                daily_count_limit: count(g.daily_count_limit, "daily_count_limit")?,
-                offline_amount_limit: Fen(g.offline_amount_limit),
-                offline_count_limit: count(g.offline_count_limit, "offline_count_limit")?,
-                discount: u8::try_from(g.discount_percent)
-                    .map_err(|e| invalid("discount_percent", e))?,
-            })
-        }
+        CommandBody::GroupRule { group_id } => group_rule(gw, merchant_id, group_id).await?,
         CommandBody::WhiteList { mode, base_url } => {
-            let base_url = HttpUrl::new(&base_url).map_err(|e| invalid("command.base_url", e))?;
-            let merchant = merchant_id;
-            let (accounts, groups) = with_db(gw, move |db| {
-                Box::pin(async move {
-                    Ok((
-                        catalog::list_accounts(db, merchant, WHITELIST_ACCOUNTS_MAX).await?,
-                        catalog::list_groups(db, merchant).await?,
-                    ))
-                })
-            })
-            .await?;
-            let entries = accounts
-                .into_iter()
-                .filter(|a| a.status == posgate_actors::model::AccountStatus::Active)
-                .filter_map(|a| {
-                    let id = a.user_id.parse::<u64>().ok()?;
-                    let mut entry = WhiteListEntry::new(id);
-                    entry.name = Some(if a.name.is_empty() {
-                        a.user_id.clone()
-                    } else {
-                        a.name.clone()
-                    });
-                    entry.group = a
-                        .group_id
-                        .and_then(|g| groups.iter().find(|x| x.id == g))
-                        .map(|g| g.name.clone());
-                    Some(entry)
-                })
-                .collect();
-            Command::WhiteList(WhiteList {
-                mode: match mode {
-                    WhiteListModeBody::Partial => WhiteListMode::Partial,
-                    WhiteListModeBody::Full => WhiteListMode::FullReplace,
-                },
-                base_url,
-                entries,
-            })
+            white_list(gw, merchant_id, mode, &base_url).await?
         }
     })
+}
+
+/// `/pos/white_list` of `merchant_id`'s active accounts.
+async fn white_list(
+    gw: &Gateway,
+    merchant_id: i64,
+    mode: WhiteListModeBody,
+    base_url: &str,
+) -> Result<Command, ApiError> {
+    let base_url = HttpUrl::new(base_url).map_err(|e| invalid("command.base_url", e))?;
+    let (accounts, groups) = with_db(gw, move |db| {
+        Box::pin(async move {
+            Ok((
+                catalog::list_accounts(db, merchant_id, WHITELIST_ACCOUNTS_MAX).await?,
+                catalog::list_groups(db, merchant_id).await?,
+            ))
+        })
+    })
+    .await?;
+    Ok(Command::WhiteList(WhiteList {
+        mode: match mode {
+            WhiteListModeBody::Partial => WhiteListMode::Partial,
+            WhiteListModeBody::Full => WhiteListMode::FullReplace,
+        },
+        base_url,
+        entries: whitelist_entries(&accounts, &groups)?,
+    }))
+}
+
+/// `/pos/group_rule` of a stored group of `merchant_id`.
+async fn group_rule(gw: &Gateway, merchant_id: i64, group_id: i64) -> Result<Command, ApiError> {
+    let group = with_db(gw, move |db| {
+        Box::pin(async move { catalog::get_group(db, group_id).await })
+    })
+    .await?;
+    let g = match group {
+        Some(g) if g.merchant_id == merchant_id => g,
+        _ => {
+            return Err(ApiError::invalid(
+                "command.group_id",
+                "no such group for this terminal's merchant",
+            ))
+        }
+    };
+    let count = |v: i64, field: &str| u32::try_from(v).map_err(|e| invalid(field, e));
+    Ok(Command::GroupRule(GroupRule {
+        group: g.name,
+        single_limit: Fen(g.single_limit),
+        daily_amount_limit: Fen(g.daily_amount_limit),
+        daily_count_limit: count(g.daily_count_limit, "daily_count_limit")?,
+        offline_amount_limit: Fen(g.offline_amount_limit),
+        offline_count_limit: count(g.offline_count_limit, "offline_count_limit")?,
+        discount: u8::try_from(g.discount_percent).map_err(|e| invalid("discount_percent", e))?,
+    }))
+}
+
+/// Most offending user ids named in a refused whitelist.
+const WHITELIST_BAD_IDS_SHOWN: usize = 20;
+
+/// The whitelist person number (`i`, an Integer in the spec) of a user id, when it goes out
+/// exactly as stored: decimal digits without sign or leading zero, at most 2^53 - 1. `None`
+/// for an id the device would get back as another text (`0200004` would come back `200004`).
+fn person_number(user_id: &str) -> Option<u64> {
+    let n = user_id.parse::<u64>().ok()?;
+    (n <= POS_NUM_MAX && n.to_string() == user_id).then_some(n)
+}
+
+/// The entries of a whitelist of the active `accounts`: `i` user id, `n` name (user id if
+/// empty), `g` group name. Refused, naming them, when user ids are not person numbers.
+fn whitelist_entries(
+    accounts: &[Account],
+    groups: &[Group],
+) -> Result<Vec<WhiteListEntry>, ApiError> {
+    let mut entries = Vec::new();
+    let mut bad = Vec::new();
+    for a in accounts
+        .iter()
+        .filter(|a| a.status == AccountStatus::Active)
+    {
+        let Some(number) = person_number(&a.user_id) else {
+            bad.push(a.user_id.as_str());
+            continue;
+        };
+        let mut entry = WhiteListEntry::new(number);
+        entry.name = Some(if a.name.is_empty() {
+            a.user_id.clone()
+        } else {
+            a.name.clone()
+        });
+        entry.group = a
+            .group_id
+            .and_then(|g| groups.iter().find(|x| x.id == g))
+            .map(|g| g.name.clone());
+        entries.push(entry);
+    }
+    if bad.is_empty() {
+        return Ok(entries);
+    }
+    let shown = bad[..bad.len().min(WHITELIST_BAD_IDS_SHOWN)].join(", ");
+    let more = match bad.len().saturating_sub(WHITELIST_BAD_IDS_SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    Err(ApiError::invalid(
+        "command",
+        format!(
+            "the whitelist person number `i` is an integer: user ids must be digits without a \
+             leading zero, at most {POS_NUM_MAX}, to reach the devices as stored; not: \
+             {shown}{more}"
+        ),
+    ))
 }
 
 /// Send a command to a consumption machine. Answers the command record: `pending` until the
@@ -316,12 +370,53 @@ pub async fn send(
     Ok(HttpResponse::Created().json(record))
 }
 
+/// What a merchant-wide command did on one device.
+#[derive(Serialize, ToSchema)]
+pub struct DeviceSend {
+    /// The terminal.
+    pub terminal_id: i64,
+    /// Its code (device id).
+    pub terminal_code: String,
+    /// `sent` (the record is in `command`) or `failed` (`error` says why).
+    pub outcome: &'static str,
+    /// The command record, when sent.
+    pub command: Option<DeviceCommand>,
+    /// Why it was not sent, as the API's error bodies.
+    pub error: Option<ErrorBody>,
+}
+
+impl DeviceSend {
+    fn of(terminal: &Terminal, result: Result<DeviceCommand, ApiError>) -> DeviceSend {
+        let (outcome, command, error) = match result {
+            Ok(record) => ("sent", Some(record), None),
+            Err(e) => {
+                tracing::warn!(terminal = terminal.id, error = %e.message, "merchant command not sent to a device");
+                let error = ErrorBody {
+                    error: e.code,
+                    message: e.message,
+                    field: e.field,
+                };
+                ("failed", None, Some(error))
+            }
+        };
+        DeviceSend {
+            terminal_id: terminal.id,
+            terminal_code: terminal.code.clone(),
+            outcome,
+            command,
+            error,
+        }
+    }
+}
+
 /// Send a command to every active consumption machine of a merchant, one message per
 /// device (each with its own `sAckId`). posgate does not use the spec's
 /// `{prefix}/pos/all/api` topic: on a broker shared by several merchants it would reach
-/// (and, for a full whitelist, wipe) other merchants' devices. Answers one record per device.
+/// (and, for a full whitelist, wipe) other merchants' devices. One device's failure does not
+/// stop the others: the answer reports each device, `sent` with its record or `failed` with
+/// the reason.
 #[utoipa::path(tag = "commands", request_body = SendBody, security(("bearer" = [])), responses(
-    (status = 201, body = Vec<DeviceCommand>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+    (status = 201, body = Vec<DeviceSend>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 #[post("/merchants/{id}/commands")]
 pub async fn send_to_merchant(
@@ -350,14 +445,15 @@ pub async fn send_to_merchant(
     } = body.0;
     let command = build(&gw, merchant, command).await?;
     command.validate().map_err(|e| invalid("command", e))?;
-    let mut records = Vec::new();
+    let mut sends = Vec::new();
     for terminal in terminals
         .iter()
         .filter(|t| t.status == posgate_actors::model::TerminalStatus::Active)
     {
-        records.push(send_to(&gw, terminal, &command, ack, timeout_seconds).await?);
+        let result = send_to(&gw, terminal, &command, ack, timeout_seconds).await;
+        sends.push(DeviceSend::of(terminal, result));
     }
-    Ok(HttpResponse::Created().json(records))
+    Ok(HttpResponse::Created().json(sends))
 }
 
 fn mqtt_enabled(gw: &Gateway) -> Result<(), ApiError> {
@@ -369,8 +465,8 @@ fn mqtt_enabled(gw: &Gateway) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Encodes `command` for one device (inline, or as a single-use `cmdDataUrl` when larger
-/// than `mqtt.command_inline_bytes_max`) and sends it through the terminal's actor.
+/// Encodes `command` for one device (inline, or as a `cmdDataUrl` when larger than
+/// `mqtt.command_inline_bytes_max`) and sends it through the terminal's actor.
 async fn send_to(
     gw: &Gateway,
     terminal: &Terminal,
@@ -378,6 +474,15 @@ async fn send_to(
     ack: bool,
     timeout_seconds: Option<u64>,
 ) -> Result<DeviceCommand, ApiError> {
+    // A code registered before device ids were checked (`all` would broadcast to every
+    // merchant's devices) is never published to.
+    DeviceId::new(&terminal.code).map_err(|_| {
+        ApiError::conflict(format!(
+            "terminal {} cannot receive commands: {}",
+            terminal.id,
+            super::dto::MQTT_DEVICE_ID_RULE
+        ))
+    })?;
     let api = command.api().path().to_string();
     let settings = &gw.config.mqtt;
     let ack_id = ack.then(|| hex::encode(rand::random::<[u8; 8]>()));
@@ -394,28 +499,11 @@ async fn send_to(
             let n = bytes.len() as i64;
             (bytes, "inline", n)
         }
-        // Too large for MQTT: serve the document at a single-use, expiring URL.
+        // Too large for MQTT: serve the document at an expiring URL, fetched a bounded
+        // number of times until the device acknowledges the command.
         _ => {
-            let document = command.to_document().map_err(|e| invalid("command", e))?;
-            let token = hex::encode(rand::random::<[u8; 32]>());
-            let digest = hex::encode(Sha256::digest(token.as_bytes()));
-            let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
-            let size = body.len() as i64;
-            let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
-            with_db(gw, move |db| {
-                Box::pin(async move { commands::put_document(db, &digest, &body, expires).await })
-            })
-            .await?;
-            let url = format!(
-                "{}/mqtt/v1/commands/{token}",
-                settings.public_base_url.trim_end_matches('/')
-            );
-            let url = HttpUrl::new(&url).map_err(|e| invalid("mqtt.public_base_url", e))?;
-            let mut m = CommandMessage::remote(url).with_api(command.api());
-            if let Some(a) = &ack_id {
-                m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
-            }
-            (m.encode().map_err(|e| invalid("command", e))?, "url", size)
+            let (message, size) = remote(gw, terminal.id, command, ack_id.as_deref(), now).await?;
+            (message, "url", size)
         }
     };
     let timeout = timeout_seconds.unwrap_or(settings.command_ack_timeout_seconds) as i64;
@@ -433,6 +521,48 @@ async fn send_to(
             },
         )
         .await?)
+}
+
+/// Stores `command`'s document for `terminal_id` and returns the `{"cmdDataUrl": ...}`
+/// message that points at it, with the document's size.
+async fn remote(
+    gw: &Gateway,
+    terminal_id: i64,
+    command: &Command,
+    ack_id: Option<&str>,
+    now: i64,
+) -> Result<(Vec<u8>, i64), ApiError> {
+    let settings = &gw.config.mqtt;
+    let document = command.to_document().map_err(|e| invalid("command", e))?;
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
+    let size = body.len() as i64;
+    let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;
+    let document_ack = ack_id.map(str::to_string);
+    with_db(gw, move |db| {
+        Box::pin(async move {
+            let document = NewDocument {
+                token_sha256: &digest,
+                body: &body,
+                terminal_id,
+                ack_id: document_ack.as_deref(),
+                expires_at_ms: expires,
+            };
+            commands::put_document(db, &document).await
+        })
+    })
+    .await?;
+    let url = format!(
+        "{}/mqtt/v1/commands/{token}",
+        settings.public_base_url.trim_end_matches('/')
+    );
+    let url = HttpUrl::new(&url).map_err(|e| invalid("mqtt.public_base_url", e))?;
+    let mut m = CommandMessage::remote(url).with_api(command.api());
+    if let Some(a) = ack_id {
+        m = m.with_ack(AckId::new(a).map_err(|e| invalid("ack", e))?);
+    }
+    Ok((m.encode().map_err(|e| invalid("command", e))?, size))
 }
 
 /// A terminal's commands, newest first, with their acknowledgement status.

@@ -162,13 +162,18 @@ impl Validate for GroupRulesBody {
     }
 }
 
+/// What an MQTT POS terminal code must be (the admin error names it).
+pub const MQTT_DEVICE_ID_RULE: &str =
+    "an mqtt_pos code is the device id of its topics: 1 to 32 letters, digits, - or _, never `all` (the broadcast topic)";
+
 /// Create a terminal.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTerminal {
     /// Protocol family.
     pub family: TerminalFamily,
-    /// Device id (MQTT deviceId, `storeNo:terminalNo`, DS50 SN).
+    /// Device id (MQTT deviceId: 1 to 32 of `[A-Za-z0-9_-]`, never `all`;
+    /// `storeNo:terminalNo`; DS50 SN).
     pub code: String,
     /// Owning merchant.
     pub merchant_id: i64,
@@ -189,6 +194,12 @@ impl Validate for NewTerminal {
                     "a ds50 code is the device serial number: 1 to 32 letters, digits, - or _",
                 )
             })?;
+        }
+        // An MQTT POS terminal is its device id, the topic level of `{prefix}/pos/{id}/api`:
+        // never the broadcast word `all` nor anything a topic would split or match on.
+        if self.family == TerminalFamily::MqttPos {
+            posgate_protocols::mqtt_pos::DeviceId::new(&self.code)
+                .map_err(|_| ApiError::invalid("code", MQTT_DEVICE_ID_RULE))?;
         }
         check_name("name", &self.name)
     }

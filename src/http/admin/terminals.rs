@@ -10,7 +10,8 @@ use posgate_actors::entity::Reload;
 use posgate_actors::model::Terminal;
 use posgate_actors::store::{catalog, now_ms};
 
-/// Register a terminal.
+/// Register a terminal; its actor on this replica reloads at once (a device seen as unknown
+/// before is served from now on).
 #[utoipa::path(tag = "terminals", request_body = NewTerminal, security(("bearer" = [])), responses(
     (status = 201, body = Terminal), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
     (status = 409, body = ErrorBody)))]
@@ -36,7 +37,20 @@ pub async fn create(
         })
     })
     .await?;
-    Ok(HttpResponse::Created().json(found(terminal, "merchant")?))
+    let terminal = found(terminal, "merchant")?;
+    reload(&gw, &terminal).await;
+    Ok(HttpResponse::Created().json(terminal))
+}
+
+/// Reloads `terminal`'s actor on this replica, so that what was just stored is what it
+/// serves: a device refused as unknown before it was registered is served at once. The
+/// terminal is stored either way; a reload that fails is logged (an actor whose load failed
+/// stops and the next message loads afresh; a full mailbox keeps the old state until the
+/// actor expires). Other replicas pick the change up when their actor expires.
+async fn reload(gw: &Gateway, terminal: &Terminal) {
+    if let Err(e) = gw.terminals.call(&terminal.actor_key(), Reload).await {
+        tracing::warn!(terminal = terminal.id, error = ?e, "terminal actor not reloaded");
+    }
 }
 
 /// A terminal with its presence.
