@@ -267,12 +267,15 @@ pub async fn list_notices(
 pub async fn list_photos(
     db: &dyn Db,
     terminal_id: i64,
+    img_path: Option<&str>,
     limit: i64,
 ) -> Result<Vec<PhotoRecord>, StoreError> {
     let sql = format!(
-        "SELECT {PHOTO_COLS} FROM mqtt_photos WHERE terminal_id = $1 ORDER BY id DESC LIMIT $2"
+        "SELECT {PHOTO_COLS} FROM mqtt_photos WHERE terminal_id = $1 \
+         AND ($2 IS NULL OR img_path = $2) ORDER BY id DESC LIMIT $3"
     );
-    db.query(&sql, &[terminal_id.into(), limit.into()])
+    let img_path = img_path.map(str::to_string);
+    db.query(&sql, &[terminal_id.into(), img_path.into(), limit.into()])
         .await?
         .iter()
         .map(photo_row)

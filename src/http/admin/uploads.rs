@@ -66,19 +66,32 @@ pub async fn notices(
     Ok(HttpResponse::Ok().json(items))
 }
 
-/// A terminal's photos (`frame_imgup` uploads): metadata, newest first.
-#[utoipa::path(tag = "uploads", params(UploadQuery), security(("bearer" = [])), responses(
+/// Size of a photo listing, and the photo of one consumption.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    /// How many, newest first: 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// Only the photo of this `imgPath`: the `device_fields.imgPath` of a consumption in
+    /// `GET /transactions` names the photo taken with it.
+    pub img_path: Option<String>,
+}
+
+/// A terminal's photos (`frame_imgup` uploads): metadata, newest first; `img_path` finds the
+/// photo of one consumption.
+#[utoipa::path(tag = "uploads", params(PhotoQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<PhotoRecord>), (status = 400, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
 #[get("/terminals/{id}/photos")]
 pub async fn photos(
     gw: web::Data<Gateway>,
     id: web::Path<i64>,
-    query: web::Query<UploadQuery>,
+    query: web::Query<PhotoQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = query.limit()?;
-    let items = list_of(&gw, id.into_inner(), limit, |db, id, limit| {
-        Box::pin(uploads::list_photos(db, id, limit))
+    let PhotoQuery { limit, img_path } = query.into_inner();
+    let limit = page_limit(limit)?;
+    let items = list_of(&gw, id.into_inner(), limit, move |db, id, limit| {
+        Box::pin(async move { uploads::list_photos(db, id, img_path.as_deref(), limit).await })
     })
     .await?;
     Ok(HttpResponse::Ok().json(items))
