@@ -50,6 +50,7 @@ struct Jpos {
     admin: Admin,
     base: String,
     terminal_id: i64,
+    merchant: i64,
     store_no: String,
     terminal_no: String,
     account: i64,
@@ -107,6 +108,7 @@ impl Jpos {
             admin,
             base,
             terminal_id,
+            merchant,
             store_no,
             terminal_no,
             account: account["id"].as_i64().unwrap(),
@@ -853,8 +855,13 @@ async fn activation(c: Config) {
         .post("/v1/jpos/card/active", &activate_form(&j, 3, mobile, &code))
         .await;
     assert_eq!(r.status(), "75", "{}", r.text);
+    // The wrong tries survive a resend (review 1.6): no new code this hour, nothing sent.
+    assert_eq!(send_code(&j, mobile).await.status(), "75");
+    assert!(sms.try_recv().is_err());
 
-    // A new code activates the card; a retry is the same answer; the code is spent.
+    // A code to another number activates the card; a retry is the same answer; the code
+    // is spent.
+    let mobile = "13800000001";
     assert_eq!(send_code(&j, mobile).await.status(), "00");
     let code = sms.recv().await.unwrap()["code"]
         .as_str()
@@ -888,6 +895,8 @@ async fn activation(c: Config) {
     assert_eq!(twice.status(), "12", "{}", twice.text);
 
     // Three codes this hour: the fourth is refused and nothing is sent.
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    assert!(sms.recv().await.is_some());
     assert_eq!(send_code(&j, mobile).await.status(), "65");
     assert!(sms.try_recv().is_err());
 
@@ -1447,4 +1456,464 @@ async fn bad_inputs_on_postgres() {
         return;
     };
     bad_inputs(config(Some(url))).await;
+}
+
+/// The flags of the account's ledger transactions, newest first.
+async fn ledger_flags(j: &Jpos) -> Vec<String> {
+    let (status, page) = j
+        .admin
+        .get(&format!(
+            "/admin/v1/transactions?account_id={}&limit=500",
+            j.account
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f.as_str().map(str::to_string))
+        .collect()
+}
+
+/// Review 1.1: a reversal whose figures differ from the sale at its trace reverses nothing
+/// and is answered `94`, never a reversal-success code (`00`, `25`, `12`), and stores
+/// nothing; one that lacks only the descriptive `registerTraceNo` reverses the sale. The
+/// same for a ticket consume reversal.
+async fn reversal_must_match_its_original(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let sale = j.consume(1, 1, "10.00", "20.00").await;
+    assert_eq!(sale.status(), "00", "{}", sale.text);
+    assert_eq!(j.points().await, 11_000);
+    for (point, cash) in [("9.00", "20.00"), ("10.00", "0")] {
+        let other = j
+            .post(
+                "/v1/jpos/trans/consumeReversal",
+                &j.consume_form(1, 1, point, cash),
+            )
+            .await;
+        assert_eq!(other.status(), "94", "{}", other.text);
+        assert_eq!(j.points().await, 11_000, "the sale stands");
+    }
+    let mut another_card = j.consume_form(1, 1, "10.00", "20.00");
+    another_card[2].1 = random_pan();
+    let r = j
+        .post("/v1/jpos/trans/consumeReversal", &another_card)
+        .await;
+    assert_eq!(r.status(), "94", "{}", r.text);
+    assert_eq!(j.consume(1, 1, "10.00", "20.00").await.text, sale.text);
+    // The reversal a terminal builds without the register trace reverses the sale.
+    let mut bare = j.consume_form(1, 1, "10.00", "20.00");
+    bare.retain(|(k, _)| *k != "registerTraceNo");
+    let rev = j.post("/v1/jpos/trans/consumeReversal", &bare).await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(j.points().await, 10_000);
+    assert_eq!(
+        j.post("/v1/jpos/trans/consumeReversal", &bare).await.text,
+        rev.text
+    );
+
+    // Tickets: a reversal naming other tickets gives nothing back.
+    let (status, t) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+            json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    let lines = r#"[{"id":1,"type":"01","num":2}]"#;
+    let tc = j
+        .post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, lines))
+        .await;
+    assert_eq!(tc.status(), "00", "{}", tc.text);
+    assert_eq!(held(&j).await, [3]);
+    let wrong = r#"[{"id":1,"type":"01","num":3}]"#;
+    let r = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 2, wrong),
+        )
+        .await;
+    assert_eq!(r.status(), "94", "{}", r.text);
+    assert_eq!(held(&j).await, [3]);
+    let r = j
+        .post(
+            "/v1/jpos/tickets/consumeReversal",
+            &ticket_form(&j, 2, lines),
+        )
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(held(&j).await, [5]);
+}
+
+#[actix_rt::test]
+async fn reversal_must_match_its_original_on_sqlite() {
+    reversal_must_match_its_original(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn reversal_must_match_its_original_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    reversal_must_match_its_original(config(Some(url))).await;
+}
+
+/// Review 1.2: a reversal always completes. A cancel reversal re-applies a consume whose
+/// points were spent meanwhile, and a consume reversal takes back granted points already
+/// spent: the card goes below zero, the ledger flags it, the terminal gets `00`.
+async fn reversals_complete_below_zero(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let c1 = j.consume(1, 1, "30.00", "0").await;
+    assert_eq!(c1.status(), "00", "{}", c1.text);
+    let t1 = c1.json["transTime"].as_i64().unwrap();
+    let cancel = j
+        .post("/v1/jpos/trans/cancel", &j.cancel_form(1, 2, 1, t1))
+        .await;
+    assert_eq!(cancel.status(), "00", "{}", cancel.text);
+    assert_eq!(j.consume(1, 3, "100.00", "0").await.status(), "00");
+    assert_eq!(j.points().await, 0);
+    let back = j
+        .post("/v1/jpos/trans/cancelReversal", &j.cancel_form(1, 2, 1, t1))
+        .await;
+    assert_eq!(back.status(), "00", "{}", back.text);
+    assert_eq!(j.points().await, -3_000);
+    assert!(ledger_flags(&j).await.contains(&"overdraft".to_string()));
+
+    // Earn 50.00 points, spend them, reverse the earning consume.
+    let (status, _) = j
+        .admin
+        .post(
+            &format!("/admin/v1/accounts/{}/credit", j.account),
+            json!({"asset": "points", "amount": 3_000, "idempotency_key": format!("top-{}", j.account)}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "credit");
+    assert_eq!(j.points().await, 0);
+    let earn = j.consume(1, 4, "0", "50.00").await;
+    assert_eq!(earn.json["persentPoint"], "50.00", "{}", earn.text);
+    assert_eq!(j.consume(1, 5, "50.00", "0").await.status(), "00");
+    assert_eq!(j.points().await, 0);
+    let rev = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &j.consume_form(1, 4, "0", "50.00"),
+        )
+        .await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!(j.points().await, -5_000);
+    assert!(ledger_flags(&j)
+        .await
+        .contains(&"void_overdraft".to_string()));
+    // A retry is the same answer and moves nothing.
+    let again = j
+        .post(
+            "/v1/jpos/trans/consumeReversal",
+            &j.consume_form(1, 4, "0", "50.00"),
+        )
+        .await;
+    assert_eq!(again.text, rev.text);
+    assert_eq!(j.points().await, -5_000);
+    // The card in debt cannot spend.
+    assert_eq!(j.consume(1, 6, "1.00", "0").await.status(), "51");
+}
+
+#[actix_rt::test]
+async fn reversals_complete_below_zero_on_sqlite() {
+    reversals_complete_below_zero(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn reversals_complete_below_zero_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    reversals_complete_below_zero(config(Some(url))).await;
+}
+
+impl Jpos {
+    /// Registers another terminal of the same store and checks it in; returns its number
+    /// and id.
+    async fn other_terminal(&self, terminal_no: &str) -> (String, i64) {
+        let (status, t) = self
+            .admin
+            .post(
+                "/admin/v1/terminals",
+                json!({"family": "jpos", "code": format!("{}:{terminal_no}", self.store_no),
+                       "merchant_id": self.merchant}),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        let r = self
+            .post(
+                "/v1/jpos/terminal/checkin",
+                &[
+                    ("storeNo", self.store_no.clone()),
+                    ("terminalNo", terminal_no.to_string()),
+                    ("operatorNo", "02".to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), "00", "{}", r.text);
+        (terminal_no.to_string(), t["id"].as_i64().unwrap())
+    }
+
+    /// The journal rows of a terminal by id.
+    async fn rows_of(&self, terminal_id: i64) -> Vec<Value> {
+        let (status, rows) = self
+            .admin
+            .get(&format!(
+                "/admin/v1/jpos/terminals/{terminal_id}/transactions"
+            ))
+            .await;
+        assert_eq!(status, 200, "{rows}");
+        rows.as_array().unwrap().clone()
+    }
+}
+
+/// A form sent by another terminal of the store.
+fn from_terminal(mut form: Form, terminal_no: &str) -> Form {
+    for (k, v) in form.iter_mut() {
+        if *k == "terminalNo" {
+            *v = terminal_no.to_string();
+        }
+    }
+    form
+}
+
+/// Review 1.4: two full refunds of one `serialNo` sent at the same moment from two
+/// terminals: exactly one is approved, the other gets `12`, and the cash part is returned
+/// once; a cancel racing a cash-only refund likewise.
+async fn racing_refunds_pay_once(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let (t2, t2_id) = j.other_terminal("T0000002").await;
+    for trace in 1..=8u32 {
+        let sale = j.consume(1, trace, "0", "20.00").await;
+        assert_eq!(sale.status(), "00", "{}", sale.text);
+        let serial = sale.json["serialNo"].as_str().unwrap().to_string();
+        let mut a = j.refund_form(1, 100 + trace, &serial, None);
+        a.retain(|(k, _)| *k != "oriRegisterTraceNo");
+        a.push(("oriRegisterTraceNo", format!("R{trace}")));
+        let b = from_terminal(a.clone(), &t2);
+        let (ra, rb) = futures::join!(
+            j.post("/v1/jpos/refunds", &a),
+            j.post("/v1/jpos/refunds", &b)
+        );
+        let mut codes = [ra.status().to_string(), rb.status().to_string()];
+        codes.sort();
+        assert_eq!(codes, ["00", "12"], "{} / {}", ra.text, rb.text);
+        let won = if ra.status() == "00" { &ra } else { &rb };
+        assert_eq!(won.json["returnCash"], "20.00");
+    }
+    // Each sale: cash only, 20.00 points granted, taken back by its one refund.
+    assert_eq!(j.points().await, 10_000);
+    let mut rows = j.jpos_rows().await;
+    rows.extend(j.rows_of(t2_id).await);
+    let cash_back: i64 = rows
+        .iter()
+        .filter(|r| r["endpoint"] == "refund" && r["response_code"] == "00")
+        .map(|r| r["cash_amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(cash_back, 8 * 2_000, "{rows:?}");
+
+    // A cancel (this terminal) racing a cash-only refund (the other): one wins.
+    for trace in 20..=27u32 {
+        let sale = j.consume(1, trace, "0", "10.00").await;
+        assert_eq!(sale.status(), "00", "{}", sale.text);
+        let serial = sale.json["serialNo"].as_str().unwrap().to_string();
+        let time = sale.json["transTime"].as_i64().unwrap();
+        let cancel = j.cancel_form(1, trace + 100, trace, time);
+        let mut refund = from_terminal(j.refund_form(1, trace + 200, &serial, None), &t2);
+        refund.retain(|(k, _)| *k != "oriRegisterTraceNo");
+        refund.push(("oriRegisterTraceNo", format!("R{trace}")));
+        let (rc, rr) = futures::join!(
+            j.post("/v1/jpos/trans/cancel", &cancel),
+            j.post("/v1/jpos/refunds", &refund)
+        );
+        let codes = [rc.status(), rr.status()];
+        assert_eq!(
+            codes.iter().filter(|c| **c == "00").count(),
+            1,
+            "{} / {}",
+            rc.text,
+            rr.text
+        );
+        assert!(codes.contains(&"12"), "{codes:?}");
+    }
+    assert_eq!(j.points().await, 10_000);
+}
+
+#[actix_rt::test]
+async fn racing_refunds_pay_once_on_sqlite() {
+    racing_refunds_pay_once(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn racing_refunds_pay_once_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    racing_refunds_pay_once(config(Some(url))).await;
+}
+
+/// Review 1.5: a merchant that issues cards inactive (`activation_required`): a card never
+/// activated cannot consume or use tickets (`62`); `card/active` activates it and then it
+/// spends; a blocked card (frozen account) is refused activation with `36`, not `57`.
+async fn cards_spend_once_activated(c: Config) {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = c;
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_resend_seconds = 0;
+    let j = Jpos::start(c).await;
+    let (status, rules) = j
+        .admin
+        .put(
+            &format!("/admin/v1/jpos/merchants/{}/rules", j.merchant),
+            json!({"earn_rate_bp": 10000, "activation_required": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rules}");
+    assert_eq!(rules["activation_required"], true);
+    assert_eq!(j.checkin().await.status(), "00");
+    let r = j.consume(1, 1, "1.00", "0").await;
+    assert_eq!(r.status(), "62", "{}", r.text);
+    let (status, t) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+            json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    let lines = r#"[{"id":1,"type":"01","num":1}]"#;
+    let r = j
+        .post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, lines))
+        .await;
+    assert_eq!(r.status(), "62", "{}", r.text);
+    assert_eq!(j.points().await, 10_000);
+    assert_eq!(held(&j).await, [5]);
+
+    let mobile = "13700000000";
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ok = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 3, mobile, &code))
+        .await;
+    assert_eq!(ok.status(), "00", "{}", ok.text);
+    assert_eq!(j.consume(1, 4, "1.00", "0").await.status(), "00");
+    let r = j
+        .post("/v1/jpos/tickets/consume", &ticket_form(&j, 5, lines))
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert_eq!(j.points().await, 9_900);
+
+    // A blocked card is refused activation as a restricted card.
+    let (status, a) = j
+        .admin
+        .patch(
+            &format!("/admin/v1/accounts/{}", j.account),
+            json!({"status": "frozen"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(send_code(&j, mobile).await.status(), "00");
+    let code = sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = j
+        .post("/v1/jpos/card/active", &activate_form(&j, 6, mobile, &code))
+        .await;
+    assert_eq!(r.status(), "36", "{}", r.text);
+}
+
+#[actix_rt::test]
+async fn cards_spend_once_activated_on_sqlite() {
+    cards_spend_once_activated(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn cards_spend_once_activated_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    cards_spend_once_activated(config(Some(url))).await;
+}
+
+/// Review 1.6: `sendVerifyCode` needs a check-in (`77`), and codes are capped per terminal
+/// and for all terminals per hour (`65`, nothing sent). The overall cap is checked where the
+/// database is this test's own (the PostgreSQL scratch database is shared by the process's
+/// tests, whose codes count too).
+async fn verify_codes_are_capped(c: Config, overall: bool) {
+    let (url, mut sms) = sms_webhook().await;
+    let mut c = c;
+    c.jpos.sms_webhook_url = posgate::secret::Secret::new(url);
+    c.jpos.verify_code_sends_per_terminal_hour_max = 2;
+    if overall {
+        c.jpos.verify_code_sends_per_hour_total_max = 3;
+    }
+    let j = Jpos::start(c).await;
+    let r = send_code(&j, "13600000000").await;
+    assert_eq!(r.status(), "77", "{}", r.text);
+    assert!(sms.try_recv().is_err());
+    assert_eq!(j.checkin().await.status(), "00");
+    for n in 0..2 {
+        let r = send_code(&j, &format!("1360000000{n}")).await;
+        assert_eq!(r.status(), "00", "{}", r.text);
+        assert!(sms.recv().await.is_some());
+    }
+    let r = send_code(&j, "13600000009").await;
+    assert_eq!(r.status(), "65", "the terminal's cap: {}", r.text);
+    assert!(sms.try_recv().is_err());
+    // Another terminal has its own cap, but all terminals together have one too.
+    let (t2, _) = j.other_terminal("T0000002").await;
+    let send = |mobile: &str| {
+        from_terminal(
+            vec![
+                ("storeNo", j.store_no.clone()),
+                ("terminalNo", j.terminal_no.clone()),
+                ("mobileNo", mobile.to_string()),
+            ],
+            &t2,
+        )
+    };
+    let r = j
+        .post("/v1/jpos/mobile/sendVerifyCode", &send("13500000000"))
+        .await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    assert!(sms.recv().await.is_some());
+    let r = j
+        .post("/v1/jpos/mobile/sendVerifyCode", &send("13500000001"))
+        .await;
+    if overall {
+        assert_eq!(r.status(), "65", "the overall cap: {}", r.text);
+        assert!(sms.try_recv().is_err());
+    } else {
+        assert_eq!(r.status(), "00", "{}", r.text);
+        let r = j
+            .post("/v1/jpos/mobile/sendVerifyCode", &send("13500000002"))
+            .await;
+        assert_eq!(r.status(), "65", "the second terminal's cap: {}", r.text);
+    }
+}
+
+#[actix_rt::test]
+async fn verify_codes_are_capped_on_sqlite() {
+    verify_codes_are_capped(config(None), true).await;
+}
+
+#[actix_rt::test]
+async fn verify_codes_are_capped_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    verify_codes_are_capped(config(Some(url)), false).await;
 }

@@ -13,6 +13,8 @@ pub struct MerchantRules {
     pub earn_rate_bp: i64,
     /// Receipt advertisement; empty = none.
     pub advertisement: String,
+    /// Cards spend only once activated (卡激活): for merchants that issue cards inactive.
+    pub activation_required: bool,
 }
 
 /// Largest earn rate, basis points (100 points per yuan).
@@ -22,7 +24,8 @@ pub const EARN_RATE_BP_MAX: i64 = 1_000_000;
 pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, StoreError> {
     Ok(query_opt(
         db,
-        "SELECT earn_rate_bp, advertisement FROM jpos_merchant_rules WHERE merchant_id = $1",
+        "SELECT earn_rate_bp, advertisement, activation_required FROM jpos_merchant_rules \
+         WHERE merchant_id = $1",
         &[merchant_id.into()],
     )
     .await?
@@ -30,6 +33,7 @@ pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, Store
         Ok::<_, StoreError>(MerchantRules {
             earn_rate_bp: r.i64(0)?,
             advertisement: r.text(1)?,
+            activation_required: r.i64(2)? != 0,
         })
     })
     .transpose()?
@@ -44,15 +48,17 @@ pub async fn set_rules(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO jpos_merchant_rules (merchant_id, earn_rate_bp, advertisement, updated_at_ms) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id) DO UPDATE SET \
+        "INSERT INTO jpos_merchant_rules (merchant_id, earn_rate_bp, advertisement, updated_at_ms, \
+         activation_required) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id) DO UPDATE SET \
          earn_rate_bp = excluded.earn_rate_bp, advertisement = excluded.advertisement, \
-         updated_at_ms = excluded.updated_at_ms",
+         updated_at_ms = excluded.updated_at_ms, \
+         activation_required = excluded.activation_required",
         &[
             merchant_id.into(),
             rules.earn_rate_bp.into(),
             rules.advertisement.clone().into(),
             now_ms.into(),
+            i64::from(rules.activation_required).into(),
         ],
     )
     .await?;
@@ -396,6 +402,53 @@ pub async fn set_ledger_key(
     )
     .await?;
     Ok(())
+}
+
+/// Claims a refund on a consume row: adds the refunded figures only if the consume stands
+/// and they stay within what it spent (a conditional update, so that of two refunds racing
+/// from two terminals exactly one wins). False when refused.
+pub async fn claim_refund(
+    db: &dyn Db,
+    id: i64,
+    point: i64,
+    cash: i64,
+    persent: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
+             refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
+             updated_at_ms = $5 WHERE id = $1 AND voided = 0 \
+             AND refunded_point + $2 <= point_amount AND refunded_cash + $3 <= cash_amount",
+            &[
+                id.into(),
+                point.into(),
+                cash.into(),
+                persent.into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Claims a standing, never refunded row for a cancel (or a refund cancel): sets `voided`
+/// only if nothing claimed it first. False when refused.
+pub async fn claim_void(
+    db: &dyn Db,
+    id: i64,
+    voided: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET voided = $2, updated_at_ms = $3 WHERE id = $1 AND voided = 0 \
+             AND refunded_point = 0 AND refunded_cash = 0",
+            &[id.into(), voided.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(n == 1)
 }
 
 /// Adds (or with negative figures, takes back) refunded amounts on a consume row.
@@ -770,6 +823,17 @@ pub async fn spend_verify_code(db: &dyn Db, mobile_no: &str) -> Result<(), Store
     Ok(())
 }
 
+/// Whether a card was activated (卡激活).
+pub async fn card_activated(db: &dyn Db, card_hmac: &str) -> Result<bool, StoreError> {
+    Ok(query_opt(
+        db,
+        "SELECT 1 FROM jpos_card_activations WHERE card_hmac = $1",
+        &[card_hmac.into()],
+    )
+    .await?
+    .is_some())
+}
+
 /// Records a card activation; false when the card was activated already.
 pub async fn activate_card(
     db: &dyn Db,
@@ -793,4 +857,38 @@ pub async fn activate_card(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// Counts one verification-code send in `scope` (a terminal key, or `*` for all terminals)
+/// for unix hour `hour`, unless `max` are counted already: false then, nothing counted.
+pub async fn take_sms_quota(
+    db: &dyn Db,
+    scope: &str,
+    hour: i64,
+    max: i64,
+) -> Result<bool, StoreError> {
+    db.execute(
+        "INSERT INTO jpos_sms_quota (scope, hour, sends) VALUES ($1, $2, 0) \
+         ON CONFLICT (scope, hour) DO NOTHING",
+        &[scope.into(), hour.into()],
+    )
+    .await?;
+    let n = db
+        .execute(
+            "UPDATE jpos_sms_quota SET sends = sends + 1 WHERE scope = $1 AND hour = $2 \
+             AND sends < $3",
+            &[scope.into(), hour.into(), max.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives back one send counted by [`take_sms_quota`].
+pub async fn give_back_sms_quota(db: &dyn Db, scope: &str, hour: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE jpos_sms_quota SET sends = sends - 1 WHERE scope = $1 AND hour = $2 AND sends > 0",
+        &[scope.into(), hour.into()],
+    )
+    .await?;
+    Ok(())
 }

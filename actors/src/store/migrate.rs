@@ -85,6 +85,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0011_ds50_merchant_keys.sql"),
         sqlite: include_str!("../../../sql/sqlite/0011_ds50_merchant_keys.sql"),
     },
+    Migration {
+        version: 13,
+        name: "jpos_pending_and_claims",
+        postgres: include_str!("../../../sql/postgres/0013_jpos_pending_and_claims.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0013_jpos_pending_and_claims.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -27,6 +27,20 @@ pub struct RulesBody {
     /// Receipt advertisement (`advertisement`), at most 200 characters; empty = none.
     #[serde(default)]
     pub advertisement: String,
+    /// Cards spend only once activated through `card/active` (for cards issued inactive);
+    /// a card never activated is refused with `62`. Default false.
+    #[serde(default)]
+    pub activation_required: bool,
+}
+
+impl From<MerchantRules> for RulesBody {
+    fn from(rules: MerchantRules) -> RulesBody {
+        RulesBody {
+            earn_rate_bp: rules.earn_rate_bp,
+            advertisement: rules.advertisement,
+            activation_required: rules.activation_required,
+        }
+    }
 }
 
 impl Validate for RulesBody {
@@ -57,6 +71,7 @@ pub async fn set_rules(
     let rules = MerchantRules {
         earn_rate_bp: body.0.earn_rate_bp,
         advertisement: body.0.advertisement,
+        activation_required: body.0.activation_required,
     };
     let stored = with_db(&gw, move |db| {
         Box::pin(async move {
@@ -69,10 +84,7 @@ pub async fn set_rules(
     })
     .await?;
     let rules = found(stored, "merchant")?;
-    Ok(HttpResponse::Ok().json(RulesBody {
-        earn_rate_bp: rules.earn_rate_bp,
-        advertisement: rules.advertisement,
-    }))
+    Ok(HttpResponse::Ok().json(RulesBody::from(rules)))
 }
 
 /// Read a merchant's jpos rules (defaults: no points, no advertisement).
@@ -94,10 +106,7 @@ pub async fn get_rules(
     })
     .await?;
     let rules = found(rules, "merchant")?;
-    Ok(HttpResponse::Ok().json(RulesBody {
-        earn_rate_bp: rules.earn_rate_bp,
-        advertisement: rules.advertisement,
-    }))
+    Ok(HttpResponse::Ok().json(RulesBody::from(rules)))
 }
 
 async fn jpos_terminal(db: &dyn Db, id: i64) -> Result<Option<Terminal>, StoreError> {
