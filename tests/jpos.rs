@@ -5,326 +5,15 @@
 //! its discrepancy report, and a table of bad inputs that must change nothing.
 
 mod common;
+#[path = "common/jpos.rs"]
+mod fixture;
 
-use common::{config, Admin};
+use common::config;
+use fixture::*;
 use posgate::config::Config;
 use posgate_actors::testing;
 use posgate_protocols::jpos::WorkingKey;
 use serde_json::{json, Value};
-
-/// A form as pairs.
-type Form = Vec<(&'static str, String)>;
-
-/// A form body from pairs, percent-encoded.
-fn encode(pairs: &[(&str, String)]) -> String {
-    let enc = |text: &str| {
-        let mut out = String::new();
-        for b in text.bytes() {
-            match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' => {
-                    out.push(char::from(b))
-                }
-                _ => out.push_str(&format!("%{b:02X}")),
-            }
-        }
-        out
-    };
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn random_pan() -> String {
-    format!(
-        "622202{:010}",
-        u64::from(rand::random::<u32>()) % 10_000_000_000
-    )
-}
-
-/// A gateway with a merchant (earn rate 1 point per yuan), a jpos terminal and a card
-/// holding 100.00 points.
-struct Jpos {
-    running: posgate::app::Running,
-    admin: Admin,
-    base: String,
-    terminal_id: i64,
-    merchant: i64,
-    store_no: String,
-    terminal_no: String,
-    account: i64,
-    pan: String,
-}
-
-/// One reply: HTTP status, JSON, text.
-struct Reply {
-    http: u16,
-    json: Value,
-    text: String,
-}
-
-impl Reply {
-    fn status(&self) -> &str {
-        self.json["status"].as_str().unwrap_or("")
-    }
-}
-
-impl Jpos {
-    async fn start(c: Config) -> Jpos {
-        let running = posgate::app::start(c).await.expect("start gateway");
-        let base = format!("http://{}", running.addr);
-        let admin = Admin::new(base.clone());
-        let merchant = admin.merchant().await;
-        let (status, rules) = admin
-            .send(
-                reqwest::Method::PUT,
-                &format!("/admin/v1/jpos/merchants/{merchant}/rules"),
-                Some(json!({"earn_rate_bp": 10000, "advertisement": "欢迎参加 xxx 活动"})),
-            )
-            .await;
-        assert_eq!(status, 200, "{rules}");
-        let store_no = format!("S{}", rand::random::<u32>());
-        let terminal_no = "T0000001".to_string();
-        let (status, t) = admin
-            .post(
-                "/admin/v1/terminals",
-                json!({"family": "jpos", "code": format!("{store_no}:{terminal_no}"), "merchant_id": merchant}),
-            )
-            .await;
-        assert_eq!(status, 201, "{t}");
-        let terminal_id = t["id"].as_i64().unwrap();
-        let pan = random_pan();
-        let (status, account) = admin
-            .post(
-                "/admin/v1/accounts",
-                json!({"merchant_id": merchant, "user_id": format!("u{}", rand::random::<u32>()),
-                       "name": "张三", "card_number": pan, "initial_balances": {"points": 10000}}),
-            )
-            .await;
-        assert_eq!(status, 201, "{account}");
-        Jpos {
-            running,
-            admin,
-            base,
-            terminal_id,
-            merchant,
-            store_no,
-            terminal_no,
-            account: account["id"].as_i64().unwrap(),
-            pan,
-        }
-    }
-
-    async fn raw(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: String,
-    ) -> Reply {
-        self.raw_at(&self.base, method, path, content_type, body)
-            .await
-    }
-
-    /// A request to the gateway at `base` (another replica on the same database).
-    async fn raw_at(
-        &self,
-        base: &str,
-        method: reqwest::Method,
-        path: &str,
-        content_type: Option<&str>,
-        body: String,
-    ) -> Reply {
-        let mut req = self
-            .admin
-            .http
-            .request(method, format!("{base}{path}"))
-            .body(body);
-        if let Some(ct) = content_type {
-            req = req.header("content-type", ct);
-        }
-        let res = req.send().await.expect("request");
-        let http = res.status().as_u16();
-        let text = res.text().await.expect("body");
-        assert!(!text.contains(&self.pan), "card number in a reply: {text}");
-        Reply {
-            http,
-            json: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        }
-    }
-
-    async fn post(&self, path: &str, pairs: &[(&str, String)]) -> Reply {
-        self.raw(
-            reqwest::Method::POST,
-            path,
-            Some("application/x-www-form-urlencoded; charset=UTF-8"),
-            encode(pairs),
-        )
-        .await
-    }
-
-    fn head(&self, batch: u32, trace: u32) -> Vec<(&'static str, String)> {
-        vec![
-            ("storeNo", self.store_no.clone()),
-            ("terminalNo", self.terminal_no.clone()),
-            ("cardNo", self.pan.clone()),
-            ("traceNo", format!("{trace:06}")),
-            ("batchNo", format!("{batch:06}")),
-        ]
-    }
-
-    fn consume_form(
-        &self,
-        batch: u32,
-        trace: u32,
-        point: &str,
-        cash: &str,
-    ) -> Vec<(&'static str, String)> {
-        let mut form = self.head(batch, trace);
-        form.extend([
-            ("track2", format!("{}=49122011519", self.pan)),
-            ("password", "0123456789ABCDEF".to_string()),
-            ("consumeType", "01".to_string()),
-            ("pointAmount", point.to_string()),
-            ("cashAmount", cash.to_string()),
-            ("registerTraceNo", format!("R{trace}")),
-        ]);
-        form
-    }
-
-    async fn checkin(&self) -> Reply {
-        self.post(
-            "/v1/jpos/terminal/checkin",
-            &[
-                ("storeNo", self.store_no.clone()),
-                ("terminalNo", self.terminal_no.clone()),
-                ("operatorNo", "01".to_string()),
-            ],
-        )
-        .await
-    }
-
-    async fn consume(&self, batch: u32, trace: u32, point: &str, cash: &str) -> Reply {
-        self.post(
-            "/v1/jpos/trans/consume",
-            &self.consume_form(batch, trace, point, cash),
-        )
-        .await
-    }
-
-    fn cancel_form(
-        &self,
-        batch: u32,
-        trace: u32,
-        ori_trace: u32,
-        ori_time: i64,
-    ) -> Vec<(&'static str, String)> {
-        let mut form = self.head(batch, trace);
-        form.extend([
-            ("oriBatchNo", format!("{batch:06}")),
-            ("oriTraceNo", format!("{ori_trace:06}")),
-            ("oriTransTime", ori_time.to_string()),
-        ]);
-        form
-    }
-
-    fn refund_form(
-        &self,
-        batch: u32,
-        trace: u32,
-        serial: &str,
-        amounts: Option<(&str, &str)>,
-    ) -> Vec<(&'static str, String)> {
-        let mut form = self.head(batch, trace);
-        form.extend([
-            ("oriSerialNo", serial.to_string()),
-            ("oriTransDate", today()),
-            ("oriRegisterTraceNo", "R4".to_string()),
-        ]);
-        if let Some((point, cash)) = amounts {
-            form.extend([
-                ("pointAmount", point.to_string()),
-                ("cashAmount", cash.to_string()),
-            ]);
-        }
-        form
-    }
-
-    fn settle_form(
-        &self,
-        batch: u32,
-        trace: u32,
-        figures: [&str; 12],
-    ) -> Vec<(&'static str, String)> {
-        let names = [
-            "pointDebitCount",
-            "pointDebitAmount",
-            "pointCeditCount",
-            "pointCreditAmount",
-            "ticketDebitCount",
-            "ticketDebitAmount",
-            "ticketCreditCount",
-            "ticketCreditAmount",
-            "totalTransCount",
-            "cancelCount",
-            "refundCount",
-            "cardActiveCount",
-        ];
-        let mut form = self.head(batch, trace);
-        form.extend(names.iter().zip(figures).map(|(n, v)| (*n, v.to_string())));
-        form
-    }
-
-    async fn points(&self) -> i64 {
-        let (status, b) = self
-            .admin
-            .get(&format!("/admin/v1/accounts/{}/balances", self.account))
-            .await;
-        assert_eq!(status, 200, "{b}");
-        b["points"]
-            .as_i64()
-            .or_else(|| b["balances"]["points"].as_i64())
-            .unwrap()
-    }
-
-    async fn ledger_rows(&self) -> usize {
-        let (status, page) = self
-            .admin
-            .get(&format!(
-                "/admin/v1/transactions?account_id={}&limit=500",
-                self.account
-            ))
-            .await;
-        assert_eq!(status, 200, "{page}");
-        page["items"]
-            .as_array()
-            .or_else(|| page.as_array())
-            .map_or(0, Vec::len)
-    }
-
-    async fn jpos_rows(&self) -> Vec<Value> {
-        let (status, rows) = self
-            .admin
-            .get(&format!(
-                "/admin/v1/jpos/terminals/{}/transactions",
-                self.terminal_id
-            ))
-            .await;
-        assert_eq!(status, 200, "{rows}");
-        rows.as_array().unwrap().clone()
-    }
-}
-
-/// Today's business date (UTC+8, the default `ledger.utc_offset_minutes`), `yyyyMMdd`.
-fn today() -> String {
-    let offset = chrono::FixedOffset::east_opt(480 * 60).unwrap();
-    chrono::Utc::now()
-        .with_timezone(&offset)
-        .format("%Y%m%d")
-        .to_string()
-}
 
 async fn scenario(c: Config) {
     let j = Jpos::start(c).await;
@@ -609,26 +298,6 @@ async fn jpos_on_postgres() {
     scenario(config(Some(url))).await;
 }
 
-fn ticket_form(j: &Jpos, trace: u32, lines: &str) -> Form {
-    let mut form = j.head(1, trace);
-    form.push(("ticket", lines.to_string()));
-    form
-}
-
-async fn held(j: &Jpos) -> Vec<i64> {
-    let (status, tickets) = j
-        .admin
-        .get(&format!("/admin/v1/jpos/accounts/{}/tickets", j.account))
-        .await;
-    assert_eq!(status, 200, "{tickets}");
-    tickets
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["num"].as_i64().unwrap())
-        .collect()
-}
-
 async fn tickets(c: Config) {
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
@@ -750,76 +419,6 @@ async fn tickets_on_postgres() {
         return;
     };
     tickets(config(Some(url))).await;
-}
-
-/// A small real HTTP server standing in for an SMS provider's webhook: every POST body
-/// it receives is passed on.
-async fn sms_webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/sms/send", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                return;
-            };
-            let mut data = Vec::new();
-            let mut chunk = [0u8; 1024];
-            let body = loop {
-                let n = stream.read(&mut chunk).await.unwrap_or(0);
-                if n == 0 {
-                    break None;
-                }
-                data.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&data).to_string();
-                if let Some((head, body)) = text.split_once("\r\n\r\n") {
-                    let length: usize = head
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        assert!(head.starts_with("POST /sms/send HTTP/1.1"), "{head}");
-                        break Some(body.to_string());
-                    }
-                }
-            };
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                .await;
-            if let Some(body) = body {
-                let _ = tx.send(serde_json::from_str(&body).unwrap());
-            }
-        }
-    });
-    (url, rx)
-}
-
-fn activate_form(j: &Jpos, trace: u32, mobile: &str, code: &str) -> Form {
-    let mut form = j.head(1, trace);
-    form.extend([
-        ("mobileNo", mobile.to_string()),
-        ("verifyCode", code.to_string()),
-        ("idType", "01".to_string()),
-        ("idNo", "0123456789012345678".to_string()),
-    ]);
-    form
-}
-
-async fn send_code(j: &Jpos, mobile: &str) -> Reply {
-    j.post(
-        "/v1/jpos/mobile/sendVerifyCode",
-        &[
-            ("storeNo", j.store_no.clone()),
-            ("terminalNo", j.terminal_no.clone()),
-            ("mobileNo", mobile.to_string()),
-        ],
-    )
-    .await
 }
 
 async fn activation(c: Config) {
@@ -1458,25 +1057,6 @@ async fn bad_inputs_on_postgres() {
     bad_inputs(config(Some(url))).await;
 }
 
-/// The flags of the account's ledger transactions, newest first.
-async fn ledger_flags(j: &Jpos) -> Vec<String> {
-    let (status, page) = j
-        .admin
-        .get(&format!(
-            "/admin/v1/transactions?account_id={}&limit=500",
-            j.account
-        ))
-        .await;
-    assert_eq!(status, 200, "{page}");
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
-        .filter_map(|f| f.as_str().map(str::to_string))
-        .collect()
-}
-
 /// Review 1.1: a reversal whose figures differ from the sale at its trace reverses nothing
 /// and is answered `94`, never a reversal-success code (`00`, `25`, `12`), and stores
 /// nothing; one that lacks only the descriptive `registerTraceNo` reverses the sale. The
@@ -1633,56 +1213,6 @@ async fn reversals_complete_below_zero_on_postgres() {
         return;
     };
     reversals_complete_below_zero(config(Some(url))).await;
-}
-
-impl Jpos {
-    /// Registers another terminal of the same store and checks it in; returns its number
-    /// and id.
-    async fn other_terminal(&self, terminal_no: &str) -> (String, i64) {
-        let (status, t) = self
-            .admin
-            .post(
-                "/admin/v1/terminals",
-                json!({"family": "jpos", "code": format!("{}:{terminal_no}", self.store_no),
-                       "merchant_id": self.merchant}),
-            )
-            .await;
-        assert_eq!(status, 201, "{t}");
-        let r = self
-            .post(
-                "/v1/jpos/terminal/checkin",
-                &[
-                    ("storeNo", self.store_no.clone()),
-                    ("terminalNo", terminal_no.to_string()),
-                    ("operatorNo", "02".to_string()),
-                ],
-            )
-            .await;
-        assert_eq!(r.status(), "00", "{}", r.text);
-        (terminal_no.to_string(), t["id"].as_i64().unwrap())
-    }
-
-    /// The journal rows of a terminal by id.
-    async fn rows_of(&self, terminal_id: i64) -> Vec<Value> {
-        let (status, rows) = self
-            .admin
-            .get(&format!(
-                "/admin/v1/jpos/terminals/{terminal_id}/transactions"
-            ))
-            .await;
-        assert_eq!(status, 200, "{rows}");
-        rows.as_array().unwrap().clone()
-    }
-}
-
-/// A form sent by another terminal of the store.
-fn from_terminal(mut form: Form, terminal_no: &str) -> Form {
-    for (k, v) in form.iter_mut() {
-        if *k == "terminalNo" {
-            *v = terminal_no.to_string();
-        }
-    }
-    form
 }
 
 /// Review 1.4: two full refunds of one `serialNo` sent at the same moment from two
@@ -1916,4 +1446,49 @@ async fn verify_codes_are_capped_on_postgres() {
         return;
     };
     verify_codes_are_capped(config(Some(url)), false).await;
+}
+
+/// Review 1.3: a consume reversed while its row was still pending cannot run again: the
+/// retry is refused `12` and neither posts nor gives the vouchers back a second time.
+/// Meanwhile the pending row is listed for operators.
+async fn a_reversed_pending_consume_stays_reversed(pg: bool) {
+    let Some((c, store)) = with_store(pg).await else {
+        return;
+    };
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let (status, t) = j
+        .admin
+        .post(
+            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
+            json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 2}),
+        )
+        .await;
+    assert_eq!(status, 200, "{t}");
+    let mut form = j.consume_form(1, 1, "10.00", "0");
+    form.push(("vaucher", r#"[{"id":7,"num":1}]"#.to_string()));
+    assert_eq!(j.post("/v1/jpos/trans/consume", &form).await.status(), "00");
+    forget_answer(&j, &store, 1).await;
+    let listed = pending_rows(&j).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["status"], "pending");
+    assert_eq!(listed[0]["resolved_by"], Value::Null);
+
+    let rev = j.post("/v1/jpos/trans/consumeReversal", &form).await;
+    assert_eq!(rev.status(), "00", "{}", rev.text);
+    assert_eq!((j.points().await, held(&j).await), (10_000, vec![2]));
+    let retry = j.post("/v1/jpos/trans/consume", &form).await;
+    assert_eq!(retry.status(), "12", "{}", retry.text);
+    assert_eq!((j.points().await, held(&j).await), (10_000, vec![2]));
+    assert!(pending_rows(&j).await.is_empty());
+}
+
+#[actix_rt::test]
+async fn a_reversed_pending_consume_stays_reversed_on_sqlite() {
+    a_reversed_pending_consume_stays_reversed(false).await;
+}
+
+#[actix_rt::test]
+async fn a_reversed_pending_consume_stays_reversed_on_postgres() {
+    a_reversed_pending_consume_stays_reversed(true).await;
 }

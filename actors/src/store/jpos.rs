@@ -226,13 +226,19 @@ pub struct TransRow {
     pub business_date: String,
     /// `transTime` sent, unix ms.
     pub trans_time_ms: i64,
+    /// `sweeper` when the pending-row sweeper resolved this row.
+    pub resolved_by: Option<String>,
+    /// When the sweeper resolved it, unix ms.
+    pub resolved_at_ms: Option<i64>,
+    /// When a replica's sweeper last claimed this pending row, unix ms.
+    pub sweep_claimed_at_ms: Option<i64>,
 }
 
 const TRANS_COLS: &str = "id, terminal_key, batch_no, trace_no, role, endpoint, fingerprint, \
      status, response_code, reply, account_id, card_hmac, card_masked, ledger_key, original_id, \
      original_key, point_amount, cash_amount, persent_point, refunded_point, refunded_cash, \
      refunded_persent, supply_cash, voided, register_trace, business_date, trans_time_ms, \
-     ticket_amount, ticket_lines";
+     ticket_amount, ticket_lines, resolved_by, resolved_at_ms, sweep_claimed_at_ms";
 
 fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
     Ok(TransRow {
@@ -265,6 +271,9 @@ fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
         trans_time_ms: r.i64(26)?,
         ticket_amount: r.i64(27)?,
         ticket_lines: r.opt_text(28)?,
+        resolved_by: r.opt_text(29)?,
+        resolved_at_ms: r.opt_i64(30)?,
+        sweep_claimed_at_ms: r.opt_i64(31)?,
     })
 }
 
@@ -376,6 +385,68 @@ pub async fn complete_trans(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// How long a sweeper's claim on a pending row keeps other replicas (their sweepers, and
+/// the terminal's retries) off it, ms.
+pub const SWEEP_LEASE_MS: i64 = 30_000;
+
+/// Who resolved a row that no request finished: [`TransRow::resolved_by`].
+pub const RESOLVED_BY_SWEEPER: &str = "sweeper";
+
+/// Pending rows that arrived before `created_before_ms`, oldest first.
+pub async fn pending_due(
+    db: &dyn Db,
+    created_before_ms: i64,
+    limit: i64,
+) -> Result<Vec<TransRow>, StoreError> {
+    let sql = format!(
+        "SELECT {TRANS_COLS} FROM jpos_trans WHERE status = 'pending' AND created_at_ms < $1 \
+         ORDER BY id LIMIT $2"
+    );
+    db.query(&sql, &[created_before_ms.into(), limit.into()])
+        .await?
+        .iter()
+        .map(trans_row)
+        .collect()
+}
+
+/// Claims a pending row for this replica's sweeper: false when it is answered already or
+/// another replica's claim is younger than [`SWEEP_LEASE_MS`].
+pub async fn claim_sweep(db: &dyn Db, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET sweep_claimed_at_ms = $2 WHERE id = $1 AND status = 'pending' \
+             AND (sweep_claimed_at_ms IS NULL OR sweep_claimed_at_ms < $3)",
+            &[id.into(), now_ms.into(), (now_ms - SWEEP_LEASE_MS).into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Records that the sweeper resolved a row (once it is no longer pending); false otherwise.
+pub async fn mark_resolved(db: &dyn Db, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET resolved_by = $2, resolved_at_ms = $3 WHERE id = $1 \
+             AND status <> 'pending' AND resolved_by IS NULL",
+            &[id.into(), RESOLVED_BY_SWEEPER.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// The rows still pending and those the sweeper resolved, newest first (admin API).
+pub async fn list_pending(db: &dyn Db, limit: i64) -> Result<Vec<TransRow>, StoreError> {
+    let sql = format!(
+        "SELECT {TRANS_COLS} FROM jpos_trans WHERE status = 'pending' OR resolved_by IS NOT NULL \
+         ORDER BY id DESC LIMIT $1"
+    );
+    db.query(&sql, &[limit.into()])
+        .await?
+        .iter()
+        .map(trans_row)
+        .collect()
 }
 
 /// Sets the `voided` state of a row.

@@ -217,6 +217,47 @@ pub struct TransView {
     pub business_date: String,
     /// `transTime`, unix ms.
     pub trans_time_ms: i64,
+    /// `sweeper` when the pending-row sweeper resolved this request, else `null`.
+    pub resolved_by: Option<String>,
+    /// When the sweeper resolved it, unix ms.
+    pub resolved_at_ms: Option<i64>,
+}
+
+impl From<store_jpos::TransRow> for TransView {
+    fn from(r: store_jpos::TransRow) -> TransView {
+        TransView {
+            serial_no: format!("{:012}", r.id),
+            batch_no: r.batch_no,
+            trace_no: r.trace_no,
+            role: r.role,
+            endpoint: r.endpoint,
+            status: r.status,
+            response_code: r.response_code,
+            card_masked: r.card_masked,
+            point_amount: r.point_amount,
+            cash_amount: r.cash_amount,
+            persent_point: r.persent_point,
+            state: match r.voided {
+                store_jpos::REVERSED => "reversed",
+                store_jpos::CANCELLED => "cancelled",
+                _ => "standing",
+            },
+            business_date: r.business_date,
+            trans_time_ms: r.trans_time_ms,
+            resolved_by: r.resolved_by,
+            resolved_at_ms: r.resolved_at_ms,
+        }
+    }
+}
+
+/// A request of any jpos terminal that is still pending or that the sweeper resolved.
+#[derive(Serialize, ToSchema)]
+pub struct PendingView {
+    /// `jpos:{storeNo}:{terminalNo}`.
+    pub terminal: String,
+    /// The request.
+    #[serde(flatten)]
+    pub row: TransView,
 }
 
 /// Query of the listings.
@@ -257,25 +298,32 @@ pub async fn transactions(
     .await?;
     let views: Vec<TransView> = found(rows, "jpos terminal")?
         .into_iter()
-        .map(|r| TransView {
-            serial_no: format!("{:012}", r.id),
-            batch_no: r.batch_no,
-            trace_no: r.trace_no,
-            role: r.role,
-            endpoint: r.endpoint,
-            status: r.status,
-            response_code: r.response_code,
-            card_masked: r.card_masked,
-            point_amount: r.point_amount,
-            cash_amount: r.cash_amount,
-            persent_point: r.persent_point,
-            state: match r.voided {
-                store_jpos::REVERSED => "reversed",
-                store_jpos::CANCELLED => "cancelled",
-                _ => "standing",
-            },
-            business_date: r.business_date,
-            trans_time_ms: r.trans_time_ms,
+        .map(TransView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Requests of every jpos terminal still pending (their postings maybe in flight) or
+/// resolved by the pending-row sweeper (`resolved_by = sweeper`), newest first: what an
+/// operator checks after an outage. A pending request is resolved within
+/// `jpos.pending_resolve_after_seconds` (and half as much again).
+#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+    (status = 200, body = [PendingView]), (status = 400, body = ErrorBody)))]
+#[get("/jpos/pending")]
+pub async fn pending(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&query)?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move { store_jpos::list_pending(db, limit).await })
+    })
+    .await?;
+    let views: Vec<PendingView> = rows
+        .into_iter()
+        .map(|r| PendingView {
+            terminal: r.terminal_key.clone(),
+            row: TransView::from(r),
         })
         .collect();
     Ok(HttpResponse::Ok().json(views))

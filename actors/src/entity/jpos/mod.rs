@@ -27,6 +27,7 @@ mod checkin;
 mod consume;
 mod refund;
 mod settle;
+pub mod sweep;
 mod tickets;
 mod verify;
 
@@ -209,6 +210,13 @@ pub enum JposWork {
         /// The terminal's figures.
         totals: SettleTotals,
     },
+    /// Not a terminal's request: the sweeper resolves the pending row `id` of this
+    /// terminal (see [`sweep`]). The answer's body is the outcome: `reversed`, `completed`,
+    /// `refused`, or `unresolved` (tried again on a later sweep).
+    ResolvePending {
+        /// The row (`serialNo`).
+        id: i64,
+    },
 }
 
 /// How often verification codes may be sent, and how long one lives.
@@ -331,8 +339,17 @@ impl Handler<Ask<JposCall, JposAnswer>> for TerminalActor {
     fn handle(&mut self, msg: Ask<JposCall, JposAnswer>, ctx: &mut Context<Self>) {
         self.life.touch();
         let Ask { query: call, reply } = msg;
+        // A terminal disabled since still has its pending rows resolved.
+        let sweeping = matches!(call.work, JposWork::ResolvePending { .. });
         let state = match self.jpos_terminal() {
             Ok(state) => state,
+            Err(EntityError::Disabled) if sweeping => match self.state.get() {
+                Ok(state) => state.clone(),
+                Err(e) => {
+                    let _ = reply.send(JposAnswer::refuse(jpos_entity_code(&e), call.now_ms));
+                    return;
+                }
+            },
             Err(e) => {
                 let _ = reply.send(JposAnswer::refuse(jpos_entity_code(&e), call.now_ms));
                 self.stop_if_failed(ctx);
@@ -456,6 +473,7 @@ impl Flow {
             } => self.checkin(operator_no, working_key).await,
             JposWork::CardQuery { trace, card } => self.card_query(trace, card).await,
             JposWork::Settle { trace, totals } => self.settle(trace, totals).await,
+            JposWork::ResolvePending { id } => self.resolve_pending(id).await,
             JposWork::TicketQuery { trace, card } => self.ticket_query(trace, card).await,
             JposWork::TicketConsume {
                 trace,
@@ -568,15 +586,24 @@ impl Flow {
         }
     }
 
+    /// Posts. A store failure leaves the commit's outcome unknown: the request is sent once
+    /// more (its key makes that a read-back of what was committed, or the posting itself)
+    /// before anything is answered; a failure again is answered `91` with the row pending,
+    /// and the sweeper resolves it.
     async fn post(&self, request: PostRequest) -> Result<PostOutcome, JposStatus> {
-        let rx = self
-            .deps
-            .accounts
-            .submit(request)
-            .map_err(|e| jpos_entity_code(&EntityError::from(e)))?;
-        rx.await
-            .unwrap_or(Err(LedgerError::ShuttingDown))
-            .map_err(|e| jpos_entity_code(&EntityError::from(e)))
+        match self.submit(request.clone()).await {
+            Err(LedgerError::Store(e)) => {
+                tracing::warn!(terminal = %self.key, error = %e, "jpos posting outcome unknown: read back");
+                self.submit(request).await
+            }
+            other => other,
+        }
+        .map_err(|e| jpos_entity_code(&EntityError::from(e)))
+    }
+
+    async fn submit(&self, request: PostRequest) -> Result<PostOutcome, LedgerError> {
+        let rx = self.deps.accounts.submit(request)?;
+        rx.await.unwrap_or(Err(LedgerError::ShuttingDown))
     }
 
     /// Posts and maps the outcome: the balances when posted, the code otherwise.
@@ -642,6 +669,13 @@ impl Flow {
                 JposStatus::InvalidTransaction,
                 self.call.now_ms,
             )),
+            // A sweeper (maybe another replica's) is resolving it: not run twice at once.
+            _ if row
+                .sweep_claimed_at_ms
+                .is_some_and(|at| self.call.now_ms - at < store_jpos::SWEEP_LEASE_MS) =>
+            {
+                Plan::Answer(JposAnswer::refuse(JposStatus::SystemBusy, self.call.now_ms))
+            }
             _ => Plan::Execute(Box::new(row)),
         }
     }
