@@ -176,6 +176,13 @@ async fn scenario(c: Config) {
         .post("/v1/jpos/trans/settle", &j.settle_form(1, 8, figures))
         .await;
     assert_eq!(s_again.json["settleFlag"], "ss");
+    // Other figures for the settled batch are a duplicate, never its stored answer.
+    let mut other = figures;
+    other[0] = "2";
+    let dup = j
+        .post("/v1/jpos/trans/settle", &j.settle_form(1, 8, other))
+        .await;
+    assert_eq!(dup.status(), "94", "{}", dup.text);
     let (_, batch) = j
         .admin
         .get(&format!("/admin/v1/jpos/terminals/{}", j.terminal_id))
