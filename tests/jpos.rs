@@ -15,6 +15,37 @@ use posgate_actors::testing;
 use posgate_protocols::jpos::WorkingKey;
 use serde_json::{json, Value};
 
+/// Runs each scenario (an async fn taking a [`Config`]) as two tests, `{name}::sqlite` and
+/// `{name}::postgres` (skipped when PostgreSQL is unreachable).
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+
+                #[actix_rt::test]
+                async fn sqlite() {
+                    super::$name(config(None)).await;
+                }
+
+                #[actix_rt::test]
+                async fn postgres() {
+                    if let Some(url) = testing::scratch_pg_url() {
+                        super::$name(config(Some(url))).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+on_both_backends!(
+    reversal_must_match_its_original,
+    reversals_complete_below_zero,
+    racing_refunds_pay_once,
+    cards_spend_once_activated,
+);
+
 async fn scenario(c: Config) {
     let j = Jpos::start(c).await;
 
@@ -468,11 +499,7 @@ async fn activation(c: Config) {
     // A code to another number activates the card; a retry is the same answer; the code
     // is spent.
     let mobile = "13800000001";
-    assert_eq!(send_code(&j, mobile).await.status(), "00");
-    let code = sms.recv().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = new_code(&j, &mut sms, mobile).await;
     let ok = j
         .post("/v1/jpos/card/active", &activate_form(&j, 4, mobile, &code))
         .await;
@@ -490,11 +517,7 @@ async fn activation(c: Config) {
     assert_eq!(spent.status(), "68", "{}", spent.text);
 
     // A card is activated once.
-    assert_eq!(send_code(&j, mobile).await.status(), "00");
-    let code = sms.recv().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = new_code(&j, &mut sms, mobile).await;
     let twice = j
         .post("/v1/jpos/card/active", &activate_form(&j, 6, mobile, &code))
         .await;
@@ -683,14 +706,10 @@ async fn refund_of_spent_points_asks_for_cash() {
 async fn vouchers(c: Config) {
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
-    let (status, t) = j
-        .admin
-        .post(
-            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
-            json!({"ticket_id": 7, "ticket_type": "03", "name": "vv1", "face_amount": 500, "num": 2}),
-        )
-        .await;
-    assert_eq!(status, 200, "{t}");
+    j.issue_tickets(
+        json!({"ticket_id": 7, "ticket_type": "03", "name": "vv1", "face_amount": 500, "num": 2}),
+    )
+    .await;
     let q = j.post("/v1/jpos/cards", &j.head(1, 90)).await;
     assert_eq!(
         q.json["vaucher"],
@@ -1103,14 +1122,7 @@ async fn reversal_must_match_its_original(c: Config) {
     );
 
     // Tickets: a reversal naming other tickets gives nothing back.
-    let (status, t) = j
-        .admin
-        .post(
-            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
-            json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5}),
-        )
-        .await;
-    assert_eq!(status, 200, "{t}");
+    j.issue_tickets(json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5})).await;
     let lines = r#"[{"id":1,"type":"01","num":2}]"#;
     let tc = j
         .post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, lines))
@@ -1134,19 +1146,6 @@ async fn reversal_must_match_its_original(c: Config) {
         .await;
     assert_eq!(r.status(), "00", "{}", r.text);
     assert_eq!(held(&j).await, [5]);
-}
-
-#[actix_rt::test]
-async fn reversal_must_match_its_original_on_sqlite() {
-    reversal_must_match_its_original(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn reversal_must_match_its_original_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    reversal_must_match_its_original(config(Some(url))).await;
 }
 
 /// Review 1.2: a reversal always completes. A cancel reversal re-applies a consume whose
@@ -1207,19 +1206,6 @@ async fn reversals_complete_below_zero(c: Config) {
     assert_eq!(j.points().await, -5_000);
     // The card in debt cannot spend.
     assert_eq!(j.consume(1, 6, "1.00", "0").await.status(), "51");
-}
-
-#[actix_rt::test]
-async fn reversals_complete_below_zero_on_sqlite() {
-    reversals_complete_below_zero(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn reversals_complete_below_zero_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    reversals_complete_below_zero(config(Some(url))).await;
 }
 
 /// Review 1.4: two full refunds of one `serialNo` sent at the same moment from two
@@ -1285,19 +1271,6 @@ async fn racing_refunds_pay_once(c: Config) {
     assert_eq!(j.points().await, 10_000);
 }
 
-#[actix_rt::test]
-async fn racing_refunds_pay_once_on_sqlite() {
-    racing_refunds_pay_once(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn racing_refunds_pay_once_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    racing_refunds_pay_once(config(Some(url))).await;
-}
-
 /// Review 1.5: a merchant that issues cards inactive (`activation_required`): a card never
 /// activated cannot consume or use tickets (`62`); `card/active` activates it and then it
 /// spends; a blocked card (frozen account) is refused activation with `36`, not `57`.
@@ -1319,14 +1292,7 @@ async fn cards_spend_once_activated(c: Config) {
     assert_eq!(j.checkin().await.status(), "00");
     let r = j.consume(1, 1, "1.00", "0").await;
     assert_eq!(r.status(), "62", "{}", r.text);
-    let (status, t) = j
-        .admin
-        .post(
-            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
-            json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5}),
-        )
-        .await;
-    assert_eq!(status, 200, "{t}");
+    j.issue_tickets(json!({"ticket_id": 1, "ticket_type": "01", "name": "团购券", "face_amount": 1000, "num": 5})).await;
     let lines = r#"[{"id":1,"type":"01","num":1}]"#;
     let r = j
         .post("/v1/jpos/tickets/consume", &ticket_form(&j, 2, lines))
@@ -1336,11 +1302,7 @@ async fn cards_spend_once_activated(c: Config) {
     assert_eq!(held(&j).await, [5]);
 
     let mobile = "13700000000";
-    assert_eq!(send_code(&j, mobile).await.status(), "00");
-    let code = sms.recv().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = new_code(&j, &mut sms, mobile).await;
     let ok = j
         .post("/v1/jpos/card/active", &activate_form(&j, 3, mobile, &code))
         .await;
@@ -1361,28 +1323,11 @@ async fn cards_spend_once_activated(c: Config) {
         )
         .await;
     assert_eq!(status, 200, "{a}");
-    assert_eq!(send_code(&j, mobile).await.status(), "00");
-    let code = sms.recv().await.unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let code = new_code(&j, &mut sms, mobile).await;
     let r = j
         .post("/v1/jpos/card/active", &activate_form(&j, 6, mobile, &code))
         .await;
     assert_eq!(r.status(), "36", "{}", r.text);
-}
-
-#[actix_rt::test]
-async fn cards_spend_once_activated_on_sqlite() {
-    cards_spend_once_activated(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn cards_spend_once_activated_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    cards_spend_once_activated(config(Some(url))).await;
 }
 
 /// Review 1.6: `sendVerifyCode` needs a check-in (`77`), and codes are capped per terminal
@@ -1464,14 +1409,7 @@ async fn a_reversed_pending_consume_stays_reversed(pg: bool) {
     };
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
-    let (status, t) = j
-        .admin
-        .post(
-            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
-            json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 2}),
-        )
-        .await;
-    assert_eq!(status, 200, "{t}");
+    j.issue_tickets(json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 2})).await;
     let mut form = j.consume_form(1, 1, "10.00", "0");
     form.push(("vaucher", r#"[{"id":7,"num":1}]"#.to_string()));
     assert_eq!(j.post("/v1/jpos/trans/consume", &form).await.status(), "00");

@@ -21,14 +21,7 @@ async fn sweeper_resolves_pending(pg: bool) {
     c.jpos.pending_resolve_after_seconds = 1;
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
-    let (status, t) = j
-        .admin
-        .post(
-            &format!("/admin/v1/jpos/accounts/{}/tickets", j.account),
-            json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 2}),
-        )
-        .await;
-    assert_eq!(status, 200, "{t}");
+    j.issue_tickets(json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 2})).await;
     let mut form = j.consume_form(1, 1, "10.00", "20.00");
     form.push(("vaucher", r#"[{"id":7,"num":1}]"#.to_string()));
     let sale = j.post("/v1/jpos/trans/consume", &form).await;

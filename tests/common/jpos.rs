@@ -460,6 +460,18 @@ impl Jpos {
         (terminal_no.to_string(), t["id"].as_i64().unwrap())
     }
 
+    /// Issues tickets to the card's account through the admin API.
+    pub async fn issue_tickets(&self, body: Value) {
+        let (status, t) = self
+            .admin
+            .post(
+                &format!("/admin/v1/jpos/accounts/{}/tickets", self.account),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{t}");
+    }
+
     /// The journal rows of a terminal by id.
     pub async fn rows_of(&self, terminal_id: i64) -> Vec<Value> {
         let (status, rows) = self
@@ -557,4 +569,18 @@ pub async fn resolved_by_sweeper(j: &Jpos, trace: u32) -> Value {
         "the sweeper did not resolve trace {trace}: {:?}",
         pending_rows(j).await
     );
+}
+
+/// Asks for a verification code for `mobile` (answered `00`) and reads it from the SMS webhook.
+pub async fn new_code(
+    j: &Jpos,
+    sms: &mut tokio::sync::mpsc::UnboundedReceiver<Value>,
+    mobile: &str,
+) -> String {
+    let r = send_code(j, mobile).await;
+    assert_eq!(r.status(), "00", "{}", r.text);
+    sms.recv().await.unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

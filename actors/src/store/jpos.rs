@@ -481,27 +481,35 @@ pub async fn set_ledger_key(
 pub async fn claim_refund(
     db: &dyn Db,
     id: i64,
-    point: i64,
-    cash: i64,
-    persent: i64,
+    figures: [i64; 3],
     now_ms: i64,
 ) -> Result<bool, StoreError> {
-    let n = db
-        .execute(
-            "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
-             refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
-             updated_at_ms = $5 WHERE id = $1 AND voided = 0 \
-             AND refunded_point + $2 <= point_amount AND refunded_cash + $3 <= cash_amount",
-            &[
-                id.into(),
-                point.into(),
-                cash.into(),
-                persent.into(),
-                now_ms.into(),
-            ],
-        )
-        .await?;
-    Ok(n == 1)
+    update_refunded(
+        db,
+        id,
+        figures,
+        now_ms,
+        " AND voided = 0 AND refunded_point + $2 <= point_amount \
+         AND refunded_cash + $3 <= cash_amount",
+    )
+    .await
+}
+
+/// Adds `[point, cash, persent]` to the refunded figures of row `id` when `condition` holds.
+async fn update_refunded(
+    db: &dyn Db,
+    id: i64,
+    [point, cash, persent]: [i64; 3],
+    now_ms: i64,
+    condition: &str,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
+         refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
+         updated_at_ms = $5 WHERE id = $1{condition}"
+    );
+    let values = [id, point, cash, persent, now_ms].map(Value::from);
+    Ok(db.execute(&sql, &values).await? == 1)
 }
 
 /// Claims a standing, never refunded row for a cancel (or a refund cancel): sets `voided`
@@ -522,28 +530,14 @@ pub async fn claim_void(
     Ok(n == 1)
 }
 
-/// Adds (or with negative figures, takes back) refunded amounts on a consume row.
+/// Takes back (negative figures) or adds refunded amounts on a consume row.
 pub async fn add_refunded(
     db: &dyn Db,
     id: i64,
-    point: i64,
-    cash: i64,
-    persent: i64,
+    figures: [i64; 3],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
-         refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
-         updated_at_ms = $5 WHERE id = $1",
-        &[
-            id.into(),
-            point.into(),
-            cash.into(),
-            persent.into(),
-            now_ms.into(),
-        ],
-    )
-    .await?;
+    update_refunded(db, id, figures, now_ms, "").await?;
     Ok(())
 }
 

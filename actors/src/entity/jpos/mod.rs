@@ -1024,7 +1024,7 @@ impl Claim {
                 cash,
                 persent,
             } => {
-                if store_jpos::claim_refund(db, consume, point, cash, persent, now).await? {
+                if store_jpos::claim_refund(db, consume, [point, cash, persent], now).await? {
                     return Ok(None);
                 }
                 let row = store_jpos::get_trans(db, consume)
@@ -1051,19 +1051,22 @@ async fn release_claim(db: &dyn Db, row: &TransRow) -> Result<(), StoreError> {
     let now = now_ms();
     match row.endpoint.as_str() {
         "cancel" | "refund_cancel" => store_jpos::set_voided(db, original, STANDING, now).await,
-        "refund" => {
-            store_jpos::add_refunded(
-                db,
-                original,
-                -row.point_amount,
-                -row.cash_amount,
-                -row.persent_point,
-                now,
-            )
-            .await
-        }
+        "refund" => give_back_refund(db, row).await,
         _ => Ok(()),
     }
+}
+
+/// Gives a refund's figures back to its consume (the refund was refused, or cancelled).
+async fn give_back_refund(db: &dyn Db, refund: &TransRow) -> Result<(), StoreError> {
+    let Some(consume) = refund.original_id else {
+        return Ok(());
+    };
+    let figures = [
+        -refund.point_amount,
+        -refund.cash_amount,
+        -refund.persent_point,
+    ];
+    store_jpos::add_refunded(db, consume, figures, now_ms()).await
 }
 
 /// The ticket type that a consume's `vaucher` list draws: 代金券.

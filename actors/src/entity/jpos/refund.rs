@@ -239,7 +239,6 @@ impl Flow {
             Err(code) => return JposAnswer::refuse(code, now),
         };
         let refund_id = row.original_id.unwrap_or_default();
-        let (point, cash) = (row.point_amount, row.cash_amount);
         self.complete(&row, answer, move |db| {
             Box::pin(async move {
                 let now = now_ms();
@@ -247,18 +246,7 @@ impl Flow {
                     return Ok(());
                 };
                 store_jpos::set_voided(db, refund_id, CANCELLED, now).await?;
-                if let Some(consume) = refund.original_id {
-                    store_jpos::add_refunded(
-                        db,
-                        consume,
-                        -point,
-                        -cash,
-                        -refund.persent_point,
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(())
+                give_back_refund(db, &refund).await
             })
         })
         .await

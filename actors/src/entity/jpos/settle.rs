@@ -90,7 +90,9 @@ fn replay(
     stored: &store_jpos::Settlement,
     totals: &SettleTotals,
 ) -> Result<SettleFlag, JposStatus> {
-    if stored.terminal_totals == totals_json(totals).to_string() {
+    let same = serde_json::from_str::<serde_json::Value>(&stored.terminal_totals)
+        .is_ok_and(|figures| figures == totals_json(totals));
+    if same {
         Ok(SettleFlag::from_wire(&stored.settle_flag))
     } else {
         Err(JposStatus::DuplicateTransmission)
