@@ -57,6 +57,32 @@ async fn sweeper_resolves_pending(pg: bool) {
     assert_eq!(retry.json["returnCash"], "30.00");
     assert_eq!(j.points().await, 10_000);
 
+    // A cancel whose answer was lost is reversed: its consume stands again (re-posted, as
+    // its void was posted) and can be cancelled anew.
+    let sale = j.consume(1, 4, "5.00", "0").await;
+    assert_eq!(sale.status(), "00", "{}", sale.text);
+    let time = sale.json["transTime"].as_i64().unwrap();
+    let cancel = j.cancel_form(1, 5, 4, time);
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &cancel).await.status(),
+        "00"
+    );
+    assert_eq!(j.points().await, 10_000);
+    forget_answer(&j, &store, 5).await;
+    let row = resolved_by_sweeper(&j, 5).await;
+    assert_eq!(row["response_code"], "12", "{row}");
+    assert_eq!(row["state"], "reversed", "{row}");
+    assert_eq!(j.points().await, 9_500);
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &cancel).await.status(),
+        "12"
+    );
+    let again = j
+        .post("/v1/jpos/trans/cancel", &j.cancel_form(1, 6, 4, time))
+        .await;
+    assert_eq!(again.status(), "00", "{}", again.text);
+    assert_eq!(j.points().await, 10_000);
+
     let metrics = common::client()
         .get(format!("{}/metrics", j.base))
         .send()

@@ -807,8 +807,19 @@ impl Flow {
     /// the refusal stored for it: unknown card `14`, blocked card or frozen account `57`.
     async fn card_account(
         &self,
+        row: TransRow,
+        card: &JposCard,
+    ) -> Result<Result<(i64, TransRow), JposAnswer>, JposStatus> {
+        self.card_account_or(row, card, JposStatus::NotPermittedToCardholder)
+            .await
+    }
+
+    /// [`Flow::card_account`] with `blocked` the refusal of a blocked card.
+    async fn card_account_or(
+        &self,
         mut row: TransRow,
         card: &JposCard,
+        blocked: JposStatus,
     ) -> Result<Result<(i64, TransRow), JposAnswer>, JposStatus> {
         let status = match self.card(card).await? {
             CardLookup::Account(id) => {
@@ -816,7 +827,7 @@ impl Flow {
                 return Ok(Ok((id, row)));
             }
             CardLookup::Unknown => JposStatus::InvalidCardNumber,
-            CardLookup::Blocked => JposStatus::NotPermittedToCardholder,
+            CardLookup::Blocked => blocked,
         };
         Ok(Err(self.answer(self.insert_refused(row, status).await)))
     }

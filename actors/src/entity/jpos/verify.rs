@@ -66,20 +66,15 @@ impl Flow {
                 Plan::Execute(_) => Err(JposStatus::IssuerUnavailable),
             };
         }
-        let mut row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
-        let account = match self.card(&card).await? {
-            CardLookup::Account(id) => id,
-            CardLookup::Unknown => {
-                let refused = self.insert_refused(row, JposStatus::InvalidCardNumber);
-                return Ok(self.answer(refused.await));
-            }
-            // A blocked card (or frozen account) is not activated: restricted card.
-            CardLookup::Blocked => {
-                let refused = self.insert_refused(row, JposStatus::RestrictedCard);
-                return Ok(self.answer(refused.await));
-            }
+        let row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
+        // A blocked card (or frozen account) is not activated: restricted card.
+        let (account, row) = match self
+            .card_account_or(row, &card, JposStatus::RestrictedCard)
+            .await?
+        {
+            Ok(found) => found,
+            Err(refused) => return Ok(refused),
         };
-        row.account_id = Some(account);
         let now = self.call.now_ms;
         let hmac = card.hmac.clone().unwrap_or_default();
         self.deps
