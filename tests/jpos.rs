@@ -44,6 +44,7 @@ on_both_backends!(
     reversals_complete_below_zero,
     racing_refunds_pay_once,
     cards_spend_once_activated,
+    cancel_reversal_completes_after_vouchers_used,
 );
 
 async fn scenario(c: Config) {
@@ -1436,4 +1437,35 @@ async fn a_reversed_pending_consume_stays_reversed_on_sqlite() {
 #[actix_rt::test]
 async fn a_reversed_pending_consume_stays_reversed_on_postgres() {
     a_reversed_pending_consume_stays_reversed(true).await;
+}
+
+/// Review 1.2: a cancel reversal completes even when the vouchers the cancel gave back were
+/// used since: the consume stands again, the card keeps what it no longer holds.
+async fn cancel_reversal_completes_after_vouchers_used(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    j.issue_tickets(
+        json!({"ticket_id": 7, "ticket_type": "03", "name": "代金券", "face_amount": 500, "num": 1}),
+    )
+    .await;
+    let with_voucher = |trace: u32| {
+        let mut form = j.consume_form(1, trace, "1.00", "0");
+        form.push(("vaucher", r#"[{"id":7,"num":1}]"#.to_string()));
+        form
+    };
+    let sale = j.post("/v1/jpos/trans/consume", &with_voucher(1)).await;
+    assert_eq!(sale.status(), "00", "{}", sale.text);
+    let time = sale.json["transTime"].as_i64().unwrap();
+    let cancel = j.cancel_form(1, 2, 1, time);
+    assert_eq!(
+        j.post("/v1/jpos/trans/cancel", &cancel).await.status(),
+        "00"
+    );
+    assert_eq!((j.points().await, held(&j).await), (10_000, vec![1]));
+    let other = j.post("/v1/jpos/trans/consume", &with_voucher(3)).await;
+    assert_eq!(other.status(), "00", "{}", other.text);
+    assert_eq!((j.points().await, held(&j).await), (9_900, vec![0]));
+    let back = j.post("/v1/jpos/trans/cancelReversal", &cancel).await;
+    assert_eq!(back.status(), "00", "{}", back.text);
+    assert_eq!((j.points().await, held(&j).await), (9_800, vec![0]));
 }

@@ -467,9 +467,17 @@ impl Flow {
                     }
                     return Ok(());
                 }
-                // A cancel gave the vouchers back only when it was approved.
+                // A cancel gave the vouchers back only when it was approved; those used
+                // since cannot be taken again (the reversal completes all the same).
                 if approved {
-                    move_lines(db, &original, -1).await?;
+                    let missing = take_back_lines(db, &original).await?;
+                    if missing > 0 {
+                        tracing::warn!(
+                            serial = original.id,
+                            missing,
+                            "jpos cancel reversal: vouchers used since the cancel not taken back"
+                        );
+                    }
                 }
                 if let Some(consume) = original.original_id {
                     store_jpos::set_voided(db, consume, STANDING, now).await?;

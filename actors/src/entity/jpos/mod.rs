@@ -1121,6 +1121,32 @@ async fn face_value(
     Ok(Some(total))
 }
 
+/// Takes a row's ticket lines from its account again as far as it still holds them (a
+/// reversal always completes, also when the vouchers a cancel gave back were used since);
+/// returns how many were no longer there.
+async fn take_back_lines(db: &dyn Db, row: &TransRow) -> Result<i64, StoreError> {
+    let Some(text) = row.ticket_lines.as_deref() else {
+        return Ok(0);
+    };
+    let lines: Vec<(i64, String, i64)> =
+        serde_json::from_str(text).map_err(|e| StoreError::Decode(format!("ticket lines: {e}")))?;
+    let account = row.account_id.unwrap_or_default();
+    let held = store_jpos::tickets(db, account, true).await?;
+    let mut missing = 0;
+    for (id, kind, num) in lines {
+        let have = held
+            .iter()
+            .find(|t| t.ticket_id == id && t.ticket_type == kind)
+            .map_or(0, |t| t.num);
+        let take = num.min(have);
+        if take > 0 {
+            store_jpos::move_tickets(db, account, id, &kind, -take, now_ms()).await?;
+        }
+        missing += num - take;
+    }
+    Ok(missing)
+}
+
 /// Moves the ticket lines recorded on a row: `-1` takes them from its account, `1` gives
 /// them back. A take that finds too few fails the transaction (`Conflict`).
 async fn move_lines(db: &dyn Db, row: &TransRow, direction: i64) -> Result<(), StoreError> {
