@@ -11,8 +11,8 @@
 //! first its figures (`pending`), then the ledger postings (idempotent on
 //! `jpos:{store}:{terminal}:{batch}:{trace}`), then the reply (`done`). A retry gets the
 //! stored reply; a crash between the steps is finished by the retry, because the postings
-//! are idempotent and rebuilt from the stored figures. A different request under a used
-//! trace number gets `94`. Reversals resend the original's body, so their rows have the
+//! are idempotent and rebuilt from the stored figures, or else resolved by the pending-row
+//! sweeper ([`sweep`]). A different request under a used trace number gets `94`. Reversals resend the original's body, so their rows have the
 //! role `reversal` under the original's batch and trace; a reversal of an unknown original
 //! leaves a `tombstone` row (and a ledger tombstone) that refuses the late original.
 //!
@@ -20,7 +20,7 @@
 //! flow shares (the journal row, the ledger posting, the stored reply); one submodule per
 //! group of interfaces holds the flows: [`checkin`], [`consume`] (with the reversals),
 //! [`cancel`], [`refund`] (with refund cancel), [`tickets`], [`verify`] (codes and card
-//! activation) and [`settle`].
+//! activation), [`settle`] and [`sweep`] (the sweeper's rules for pending rows).
 
 mod cancel;
 mod checkin;
