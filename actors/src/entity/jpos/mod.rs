@@ -211,7 +211,7 @@ pub enum JposWork {
         totals: SettleTotals,
     },
     /// Not a terminal's request: the sweeper resolves the pending row `id` of this
-    /// terminal (see [`sweep`]). The answer's body is the outcome: `reversed`, `completed`,
+    /// terminal (the rules are in `entity/jpos/sweep.rs`). The answer's body is the outcome: `reversed`, `completed`,
     /// `refused`, or `unresolved` (tried again on a later sweep).
     ResolvePending {
         /// The row (`serialNo`).
