@@ -211,8 +211,9 @@ pub enum JposWork {
         totals: SettleTotals,
     },
     /// Not a terminal's request: the sweeper resolves the pending row `id` of this
-    /// terminal (the rules are in `entity/jpos/sweep.rs`). The answer's body is the outcome: `reversed`, `completed`,
-    /// `refused`, or `unresolved` (tried again on a later sweep).
+    /// terminal (the rules are in `entity/jpos/sweep.rs`). The answer's body is the
+    /// outcome: `reversed`, `completed`, `refused`, or `unresolved` (tried again on a later
+    /// sweep); empty when a request finished the row first.
     ResolvePending {
         /// The row (`serialNo`).
         id: i64,
