@@ -387,7 +387,8 @@ impl Flow {
                 // Still in effect (partly refunded): not a code the terminal takes for
                 // reversed, and not stored, so its retries try again.
                 Some(Refusal::NotVoidable) => {
-                    tracing::warn!(terminal = %self.key, "jpos reversal of a consume that cannot be voided");
+                    tracing::warn!(terminal = %self.key,
+                        "jpos reversal of a consume that cannot be voided");
                     Err(JposAnswer::refuse(JposStatus::SystemBusy, now))
                 }
                 Some(r) => Err(self.complete_refused(rev, jpos_code(r)).await),

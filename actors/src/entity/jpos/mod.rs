@@ -12,9 +12,10 @@
 //! `jpos:{store}:{terminal}:{batch}:{trace}`), then the reply (`done`). A retry gets the
 //! stored reply; a crash between the steps is finished by the retry, because the postings
 //! are idempotent and rebuilt from the stored figures, or else resolved by the pending-row
-//! sweeper ([`sweep`]). A different request under a used trace number gets `94`. Reversals resend the original's body, so their rows have the
-//! role `reversal` under the original's batch and trace; a reversal of an unknown original
-//! leaves a `tombstone` row (and a ledger tombstone) that refuses the late original.
+//! sweeper ([`sweep`]). A different request under a used trace number gets `94`. Reversals
+//! resend the original's body, so their rows have the role `reversal` under the original's
+//! batch and trace; a reversal of an unknown original leaves a `tombstone` row (and a ledger
+//! tombstone) that refuses the late original.
 //!
 //! This module holds the messages, the response-code mapping, the handler and the steps every
 //! flow shares (the journal row, the ledger posting, the stored reply); one submodule per
@@ -594,7 +595,8 @@ impl Flow {
     async fn post(&self, request: PostRequest) -> Result<PostOutcome, JposStatus> {
         match self.submit(request.clone()).await {
             Err(LedgerError::Store(e)) => {
-                tracing::warn!(terminal = %self.key, error = %e, "jpos posting outcome unknown: read back");
+                tracing::warn!(terminal = %self.key, error = %e,
+                    "jpos posting outcome unknown: read back");
                 self.submit(request).await
             }
             other => other,
