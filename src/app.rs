@@ -245,6 +245,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     if config.ktv.backfill_interval_seconds > 0 && gateway.wj091.is_some() {
         actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
     }
+    actix_rt::spawn(crate::jpos_sweeper::schedule(gateway.clone()));
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;

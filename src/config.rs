@@ -197,6 +197,13 @@ pub struct JposConfig {
     pub verify_code_sends_per_hour_max: u32,
     /// Wrong codes a card activation may try before the code is dead.
     pub verify_code_attempts_max: u32,
+    /// Most codes one terminal may have sent per hour.
+    pub verify_code_sends_per_terminal_hour_max: u32,
+    /// Most codes all terminals together may have sent per hour.
+    pub verify_code_sends_per_hour_total_max: u32,
+    /// A request still `pending` this long after it arrived is resolved by the sweeper
+    /// (reversed, or completed when the terminal was answered approved), seconds.
+    pub pending_resolve_after_seconds: u64,
     /// `http://` or `https://` URL codes are POSTed to; empty = the development sink file.
     pub sms_webhook_url: Secret<String>,
     /// Development sink: file each SMS is appended to (one JSON line) when no webhook is set.
@@ -210,6 +217,9 @@ impl Default for JposConfig {
             verify_code_resend_seconds: 60,
             verify_code_sends_per_hour_max: 5,
             verify_code_attempts_max: 5,
+            verify_code_sends_per_terminal_hour_max: 30,
+            verify_code_sends_per_hour_total_max: 1000,
+            pending_resolve_after_seconds: 120,
             sms_webhook_url: Secret::default(),
             sms_dev_sink_path: "sms-dev-sink.log".into(),
         }
@@ -292,6 +302,9 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "jpos.verify_code_resend_seconds", help: "shortest time between two verification codes to one mobile number, seconds" },
     Setting { key: "jpos.verify_code_sends_per_hour_max", help: "most verification codes sent to one mobile number per hour" },
     Setting { key: "jpos.verify_code_attempts_max", help: "wrong codes a card activation may try before the code is dead" },
+    Setting { key: "jpos.verify_code_sends_per_terminal_hour_max", help: "most verification codes one terminal may have sent per hour" },
+    Setting { key: "jpos.verify_code_sends_per_hour_total_max", help: "most verification codes all terminals together may have sent per hour" },
+    Setting { key: "jpos.pending_resolve_after_seconds", help: "a jpos request still pending this long is resolved by the sweeper (any replica), seconds; 1..=3600" },
     Setting { key: "jpos.sms_webhook_url", help: "http(s):// URL verification codes are POSTed to as JSON; empty = development sink file" },
     Setting { key: "jpos.sms_dev_sink_path", help: "development SMS sink: file each message is appended to when no webhook is set" },
     Setting { key: "mqtt.device_offline_after_seconds", help: "a device silent for longer is shown offline in the admin API, seconds (above 30)" },
@@ -450,6 +463,24 @@ impl Config {
         }
         if self.jpos.verify_code_sends_per_hour_max == 0 {
             return invalid("jpos.verify_code_sends_per_hour_max", "must be at least 1");
+        }
+        if self.jpos.verify_code_sends_per_terminal_hour_max == 0 {
+            return invalid(
+                "jpos.verify_code_sends_per_terminal_hour_max",
+                "must be at least 1",
+            );
+        }
+        if self.jpos.verify_code_sends_per_hour_total_max == 0 {
+            return invalid(
+                "jpos.verify_code_sends_per_hour_total_max",
+                "must be at least 1",
+            );
+        }
+        if !(1..=3600).contains(&self.jpos.pending_resolve_after_seconds) {
+            return invalid(
+                "jpos.pending_resolve_after_seconds",
+                "must be within 1..=3600",
+            );
         }
         if !self.jpos.sms_webhook_url.expose().is_empty() {
             if let Err(why) = crate::sms::Webhook::new(self.jpos.sms_webhook_url.expose()) {
@@ -784,6 +815,22 @@ mod tests {
             (
                 "jpos.sms_webhook_url",
                 Box::new(|c| c.jpos.sms_webhook_url = Secret::new("ftp://sms.example".into())),
+            ),
+            (
+                "jpos.verify_code_sends_per_terminal_hour_max",
+                Box::new(|c| c.jpos.verify_code_sends_per_terminal_hour_max = 0),
+            ),
+            (
+                "jpos.verify_code_sends_per_hour_total_max",
+                Box::new(|c| c.jpos.verify_code_sends_per_hour_total_max = 0),
+            ),
+            (
+                "jpos.pending_resolve_after_seconds",
+                Box::new(|c| c.jpos.pending_resolve_after_seconds = 0),
+            ),
+            (
+                "jpos.pending_resolve_after_seconds",
+                Box::new(|c| c.jpos.pending_resolve_after_seconds = 3601),
             ),
         ];
         for (key, mutate) in cases {

@@ -6,6 +6,7 @@ pub mod amqp;
 pub mod app;
 pub mod config;
 pub mod http;
+pub mod jpos_sweeper;
 pub mod ktv;
 pub mod mqtt;
 pub mod secret;

@@ -40,6 +40,7 @@ conformance!(
     daily_counters_reset_by_date_and_voids,
     offline_records_flag_and_overdraw,
     void_and_tombstone,
+    reversal_always_completes,
     refunds_partial_and_voided,
     frozen_account_refused,
     transfer_to_purse,
@@ -432,13 +433,53 @@ async fn void_and_tombstone(store: Store) {
         f.post("v6", b, void("d11", &f)).await.refusal,
         Some(Refusal::NotVoidable)
     );
-    // Voiding a credit that was already spent would overdraw: refused.
+    // Cancelling a credit that was already spent would overdraw: refused.
     f.credit("c2", b, Asset::Cash, 50).await;
     f.post("d12", b, debit(40)).await;
+    let cancel = Operation::Void {
+        original_key: f.key("c2"),
+        kind: VoidKind::Cancel,
+    };
     assert_eq!(
-        f.post("v7", b, void("c2", &f)).await.refusal,
+        f.post("v7", b, cancel).await.refusal,
         Some(Refusal::Insufficient)
     );
+    f.audit().await;
+}
+
+/// A reversal always completes: undoing a credit (or points granted) already spent takes
+/// the account below zero, flagged `void_overdraft`; a retry replays it; a cancel of the same
+/// is refused and changes nothing.
+async fn reversal_always_completes(store: Store) {
+    let f = Fixture::new(store).await;
+    let a = f.account(None).await;
+    f.credit("c1", a, Asset::Cash, 50).await;
+    assert!(f.post("d1", a, debit(40)).await.is_posted());
+    let cancel = Operation::Void {
+        original_key: f.key("c1"),
+        kind: VoidKind::Cancel,
+    };
+    assert_eq!(
+        f.post("x1", a, cancel).await.refusal,
+        Some(Refusal::Insufficient)
+    );
+    assert_eq!(f.balances(a).await.cash, 10);
+    let rev = f.post("r1", a, void("c1", &f)).await;
+    assert!(rev.is_posted(), "{rev:?}");
+    assert!(rev.flags.has(Flags::VOID_OVERDRAFT));
+    assert_eq!(rev.flags.names(), vec!["void_overdraft"]);
+    assert_eq!(rev.posted_amount, 50);
+    assert_eq!(rev.balances.cash, -40);
+    assert_eq!(f.balances(a).await.cash, -40);
+    let again = f.post("r1", a, void("c1", &f)).await;
+    assert!(again.replayed && again.flags.has(Flags::VOID_OVERDRAFT));
+    assert_eq!(f.balances(a).await.cash, -40);
+    // A reversal that does not overdraw is not flagged.
+    f.credit("c2", a, Asset::Cash, 100).await;
+    assert!(f.post("d2", a, debit(30)).await.is_posted());
+    let plain = f.post("r2", a, void("d2", &f)).await;
+    assert!(plain.is_posted() && !plain.flags.has(Flags::VOID_OVERDRAFT));
+    assert_eq!(f.balances(a).await.cash, 60);
     f.audit().await;
 }
 

@@ -17,6 +17,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Datelike;
 use posgate_actors::entity::{
     jpos_entity_code, JposAnswer, JposCall, JposCard, JposTrace, JposWork, TerminalActor,
+    VerifyCodeLimits,
 };
 use posgate_actors::model::TerminalFamily;
 use posgate_actors::store::now_ms;
@@ -126,22 +127,17 @@ pub async fn serve(
         terminal.terminal_no.as_str()
     );
     let key = TerminalActor::key(TerminalFamily::Jpos, &code);
-    let work = work_of(&gw, &key, &request);
+    let mut work = work_of(&gw, &key, &request);
     // The SMS code leaves only through the sender, after its digest is stored.
     let sms = match &request {
         Request::SendVerifyCode(r) => Some((r.mobile_no.as_str().to_string(), new_code())),
         _ => None,
     };
-    let work = match (&sms, work) {
-        (Some((mobile_no, code)), _) => JposWork::SendVerifyCode {
-            mobile_no: mobile_no.clone(),
-            code_digest: code_digest(&gw, mobile_no, code),
-            ttl_ms: seconds_ms(gw.config.jpos.verify_code_ttl_seconds),
-            resend_ms: seconds_ms(gw.config.jpos.verify_code_resend_seconds),
-            sends_per_hour_max: i64::from(gw.config.jpos.verify_code_sends_per_hour_max),
-        },
-        (None, work) => work,
-    };
+    if let (Some((mobile_no, code)), JposWork::SendVerifyCode { code_digest: d, .. }) =
+        (&sms, &mut work)
+    {
+        *d = code_digest(&gw, mobile_no, code);
+    }
     let call = JposCall {
         work,
         fingerprint: fingerprint(&gw, &request),
@@ -174,6 +170,19 @@ pub async fn serve(
 
 fn seconds_ms(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// The verification-code settings.
+fn verify_limits(gw: &Gateway) -> VerifyCodeLimits {
+    let c = &gw.config.jpos;
+    VerifyCodeLimits {
+        ttl_ms: seconds_ms(c.verify_code_ttl_seconds),
+        resend_ms: seconds_ms(c.verify_code_resend_seconds),
+        per_number_hour_max: i64::from(c.verify_code_sends_per_hour_max),
+        per_terminal_hour_max: i64::from(c.verify_code_sends_per_terminal_hour_max),
+        total_hour_max: i64::from(c.verify_code_sends_per_hour_total_max),
+        attempts_max: i64::from(c.verify_code_attempts_max),
+    }
 }
 
 /// A fresh six-digit verification code.
@@ -317,10 +326,10 @@ fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> JposWork {
         Request::TicketConsumeReversal(r) => ticket_work(gw, &r.original, true),
         Request::SendVerifyCode(r) => JposWork::SendVerifyCode {
             mobile_no: r.mobile_no.as_str().to_string(),
+            batch_no: r.batch_no,
+            // Set by [`serve`] with the fresh code.
             code_digest: String::new(),
-            ttl_ms: 0,
-            resend_ms: 0,
-            sends_per_hour_max: 0,
+            limits: verify_limits(gw),
         },
         Request::CardActivate(r) => JposWork::CardActivate {
             trace: trace(r.trace),

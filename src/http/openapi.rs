@@ -41,7 +41,7 @@ impl Modify for BearerAuth {
         ds50::posparam, ds50::merchant_key, ds50::revoke_device_keys,
         ds50::revoke_merchant_keys, ds50::broadcast, ds50::broadcast_to_merchant,
         jpos::set_rules, jpos::get_rules, jpos::batch, jpos::master,
-        jpos::transactions, jpos::settlements, jpos::settlement,
+        jpos::transactions, jpos::pending, jpos::settlements, jpos::settlement,
         jpos::issue_tickets, jpos::list_tickets,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances,

@@ -21,9 +21,11 @@ mod terminal_uploads;
 mod venue;
 
 pub use cached::{Info, Loaded, Reload};
+pub use jpos::sweep::OUTCOMES as JPOS_SWEEP_OUTCOMES;
 pub use jpos::{
     batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
     totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
+    VerifyCodeLimits,
 };
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};

@@ -10,7 +10,7 @@
 //! Invariants the plan keeps (and [`Plan::check_balanced`] asserts before anything is
 //! written): the postings of every transaction sum to zero per asset; a user balance moves
 //! exactly by the sum of its postings; no balance goes below zero unless the request allowed
-//! overdraft.
+//! overdraft or is a reversal (flagged [`Flags::VOID_OVERDRAFT`]).
 
 use super::types::*;
 use chrono::NaiveDate;
@@ -762,12 +762,17 @@ fn void(
             ..*p
         });
     }
-    // Undoing a credit or a refund must not take the account below zero.
+    // Undoing a credit or a refund takes the account below zero only for a reversal: a
+    // reversal always completes (the terminal retries it until a success code), so it is
+    // posted and flagged; a cancel is refused instead.
     if Asset::ALL
         .iter()
         .any(|&a| after.get(a) < 0 && after.get(a) < ctx.balances.get(a))
     {
-        return Err(Refusal::Insufficient);
+        if kind == VoidKind::Cancel {
+            return Err(Refusal::Insufficient);
+        }
+        entry.flags |= Flags::VOID_OVERDRAFT;
     }
     if original.flags & (USAGE_ONLINE | USAGE_OFFLINE) != 0 {
         let key = (ctx.account.id, original.business_date);

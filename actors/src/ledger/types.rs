@@ -339,6 +339,9 @@ impl Flags {
     pub const ORIGINAL_MISSING: i64 = 8;
     /// A void whose original had been refused: nothing to undo.
     pub const ORIGINAL_REFUSED: i64 = 16;
+    /// A reversal that took the balance below zero (undoing a credit or points already
+    /// spent): a reversal always completes, the debt stays visible.
+    pub const VOID_OVERDRAFT: i64 = 32;
 
     /// Whether `bit` is set.
     pub fn has(self, bit: i64) -> bool {
@@ -353,6 +356,7 @@ impl Flags {
             (Self::OFFLINE_COUNT_EXCEEDED, "offline_count_exceeded"),
             (Self::ORIGINAL_MISSING, "original_missing"),
             (Self::ORIGINAL_REFUSED, "original_refused"),
+            (Self::VOID_OVERDRAFT, "void_overdraft"),
         ]
         .into_iter()
         .filter(|(bit, _)| self.has(*bit))

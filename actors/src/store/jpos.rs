@@ -13,6 +13,8 @@ pub struct MerchantRules {
     pub earn_rate_bp: i64,
     /// Receipt advertisement; empty = none.
     pub advertisement: String,
+    /// Cards spend only once activated (卡激活): for merchants that issue cards inactive.
+    pub activation_required: bool,
 }
 
 /// Largest earn rate, basis points (100 points per yuan).
@@ -22,7 +24,8 @@ pub const EARN_RATE_BP_MAX: i64 = 1_000_000;
 pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, StoreError> {
     Ok(query_opt(
         db,
-        "SELECT earn_rate_bp, advertisement FROM jpos_merchant_rules WHERE merchant_id = $1",
+        "SELECT earn_rate_bp, advertisement, activation_required FROM jpos_merchant_rules \
+         WHERE merchant_id = $1",
         &[merchant_id.into()],
     )
     .await?
@@ -30,6 +33,7 @@ pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, Store
         Ok::<_, StoreError>(MerchantRules {
             earn_rate_bp: r.i64(0)?,
             advertisement: r.text(1)?,
+            activation_required: r.i64(2)? != 0,
         })
     })
     .transpose()?
@@ -44,15 +48,17 @@ pub async fn set_rules(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     db.execute(
-        "INSERT INTO jpos_merchant_rules (merchant_id, earn_rate_bp, advertisement, updated_at_ms) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT (merchant_id) DO UPDATE SET \
+        "INSERT INTO jpos_merchant_rules (merchant_id, earn_rate_bp, advertisement, updated_at_ms, \
+         activation_required) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id) DO UPDATE SET \
          earn_rate_bp = excluded.earn_rate_bp, advertisement = excluded.advertisement, \
-         updated_at_ms = excluded.updated_at_ms",
+         updated_at_ms = excluded.updated_at_ms, \
+         activation_required = excluded.activation_required",
         &[
             merchant_id.into(),
             rules.earn_rate_bp.into(),
             rules.advertisement.clone().into(),
             now_ms.into(),
+            i64::from(rules.activation_required).into(),
         ],
     )
     .await?;
@@ -220,13 +226,19 @@ pub struct TransRow {
     pub business_date: String,
     /// `transTime` sent, unix ms.
     pub trans_time_ms: i64,
+    /// `sweeper` when the pending-row sweeper resolved this row.
+    pub resolved_by: Option<String>,
+    /// When the sweeper resolved it, unix ms.
+    pub resolved_at_ms: Option<i64>,
+    /// When a replica's sweeper last claimed this pending row, unix ms.
+    pub sweep_claimed_at_ms: Option<i64>,
 }
 
 const TRANS_COLS: &str = "id, terminal_key, batch_no, trace_no, role, endpoint, fingerprint, \
      status, response_code, reply, account_id, card_hmac, card_masked, ledger_key, original_id, \
      original_key, point_amount, cash_amount, persent_point, refunded_point, refunded_cash, \
      refunded_persent, supply_cash, voided, register_trace, business_date, trans_time_ms, \
-     ticket_amount, ticket_lines";
+     ticket_amount, ticket_lines, resolved_by, resolved_at_ms, sweep_claimed_at_ms";
 
 fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
     Ok(TransRow {
@@ -259,6 +271,9 @@ fn trans_row(r: &Row) -> Result<TransRow, StoreError> {
         trans_time_ms: r.i64(26)?,
         ticket_amount: r.i64(27)?,
         ticket_lines: r.opt_text(28)?,
+        resolved_by: r.opt_text(29)?,
+        resolved_at_ms: r.opt_i64(30)?,
+        sweep_claimed_at_ms: r.opt_i64(31)?,
     })
 }
 
@@ -372,6 +387,68 @@ pub async fn complete_trans(
     Ok(n == 1)
 }
 
+/// How long a sweeper's claim on a pending row keeps other replicas (their sweepers, and
+/// the terminal's retries) off it, ms.
+pub const SWEEP_LEASE_MS: i64 = 30_000;
+
+/// Who resolved a row that no request finished: [`TransRow::resolved_by`].
+pub const RESOLVED_BY_SWEEPER: &str = "sweeper";
+
+/// Pending rows that arrived before `created_before_ms`, oldest first.
+pub async fn pending_due(
+    db: &dyn Db,
+    created_before_ms: i64,
+    limit: i64,
+) -> Result<Vec<TransRow>, StoreError> {
+    let sql = format!(
+        "SELECT {TRANS_COLS} FROM jpos_trans WHERE status = 'pending' AND created_at_ms < $1 \
+         ORDER BY id LIMIT $2"
+    );
+    db.query(&sql, &[created_before_ms.into(), limit.into()])
+        .await?
+        .iter()
+        .map(trans_row)
+        .collect()
+}
+
+/// Claims a pending row for this replica's sweeper: false when it is answered already or
+/// another replica's claim is younger than [`SWEEP_LEASE_MS`].
+pub async fn claim_sweep(db: &dyn Db, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET sweep_claimed_at_ms = $2 WHERE id = $1 AND status = 'pending' \
+             AND (sweep_claimed_at_ms IS NULL OR sweep_claimed_at_ms < $3)",
+            &[id.into(), now_ms.into(), (now_ms - SWEEP_LEASE_MS).into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Records that the sweeper resolved a row (once it is no longer pending); false otherwise.
+pub async fn mark_resolved(db: &dyn Db, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET resolved_by = $2, resolved_at_ms = $3 WHERE id = $1 \
+             AND status <> 'pending' AND resolved_by IS NULL",
+            &[id.into(), RESOLVED_BY_SWEEPER.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// The rows still pending and those the sweeper resolved, newest first (admin API).
+pub async fn list_pending(db: &dyn Db, limit: i64) -> Result<Vec<TransRow>, StoreError> {
+    let sql = format!(
+        "SELECT {TRANS_COLS} FROM jpos_trans WHERE status = 'pending' OR resolved_by IS NOT NULL \
+         ORDER BY id DESC LIMIT $1"
+    );
+    db.query(&sql, &[limit.into()])
+        .await?
+        .iter()
+        .map(trans_row)
+        .collect()
+}
+
 /// Sets the `voided` state of a row.
 pub async fn set_voided(db: &dyn Db, id: i64, voided: i64, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
@@ -398,28 +475,69 @@ pub async fn set_ledger_key(
     Ok(())
 }
 
-/// Adds (or with negative figures, takes back) refunded amounts on a consume row.
+/// Claims a refund on a consume row: adds the refunded figures only if the consume stands
+/// and they stay within what it spent (a conditional update, so that of two refunds racing
+/// from two terminals exactly one wins). False when refused.
+pub async fn claim_refund(
+    db: &dyn Db,
+    id: i64,
+    figures: [i64; 3],
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    update_refunded(
+        db,
+        id,
+        figures,
+        now_ms,
+        " AND voided = 0 AND refunded_point + $2 <= point_amount \
+         AND refunded_cash + $3 <= cash_amount",
+    )
+    .await
+}
+
+/// Adds `[point, cash, persent]` to the refunded figures of row `id` when `condition` holds.
+async fn update_refunded(
+    db: &dyn Db,
+    id: i64,
+    [point, cash, persent]: [i64; 3],
+    now_ms: i64,
+    condition: &str,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
+         refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
+         updated_at_ms = $5 WHERE id = $1{condition}"
+    );
+    let values = [id, point, cash, persent, now_ms].map(Value::from);
+    Ok(db.execute(&sql, &values).await? == 1)
+}
+
+/// Claims a standing, never refunded row for a cancel (or a refund cancel): sets `voided`
+/// only if nothing claimed it first. False when refused.
+pub async fn claim_void(
+    db: &dyn Db,
+    id: i64,
+    voided: i64,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE jpos_trans SET voided = $2, updated_at_ms = $3 WHERE id = $1 AND voided = 0 \
+             AND refunded_point = 0 AND refunded_cash = 0",
+            &[id.into(), voided.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Takes back (negative figures) or adds refunded amounts on a consume row.
 pub async fn add_refunded(
     db: &dyn Db,
     id: i64,
-    point: i64,
-    cash: i64,
-    persent: i64,
+    figures: [i64; 3],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    db.execute(
-        "UPDATE jpos_trans SET refunded_point = refunded_point + $2, \
-         refunded_cash = refunded_cash + $3, refunded_persent = refunded_persent + $4, \
-         updated_at_ms = $5 WHERE id = $1",
-        &[
-            id.into(),
-            point.into(),
-            cash.into(),
-            persent.into(),
-            now_ms.into(),
-        ],
-    )
-    .await?;
+    update_refunded(db, id, figures, now_ms, "").await?;
     Ok(())
 }
 
@@ -770,6 +888,17 @@ pub async fn spend_verify_code(db: &dyn Db, mobile_no: &str) -> Result<(), Store
     Ok(())
 }
 
+/// Whether a card was activated (卡激活).
+pub async fn card_activated(db: &dyn Db, card_hmac: &str) -> Result<bool, StoreError> {
+    Ok(query_opt(
+        db,
+        "SELECT 1 FROM jpos_card_activations WHERE card_hmac = $1",
+        &[card_hmac.into()],
+    )
+    .await?
+    .is_some())
+}
+
 /// Records a card activation; false when the card was activated already.
 pub async fn activate_card(
     db: &dyn Db,
@@ -793,4 +922,38 @@ pub async fn activate_card(
         )
         .await?;
     Ok(n == 1)
+}
+
+/// Counts one verification-code send in `scope` (a terminal key, or `*` for all terminals)
+/// for unix hour `hour`, unless `max` are counted already: false then, nothing counted.
+pub async fn take_sms_quota(
+    db: &dyn Db,
+    scope: &str,
+    hour: i64,
+    max: i64,
+) -> Result<bool, StoreError> {
+    db.execute(
+        "INSERT INTO jpos_sms_quota (scope, hour, sends) VALUES ($1, $2, 0) \
+         ON CONFLICT (scope, hour) DO NOTHING",
+        &[scope.into(), hour.into()],
+    )
+    .await?;
+    let n = db
+        .execute(
+            "UPDATE jpos_sms_quota SET sends = sends + 1 WHERE scope = $1 AND hour = $2 \
+             AND sends < $3",
+            &[scope.into(), hour.into(), max.into()],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+/// Gives back one send counted by [`take_sms_quota`].
+pub async fn give_back_sms_quota(db: &dyn Db, scope: &str, hour: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE jpos_sms_quota SET sends = sends - 1 WHERE scope = $1 AND hour = $2 AND sends > 0",
+        &[scope.into(), hour.into()],
+    )
+    .await?;
+    Ok(())
 }

@@ -92,6 +92,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../sql/sqlite/0012_mqtt_money_edges.sql"),
     },
     Migration {
+        version: 13,
+        name: "jpos_pending_and_claims",
+        postgres: include_str!("../../../sql/postgres/0013_jpos_pending_and_claims.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0013_jpos_pending_and_claims.sql"),
+    },
+    Migration {
         version: 14,
         name: "ds50_mqtt_credentials",
         postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),

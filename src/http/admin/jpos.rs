@@ -27,6 +27,20 @@ pub struct RulesBody {
     /// Receipt advertisement (`advertisement`), at most 200 characters; empty = none.
     #[serde(default)]
     pub advertisement: String,
+    /// Cards spend only once activated through `card/active` (for cards issued inactive);
+    /// a card never activated is refused with `62`. Default false.
+    #[serde(default)]
+    pub activation_required: bool,
+}
+
+impl From<MerchantRules> for RulesBody {
+    fn from(rules: MerchantRules) -> RulesBody {
+        RulesBody {
+            earn_rate_bp: rules.earn_rate_bp,
+            advertisement: rules.advertisement,
+            activation_required: rules.activation_required,
+        }
+    }
 }
 
 impl Validate for RulesBody {
@@ -57,6 +71,7 @@ pub async fn set_rules(
     let rules = MerchantRules {
         earn_rate_bp: body.0.earn_rate_bp,
         advertisement: body.0.advertisement,
+        activation_required: body.0.activation_required,
     };
     let stored = with_db(&gw, move |db| {
         Box::pin(async move {
@@ -69,10 +84,7 @@ pub async fn set_rules(
     })
     .await?;
     let rules = found(stored, "merchant")?;
-    Ok(HttpResponse::Ok().json(RulesBody {
-        earn_rate_bp: rules.earn_rate_bp,
-        advertisement: rules.advertisement,
-    }))
+    Ok(HttpResponse::Ok().json(RulesBody::from(rules)))
 }
 
 /// Read a merchant's jpos rules (defaults: no points, no advertisement).
@@ -94,10 +106,7 @@ pub async fn get_rules(
     })
     .await?;
     let rules = found(rules, "merchant")?;
-    Ok(HttpResponse::Ok().json(RulesBody {
-        earn_rate_bp: rules.earn_rate_bp,
-        advertisement: rules.advertisement,
-    }))
+    Ok(HttpResponse::Ok().json(RulesBody::from(rules)))
 }
 
 async fn jpos_terminal(db: &dyn Db, id: i64) -> Result<Option<Terminal>, StoreError> {
@@ -208,6 +217,47 @@ pub struct TransView {
     pub business_date: String,
     /// `transTime`, unix ms.
     pub trans_time_ms: i64,
+    /// `sweeper` when the pending-row sweeper resolved this request, else `null`.
+    pub resolved_by: Option<String>,
+    /// When the sweeper resolved it, unix ms.
+    pub resolved_at_ms: Option<i64>,
+}
+
+impl From<store_jpos::TransRow> for TransView {
+    fn from(r: store_jpos::TransRow) -> TransView {
+        TransView {
+            serial_no: format!("{:012}", r.id),
+            batch_no: r.batch_no,
+            trace_no: r.trace_no,
+            role: r.role,
+            endpoint: r.endpoint,
+            status: r.status,
+            response_code: r.response_code,
+            card_masked: r.card_masked,
+            point_amount: r.point_amount,
+            cash_amount: r.cash_amount,
+            persent_point: r.persent_point,
+            state: match r.voided {
+                store_jpos::REVERSED => "reversed",
+                store_jpos::CANCELLED => "cancelled",
+                _ => "standing",
+            },
+            business_date: r.business_date,
+            trans_time_ms: r.trans_time_ms,
+            resolved_by: r.resolved_by,
+            resolved_at_ms: r.resolved_at_ms,
+        }
+    }
+}
+
+/// A request of any jpos terminal that is still pending or that the sweeper resolved.
+#[derive(Serialize, ToSchema)]
+pub struct PendingView {
+    /// `jpos:{storeNo}:{terminalNo}`.
+    pub terminal: String,
+    /// The request.
+    #[serde(flatten)]
+    pub row: TransView,
 }
 
 /// Query of the listings.
@@ -248,25 +298,32 @@ pub async fn transactions(
     .await?;
     let views: Vec<TransView> = found(rows, "jpos terminal")?
         .into_iter()
-        .map(|r| TransView {
-            serial_no: format!("{:012}", r.id),
-            batch_no: r.batch_no,
-            trace_no: r.trace_no,
-            role: r.role,
-            endpoint: r.endpoint,
-            status: r.status,
-            response_code: r.response_code,
-            card_masked: r.card_masked,
-            point_amount: r.point_amount,
-            cash_amount: r.cash_amount,
-            persent_point: r.persent_point,
-            state: match r.voided {
-                store_jpos::REVERSED => "reversed",
-                store_jpos::CANCELLED => "cancelled",
-                _ => "standing",
-            },
-            business_date: r.business_date,
-            trans_time_ms: r.trans_time_ms,
+        .map(TransView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+/// Requests of every jpos terminal still pending (their postings maybe in flight) or
+/// resolved by the pending-row sweeper (`resolved_by = sweeper`), newest first: what an
+/// operator checks after an outage. A pending request is resolved within
+/// `jpos.pending_resolve_after_seconds` (and half as much again).
+#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+    (status = 200, body = [PendingView]), (status = 400, body = ErrorBody)))]
+#[get("/jpos/pending")]
+pub async fn pending(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = limit_of(&query)?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move { store_jpos::list_pending(db, limit).await })
+    })
+    .await?;
+    let views: Vec<PendingView> = rows
+        .into_iter()
+        .map(|r| PendingView {
+            terminal: r.terminal_key.clone(),
+            row: TransView::from(r),
         })
         .collect();
     Ok(HttpResponse::Ok().json(views))

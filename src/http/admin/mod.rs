@@ -61,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(jpos::batch)
             .service(jpos::master)
             .service(jpos::transactions)
+            .service(jpos::pending)
             .service(jpos::settlements)
             .service(jpos::settlement)
             .service(jpos::issue_tickets)

@@ -50,7 +50,10 @@ impl Flow {
         row.persent_point = consume.persent_point;
         row.ticket_amount = consume.ticket_amount;
         row.ticket_lines = consume.ticket_lines.clone();
-        match self.insert(row).await? {
+        let claim = Claim::Void {
+            original: consume.id,
+        };
+        match self.insert_claiming(row, claim).await? {
             Plan::Answer(answer) => Ok(answer),
             Plan::Execute(row) => Ok(self.execute_cancel(*row).await),
         }
@@ -91,7 +94,7 @@ impl Flow {
                 Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
                     return JposAnswer::refuse(code, now)
                 }
-                Err(code) => return self.complete_refused(&row, code).await,
+                Err(code) => return self.refuse_releasing(&row, code).await,
             }
         }
         let answer = match self

@@ -48,7 +48,7 @@ impl Flow {
                             if point == 0 && cash == 0 && vouchers.is_empty() {
                                 Some(JposStatus::InvalidAmount)
                             } else {
-                                None
+                                spend_refusal(db, &card, merchant).await?
                             }
                         }
                     };
@@ -58,19 +58,13 @@ impl Flow {
                             .map(|answer| Ok(Err(answer)));
                     }
                     // Vouchers are the card's type 03 tickets: all there, or refused.
-                    let lines: Vec<(i64, String, i64)> = vouchers
-                        .iter()
-                        .map(|(id, num)| {
-                            let id = i64::try_from(*id).unwrap_or(i64::MAX);
-                            (id, VOUCHER_TYPE.to_string(), i64::from(*num))
-                        })
-                        .collect();
+                    let lines = voucher_lines(&vouchers);
                     if !lines.is_empty() {
                         let account = row.account_id.unwrap_or_default();
                         match face_value(db, account, &lines).await? {
                             Some(amount) => {
                                 row.ticket_amount = amount;
-                                row.ticket_lines = Some(serde_json::json!(lines).to_string());
+                                row.ticket_lines = lines_json(&lines);
                             }
                             None => {
                                 return insert_answered(
@@ -212,12 +206,17 @@ impl Flow {
     }
 
     /// A reversal (冲正) of the consume or cancel at `trace`: the body is the original's.
+    ///
+    /// A reversal whose figures are not those of the transaction at its trace (another
+    /// card, other amounts, another consume named) reverses nothing: it gets `94`, never a
+    /// reversal-success code, and nothing is stored, so the right reversal can still come.
     pub(super) async fn reversal(
         &self,
         trace: JposTrace,
         card: JposCard,
-        endpoint: &'static str,
+        undoes: Undoes,
     ) -> Result<JposAnswer, JposStatus> {
+        let endpoint = undoes.endpoint();
         if let Some(row) = self.find(trace, ROLE_REVERSAL).await? {
             return match self.existing(row) {
                 Plan::Answer(answer) => Ok(answer),
@@ -226,8 +225,7 @@ impl Flow {
         }
         let mut rev = self.new_row(trace, ROLE_REVERSAL, endpoint, &card);
         rev.ledger_key = Some(format!("{}:reversal", self.ledger_key(trace)));
-        let original = self.find(trace, ROLE_REQUEST).await?;
-        match original {
+        match self.find(trace, ROLE_REQUEST).await? {
             None => {
                 // Reversal before its original: a tombstone refuses the late original.
                 let account = match self.card(&card).await? {
@@ -247,11 +245,10 @@ impl Flow {
                 rev.original_key = tomb.ledger_key.clone();
                 rev.account_id = account;
             }
-            Some(o) if o.fingerprint != self.call.fingerprint || o.endpoint != endpoint => {
-                // Not the body of the transaction at this trace: there is no such original.
-                return Ok(
-                    self.answer(self.insert_refused(rev, JposStatus::OriginalNotFound).await)
-                );
+            Some(o) if !self.reverses(&o, &card, &undoes).await? => {
+                tracing::warn!(terminal = %self.key, batch = %o.batch_no, trace = %o.trace_no,
+                    "jpos reversal whose figures differ from the original's: refused");
+                return Err(JposStatus::DuplicateTransmission);
             }
             Some(o) => {
                 rev.original_id = Some(o.id);
@@ -262,6 +259,39 @@ impl Flow {
         match self.insert(rev).await? {
             Plan::Answer(answer) => Ok(answer),
             Plan::Execute(row) => Ok(self.execute_reversal(*row).await),
+        }
+    }
+
+    /// Whether a reversal with this card and these figures undoes `original`: the same
+    /// request, or the same interface, card and figures (descriptive fields such as
+    /// `registerTraceNo` may differ).
+    async fn reverses(
+        &self,
+        original: &TransRow,
+        card: &JposCard,
+        undoes: &Undoes,
+    ) -> Result<bool, JposStatus> {
+        if original.endpoint != undoes.endpoint() {
+            return Ok(false);
+        }
+        if original.fingerprint == self.call.fingerprint {
+            return Ok(true);
+        }
+        if card.hmac.is_none() || original.card_hmac != card.hmac {
+            return Ok(false);
+        }
+        match undoes {
+            Undoes::Consume { point, cash, lines } => Ok(original.point_amount == *point
+                && original.cash_amount == *cash
+                && original.ticket_lines == lines_json(lines)),
+            Undoes::Cancel { original: named } => {
+                let Some(id) = original.original_id else {
+                    return Ok(false);
+                };
+                Ok(self.get(id).await?.is_some_and(|c| {
+                    c.batch_no == named.batch_no.to_wire() && c.trace_no == named.trace_no.to_wire()
+                }))
+            }
         }
     }
 
@@ -276,23 +306,10 @@ impl Flow {
             }
             Err(code) => return JposAnswer::refuse(code, now),
         };
-        let ok = JposAnswer::refuse(JposStatus::Approved, rev.trans_time_ms);
         if original.status == STATUS_TOMBSTONE {
-            if let (Some(account), Some(key)) = (rev.account_id, &rev.original_key) {
-                // A ledger tombstone too, so that no replica posts the late original.
-                let void = Operation::Void {
-                    original_key: key.clone(),
-                    kind: VoidKind::Reversal,
-                };
-                let ledger_key = rev.ledger_key.clone().unwrap_or_default();
-                if let Err(code) = self.post(self.request(&ledger_key, account, void)).await {
-                    return JposAnswer::refuse(code, now);
-                }
-            }
-            return self
-                .complete_refused(&rev, JposStatus::OriginalNotFound)
-                .await;
+            return self.reverse_tombstone(&rev).await;
         }
+        let ok = JposAnswer::refuse(JposStatus::Approved, rev.trans_time_ms);
         let approved = original.response_code.as_deref() == Some("00");
         if original.status == STATUS_DONE && !approved {
             // The original was refused: nothing to undo.
@@ -306,72 +323,164 @@ impl Flow {
                     .complete(&rev, ok, |_| Box::pin(async { Ok(()) }))
                     .await
             }
-            CANCELLED => {
+            CANCELLED if original.endpoint == "consume" => {
                 return self
                     .complete_refused(&rev, JposStatus::InvalidTransaction)
                     .await
             }
             _ => {}
         }
-        let account = original.account_id.unwrap_or_default();
-        let ledger_key = rev.ledger_key.clone().unwrap_or_default();
-        let mut restore_id = None;
-        if original.endpoint == "consume" {
-            if Self::consume_op(original.point_amount, original.persent_point).is_some() {
-                let void = Operation::Void {
-                    original_key: original.ledger_key.clone().unwrap_or_default(),
-                    kind: VoidKind::Reversal,
-                };
-                match self.post(self.request(&ledger_key, account, void)).await {
-                    Ok(outcome) if outcome.key_conflict => {
-                        return self
-                            .complete_refused(&rev, JposStatus::DuplicateTransmission)
-                            .await
-                    }
-                    Ok(outcome) => match outcome.refusal {
-                        None | Some(Refusal::AlreadyVoided) => {}
-                        // Still in effect (partly refunded): not a code the terminal takes
-                        // for reversed, and not stored, so its retries try again.
-                        Some(Refusal::NotVoidable) => {
-                            tracing::warn!(terminal = %self.key, "jpos reversal of a consume that cannot be voided");
-                            return JposAnswer::refuse(JposStatus::SystemBusy, now);
-                        }
-                        Some(r) => return self.complete_refused(&rev, jpos_code(r)).await,
-                    },
-                    Err(code) => return JposAnswer::refuse(code, now),
-                }
-            }
+        let undone = if original.endpoint == "consume" {
+            self.undo_consume(&rev, &original).await
         } else {
-            // Reversing a cancel re-applies the consume it cancelled (a void is final in
-            // the ledger, so the consume's figures are posted again under this key).
-            if let Some(op) = Self::consume_op(original.point_amount, original.persent_point) {
-                match self
-                    .post_checked(self.request(&ledger_key, account, op))
-                    .await
-                {
-                    Ok(_) => {}
-                    Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
-                        return JposAnswer::refuse(code, now)
-                    }
-                    Err(code) => return self.complete_refused(&rev, code).await,
-                }
-            }
-            restore_id = original.original_id;
+            self.undo_cancel(&rev, &original).await
+        };
+        match undone {
+            Ok(reapplied) => self.reversed(&rev, &original, reapplied).await,
+            Err(answer) => answer,
         }
-        let original_id = original.id;
-        let reapplied = Self::consume_op(original.point_amount, original.persent_point)
-            .is_some()
-            .then_some(ledger_key);
-        let vouchers = original.clone();
-        self.complete(&rev, ok, move |db| {
+    }
+
+    /// A reversal whose original never arrived: a ledger tombstone too, so that no replica
+    /// posts the late original; answered `25` (a reversal-success code: nothing stands).
+    async fn reverse_tombstone(&self, rev: &TransRow) -> JposAnswer {
+        if let (Some(account), Some(key)) = (rev.account_id, &rev.original_key) {
+            let void = Operation::Void {
+                original_key: key.clone(),
+                kind: VoidKind::Reversal,
+            };
+            let ledger_key = rev.ledger_key.clone().unwrap_or_default();
+            if let Err(code) = self.post(self.request(&ledger_key, account, void)).await {
+                return JposAnswer::refuse(code, self.call.now_ms);
+            }
+        }
+        self.complete_refused(rev, JposStatus::OriginalNotFound)
+            .await
+    }
+
+    /// Voids a consume's posting (a reversal always completes: points granted and already
+    /// spent take the account below zero, flagged). `Err` is the answer when it could not.
+    async fn undo_consume(
+        &self,
+        rev: &TransRow,
+        original: &TransRow,
+    ) -> Result<Option<String>, JposAnswer> {
+        if Self::consume_op(original.point_amount, original.persent_point).is_none() {
+            return Ok(None);
+        }
+        let now = self.call.now_ms;
+        let account = original.account_id.unwrap_or_default();
+        let void = Operation::Void {
+            original_key: original.ledger_key.clone().unwrap_or_default(),
+            kind: VoidKind::Reversal,
+        };
+        let ledger_key = rev.ledger_key.clone().unwrap_or_default();
+        match self.post(self.request(&ledger_key, account, void)).await {
+            Ok(outcome) if outcome.key_conflict => Err(self
+                .complete_refused(rev, JposStatus::DuplicateTransmission)
+                .await),
+            Ok(outcome) => match outcome.refusal {
+                None | Some(Refusal::AlreadyVoided) => {
+                    count_reversal_overdraft(&outcome);
+                    Ok(None)
+                }
+                // Still in effect (partly refunded): not a code the terminal takes for
+                // reversed, and not stored, so its retries try again.
+                Some(Refusal::NotVoidable) => {
+                    tracing::warn!(terminal = %self.key,
+                        "jpos reversal of a consume that cannot be voided");
+                    Err(JposAnswer::refuse(JposStatus::SystemBusy, now))
+                }
+                Some(r) => Err(self.complete_refused(rev, jpos_code(r)).await),
+            },
+            Err(code) => Err(JposAnswer::refuse(code, now)),
+        }
+    }
+
+    /// Undoes a cancel: if its void was posted (a void is final in the ledger), the
+    /// consume's figures are posted again under the reversal's key, overdraft allowed; if
+    /// it was not, a ledger tombstone stops it. Returns the key of the posting that now
+    /// carries the consume, if one was made.
+    async fn undo_cancel(
+        &self,
+        rev: &TransRow,
+        cancel: &TransRow,
+    ) -> Result<Option<String>, JposAnswer> {
+        let now = self.call.now_ms;
+        let Some(op) = Self::consume_op(cancel.point_amount, cancel.persent_point) else {
+            return Ok(None);
+        };
+        let account = cancel.account_id.unwrap_or_default();
+        let ledger_key = rev.ledger_key.clone().unwrap_or_default();
+        if cancel.status == STATUS_PENDING {
+            // Not answered: its void may not be posted. A reversal void of it leaves a
+            // tombstone when it is not; a posted void cannot be voided (NotVoidable).
+            let probe = Operation::Void {
+                original_key: cancel.ledger_key.clone().unwrap_or_default(),
+                kind: VoidKind::Reversal,
+            };
+            let probe_key = format!("{ledger_key}:undo");
+            match self.post(self.request(&probe_key, account, probe)).await {
+                Ok(outcome) if outcome.refusal != Some(Refusal::NotVoidable) => return Ok(None),
+                Ok(_) => {}
+                Err(code) => return Err(JposAnswer::refuse(code, now)),
+            }
+        }
+        match self
+            .post_reversal(self.request(&ledger_key, account, overdrawing(op)))
+            .await
+        {
+            Ok(_) => Ok(Some(ledger_key)),
+            Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
+                Err(JposAnswer::refuse(code, now))
+            }
+            Err(code) => Err(self.complete_refused(rev, code).await),
+        }
+    }
+
+    /// Records a completed reversal: the original is marked reversed (and, if it was never
+    /// answered, answered `12`, so that a retry of it posts nothing again); a reversed
+    /// consume gives its vouchers back, a reversed cancel takes them again, each only if
+    /// they had moved; a reversed cancel puts its consume back in effect.
+    async fn reversed(
+        &self,
+        rev: &TransRow,
+        original: &TransRow,
+        reapplied: Option<String>,
+    ) -> JposAnswer {
+        let ok = JposAnswer::refuse(JposStatus::Approved, rev.trans_time_ms);
+        let refused = JposAnswer::refuse(JposStatus::InvalidTransaction, original.trans_time_ms);
+        let original = original.clone();
+        self.complete(rev, ok, move |db| {
             Box::pin(async move {
                 let now = now_ms();
-                store_jpos::set_voided(db, original_id, REVERSED, now).await?;
-                // A reversed consume gives its vouchers back; a reversed cancel takes the
-                // consume's vouchers again.
-                let direction = if restore_id.is_some() { -1 } else { 1 };
-                move_lines(db, &vouchers, direction).await?;
-                if let Some(consume) = restore_id {
+                let current = store_jpos::get_trans(db, original.id)
+                    .await?
+                    .unwrap_or_else(|| original.clone());
+                let answered = current.status == STATUS_DONE;
+                let approved = answered && current.response_code.as_deref() == Some("00");
+                store_jpos::complete_trans(db, original.id, "12", &refused.body, now).await?;
+                store_jpos::set_voided(db, original.id, REVERSED, now).await?;
+                if original.endpoint == "consume" {
+                    // Taken with the consume's row; given back by a refusal already.
+                    if !answered || approved {
+                        move_lines(db, &original, 1).await?;
+                    }
+                    return Ok(());
+                }
+                // A cancel gave the vouchers back only when it was approved; those used
+                // since cannot be taken again (the reversal completes all the same).
+                if approved {
+                    let missing = take_back_lines(db, &original).await?;
+                    if missing > 0 {
+                        tracing::warn!(
+                            serial = original.id,
+                            missing,
+                            "jpos cancel reversal: vouchers used since the cancel not taken back"
+                        );
+                    }
+                }
+                if let Some(consume) = original.original_id {
                     store_jpos::set_voided(db, consume, STANDING, now).await?;
                     if let Some(key) = &reapplied {
                         store_jpos::set_ledger_key(db, consume, key, now).await?;
@@ -381,5 +490,63 @@ impl Flow {
             })
         })
         .await
+    }
+}
+
+/// What a reversal undoes, as its body (the original's) says: the figures it must match.
+#[derive(Clone, Debug)]
+pub(super) enum Undoes {
+    /// A consume: its points, cash and voucher lines.
+    Consume {
+        /// `pointAmount`.
+        point: i64,
+        /// `cashAmount`.
+        cash: i64,
+        /// The `vaucher` list as ticket lines.
+        lines: Vec<(i64, String, i64)>,
+    },
+    /// A cancel: the consume it names.
+    Cancel {
+        /// `oriBatchNo`, `oriTraceNo`.
+        original: JposTrace,
+    },
+}
+
+impl Undoes {
+    fn endpoint(&self) -> &'static str {
+        match self {
+            Undoes::Consume { .. } => "consume",
+            Undoes::Cancel { .. } => "cancel",
+        }
+    }
+}
+
+/// A consume's figures posted again by a reversal, which always completes: overdraft allowed.
+fn overdrawing(op: Operation) -> Operation {
+    match op {
+        Operation::Debit {
+            amount,
+            sources,
+            discount,
+            limits,
+            award_points,
+            ..
+        } => Operation::Debit {
+            amount,
+            sources,
+            discount,
+            limits,
+            overdraft: true,
+            award_points,
+        },
+        other => other,
+    }
+}
+
+/// Counts a reversal that took an account below zero (`posgate_jpos_reversal_overdrafts_total`).
+pub(super) fn count_reversal_overdraft(outcome: &PostOutcome) {
+    let flags = outcome.flags;
+    if !outcome.replayed && (flags.has(Flags::VOID_OVERDRAFT) || flags.has(Flags::OVERDRAFT)) {
+        metrics::counter!("posgate_jpos_reversal_overdrafts_total").increment(1);
     }
 }

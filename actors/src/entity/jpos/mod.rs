@@ -11,31 +11,35 @@
 //! first its figures (`pending`), then the ledger postings (idempotent on
 //! `jpos:{store}:{terminal}:{batch}:{trace}`), then the reply (`done`). A retry gets the
 //! stored reply; a crash between the steps is finished by the retry, because the postings
-//! are idempotent and rebuilt from the stored figures. A different request under a used
-//! trace number gets `94`. Reversals resend the original's body, so their rows have the
-//! role `reversal` under the original's batch and trace; a reversal of an unknown original
-//! leaves a `tombstone` row (and a ledger tombstone) that refuses the late original.
+//! are idempotent and rebuilt from the stored figures, or else resolved by the pending-row
+//! sweeper ([`sweep`]). A different request under a used trace number gets `94`. Reversals
+//! resend the original's body, so their rows have the role `reversal` under the original's
+//! batch and trace; a reversal of an unknown original leaves a `tombstone` row (and a ledger
+//! tombstone) that refuses the late original.
 //!
 //! This module holds the messages, the response-code mapping, the handler and the steps every
 //! flow shares (the journal row, the ledger posting, the stored reply); one submodule per
 //! group of interfaces holds the flows: [`checkin`], [`consume`] (with the reversals),
 //! [`cancel`], [`refund`] (with refund cancel), [`tickets`], [`verify`] (codes and card
-//! activation) and [`settle`].
+//! activation), [`settle`] and [`sweep`] (the sweeper's rules for pending rows).
 
 mod cancel;
 mod checkin;
 mod consume;
 mod refund;
 mod settle;
+pub mod sweep;
 mod tickets;
 mod verify;
 
 pub use settle::{batch_totals, totals_json};
 
+use consume::Undoes;
+
 use super::terminal::{TerminalActor, TerminalState};
 use super::{EntityDeps, EntityError};
 use crate::ledger::{
-    Asset, Balances, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal,
+    Asset, Balances, Flags, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal,
     VoidKind,
 };
 use crate::mailbox::Ask;
@@ -178,14 +182,12 @@ pub enum JposWork {
     SendVerifyCode {
         /// `mobileNo`.
         mobile_no: String,
+        /// `batchNo`, when sent: must be the current batch.
+        batch_no: Option<BatchNo>,
         /// Keyed digest of the new code.
         code_digest: String,
-        /// The code's lifetime, ms.
-        ttl_ms: i64,
-        /// Shortest time between two codes to one number, ms.
-        resend_ms: i64,
-        /// Most codes to one number per hour.
-        sends_per_hour_max: i64,
+        /// How often codes may be sent.
+        limits: VerifyCodeLimits,
     },
     /// 卡激活, confirmed by the code.
     CardActivate {
@@ -209,6 +211,31 @@ pub enum JposWork {
         /// The terminal's figures.
         totals: SettleTotals,
     },
+    /// Not a terminal's request: the sweeper resolves the pending row `id` of this
+    /// terminal (the rules are in `entity/jpos/sweep.rs`). The answer's body is the
+    /// outcome: `reversed`, `completed`, `refused`, or `unresolved` (tried again on a later
+    /// sweep); empty when a request finished the row first.
+    ResolvePending {
+        /// The row (`serialNo`).
+        id: i64,
+    },
+}
+
+/// How often verification codes may be sent, and how long one lives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VerifyCodeLimits {
+    /// The code's lifetime, ms.
+    pub ttl_ms: i64,
+    /// Shortest time between two codes to one number, ms.
+    pub resend_ms: i64,
+    /// Most codes to one number per hour.
+    pub per_number_hour_max: i64,
+    /// Most codes one terminal may have sent per hour.
+    pub per_terminal_hour_max: i64,
+    /// Most codes all terminals together may have sent per hour.
+    pub total_hour_max: i64,
+    /// Wrong tries per number per hour (they survive a resend): no code is sent past them.
+    pub attempts_max: i64,
 }
 
 /// A jpos request for a terminal actor.
@@ -314,8 +341,17 @@ impl Handler<Ask<JposCall, JposAnswer>> for TerminalActor {
     fn handle(&mut self, msg: Ask<JposCall, JposAnswer>, ctx: &mut Context<Self>) {
         self.life.touch();
         let Ask { query: call, reply } = msg;
+        // A terminal disabled since still has its pending rows resolved.
+        let sweeping = matches!(call.work, JposWork::ResolvePending { .. });
         let state = match self.jpos_terminal() {
             Ok(state) => state,
+            Err(EntityError::Disabled) if sweeping => match self.state.get() {
+                Ok(state) => state.clone(),
+                Err(e) => {
+                    let _ = reply.send(JposAnswer::refuse(jpos_entity_code(&e), call.now_ms));
+                    return;
+                }
+            },
             Err(e) => {
                 let _ = reply.send(JposAnswer::refuse(jpos_entity_code(&e), call.now_ms));
                 self.stop_if_failed(ctx);
@@ -372,6 +408,26 @@ async fn lookup_card(
     Ok(CardLookup::Account(account.id))
 }
 
+/// Why `card` may not spend at `merchant_id`, if it may not: `62` (restricted card) when
+/// the merchant requires activation and the card was never activated.
+async fn spend_refusal(
+    db: &dyn Db,
+    card: &JposCard,
+    merchant_id: i64,
+) -> Result<Option<JposStatus>, StoreError> {
+    if !store_jpos::rules(db, merchant_id)
+        .await?
+        .activation_required
+    {
+        return Ok(None);
+    }
+    let activated = match &card.hmac {
+        Some(hmac) => store_jpos::card_activated(db, hmac).await?,
+        None => false,
+    };
+    Ok((!activated).then_some(JposStatus::RestrictedCardIssuer))
+}
+
 /// What the first step of a traced request decided.
 enum Plan {
     /// Answer now (nothing to post, or a stored answer).
@@ -419,6 +475,7 @@ impl Flow {
             } => self.checkin(operator_no, working_key).await,
             JposWork::CardQuery { trace, card } => self.card_query(trace, card).await,
             JposWork::Settle { trace, totals } => self.settle(trace, totals).await,
+            JposWork::ResolvePending { id } => self.resolve_pending(id).await,
             JposWork::TicketQuery { trace, card } => self.ticket_query(trace, card).await,
             JposWork::TicketConsume {
                 trace,
@@ -428,19 +485,12 @@ impl Flow {
             } => self.ticket_consume(trace, card, lines, reversal).await,
             JposWork::SendVerifyCode {
                 mobile_no,
+                batch_no,
                 code_digest,
-                ttl_ms,
-                resend_ms,
-                sends_per_hour_max,
+                limits,
             } => {
-                self.send_verify_code(
-                    mobile_no,
-                    code_digest,
-                    ttl_ms,
-                    resend_ms,
-                    sends_per_hour_max,
-                )
-                .await
+                self.send_verify_code(mobile_no, batch_no, code_digest, limits)
+                    .await
             }
             JposWork::CardActivate {
                 trace,
@@ -463,7 +513,12 @@ impl Flow {
                 reversal,
             } => {
                 if reversal {
-                    self.reversal(trace, card, "consume").await
+                    let undoes = Undoes::Consume {
+                        point,
+                        cash,
+                        lines: voucher_lines(&vouchers),
+                    };
+                    self.reversal(trace, card, undoes).await
                 } else {
                     self.consume(trace, card, point, cash, vouchers, register_trace)
                         .await
@@ -477,7 +532,8 @@ impl Flow {
                 reversal,
             } => {
                 if reversal {
-                    self.reversal(trace, card, "cancel").await
+                    self.reversal(trace, card, Undoes::Cancel { original })
+                        .await
                 } else {
                     self.cancel(trace, card, original, ori_trans_time_ms).await
                 }
@@ -532,27 +588,37 @@ impl Flow {
         }
     }
 
+    /// Posts. A store failure leaves the commit's outcome unknown: the request is sent once
+    /// more (its key makes that a read-back of what was committed, or the posting itself)
+    /// before anything is answered; a failure again is answered `91` with the row pending,
+    /// and the sweeper resolves it.
     async fn post(&self, request: PostRequest) -> Result<PostOutcome, JposStatus> {
-        let rx = self
-            .deps
-            .accounts
-            .submit(request)
-            .map_err(|e| jpos_entity_code(&EntityError::from(e)))?;
-        rx.await
-            .unwrap_or(Err(LedgerError::ShuttingDown))
-            .map_err(|e| jpos_entity_code(&EntityError::from(e)))
+        match self.submit(request.clone()).await {
+            Err(LedgerError::Store(e)) => {
+                tracing::warn!(terminal = %self.key, error = %e,
+                    "jpos posting outcome unknown: read back");
+                self.submit(request).await
+            }
+            other => other,
+        }
+        .map_err(|e| jpos_entity_code(&EntityError::from(e)))
+    }
+
+    async fn submit(&self, request: PostRequest) -> Result<PostOutcome, LedgerError> {
+        let rx = self.deps.accounts.submit(request)?;
+        rx.await.unwrap_or(Err(LedgerError::ShuttingDown))
     }
 
     /// Posts and maps the outcome: the balances when posted, the code otherwise.
     async fn post_checked(&self, request: PostRequest) -> Result<Balances, JposStatus> {
+        checked(self.post(request).await?)
+    }
+
+    /// [`Flow::post_checked`] for a reversal's posting, counting an overdraft it made.
+    async fn post_reversal(&self, request: PostRequest) -> Result<Balances, JposStatus> {
         let outcome = self.post(request).await?;
-        if outcome.key_conflict {
-            return Err(JposStatus::DuplicateTransmission);
-        }
-        match outcome.refusal {
-            None => Ok(outcome.balances),
-            Some(r) => Err(jpos_code(r)),
-        }
+        consume::count_reversal_overdraft(&outcome);
+        checked(outcome)
     }
 
     fn request(&self, key: &str, account_id: i64, op: Operation) -> PostRequest {
@@ -607,6 +673,13 @@ impl Flow {
                 JposStatus::InvalidTransaction,
                 self.call.now_ms,
             )),
+            // A sweeper (maybe another replica's) is resolving it: not run twice at once.
+            _ if row
+                .sweep_claimed_at_ms
+                .is_some_and(|at| self.call.now_ms - at < store_jpos::SWEEP_LEASE_MS) =>
+            {
+                Plan::Answer(JposAnswer::refuse(JposStatus::SystemBusy, self.call.now_ms))
+            }
             _ => Plan::Execute(Box::new(row)),
         }
     }
@@ -658,6 +731,55 @@ impl Flow {
         }
     }
 
+    /// Inserts a row and takes its claim on the row it acts on in the same transaction; a
+    /// claim taken first by another request answers this one with the claim's refusal.
+    async fn insert_claiming(&self, row: TransRow, claim: Claim) -> Result<Plan, JposStatus> {
+        let result = self
+            .deps
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let Some(inserted) = store_jpos::insert_trans(db, &row, now_ms()).await? else {
+                        let (key, batch, trace) = (&row.terminal_key, &row.batch_no, &row.trace_no);
+                        let found =
+                            store_jpos::find_trans(db, key, batch, trace, &row.role).await?;
+                        return Ok(Err(found));
+                    };
+                    let Some(code) = claim.take(db).await? else {
+                        return Ok(Ok(Plan::Execute(Box::new(inserted))));
+                    };
+                    let answer = JposAnswer::refuse(code, inserted.trans_time_ms);
+                    store_jpos::complete_trans(
+                        db,
+                        inserted.id,
+                        code.as_str(),
+                        &answer.body,
+                        now_ms(),
+                    )
+                    .await?;
+                    Ok(Ok(Plan::Answer(answer)))
+                })
+            })
+            .await
+            .map_err(|e| store_code(&e))?;
+        match result {
+            Ok(plan) => Ok(plan),
+            Err(Some(row)) => Ok(self.existing(row)),
+            Err(None) => Err(JposStatus::IssuerUnavailable),
+        }
+    }
+
+    /// Answers a row refused after its claim was taken, giving the claim back in the same
+    /// transaction (only when this call is the one that answers it).
+    async fn refuse_releasing(&self, row: &TransRow, status: JposStatus) -> JposAnswer {
+        let answer = JposAnswer::refuse(status, row.trans_time_ms);
+        let claimed = row.clone();
+        self.complete_any(row, answer, move |db| {
+            Box::pin(async move { release_claim(db, &claimed).await })
+        })
+        .await
+    }
+
     /// Reads the row of (trace, role), if any.
     async fn find(
         &self,
@@ -689,8 +811,19 @@ impl Flow {
     /// the refusal stored for it: unknown card `14`, blocked card or frozen account `57`.
     async fn card_account(
         &self,
+        row: TransRow,
+        card: &JposCard,
+    ) -> Result<Result<(i64, TransRow), JposAnswer>, JposStatus> {
+        self.card_account_or(row, card, JposStatus::NotPermittedToCardholder)
+            .await
+    }
+
+    /// [`Flow::card_account`] with `blocked` the refusal of a blocked card.
+    async fn card_account_or(
+        &self,
         mut row: TransRow,
         card: &JposCard,
+        blocked: JposStatus,
     ) -> Result<Result<(i64, TransRow), JposAnswer>, JposStatus> {
         let status = match self.card(card).await? {
             CardLookup::Account(id) => {
@@ -698,7 +831,7 @@ impl Flow {
                 return Ok(Ok((id, row)));
             }
             CardLookup::Unknown => JposStatus::InvalidCardNumber,
-            CardLookup::Blocked => JposStatus::NotPermittedToCardholder,
+            CardLookup::Blocked => blocked,
         };
         Ok(Err(self.answer(self.insert_refused(row, status).await)))
     }
@@ -856,8 +989,119 @@ async fn insert_answered(
     Ok(answer)
 }
 
+/// The balances of a posted outcome, the code of a refused one (`94` for a key reused with
+/// another request).
+fn checked(outcome: PostOutcome) -> Result<Balances, JposStatus> {
+    if outcome.key_conflict {
+        return Err(JposStatus::DuplicateTransmission);
+    }
+    match outcome.refusal {
+        None => Ok(outcome.balances),
+        Some(r) => Err(jpos_code(r)),
+    }
+}
+
+/// What a cancel, refund or refund cancel takes from the row it acts on, in the transaction
+/// that inserts it: two requests racing for the same original (from two terminals, or two
+/// replicas) cannot both take it.
+enum Claim {
+    /// A refund's figures, within what the consume has left.
+    Refund {
+        /// The consume.
+        consume: i64,
+        /// Points refunded.
+        point: i64,
+        /// Cash refunded.
+        cash: i64,
+        /// Granted points taken back.
+        persent: i64,
+    },
+    /// A cancel of a standing, never refunded consume, or a refund cancel of a refund.
+    Void {
+        /// The consume or refund.
+        original: i64,
+    },
+}
+
+impl Claim {
+    /// Takes the claim; the refusal when it cannot: `12` when the original is voided or
+    /// fully refunded, `64` when the figures exceed what is left.
+    async fn take(&self, db: &dyn Db) -> Result<Option<JposStatus>, StoreError> {
+        let now = now_ms();
+        match *self {
+            Claim::Void { original } => {
+                let taken = store_jpos::claim_void(db, original, CANCELLED, now).await?;
+                Ok((!taken).then_some(JposStatus::InvalidTransaction))
+            }
+            Claim::Refund {
+                consume,
+                point,
+                cash,
+                persent,
+            } => {
+                if store_jpos::claim_refund(db, consume, [point, cash, persent], now).await? {
+                    return Ok(None);
+                }
+                let row = store_jpos::get_trans(db, consume)
+                    .await?
+                    .unwrap_or_default();
+                let spent =
+                    row.refunded_point >= row.point_amount && row.refunded_cash >= row.cash_amount;
+                Ok(Some(if row.voided != STANDING || spent {
+                    JposStatus::InvalidTransaction
+                } else {
+                    JposStatus::OriginalAmountIncorrect
+                }))
+            }
+        }
+    }
+}
+
+/// Gives back the claim of a cancel, refund or refund cancel row that was refused or
+/// undone: the original stands again, or gets the refunded figures back.
+async fn release_claim(db: &dyn Db, row: &TransRow) -> Result<(), StoreError> {
+    let Some(original) = row.original_id else {
+        return Ok(());
+    };
+    let now = now_ms();
+    match row.endpoint.as_str() {
+        "cancel" | "refund_cancel" => store_jpos::set_voided(db, original, STANDING, now).await,
+        "refund" => give_back_refund(db, row).await,
+        _ => Ok(()),
+    }
+}
+
+/// Gives a refund's figures back to its consume (the refund was refused, or cancelled).
+async fn give_back_refund(db: &dyn Db, refund: &TransRow) -> Result<(), StoreError> {
+    let Some(consume) = refund.original_id else {
+        return Ok(());
+    };
+    let figures = [
+        -refund.point_amount,
+        -refund.cash_amount,
+        -refund.persent_point,
+    ];
+    store_jpos::add_refunded(db, consume, figures, now_ms()).await
+}
+
 /// The ticket type that a consume's `vaucher` list draws: 代金券.
 const VOUCHER_TYPE: &str = "03";
+
+/// The ticket lines of a consume's `vaucher` list: the card's type 03 tickets.
+fn voucher_lines(vouchers: &[(u64, u32)]) -> Vec<(i64, String, i64)> {
+    vouchers
+        .iter()
+        .map(|(id, num)| {
+            let id = i64::try_from(*id).unwrap_or(i64::MAX);
+            (id, VOUCHER_TYPE.to_string(), i64::from(*num))
+        })
+        .collect()
+}
+
+/// The stored form of ticket lines (`None` for none).
+fn lines_json(lines: &[(i64, String, i64)]) -> Option<String> {
+    (!lines.is_empty()).then(|| serde_json::json!(lines).to_string())
+}
 
 /// The face value of ticket lines if the account holds all of them, else `None`.
 async fn face_value(
@@ -879,6 +1123,32 @@ async fn face_value(
         }
     }
     Ok(Some(total))
+}
+
+/// Takes a row's ticket lines from its account again as far as it still holds them (a
+/// reversal always completes, also when the vouchers a cancel gave back were used since);
+/// returns how many were no longer there.
+async fn take_back_lines(db: &dyn Db, row: &TransRow) -> Result<i64, StoreError> {
+    let Some(text) = row.ticket_lines.as_deref() else {
+        return Ok(0);
+    };
+    let lines: Vec<(i64, String, i64)> =
+        serde_json::from_str(text).map_err(|e| StoreError::Decode(format!("ticket lines: {e}")))?;
+    let account = row.account_id.unwrap_or_default();
+    let held = store_jpos::tickets(db, account, true).await?;
+    let mut missing = 0;
+    for (id, kind, num) in lines {
+        let have = held
+            .iter()
+            .find(|t| t.ticket_id == id && t.ticket_type == kind)
+            .map_or(0, |t| t.num);
+        let take = num.min(have);
+        if take > 0 {
+            store_jpos::move_tickets(db, account, id, &kind, -take, now_ms()).await?;
+        }
+        missing += num - take;
+    }
+    Ok(missing)
 }
 
 /// Moves the ticket lines recorded on a row: `-1` takes them from its account, `1` gives

@@ -75,7 +75,13 @@ impl Flow {
         row.cash_amount = cash;
         row.persent_point = back.max(0);
         row.supply_cash = back.max(0) - take;
-        match self.insert(row).await? {
+        let claim = Claim::Refund {
+            consume: consume.id,
+            point,
+            cash,
+            persent: row.persent_point,
+        };
+        match self.insert_claiming(row, claim).await? {
             Plan::Answer(answer) => Ok(answer),
             Plan::Execute(row) => Ok(self.execute_refund(*row).await),
         }
@@ -95,7 +101,7 @@ impl Flow {
                 Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
                     return JposAnswer::refuse(code, now)
                 }
-                Err(code) => return self.complete_refused(&row, code).await,
+                Err(code) => return self.refuse_releasing(&row, code).await,
             }
         }
         let mut supply = row.supply_cash;
@@ -136,12 +142,10 @@ impl Flow {
             return_cash: Fen(row.cash_amount),
             supply_cash: Fen(supply),
         });
-        let (consume, id) = (row.original_id.unwrap_or_default(), row.id);
-        let (point, cash, persent) = (row.point_amount, row.cash_amount, row.persent_point);
+        // The refunded figures were claimed on the consume with this row.
+        let id = row.id;
         self.complete(&row, answer, move |db| {
             Box::pin(async move {
-                let now = now_ms();
-                store_jpos::add_refunded(db, consume, point, cash, persent, now).await?;
                 if supply != 0 {
                     db.execute(
                         "UPDATE jpos_trans SET supply_cash = $2 WHERE id = $1",
@@ -193,7 +197,10 @@ impl Flow {
         row.point_amount = refund.point_amount;
         row.cash_amount = refund.cash_amount;
         row.persent_point = refund.persent_point - refund.supply_cash;
-        match self.insert(row).await? {
+        let claim = Claim::Void {
+            original: refund.id,
+        };
+        match self.insert_claiming(row, claim).await? {
             Plan::Answer(answer) => Ok(answer),
             Plan::Execute(row) => Ok(self.execute_refund_cancel(*row).await),
         }
@@ -221,7 +228,7 @@ impl Flow {
                 Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {
                     return JposAnswer::refuse(code, now)
                 }
-                Err(code) => return self.complete_refused(&row, code).await,
+                Err(code) => return self.refuse_releasing(&row, code).await,
             }
         }
         let answer = match self
@@ -232,7 +239,6 @@ impl Flow {
             Err(code) => return JposAnswer::refuse(code, now),
         };
         let refund_id = row.original_id.unwrap_or_default();
-        let (point, cash) = (row.point_amount, row.cash_amount);
         self.complete(&row, answer, move |db| {
             Box::pin(async move {
                 let now = now_ms();
@@ -240,18 +246,7 @@ impl Flow {
                     return Ok(());
                 };
                 store_jpos::set_voided(db, refund_id, CANCELLED, now).await?;
-                if let Some(consume) = refund.original_id {
-                    store_jpos::add_refunded(
-                        db,
-                        consume,
-                        -point,
-                        -cash,
-                        -refund.persent_point,
-                        now,
-                    )
-                    .await?;
-                }
-                Ok(())
+                give_back_refund(db, &refund).await
             })
         })
         .await

@@ -19,13 +19,14 @@ impl Flow {
             .store
             .transaction(move |db| {
                 Box::pin(async move {
-                    // A settlement is answered once per batch; a retry gets the same flag.
+                    // A settlement is answered once per batch; a retry gets the same flag,
+                    // other figures for a settled batch are a duplicate (`94`).
                     if let Some(s) = store_jpos::find_settlement(db, &key, &batch).await? {
-                        return Ok(Some(SettleFlag::from_wire(&s.settle_flag)));
+                        return Ok(replay(&s, &totals));
                     }
                     let state = store_jpos::batch_state(db, terminal_id).await?;
                     if !state.is_some_and(|s| s.checked_in && s.batch_no == batch_no.get()) {
-                        return Ok(None);
+                        return Ok(Err(JposStatus::NotCheckedIn));
                     }
                     let rows = store_jpos::approved_in_batch(db, &key, &batch).await?;
                     let ours = batch_totals(&rows);
@@ -57,18 +58,19 @@ impl Flow {
                             let next = batch_no.next().get();
                             store_jpos::close_batch(db, terminal_id, batch_no.get(), next, now)
                                 .await?;
-                            Ok(Some(flag))
+                            Ok(Ok(flag))
                         }
-                        None => Ok(store_jpos::find_settlement(db, &key, &batch)
-                            .await?
-                            .map(|s| SettleFlag::from_wire(&s.settle_flag))),
+                        None => Ok(match store_jpos::find_settlement(db, &key, &batch).await? {
+                            Some(s) => replay(&s, &totals),
+                            None => Err(JposStatus::NotCheckedIn),
+                        }),
                     }
                 })
             })
             .await
             .map_err(|e| store_code(&e))?;
         match settled {
-            Some(flag) => {
+            Ok(flag) => {
                 let result = match flag {
                     SettleFlag::Balanced => "balanced",
                     SettleFlag::Unbalanced => "unbalanced",
@@ -77,8 +79,23 @@ impl Flow {
                     .increment(1);
                 Ok(JposAnswer::of(&SettleReply { flag }))
             }
-            None => Err(JposStatus::NotCheckedIn),
+            Err(status) => Err(status),
         }
+    }
+}
+
+/// The stored flag of a settled batch for a retry with the same figures; `94` for other
+/// figures (never the stored answer of another request).
+fn replay(
+    stored: &store_jpos::Settlement,
+    totals: &SettleTotals,
+) -> Result<SettleFlag, JposStatus> {
+    let same = serde_json::from_str::<serde_json::Value>(&stored.terminal_totals)
+        .is_ok_and(|figures| figures == totals_json(totals));
+    if same {
+        Ok(SettleFlag::from_wire(&stored.settle_flag))
+    } else {
+        Err(JposStatus::DuplicateTransmission)
     }
 }
 

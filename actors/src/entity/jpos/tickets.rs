@@ -126,6 +126,13 @@ async fn take_tickets(
     let Some(account) = row.account_id else {
         return insert_answered(db, row, JposStatus::InvalidCardNumber, None, |_| None).await;
     };
+    let card = JposCard {
+        hmac: row.card_hmac.clone(),
+        masked: String::new(),
+    };
+    if let Some(code) = spend_refusal(db, &card, merchant_id).await? {
+        return insert_answered(db, row, code, None, |_| None).await;
+    }
     let Some(face_total) = face_value(db, account, lines).await? else {
         return insert_answered(db, row, JposStatus::InsufficientFunds, None, |_| None).await;
     };
@@ -162,8 +169,18 @@ async fn reverse_tickets(
         store_jpos::insert_trans(db, &tomb, now_ms()).await?;
         return insert_answered(db, rev, JposStatus::OriginalNotFound, None, |_| None).await;
     };
-    if original.fingerprint != fingerprint || original.endpoint != "ticket_consume" {
-        return insert_answered(db, rev, JposStatus::OriginalNotFound, None, |_| None).await;
+    let same_figures = rev.card_hmac.is_some()
+        && original.card_hmac == rev.card_hmac
+        && original.ticket_lines == rev.ticket_lines;
+    if original.endpoint != "ticket_consume"
+        || (original.fingerprint != fingerprint && !same_figures)
+    {
+        // Not the ticket consume at this trace: nothing is reversed, so no reversal-success
+        // code, and nothing is stored, so the right reversal can still come.
+        return Ok(JposAnswer::refuse(
+            JposStatus::DuplicateTransmission,
+            rev.trans_time_ms,
+        ));
     }
     let approved = original.status == STATUS_DONE
         && original.response_code.as_deref() == Some("00")

@@ -3,52 +3,50 @@
 use super::*;
 
 impl Flow {
+    /// Stores a new code's digest if the terminal is checked in and every cap allows: the
+    /// number's resend interval and hourly count, its wrong tries this hour (they survive a
+    /// resend), the terminal's hourly count and the hourly count of all terminals (`65`).
     pub(super) async fn send_verify_code(
         &self,
         mobile_no: String,
+        batch_no: Option<BatchNo>,
         code_digest: String,
-        ttl_ms: i64,
-        resend_ms: i64,
-        sends_per_hour_max: i64,
+        limits: VerifyCodeLimits,
     ) -> Result<JposAnswer, JposStatus> {
         let now = self.call.now_ms;
-        let allowed = self
+        let (terminal_id, terminal_key) = (self.terminal_id(), self.key.clone());
+        let refused = self
             .deps
             .store
             .transaction(move |db| {
                 Box::pin(async move {
+                    let state = store_jpos::batch_state(db, terminal_id).await?;
+                    let checked_in = state.is_some_and(|s| {
+                        s.checked_in && batch_no.is_none_or(|b| b.get() == s.batch_no)
+                    });
+                    if !checked_in {
+                        return Ok(Some(JposStatus::NotCheckedIn));
+                    }
                     let previous = store_jpos::verify_code(db, &mobile_no).await?;
-                    let (window_start_ms, window_sends) = match &previous {
-                        Some(p) if now - p.sent_at_ms < resend_ms => return Ok(false),
-                        Some(p) if now - p.window_start_ms < HOUR_MS => {
-                            if p.window_sends >= sends_per_hour_max {
-                                return Ok(false);
-                            }
-                            (p.window_start_ms, p.window_sends + 1)
-                        }
-                        _ => (now, 1),
+                    let code = match next_code(previous.as_ref(), code_digest, &limits, now) {
+                        Ok(code) => code,
+                        Err(status) => return Ok(Some(status)),
                     };
-                    let code = store_jpos::VerifyCode {
-                        code_digest,
-                        expires_at_ms: now.saturating_add(ttl_ms),
-                        attempts: 0,
-                        sent_at_ms: now,
-                        window_start_ms,
-                        window_sends,
-                    };
+                    if !take_sms_quota(db, &terminal_key, &limits, now).await? {
+                        return Ok(Some(JposStatus::ExceedsFrequencyLimit));
+                    }
                     store_jpos::put_verify_code(db, &mobile_no, &code).await?;
-                    Ok(true)
+                    Ok(None)
                 })
             })
             .await
             .map_err(|e| store_code(&e))?;
-        if allowed {
-            Ok(JposAnswer {
+        match refused {
+            None => Ok(JposAnswer {
                 status: JposStatus::Approved,
                 body: StatusReply::new(JposStatus::Approved).to_json(),
-            })
-        } else {
-            Err(JposStatus::ExceedsFrequencyLimit)
+            }),
+            Some(status) => Err(status),
         }
     }
 
@@ -69,7 +67,11 @@ impl Flow {
             };
         }
         let row = self.new_row(trace, ROLE_REQUEST, "card_active", &card);
-        let (account, row) = match self.card_account(row, &card).await? {
+        // A blocked card (or frozen account) is not activated: restricted card.
+        let (account, row) = match self
+            .card_account_or(row, &card, JposStatus::RestrictedCard)
+            .await?
+        {
             Ok(found) => found,
             Err(refused) => return Ok(refused),
         };
@@ -124,3 +126,56 @@ impl Flow {
 }
 
 const HOUR_MS: i64 = 3_600_000;
+
+/// The code to store for a new send after `previous`, or why none may be sent: `65` within
+/// the resend interval or past the number's hourly count, `75` when the wrong tries of this
+/// hour are used up (a resend does not reset them).
+fn next_code(
+    previous: Option<&store_jpos::VerifyCode>,
+    code_digest: String,
+    limits: &VerifyCodeLimits,
+    now: i64,
+) -> Result<store_jpos::VerifyCode, JposStatus> {
+    let (window_start_ms, window_sends, attempts) = match previous {
+        Some(p) if now - p.sent_at_ms < limits.resend_ms => {
+            return Err(JposStatus::ExceedsFrequencyLimit)
+        }
+        Some(p) if now - p.window_start_ms < HOUR_MS => {
+            if p.window_sends >= limits.per_number_hour_max {
+                return Err(JposStatus::ExceedsFrequencyLimit);
+            }
+            if p.attempts >= limits.attempts_max {
+                return Err(JposStatus::PinTriesExceededAlt);
+            }
+            (p.window_start_ms, p.window_sends + 1, p.attempts)
+        }
+        _ => (now, 1, 0),
+    };
+    Ok(store_jpos::VerifyCode {
+        code_digest,
+        expires_at_ms: now.saturating_add(limits.ttl_ms),
+        attempts,
+        sent_at_ms: now,
+        window_start_ms,
+        window_sends,
+    })
+}
+
+/// Counts one send against the hourly caps of the terminal and of all terminals; false
+/// (nothing counted) when either is reached.
+async fn take_sms_quota(
+    db: &dyn Db,
+    terminal_key: &str,
+    limits: &VerifyCodeLimits,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let hour = now / HOUR_MS;
+    if !store_jpos::take_sms_quota(db, "*", hour, limits.total_hour_max).await? {
+        return Ok(false);
+    }
+    if store_jpos::take_sms_quota(db, terminal_key, hour, limits.per_terminal_hour_max).await? {
+        return Ok(true);
+    }
+    store_jpos::give_back_sms_quota(db, "*", hour).await?;
+    Ok(false)
+}
