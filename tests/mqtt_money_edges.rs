@@ -66,17 +66,6 @@ impl World {
             .1
     }
 
-    async fn grant(&self, terminal: i64, capability: &str, per_txn: i64, daily: i64) {
-        let (status, body) = self
-            .admin
-            .put(
-                &format!("/admin/v1/terminals/{terminal}/capabilities/{capability}"),
-                json!({"per_transaction_max": per_txn, "daily_max": daily}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-
     async fn transactions(&self, account: i64) -> Vec<Value> {
         let (_, page) = self
             .admin
@@ -114,7 +103,7 @@ async fn capabilities(w: World) {
     assert_eq!(xf(&mut d, &consumption(12, 2, &u, 500, &t)).await, 20);
     assert_eq!(w.balances(a).await["cash"], 5_000);
 
-    w.grant(terminal, "top_up", 1_000, 1_500).await;
+    w.gw.grant(terminal, "top_up", 1_000, 1_500).await;
     let first = d.consume(&consumption(2, 3, &u, 500, &t)).await.unwrap();
     assert_eq!(first["xfCode"], 0, "{first}");
     assert_eq!(
@@ -144,7 +133,7 @@ async fn capabilities(w: World) {
     );
     assert_eq!(xf(&mut d, &consumption(2, 7, &u, 100, &t)).await, 20);
 
-    w.grant(terminal, "load", 300, 0).await;
+    w.gw.grant(terminal, "load", 300, 0).await;
     assert_eq!(xf(&mut d, &consumption(12, 8, &u, 400, &t)).await, 21);
     let load = d.consume(&consumption(12, 9, &u, 300, &t)).await.unwrap();
     assert_eq!(

@@ -60,14 +60,7 @@ impl World {
     async fn granted_device(&self) -> SimDevice {
         let (device, terminal) = self.gw.device().await;
         for capability in ["top_up", "load"] {
-            let (status, body) = self
-                .admin
-                .put(
-                    &format!("/admin/v1/terminals/{terminal}/capabilities/{capability}"),
-                    json!({"per_transaction_max": 0, "daily_max": 0}),
-                )
-                .await;
-            assert_eq!(status, 200, "{body}");
+            self.gw.grant(terminal, capability, 0, 0).await;
         }
         device
     }

@@ -99,6 +99,19 @@ impl MqttGateway {
         }
     }
 
+    /// Grants terminal `terminal` a capability (`top_up`, `load`) with its ceilings (fen,
+    /// 0 = none).
+    pub async fn grant(&self, terminal: i64, capability: &str, per_txn: i64, daily: i64) {
+        let (status, body) = self
+            .admin
+            .put(
+                &format!("/admin/v1/terminals/{terminal}/capabilities/{capability}"),
+                json!({"per_transaction_max": per_txn, "daily_max": daily}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
     /// Registers a new terminal and connects a simulated device for it; returns the
     /// terminal id too.
     pub async fn device(&self) -> (SimDevice, i64) {
