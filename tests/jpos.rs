@@ -471,6 +471,27 @@ async fn activation(c: Config) {
     assert_eq!(j.checkin().await.status(), "00");
     let mobile = "13800000000";
 
+    // Activation is a capability an operator grants the terminal (the fixture does):
+    // revoked, the terminal is refused 58 and nothing is stored.
+    let grant = format!(
+        "/admin/v1/terminals/{}/capabilities/card_activation",
+        j.terminal_id
+    );
+    let (status, _) = j.admin.send(reqwest::Method::DELETE, &grant, None).await;
+    assert_eq!(status, 204);
+    let r = j
+        .post(
+            "/v1/jpos/card/active",
+            &activate_form(&j, 90, mobile, "000000"),
+        )
+        .await;
+    assert_eq!(r.status(), "58", "{}", r.text);
+    let (status, _) = j
+        .admin
+        .put(&grant, json!({"per_transaction_max": 0, "daily_max": 0}))
+        .await;
+    assert_eq!(status, 200);
+
     // A code through the webhook; two wrong tries kill it, even for the right code.
     let sent = send_code(&j, mobile).await;
     assert_eq!(sent.status(), "00", "{}", sent.text);

@@ -5,11 +5,11 @@
 ALTER TABLE journal ADD COLUMN device_fields TEXT;
 
 -- Money-creating or money-moving operations an operator grants a terminal (off unless a
--- row exists): 'top_up' (MQTT mode 2), 'load' (MQTT mode 12, 圈存). Ceilings in fen;
--- 0 = no ceiling.
+-- row exists): 'top_up' (MQTT mode 2), 'load' (MQTT mode 12, 圈存), 'card_activation'
+-- (jpos card/active). Ceilings in fen; 0 = no ceiling.
 CREATE TABLE terminal_capabilities (
     terminal_id          BIGINT NOT NULL REFERENCES terminals(id),
-    capability           TEXT NOT NULL CHECK (capability IN ('top_up', 'load')),
+    capability           TEXT NOT NULL CHECK (capability IN ('top_up', 'load', 'card_activation')),
     per_transaction_max  BIGINT NOT NULL DEFAULT 0,
     daily_max            BIGINT NOT NULL DEFAULT 0,
     granted_at_ms        BIGINT NOT NULL,

@@ -92,6 +92,14 @@ impl Jpos {
             .await;
         assert_eq!(status, 201, "{t}");
         let terminal_id = t["id"].as_i64().unwrap();
+        let activation = format!("/admin/v1/terminals/{terminal_id}/capabilities/card_activation");
+        let (status, grant) = admin
+            .put(
+                &activation,
+                json!({"per_transaction_max": 0, "daily_max": 0}),
+            )
+            .await;
+        assert_eq!(status, 200, "{grant}");
         let pan = random_pan();
         let (status, account) = admin
             .post(

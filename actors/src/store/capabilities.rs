@@ -1,6 +1,6 @@
 //! Terminal capabilities: the money-creating or money-moving operations an operator grants
-//! a terminal (MQTT mode 2 top-up, mode 12 load / 圈存), each with its ceilings. A terminal
-//! without a grant is refused the operation.
+//! a terminal (MQTT mode 2 top-up, mode 12 load / 圈存, jpos card activation), each with its
+//! ceilings. A terminal without a grant is refused the operation.
 
 use super::sql::{query_opt, Db, Row, StoreError};
 use serde::{Deserialize, Serialize};
@@ -14,17 +14,24 @@ pub enum Capability {
     TopUp,
     /// Load to the offline purse (MQTT mode 12, 圈存): moves cash to the purse.
     Load,
+    /// Card activation (jpos `card/active`, 卡激活): makes a card spendable.
+    CardActivation,
 }
 
 impl Capability {
     /// Every capability.
-    pub const ALL: [Capability; 2] = [Capability::TopUp, Capability::Load];
+    pub const ALL: [Capability; 3] = [
+        Capability::TopUp,
+        Capability::Load,
+        Capability::CardActivation,
+    ];
 
     /// The stored and URL name.
     pub const fn as_str(self) -> &'static str {
         match self {
             Capability::TopUp => "top_up",
             Capability::Load => "load",
+            Capability::CardActivation => "card_activation",
         }
     }
 
@@ -33,11 +40,13 @@ impl Capability {
         Capability::ALL.into_iter().find(|c| c.as_str() == name)
     }
 
-    /// The journal kind the capability's postings are recorded as (for daily totals).
-    const fn journal_kind(self) -> &'static str {
+    /// The journal kind the capability's postings are recorded as (for daily totals); `None`
+    /// for a capability that posts nothing.
+    const fn journal_kind(self) -> Option<&'static str> {
         match self {
-            Capability::TopUp => "credit",
-            Capability::Load => "transfer",
+            Capability::TopUp => Some("credit"),
+            Capability::Load => Some("transfer"),
+            Capability::CardActivation => None,
         }
     }
 }
@@ -144,14 +153,16 @@ pub async fn day_usage(
     )
     .await?
     .is_some();
+    let Some(kind) = capability.journal_kind() else {
+        return Ok((retry, 0));
+    };
     let total = query_opt(
         db,
         "SELECT CAST(COALESCE(SUM(posted_amount), 0) AS BIGINT) FROM journal \
-         WHERE terminal = $1 AND kind = $2 \
-         AND status = 'posted' AND business_date = $3",
+         WHERE terminal = $1 AND kind = $2 AND status = 'posted' AND business_date = $3",
         &[
             terminal_key.into(),
-            capability.journal_kind().into(),
+            kind.into(),
             business_date.to_string().into(),
         ],
     )

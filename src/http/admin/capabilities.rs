@@ -32,9 +32,28 @@ impl Validate for GrantBody {
     }
 }
 
+/// The grant of `name` with the body's ceilings; a capability that moves no money
+/// (`card_activation`) takes none.
+fn grant_of(name: &str, body: &GrantBody) -> Result<Grant, ApiError> {
+    let capability = capability(name)?;
+    let money = capability != Capability::CardActivation;
+    if !money && (body.per_transaction_max != 0 || body.daily_max != 0) {
+        return Err(ApiError::invalid(
+            "per_transaction_max",
+            "card_activation moves no money: its ceilings must be 0",
+        ));
+    }
+    Ok(Grant {
+        capability,
+        per_transaction_max: body.per_transaction_max,
+        daily_max: body.daily_max,
+        granted_at_ms: now_ms(),
+    })
+}
+
 fn capability(name: &str) -> Result<Capability, ApiError> {
     Capability::parse(name)
-        .ok_or_else(|| ApiError::invalid("capability", "must be one of top_up, load".to_string()))
+        .ok_or_else(|| ApiError::invalid("capability", "must be top_up, load or card_activation"))
 }
 
 /// Reads the terminal, runs `change` on its grants and reloads its actor.
@@ -81,7 +100,8 @@ pub async fn list(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(found(grants, "terminal")?))
 }
 
-/// Grant a capability (`top_up`, `load`) to a terminal, or change its ceilings.
+/// Grant a capability (`top_up`, `load`, `card_activation`) to a terminal, or change its
+/// ceilings (money capabilities only; `card_activation` has none).
 #[utoipa::path(tag = "terminals", request_body = GrantBody, security(("bearer" = [])), responses(
     (status = 200, body = Grant), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[put("/terminals/{id}/capabilities/{capability}")]
@@ -91,12 +111,7 @@ pub async fn grant(
     body: ValidJson<GrantBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, name) = path.into_inner();
-    let grant = Grant {
-        capability: capability(&name)?,
-        per_transaction_max: body.0.per_transaction_max,
-        daily_max: body.0.daily_max,
-        granted_at_ms: now_ms(),
-    };
+    let grant = grant_of(&name, &body.0)?;
     change_grants(&gw, id, move |db| {
         Box::pin(async move { capabilities::grant(db, id, &grant).await })
     })

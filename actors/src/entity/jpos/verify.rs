@@ -1,6 +1,7 @@
 //! SMS verification codes (发送验证码) and card activation (卡激活).
 
 use super::*;
+use crate::store::capabilities::Capability;
 
 impl Flow {
     /// Stores a new code's digest if the terminal is checked in and every cap allows: the
@@ -59,6 +60,13 @@ impl Flow {
         id_type: String,
         attempts_max: i64,
     ) -> Result<JposAnswer, JposStatus> {
+        // Activation makes a card spendable: only where an operator granted it.
+        if self.state.grant(Capability::CardActivation).is_none() {
+            metrics::counter!("posgate_jpos_capability_refusals_total",
+                "capability" => Capability::CardActivation.as_str())
+            .increment(1);
+            return Err(JposStatus::NotPermittedToTerminal);
+        }
         self.require_batch(trace.batch_no).await?;
         if let Some(row) = self.find(trace, ROLE_REQUEST).await? {
             return match self.existing(row) {
