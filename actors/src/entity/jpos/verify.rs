@@ -51,6 +51,17 @@ impl Flow {
         }
     }
 
+    /// `58` unless an operator granted the terminal `capability`.
+    fn require_capability(&self, capability: Capability) -> Result<(), JposStatus> {
+        if self.state.grant(capability).is_some() {
+            return Ok(());
+        }
+        metrics::counter!("posgate_jpos_capability_refusals_total",
+            "capability" => capability.as_str())
+        .increment(1);
+        Err(JposStatus::NotPermittedToTerminal)
+    }
+
     pub(super) async fn card_activate(
         &self,
         trace: JposTrace,
@@ -61,12 +72,7 @@ impl Flow {
         attempts_max: i64,
     ) -> Result<JposAnswer, JposStatus> {
         // Activation makes a card spendable: only where an operator granted it.
-        if self.state.grant(Capability::CardActivation).is_none() {
-            metrics::counter!("posgate_jpos_capability_refusals_total",
-                "capability" => Capability::CardActivation.as_str())
-            .increment(1);
-            return Err(JposStatus::NotPermittedToTerminal);
-        }
+        self.require_capability(Capability::CardActivation)?;
         self.require_batch(trace.batch_no).await?;
         if let Some(row) = self.find(trace, ROLE_REQUEST).await? {
             return match self.existing(row) {
