@@ -14,6 +14,12 @@
 //! lost replies resolved by the pending-row sweeper (the answer of a request is forgotten
 //! in the database, as a crash after its postings would leave it).
 //!
+//! Not raced: a partial refund and another posting on the same card (another partial
+//! refund, a consume). A refund's points and its grant taken back are two ledger
+//! transactions and its reply reads the balance after them, so its `pointBalance` may
+//! include the other terminal's posting: the money is right, the answers need not fit one
+//! serial order (racing full refunds, or a cancel and a refund, post for one side only).
+//!
 //! The model restates the rules of `docs/protocols.md` (jpos) and `docs/error-codes.md`
 //! (jpos `status`); it shares no code with the gateway. `POSGATE_SIM_SEEDS` and
 //! `POSGATE_SIM_OPS` set the run (see `common/sim.rs`); a failing run names its seed and
