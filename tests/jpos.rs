@@ -45,6 +45,7 @@ on_both_backends!(
     racing_refunds_pay_once,
     cards_spend_once_activated,
     cancel_reversal_completes_after_vouchers_used,
+    reversal_of_a_refunded_cash_consume,
 );
 
 async fn scenario(c: Config) {
@@ -1489,4 +1490,36 @@ async fn cancel_reversal_completes_after_vouchers_used(c: Config) {
     let back = j.post("/v1/jpos/trans/cancelReversal", &cancel).await;
     assert_eq!(back.status(), "00", "{}", back.text);
     assert_eq!((j.points().await, held(&j).await), (9_800, vec![0]));
+}
+
+/// A cash-only consume (its points are all granted) that was refunded, in part or in whole,
+/// cannot be reversed, like any refunded consume: `96`, not stored, nothing moves. Its
+/// refund took the granted points back already; a void took them a second time (found by
+/// the jpos protocol simulation, `tests/protocol_sim_jpos.rs`).
+async fn reversal_of_a_refunded_cash_consume(c: Config) {
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let form = j.consume_form(1, 1, "0", "50.00");
+    let sale = j.post("/v1/jpos/trans/consume", &form).await;
+    assert_eq!(sale.json["persentPoint"], "50.00", "{}", sale.text);
+    let serial = sale.json["serialNo"].as_str().unwrap().to_string();
+    let part = j
+        .post(
+            "/v1/jpos/refunds",
+            &j.refund_form(1, 2, &serial, Some(("0", "20.00"))),
+        )
+        .await;
+    assert_eq!(part.json["returnPersentPoint"], "20.00", "{}", part.text);
+    assert_eq!(j.points().await, 13_000);
+    let rev = j.post("/v1/jpos/trans/consumeReversal", &form).await;
+    assert_eq!(rev.status(), "96", "{}", rev.text);
+    assert_eq!(j.points().await, 13_000);
+    let rest = j
+        .post("/v1/jpos/refunds", &j.refund_form(1, 3, &serial, None))
+        .await;
+    assert_eq!(rest.json["returnPersentPoint"], "30.00", "{}", rest.text);
+    assert_eq!(j.points().await, 10_000);
+    let rev = j.post("/v1/jpos/trans/consumeReversal", &form).await;
+    assert_eq!(rev.status(), "96", "{}", rev.text);
+    assert_eq!(j.points().await, 10_000);
 }

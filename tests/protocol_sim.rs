@@ -18,6 +18,7 @@
 mod common;
 
 use common::mqtt::{Backend, MqttGateway};
+use common::sim;
 use posgate::sim::mqtt_device::SimDevice;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -237,11 +238,7 @@ fn body(mode: i64, pos: i64, user: &str, pay_money: i64, second: usize) -> Value
 
 impl Sim {
     fn fail(&self, what: String) -> ! {
-        panic!(
-            "protocol simulation failed: seed {} step {} ({}): {what}\n\
-             replay with POSGATE_SIM_SEEDS={}",
-            self.seed, self.step, self.op, self.seed
-        );
+        sim::fail(self.seed, self.step, &self.op, what)
     }
 
     fn check(&self, expect: Expect, got: &Value) {
@@ -513,37 +510,12 @@ async fn run_seed(backend: Backend, seed: u64, ops: usize) {
     eprintln!("protocol simulation: {backend:?} seed {seed}, {ops} operations, model held");
 }
 
-fn seeds() -> Vec<u64> {
-    std::env::var("POSGATE_SIM_SEEDS")
-        .ok()
-        .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 2, 3])
-}
-
-fn ops() -> usize {
-    std::env::var("POSGATE_SIM_OPS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000)
-}
-
 #[actix_rt::test]
 async fn mqtt_sequences_hold_the_model_on_sqlite() {
-    // Seeds run side by side (each on a gateway of its own): a step waits on the network.
-    futures::future::join_all(
-        seeds()
-            .into_iter()
-            .map(|s| run_seed(Backend::Sqlite, s, ops())),
-    )
-    .await;
+    sim::run_seeds(|seed, ops| run_seed(Backend::Sqlite, seed, ops)).await;
 }
 
 #[actix_rt::test]
 async fn mqtt_sequences_hold_the_model_on_postgres() {
-    futures::future::join_all(
-        seeds()
-            .into_iter()
-            .map(|s| run_seed(Backend::Postgres, s, ops())),
-    )
-    .await;
+    sim::run_seeds(|seed, ops| run_seed(Backend::Postgres, seed, ops)).await;
 }

@@ -528,7 +528,17 @@ pub async fn with_store(pg: bool) -> Option<(Config, posgate_actors::store::Stor
 /// A crash after the postings of a request and before its answer was stored: the row of
 /// (terminal, trace) is set back to `pending`, its reply forgotten.
 pub async fn forget_answer(j: &Jpos, store: &posgate_actors::store::Store, trace: u32) {
-    let key = format!("jpos:{}:{}", j.store_no, j.terminal_no);
+    forget_answer_at(j, store, &j.terminal_no, trace).await;
+}
+
+/// [`forget_answer`] for the request at `trace` of another terminal of the store.
+pub async fn forget_answer_at(
+    j: &Jpos,
+    store: &posgate_actors::store::Store,
+    terminal_no: &str,
+    trace: u32,
+) {
+    let key = format!("jpos:{}:{terminal_no}", j.store_no);
     let trace = format!("{trace:06}");
     let n = store
         .transaction(move |db| {
@@ -548,9 +558,14 @@ pub async fn forget_answer(j: &Jpos, store: &posgate_actors::store::Store, trace
 
 /// The admin API's pending list, this terminal's rows only.
 pub async fn pending_rows(j: &Jpos) -> Vec<Value> {
+    pending_rows_of(j, &j.terminal_no).await
+}
+
+/// The admin API's pending list, the rows of one terminal of the store.
+pub async fn pending_rows_of(j: &Jpos, terminal_no: &str) -> Vec<Value> {
     let (status, rows) = j.admin.get("/admin/v1/jpos/pending?limit=500").await;
     assert_eq!(status, 200, "{rows}");
-    let key = format!("jpos:{}:{}", j.store_no, j.terminal_no);
+    let key = format!("jpos:{}:{terminal_no}", j.store_no);
     rows.as_array()
         .unwrap()
         .iter()
@@ -561,9 +576,14 @@ pub async fn pending_rows(j: &Jpos) -> Vec<Value> {
 
 /// Waits (bounded) until the sweeper has resolved the request at `trace`; returns its row.
 pub async fn resolved_by_sweeper(j: &Jpos, trace: u32) -> Value {
+    resolved_by_sweeper_at(j, &j.terminal_no, trace).await
+}
+
+/// [`resolved_by_sweeper`] for the request at `trace` of another terminal of the store.
+pub async fn resolved_by_sweeper_at(j: &Jpos, terminal_no: &str, trace: u32) -> Value {
     let trace = format!("{trace:06}");
     for _ in 0..300 {
-        let found = pending_rows(j).await.into_iter().find(|r| {
+        let found = pending_rows_of(j, terminal_no).await.into_iter().find(|r| {
             r["trace_no"] == trace.as_str()
                 && r["role"] == "request"
                 && r["resolved_by"] == "sweeper"
@@ -575,7 +595,7 @@ pub async fn resolved_by_sweeper(j: &Jpos, trace: u32) -> Value {
     }
     panic!(
         "the sweeper did not resolve trace {trace}: {:?}",
-        pending_rows(j).await
+        pending_rows_of(j, terminal_no).await
     );
 }
 

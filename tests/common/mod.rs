@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod mqtt;
+pub mod sim;
 
 use posgate::config::Config;
 use posgate::secret::Secret;

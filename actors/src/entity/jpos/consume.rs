@@ -365,10 +365,17 @@ impl Flow {
         rev: &TransRow,
         original: &TransRow,
     ) -> Result<Option<String>, JposAnswer> {
+        let now = self.call.now_ms;
+        // Refunded, even in part: still in effect, and a void would give back again what
+        // the refunds did (the ledger sees only the points part; a cash-only consume's
+        // grant was taken back by its refund). Not stored: the terminal keeps retrying.
+        if original.refunded_point + original.refunded_cash > 0 {
+            tracing::warn!(terminal = %self.key, "jpos reversal of a refunded consume");
+            return Err(JposAnswer::refuse(JposStatus::SystemBusy, now));
+        }
         if Self::consume_op(original.point_amount, original.persent_point).is_none() {
             return Ok(None);
         }
-        let now = self.call.now_ms;
         let account = original.account_id.unwrap_or_default();
         let void = Operation::Void {
             original_key: original.ledger_key.clone().unwrap_or_default(),
