@@ -94,9 +94,28 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* The TOML file rendered from .Values.config. */}}
+{{/* The TOML file rendered from .Values.config: [section] tables of key = value. Not
+toToml: it writes every number as a float (16.0), which posgate's integer settings refuse. */}}
 {{- define "posgate.configToml" -}}
-{{- toToml .Values.config }}
+{{- range $section, $settings := .Values.config }}
+{{- if not (kindIs "map" $settings) }}
+{{- fail (printf "config.%s must be a section (a map of settings)" $section) }}
+{{- end }}
+[{{ $section }}]
+{{- range $key, $value := $settings }}
+{{ $key }} = {{ include "posgate.tomlValue" $value }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* One TOML value: integers without a fraction, strings and lists as JSON (valid TOML). */}}
+{{- define "posgate.tomlValue" -}}
+{{- if or (kindIs "float64" .) (kindIs "int64" .) (kindIs "int" .) }}
+{{- if eq (float64 (int64 .)) (float64 .) }}{{ int64 . }}{{ else }}{{ . }}{{ end }}
+{{- else if kindIs "bool" . }}{{ . }}
+{{- else if or (kindIs "string" .) (kindIs "slice" .) }}{{ toJson . }}
+{{- else }}{{ fail (printf "config values must be numbers, booleans, strings or lists, not %s" (kindOf .)) }}
+{{- end }}
 {{- end }}
 
 {{/* Fails rendering when the grace period does not cover the preStop delay plus the drain. */}}
