@@ -53,6 +53,7 @@ pub fn metrics_handle() -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
+            zero_alerting_counters();
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())
@@ -96,4 +97,23 @@ fn describe() {
         "posgate_ledger_errors_total",
         "ledger batch failures by kind (conflict_retried, unavailable, constraint, invariant...)"
     );
+}
+
+/// Exports, at 0, the counters the alert rules watch with `increase()` (rare events), so the
+/// first event after a start is an increase Prometheus sees, not a new series.
+fn zero_alerting_counters() {
+    metrics::counter!("posgate_pospal_balance_mismatches_total").increment(0);
+    for kind in [
+        "conflict_retried",
+        "unavailable",
+        "constraint",
+        "conflict",
+        "decode",
+        "invariant",
+    ] {
+        metrics::counter!("posgate_ledger_errors_total", "kind" => kind).increment(0);
+    }
+    for kind in ["accounts_shard", "terminal", "merchant", "venue"] {
+        metrics::counter!("posgate_mailbox_rejections_total", "kind" => kind).increment(0);
+    }
 }
