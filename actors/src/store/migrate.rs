@@ -97,6 +97,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),
         sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
     },
+    Migration {
+        version: 16,
+        name: "partner_intake",
+        postgres: include_str!("../../../sql/postgres/0016_partner_intake.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0016_partner_intake.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).
