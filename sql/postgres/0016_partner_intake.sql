@@ -33,3 +33,15 @@ CREATE TABLE partner_intake_replays (
     at_ms               BIGINT NOT NULL
 );
 CREATE INDEX partner_intake_replays_intake ON partner_intake_replays (intake_id, id);
+
+-- Pospal reconciliation (issue 11): a mismatch is of cash (afterUsedMoney) or points
+-- (afterGaintPoint, business key suffixed ':points'), and an operator resolves it, with a
+-- note, or by posting an adjustment that makes posgate follow Pospal.
+ALTER TABLE pospal_balance_mismatches ADD COLUMN asset TEXT NOT NULL DEFAULT 'cash';
+ALTER TABLE pospal_balance_mismatches ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+ALTER TABLE pospal_balance_mismatches ADD COLUMN resolution TEXT NOT NULL DEFAULT '';
+ALTER TABLE pospal_balance_mismatches ADD COLUMN note TEXT NOT NULL DEFAULT '';
+ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_at_ms BIGINT;
+ALTER TABLE pospal_balance_mismatches ADD COLUMN adjustment_key TEXT;
+CREATE INDEX pospal_balance_mismatches_open ON pospal_balance_mismatches (merchant_id, status, id);

@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(pospal::events)
             .service(pospal::mismatches)
             .service(pospal::documents)
+            .service(pospal::resolve_mismatch)
             .service(intake::list)
             .service(intake::get)
             .service(intake::replay)
