@@ -1061,3 +1061,149 @@ async fn serializer_variants_lose_no_notification_on_postgres() {
     };
     serializer_variants_scenario(config(Some(url))).await;
 }
+
+impl Pospal {
+    /// The appKey as the database holds it.
+    async fn stored_key(&self) -> String {
+        let app_id = self.app_id.clone();
+        self.running
+            .gateway
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let rows = db
+                        .query(
+                            "SELECT app_key FROM pospal_apps WHERE app_id = $1",
+                            &[app_id.as_str().into()],
+                        )
+                        .await?;
+                    rows[0].text(0)
+                })
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Writes the appKey in clear, as a database of before sealing holds it.
+    async fn store_key_in_clear(&self) {
+        let (app_id, key) = (self.app_id.clone(), self.app_key.clone());
+        self.running
+            .gateway
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    db.execute(
+                        "UPDATE pospal_apps SET app_key = $1 WHERE app_id = $2",
+                        &[key.as_str().into(), app_id.as_str().into()],
+                    )
+                    .await
+                })
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Stops this gateway and starts another on the same database.
+    async fn restart(self, config: Config) -> Pospal {
+        let Pospal {
+            running,
+            merchant,
+            app_id,
+            app_key,
+            ..
+        } = self;
+        running.stop().await;
+        let running = posgate::app::start(config).await.expect("restart gateway");
+        let admin = Admin::new(format!("http://{}", running.addr));
+        Pospal {
+            running,
+            admin,
+            merchant,
+            app_id,
+            app_key,
+        }
+    }
+}
+
+/// Review 4.5: the appKey (also the merchant's open-API credential) is stored encrypted
+/// under the configured key-encryption key; keys stored in clear before are sealed at
+/// startup; a gateway with another key-encryption key cannot use them (503, nothing
+/// stored) until the key is put again.
+async fn sealed_app_keys_scenario(config: impl Fn(Option<&str>) -> Config) {
+    let p = Pospal::start(config(None)).await;
+    let stored = p.stored_key().await;
+    assert!(stored.starts_with("gcm1:"), "sealed: {stored}");
+    assert!(!stored.contains(&p.app_key) && !stored.contains(&hex::encode(&p.app_key)));
+    let recharge = |n: i64| {
+        format!(r#"{{"customerUid":{n},"datetime":"2021-05-10 09:00:00","rechargeMoney":1.00}}"#)
+    };
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(1), 1).await.1,
+        "accepted"
+    );
+    // A database of before: the key in clear. The next start seals it.
+    p.store_key_in_clear().await;
+    let p = p.restart(config(None)).await;
+    let stored = p.stored_key().await;
+    assert!(
+        stored.starts_with("gcm1:") && !stored.contains(&p.app_key),
+        "{stored}"
+    );
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(2), 2).await.1,
+        "accepted"
+    );
+    // Another key-encryption key: the stored key does not open; Pospal is told to retry.
+    let other = "ab".repeat(32);
+    let p = p.restart(config(Some(&other))).await;
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(3), 3).await.0,
+        503
+    );
+    assert_eq!(p.intake("all").await.len(), 2, "nothing stored for it");
+    // The operator puts the key again: sealed under the new key-encryption key.
+    let (status, _) = p
+        .admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{}", p.app_id),
+            json!({"merchant_id": p.merchant, "app_key": p.app_key}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(3), 3).await.1,
+        "accepted"
+    );
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn app_keys_are_stored_sealed_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("posgate-pospal-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("posgate.db").to_string_lossy().into_owned();
+    sealed_app_keys_scenario(|kek| {
+        let mut c = config(None);
+        c.database.sqlite_path = path.clone();
+        if let Some(kek) = kek {
+            c.pospal.key_encryption_key = posgate::secret::Secret::new(kek.into());
+        }
+        c
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn app_keys_are_stored_sealed_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    sealed_app_keys_scenario(|kek| {
+        let mut c = config(Some(url.clone()));
+        if let Some(kek) = kek {
+            c.pospal.key_encryption_key = posgate::secret::Secret::new(kek.into());
+        }
+        c
+    })
+    .await;
+}

@@ -23,7 +23,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use posgate_actors::entity::{pospal_plan, EntityError, PospalDelivery, PospalNotify};
 use posgate_actors::store::intake::{self, NewIntake, Partner};
 use posgate_actors::store::{now_ms, pospal as store_pospal};
-use posgate_protocols::pospal::{verify_signature, AppKey, Cmd, Envelope, PospalError, Refusal};
+use posgate_actors::store::{Store, StoreError};
+use posgate_protocols::pospal::{
+    verify_signature, AppKey, Cmd, Envelope, KeyEncryptionKey, PospalError, Refusal,
+};
 use serde_json::json;
 
 /// Registers the notification route at its configured path.
@@ -153,7 +156,15 @@ async fn authenticate(
         .headers()
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
-    let key = AppKey::new(app.app_key.expose().clone());
+    let key = match gw.pospal_kek.open(&app.app_id, app.app_key.expose()) {
+        Ok(key) => key,
+        Err(e) => {
+            // A key-encryption key that changed: every notification of the app fails the
+            // same way until the key is put again; Pospal retries meanwhile.
+            tracing::error!(cmd, app_id = %app.app_id, error = %e, "Pospal appKey cannot be opened");
+            return Err((Refusal::Busy, cmd));
+        }
+    };
     if !signature.is_some_and(|s| verify_signature(&key, body, s)) {
         tracing::info!(
             cmd,
@@ -260,4 +271,34 @@ pub async fn replay(gw: &Gateway, merchant_id: i64, raw: &[u8]) -> Interpreted {
         Ok(_) => Interpreted::Dead("appId: not an app of this merchant".into()),
         Err(e) => Interpreted::Busy(e.to_string()),
     }
+}
+
+/// Seals an appKey for storage (a fresh random nonce each time).
+pub fn seal_key(kek: &KeyEncryptionKey, app_id: &str, app_key: &str) -> String {
+    kek.seal(app_id, &AppKey::new(app_key), rand::random())
+}
+
+/// Seals every appKey still stored in clear (a database from before sealing). Runs at
+/// startup, after the migrations; idempotent, and safe with replicas starting together (a
+/// row changed meanwhile is left to its writer).
+pub async fn seal_clear_keys(store: &Store, kek: &KeyEncryptionKey) -> Result<(), StoreError> {
+    let kek = kek.clone();
+    let sealed = store
+        .transaction(move |db| {
+            Box::pin(async move {
+                let mut sealed = 0usize;
+                for (app_id, key) in store_pospal::clear_keys(db).await? {
+                    let stored = seal_key(&kek, &app_id, key.expose());
+                    if store_pospal::replace_key(db, &app_id, key.expose(), &stored).await? {
+                        sealed += 1;
+                    }
+                }
+                Ok(sealed)
+            })
+        })
+        .await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "Pospal appKeys stored in clear are now sealed");
+    }
+    Ok(())
 }

@@ -16,7 +16,9 @@ pub struct App {
     pub app_id: String,
     /// The merchant its notifications belong to.
     pub merchant_id: i64,
-    /// The signing key (md5(appKey + body)); never shown, never logged.
+    /// The signing key (md5(appKey + body)) as stored: sealed (`gcm1:...`, see
+    /// `posgate_protocols::pospal::sealed`), or in clear until the startup sealing pass has
+    /// run over a database of before. Never shown, never logged.
     pub app_key: Secret<String>,
     /// Whether notifications from it are taken.
     pub active: bool,
@@ -39,8 +41,8 @@ fn app_row(r: &Row) -> Result<App, StoreError> {
     })
 }
 
-/// Creates an app, or replaces the key, merchant and status of an existing one; returns it
-/// and whether it was created.
+/// Creates an app, or replaces the key (as stored: sealed), merchant and status of an
+/// existing one; returns it and whether it was created.
 pub async fn put_app(
     db: &dyn Db,
     app_id: &str,
@@ -79,6 +81,35 @@ pub async fn get_app(db: &dyn Db, app_id: &str) -> Result<Option<App>, StoreErro
         .as_ref()
         .map(app_row)
         .transpose()
+}
+
+/// Every app whose key is still stored in clear (a database of before sealing): appId and
+/// key.
+pub async fn clear_keys(db: &dyn Db) -> Result<Vec<(String, Secret<String>)>, StoreError> {
+    db.query(
+        "SELECT app_id, app_key FROM pospal_apps WHERE substr(app_key, 1, 5) <> 'gcm1:'",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.text(0)?, Secret::new(r.text(1)?))))
+    .collect()
+}
+
+/// Replaces an app's stored key, unless it changed meanwhile (`was`); returns whether it did.
+pub async fn replace_key(
+    db: &dyn Db,
+    app_id: &str,
+    was: &str,
+    stored: &str,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE pospal_apps SET app_key = $1 WHERE app_id = $2 AND app_key = $3",
+            &[stored.into(), app_id.into(), was.into()],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// A merchant's apps, by appId.

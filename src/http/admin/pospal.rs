@@ -111,12 +111,13 @@ pub async fn put_app(
         app_key,
         active,
     } = body.0;
+    let sealed = crate::http::pospal::seal_key(&gw.pospal_kek, &app_id, &app_key);
     let saved = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::get_merchant(db, merchant_id).await?.is_none() {
                 return Ok(None);
             }
-            store_pospal::put_app(db, &app_id, merchant_id, &app_key, active, now_ms())
+            store_pospal::put_app(db, &app_id, merchant_id, &sealed, active, now_ms())
                 .await
                 .map(Some)
         })
