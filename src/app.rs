@@ -51,6 +51,8 @@ pub struct Gateway {
     pub ktv_kek: posgate_protocols::ktv::AesKey,
     /// The key that encrypts the stored Pospal appKeys.
     pub pospal_kek: posgate_protocols::pospal::KeyEncryptionKey,
+    /// How many refused Pospal requests are kept a minute.
+    pub pospal_refusals: posgate_actors::store::intake::RefusalBudget,
     /// Cipher mode of sealed KTV uploads (`ktv.cipher_mode`).
     pub ktv_mode: posgate_protocols::ktv::AesMode,
 }
@@ -237,6 +239,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         wj091,
         ktv_kek,
         pospal_kek,
+        pospal_refusals: posgate_actors::store::intake::RefusalBudget::new(
+            crate::http::pospal::REFUSALS_KEPT_PER_MINUTE,
+        ),
         // Validated with the rest of the configuration.
         ktv_mode: posgate_protocols::ktv::AesMode::parse(&config.ktv.cipher_mode)
             .unwrap_or_default(),

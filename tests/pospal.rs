@@ -2,7 +2,7 @@
 //! Pospal signs them: every cmd of the spec consumed once (redeliveries with new message ids
 //! change nothing), members and recharges credited, tickets mirrored with their balance
 //! compared, a reverse undoing its ticket, stock flows and orders folded whatever the arrival
-//! order, and refusals (signature, appId, malformed, too large) that store nothing. The
+//! order, and refusals (signature, appId, malformed, too large) that apply nothing. The
 //! ledger scenario runs on SQLite and PostgreSQL.
 
 mod common;
@@ -1206,4 +1206,102 @@ async fn app_keys_are_stored_sealed_on_postgres() {
         c
     })
     .await;
+}
+
+/// Review 4.6: requests refused before authentication are kept as untrusted evidence
+/// (listed, never interpreted); one refused because posgate did not know the app yet is
+/// re-checked by an operator once the app is registered, and then enters the intake.
+async fn refused_requests_scenario(config: Config) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let p = Pospal::start(config).await;
+    let marker = rand::random::<u32>();
+    let uid = i64::from(marker) + 1;
+    let recharge =
+        format!(r#"{{"customerUid":{uid},"datetime":"2021-05-10 09:00:00","rechargeMoney":3.00}}"#);
+    // Signed with a key posgate does not have (yet), for an app it does not know (yet).
+    let late_app = format!("late{marker}");
+    let late_key = format!("LATEKEY{marker:016}");
+    let late = json!({"cmd": "customer.recharge", "timestamp": 2, "bornTimeStamp": 1,
+        "version": "1.0", "appId": late_app, "body": recharge})
+    .to_string();
+    assert_eq!(p.post_raw(&late, Some(sign(&late_key, &late))).await, 403);
+    // A forged one for the known app, and a malformed one.
+    let forged = p.envelope("customer.recharge", &recharge, 3);
+    assert_eq!(
+        p.post_raw(&forged, Some(sign("not-the-key-0123456", &forged)))
+            .await,
+        401
+    );
+    let broken = format!(r#"{{"cmd":"x","marker":{marker}"#);
+    assert_eq!(p.post_raw(&broken, None).await, 400);
+    let (status, kept) = p
+        .admin
+        .get("/admin/v1/intake/refused?partner=pospal&limit=500")
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    let mine = |raw: &str| {
+        kept.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["body_b64"] == b64.encode(raw.as_bytes()))
+            .cloned()
+            .unwrap_or_else(|| panic!("kept: {raw}"))
+    };
+    let late_row = mine(&late);
+    assert_eq!(
+        (
+            late_row["refusal"].as_str(),
+            late_row["claimed_owner"].as_str()
+        ),
+        (Some("unknown_app"), Some(late_app.as_str()))
+    );
+    assert_eq!(
+        late_row["headers"]["data-signature"],
+        sign(&late_key, &late)
+    );
+    let forged_row = mine(&forged);
+    assert_eq!(forged_row["refusal"], "bad_signature");
+    assert_eq!(mine(&broken)["refusal"], "malformed");
+    // Nothing of them was interpreted.
+    assert_eq!(p.member_account(uid).await, None);
+    assert!(p.intake("all").await.is_empty());
+    // Re-checked before the app exists: still refused.
+    let recheck = |row: &Value| format!("/admin/v1/intake/refused/{}/recheck", row["id"]);
+    let who = json!({"operator": "ops-1", "note": "app registered late"});
+    assert_eq!(p.admin.post(&recheck(&late_row), who.clone()).await.0, 409);
+    // The app is registered (with the key Pospal signs with): the re-check takes it in.
+    let (status, _) = p
+        .admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{late_app}"),
+            json!({"merchant_id": p.merchant, "app_key": late_key}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, taken) = p.admin.post(&recheck(&late_row), who.clone()).await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["status"], "replayed");
+    assert_eq!(taken["body_b64"], b64.encode(late.as_bytes()));
+    assert_eq!(taken["replays"][0]["operator"], "ops-1");
+    let account = p.member_account(uid).await.expect("credited");
+    assert_eq!(p.balances(account).await["cash"], 300);
+    // Once only; and a forgery stays refused.
+    assert_eq!(p.admin.post(&recheck(&late_row), who.clone()).await.0, 409);
+    assert_eq!(p.admin.post(&recheck(&forged_row), who).await.0, 409);
+    assert_eq!(p.balances(account).await["cash"], 300);
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn refused_requests_are_kept_and_rechecked_on_sqlite() {
+    refused_requests_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn refused_requests_are_kept_and_rechecked_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    refused_requests_scenario(config(Some(url))).await;
 }

@@ -45,3 +45,24 @@ ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_by TEXT NOT NULL DEFAU
 ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_at_ms BIGINT;
 ALTER TABLE pospal_balance_mismatches ADD COLUMN adjustment_key TEXT;
 CREATE INDEX pospal_balance_mismatches_open ON pospal_balance_mismatches (merchant_id, status, id);
+
+-- Refused partner requests (bad envelope, unknown appId, bad signature, too large): nothing
+-- in them is trusted, so they are never interpreted, only kept as evidence, bounded: the
+-- first 64 KiB of the body, at most a configured number of rows per partner (the oldest
+-- go), and a per-minute rate limit in the gateway (what is over it is only counted). A
+-- refused request whose cause was posgate's configuration (an app registered late, a key
+-- rotated) can be re-checked by an operator: if it now authenticates, it enters the intake.
+CREATE TABLE partner_refusals (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    partner             TEXT NOT NULL CHECK (partner IN ('pospal', 'ktv')),
+    refusal             TEXT NOT NULL,
+    reason              TEXT NOT NULL,
+    claimed_owner       TEXT NOT NULL,
+    body_b64            TEXT NOT NULL,
+    body_bytes          BIGINT NOT NULL,
+    truncated           BIGINT NOT NULL,
+    headers             TEXT NOT NULL,
+    received_at_ms      BIGINT NOT NULL,
+    recheck_intake_id   BIGINT
+);
+CREATE INDEX partner_refusals_partner ON partner_refusals (partner, id);

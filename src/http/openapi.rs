@@ -49,7 +49,7 @@ impl Modify for BearerAuth {
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
         pospal::resolve_mismatch,
-        intake::list, intake::get, intake::replay,
+        intake::list, intake::get, intake::replay, intake::list_refused, intake::recheck,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,

@@ -82,6 +82,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(pospal::documents)
             .service(pospal::resolve_mismatch)
             .service(intake::list)
+            .service(intake::list_refused)
+            .service(intake::recheck)
             .service(intake::get)
             .service(intake::replay)
             .service(venues::create)
