@@ -1305,3 +1305,124 @@ async fn refused_requests_are_kept_and_rechecked_on_postgres() {
     };
     refused_requests_scenario(config(Some(url))).await;
 }
+
+/// Issue 11 deliverable 5 (Pospal half): ticket totals per merchant and business day, as
+/// JSON and CSV, each ticket counted once whatever Pospal redelivers.
+async fn ticket_totals_scenario(config: Config) {
+    let p = Pospal::start(config).await;
+    let (uid, _) = p.member_with("100.00").await;
+    let member_ticket = |sn: &str, kind: i64, yuan: &str, date: &str| {
+        format!(
+            r#"{{"sn":"{sn}{uid}","customerUid":{uid},"ticketType":{kind},
+                "customerBalanceUsedLogs":[{{"usedMoney":{yuan},"datetime":"{date} 10:00:00","operateType":{kind}}}],
+                "customerPointGaintLogs":[{{"gaintPoint":{yuan},"datetime":"{date} 10:00:00","operateType":{kind}}}]}}"#
+        )
+    };
+    let sends = [
+        (
+            "ticket.new",
+            member_ticket("A", 1, "10.00", "2026-11-30"),
+            10,
+        ),
+        (
+            "ticket.new",
+            member_ticket("B", 1, "5.50", "2026-11-30"),
+            11,
+        ),
+        (
+            "ticket.new",
+            member_ticket("C", 2, "-2.00", "2026-11-30"),
+            12,
+        ),
+        (
+            "ticket.new",
+            member_ticket("D", 1, "1.00", "2026-12-01"),
+            13,
+        ),
+        (
+            "ticket.new",
+            r#"{"sn":"N1","customerUid":0,"ticketType":1,"totalAmount":12.34,
+                "customerBalanceUsedLogs":[{"usedMoney":0,"datetime":"2026-12-01 11:00:00"}]}"#
+                .to_string(),
+            14,
+        ),
+        (
+            "ticket.reverse",
+            format!(
+                r#"{{"sn":"D{uid}","customerUid":{uid},"ticketType":3,"customerBalanceUsedLogs":[{{"usedMoney":-1.00,"datetime":"2026-12-01 12:00:00","operateType":3}}]}}"#
+            ),
+            15,
+        ),
+    ];
+    for (cmd, body, born) in &sends {
+        assert_eq!(p.send_born(cmd, body, *born).await.1, "accepted", "{body}");
+        // Redelivered: counted once.
+        assert_eq!(p.send_born(cmd, body, *born).await.1, "duplicate");
+    }
+    let path = |q: &str| {
+        format!(
+            "/admin/v1/merchants/{}/pospal/ticket-totals?{q}",
+            p.merchant
+        )
+    };
+    let (status, days) = p.admin.get(&path("from=2026-11-01&to=2026-12-31")).await;
+    assert_eq!(status, 200, "{days}");
+    assert_eq!(
+        days,
+        json!([
+            {"merchant_id": p.merchant, "business_date": "2026-11-30", "tickets": 3, "sales": 2,
+             "refunds": 1, "other_tickets": 0, "reverses": 0, "member_tickets": 3,
+             "member_cash_used": 1_350, "points_gained": 1_350, "total_amount": 0},
+            {"merchant_id": p.merchant, "business_date": "2026-12-01", "tickets": 2, "sales": 2,
+             "refunds": 0, "other_tickets": 0, "reverses": 1, "member_tickets": 1,
+             "member_cash_used": 100, "points_gained": 100, "total_amount": 1_234},
+        ])
+    );
+    let res = client()
+        .get(format!(
+            "{}{}",
+            p.admin.base,
+            path("from=2026-12-01&to=2026-12-01&format=csv")
+        ))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert_eq!(
+        res.text().await.unwrap(),
+        "business_date,tickets,sales,refunds,other_tickets,reverses,member_tickets,\
+         member_cash_used,points_gained,total_amount\n2026-12-01,2,2,0,0,1,1,100,100,1234\n"
+    );
+    for bad in [
+        "from=2026-12-02&to=2026-12-01",
+        "from=2026-13-01&to=2026-12-01",
+        "from=2025-01-01&to=2026-12-01",
+        "from=2026-12-01&to=2026-12-01&format=xml",
+    ] {
+        assert_eq!(p.admin.get(&path(bad)).await.0, 400, "{bad}");
+    }
+    let (status, _) = p
+        .admin
+        .get("/admin/v1/merchants/999999999/pospal/ticket-totals?from=2026-12-01&to=2026-12-01")
+        .await;
+    assert_eq!(status, 404);
+    p.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn ticket_totals_per_business_day_on_sqlite() {
+    ticket_totals_scenario(config(None)).await;
+}
+
+#[actix_rt::test]
+async fn ticket_totals_per_business_day_on_postgres() {
+    let Some(url) = testing::scratch_pg_url() else {
+        return;
+    };
+    ticket_totals_scenario(config(Some(url))).await;
+}

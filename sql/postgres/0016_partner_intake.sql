@@ -66,3 +66,21 @@ CREATE TABLE partner_refusals (
     recheck_intake_id   BIGINT
 );
 CREATE INDEX partner_refusals_partner ON partner_refusals (partner, id);
+
+-- Pospal ticket totals per merchant and business day (the date of the ticket's last log,
+-- else the gateway's business date when it was consumed), added to once per consumed
+-- ticket event, in the transaction that stores the event. Counted from this version on.
+CREATE TABLE pospal_ticket_days (
+    merchant_id        BIGINT NOT NULL,
+    business_date      TEXT NOT NULL,
+    tickets            BIGINT NOT NULL,
+    sales              BIGINT NOT NULL,
+    refunds            BIGINT NOT NULL,
+    other_tickets      BIGINT NOT NULL,
+    reverses           BIGINT NOT NULL,
+    member_tickets     BIGINT NOT NULL,
+    member_cash_used   BIGINT NOT NULL,
+    points_gained      BIGINT NOT NULL,
+    total_amount       BIGINT NOT NULL,
+    PRIMARY KEY (merchant_id, business_date)
+);

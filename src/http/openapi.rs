@@ -48,7 +48,7 @@ impl Modify for BearerAuth {
         transactions::list, transactions::audit,
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
-        pospal::resolve_mismatch,
+        pospal::resolve_mismatch, pospal::ticket_totals,
         intake::list, intake::get, intake::replay, intake::list_refused, intake::recheck,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,

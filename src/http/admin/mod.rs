@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(pospal::mismatches)
             .service(pospal::documents)
             .service(pospal::resolve_mismatch)
+            .service(pospal::ticket_totals)
             .service(intake::list)
             .service(intake::list_refused)
             .service(intake::recheck)
