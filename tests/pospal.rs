@@ -16,6 +16,25 @@ use serde_json::{json, Value};
 
 const PATH: &str = "/pospal/v1/notify";
 
+/// Runs a scenario as two tests: on SQLite, and on PostgreSQL when a scratch database is
+/// available.
+macro_rules! on_both_backends {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[actix_rt::test]
+        async fn $sqlite() {
+            $scenario(config(None)).await;
+        }
+
+        #[actix_rt::test]
+        async fn $postgres() {
+            let Some(url) = testing::scratch_pg_url() else {
+                return;
+            };
+            $scenario(config(Some(url))).await;
+        }
+    };
+}
+
 /// A gateway with a merchant and a registered Pospal app.
 struct Pospal {
     running: posgate::app::Running,
@@ -675,18 +694,11 @@ async fn dead_letter_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn dead_letters_are_kept_and_replayed_on_sqlite() {
-    dead_letter_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn dead_letters_are_kept_and_replayed_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    dead_letter_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    dead_letter_scenario,
+    dead_letters_are_kept_and_replayed_on_sqlite,
+    dead_letters_are_kept_and_replayed_on_postgres
+);
 
 impl Pospal {
     /// Sends a signed notification born at `born` (ms); returns the status and `status`.
@@ -770,18 +782,11 @@ async fn reverse_below_zero_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn a_reverse_below_zero_follows_pospal_on_sqlite() {
-    reverse_below_zero_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn a_reverse_below_zero_follows_pospal_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    reverse_below_zero_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    reverse_below_zero_scenario,
+    a_reverse_below_zero_follows_pospal_on_sqlite,
+    a_reverse_below_zero_follows_pospal_on_postgres
+);
 
 /// Review 4.4: a reverse without logs still undoes its ticket; a ticket settled again
 /// after a 反结账 (same `sn`) and its second 反结账 both count; two equal recharges in the
@@ -863,18 +868,11 @@ async fn one_sn_many_times_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn one_sn_settled_and_reversed_twice_counts_each_time_on_sqlite() {
-    one_sn_many_times_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn one_sn_settled_and_reversed_twice_counts_each_time_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    one_sn_many_times_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    one_sn_many_times_scenario,
+    one_sn_settled_and_reversed_twice_counts_each_time_on_sqlite,
+    one_sn_settled_and_reversed_twice_counts_each_time_on_postgres
+);
 
 /// Review 4.3: points are reconciled against `afterGaintPoint` like cash against
 /// `afterUsedMoney`; an operator resolves mismatches with a note or an adjustment.
@@ -966,18 +964,11 @@ async fn points_reconciled_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn points_are_reconciled_and_mismatches_resolved_on_sqlite() {
-    points_reconciled_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn points_are_reconciled_and_mismatches_resolved_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    points_reconciled_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    points_reconciled_scenario,
+    points_are_reconciled_and_mismatches_resolved_on_sqlite,
+    points_are_reconciled_and_mismatches_resolved_on_postgres
+);
 
 /// Review 4.2 and the issue's "Done when": Pospal's documented notifications, written the
 /// way Java serializers write them (BigDecimal exponents, fractional seconds, a BOM, types
@@ -1049,18 +1040,11 @@ async fn serializer_variants_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn serializer_variants_lose_no_notification_on_sqlite() {
-    serializer_variants_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn serializer_variants_lose_no_notification_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    serializer_variants_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    serializer_variants_scenario,
+    serializer_variants_lose_no_notification_on_sqlite,
+    serializer_variants_lose_no_notification_on_postgres
+);
 
 impl Pospal {
     /// The appKey as the database holds it.
@@ -1293,18 +1277,11 @@ async fn refused_requests_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn refused_requests_are_kept_and_rechecked_on_sqlite() {
-    refused_requests_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn refused_requests_are_kept_and_rechecked_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    refused_requests_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    refused_requests_scenario,
+    refused_requests_are_kept_and_rechecked_on_sqlite,
+    refused_requests_are_kept_and_rechecked_on_postgres
+);
 
 /// Issue 11 deliverable 5 (Pospal half): ticket totals per merchant and business day, as
 /// JSON and CSV, each ticket counted once whatever Pospal redelivers.
@@ -1414,15 +1391,8 @@ async fn ticket_totals_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn ticket_totals_per_business_day_on_sqlite() {
-    ticket_totals_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn ticket_totals_per_business_day_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    ticket_totals_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    ticket_totals_scenario,
+    ticket_totals_per_business_day_on_sqlite,
+    ticket_totals_per_business_day_on_postgres
+);

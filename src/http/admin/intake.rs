@@ -151,13 +151,19 @@ pub struct ReplayBody {
     pub corrected_body_b64: Option<String>,
 }
 
+/// Checks the operator and note an operator action records: 1 to 500 characters each.
+pub fn check_operator_note(operator: &str, note: &str) -> Result<(), ApiError> {
+    for (field, text) in [("operator", operator), ("note", note)] {
+        if text.trim().is_empty() || text.chars().count() > TEXT_MAX {
+            return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
+        }
+    }
+    Ok(())
+}
+
 impl Validate for ReplayBody {
     fn validate(&self) -> Result<(), ApiError> {
-        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
-            if text.trim().is_empty() || text.chars().count() > TEXT_MAX {
-                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
-            }
-        }
+        check_operator_note(&self.operator, &self.note)?;
         if let Some(b64) = &self.corrected_body_b64 {
             if intake::decode_base64(b64).is_none() {
                 return Err(ApiError::invalid("corrected_body_b64", "must be base64"));
@@ -281,12 +287,7 @@ pub struct RecheckBody {
 
 impl Validate for RecheckBody {
     fn validate(&self) -> Result<(), ApiError> {
-        ReplayBody {
-            operator: self.operator.clone(),
-            note: self.note.clone(),
-            corrected_body_b64: None,
-        }
-        .validate()
+        check_operator_note(&self.operator, &self.note)
     }
 }
 

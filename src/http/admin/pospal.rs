@@ -292,12 +292,7 @@ impl Validate for ResolveBody {
         if self.action != "note" && self.action != "adjust" {
             return Err(ApiError::invalid("action", "must be note or adjust"));
         }
-        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
-            if text.trim().is_empty() || text.chars().count() > 500 {
-                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
-            }
-        }
-        Ok(())
+        super::intake::check_operator_note(&self.operator, &self.note)
     }
 }
 
