@@ -37,7 +37,7 @@ use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::pospal::{
     business_key, fingerprint, reversed_ticket_prefix, reversing_ticket_prefix, Body, Cmd,
-    Notification, OrderState, StockFlowCmd, Ticket,
+    Notification, OrderState, Recharge, StockFlowCmd, Ticket,
 };
 use rust_decimal::Decimal;
 
@@ -264,6 +264,35 @@ fn ticket_postings(key: &str, ticket: &Ticket) -> Result<Vec<Posting>, PlanError
         .collect())
 }
 
+/// The credits that mirror a recharge. Pospal keeps one balance (通用金额) that recharges
+/// and gifts both go to; the member's cash mirrors it.
+fn recharge_postings(key: &str, recharge: &Recharge) -> Result<Vec<Posting>, PlanError> {
+    let credits = [
+        (key.to_string(), Asset::Cash, recharge.recharge_money.get()),
+        (
+            format!("{key}:gift"),
+            Asset::Cash,
+            recharge.gift_money.get(),
+        ),
+        (
+            format!("{key}:points"),
+            Asset::Points,
+            match recharge.gift_points {
+                Some(points) => points_hundredths(points, "giftPoint")?,
+                None => 0,
+            },
+        ),
+    ];
+    Ok(credits
+        .into_iter()
+        .filter(|(_, _, amount)| *amount > 0)
+        .map(|(key, asset, amount)| Posting {
+            key,
+            op: Operation::Credit { asset, amount },
+        })
+        .collect())
+}
+
 /// A `ticket.new`'s figures for its day's totals.
 fn ticket_day(ticket: &Ticket) -> Result<TicketDay, PlanError> {
     use posgate_protocols::pospal::TicketType;
@@ -280,6 +309,28 @@ fn ticket_day(ticket: &Ticket) -> Result<TicketDay, PlanError> {
         total_amount: ticket.total_amount.map_or(0, |f| f.get()),
         ..TicketDay::default()
     })
+}
+
+/// The stock flow or online order a notification advances, if any.
+fn document_step(n: &Notification) -> Option<DocumentStep> {
+    match (&n.envelope.cmd, &n.body) {
+        (Cmd::StockFlow(cmd), Body::StockFlow { stock_flow_id }) => Some(DocumentStep {
+            kind: DocumentKind::StockFlow,
+            id: stock_flow_id.to_string(),
+            status: n.envelope.cmd.as_str().to_string(),
+            stage: stock_flow_stage(*cmd),
+        }),
+        (_, Body::ProductOrder(order)) => {
+            let (stage, status) = order_stage(order.state);
+            Some(DocumentStep {
+                kind: DocumentKind::ProductOrder,
+                id: order.order_no.clone(),
+                status,
+                stage,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Turns a notification into what it does (pure).
@@ -329,32 +380,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
             plan.subject = recharge.customer_uid.to_string();
             plan.member = member(Some(recharge.customer_uid));
             plan.business_date = parse_date(&recharge.datetime);
-            // Pospal keeps one balance (通用金额) that recharges and gifts both go to; the
-            // member's cash mirrors it.
-            let credits = [
-                (key.clone(), Asset::Cash, recharge.recharge_money.get()),
-                (
-                    format!("{key}:gift"),
-                    Asset::Cash,
-                    recharge.gift_money.get(),
-                ),
-                (
-                    format!("{key}:points"),
-                    Asset::Points,
-                    match recharge.gift_points {
-                        Some(points) => points_hundredths(points, "giftPoint")?,
-                        None => 0,
-                    },
-                ),
-            ];
-            for (key, asset, amount) in credits {
-                if amount > 0 {
-                    plan.postings.push(Posting {
-                        key,
-                        op: Operation::Credit { asset, amount },
-                    });
-                }
-            }
+            plan.postings = recharge_postings(&key, recharge)?;
         }
         (_, Body::CouponUse(coupon)) => plan.subject = coupon.code.clone(),
         (_, Body::StockTaking { stock_taking_id }) => plan.subject = stock_taking_id.to_string(),
@@ -362,25 +388,13 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
         (_, Body::ProductRequest { product_request_id }) => {
             plan.subject = product_request_id.to_string()
         }
-        (Cmd::StockFlow(cmd), Body::StockFlow { stock_flow_id }) => {
+        (_, Body::StockFlow { stock_flow_id }) => {
             plan.subject = stock_flow_id.to_string();
-            plan.document = Some(DocumentStep {
-                kind: DocumentKind::StockFlow,
-                id: stock_flow_id.to_string(),
-                status: n.envelope.cmd.as_str().to_string(),
-                stage: stock_flow_stage(*cmd),
-            });
+            plan.document = document_step(n);
         }
-        (_, Body::StockFlow { stock_flow_id }) => plan.subject = stock_flow_id.to_string(),
         (_, Body::ProductOrder(order)) => {
             plan.subject = order.order_no.clone();
-            let (stage, status) = order_stage(order.state);
-            plan.document = Some(DocumentStep {
-                kind: DocumentKind::ProductOrder,
-                id: order.order_no.clone(),
-                status,
-                stage,
-            });
+            plan.document = document_step(n);
         }
         (_, Body::Unknown) => {}
     }
