@@ -610,8 +610,15 @@ async fn dead_letter_scenario(config: Config) {
         (200, Some("dead_letter"))
     );
     let id = reply["intake_id"].as_i64().unwrap();
-    // Pospal retries the same bytes: one row, two attempts.
+    // Pospal retries: the same bytes, then pushed anew (another `timestamp`): one row,
+    // three attempts, the first delivery's bytes kept.
     assert_eq!(p.send_raw(&bad).await.0, 200);
+    assert_eq!(
+        p.send_raw(&bad.replace(r#""timestamp":7"#, r#""timestamp":8"#))
+            .await
+            .0,
+        200
+    );
     assert_eq!(p.member_account(uid).await, None);
     assert!(p.events("").await.is_empty());
     let dead = p.intake("dead").await;
@@ -623,7 +630,7 @@ async fn dead_letter_scenario(config: Config) {
         b64.encode(bad.as_bytes()),
         "byte for byte"
     );
-    assert_eq!(shown["attempts"], 2);
+    assert_eq!(shown["attempts"], 3);
     assert_eq!(shown["kind"], "customer.recharge");
     assert_eq!(shown["headers"]["data-signature"], sign(&p.app_key, &bad));
     assert!(
@@ -670,6 +677,7 @@ async fn dead_letter_scenario(config: Config) {
     assert_eq!(after["status"], "replayed");
     assert_eq!(after["body_b64"], b64.encode(bad.as_bytes()));
     assert_eq!(after["replays"].as_array().unwrap().len(), 3);
+    assert_eq!(after["attempts"], 6, "three deliveries, three replays");
     assert_eq!(after["replays"][2]["operator"], "ops-2");
     assert_eq!(
         after["replays"][2]["corrected_body_b64"],

@@ -10,7 +10,7 @@ CREATE TABLE partner_intake (
     owner               TEXT NOT NULL,
     kind                TEXT NOT NULL,
     body_b64            TEXT NOT NULL,
-    body_sha256         TEXT NOT NULL,
+    message_sha256      TEXT NOT NULL,
     headers             TEXT NOT NULL,
     received_at_ms      BIGINT NOT NULL,
     status              TEXT NOT NULL CHECK (status IN ('received', 'applied', 'dead', 'replayed')),
@@ -18,8 +18,10 @@ CREATE TABLE partner_intake (
     attempts            BIGINT NOT NULL DEFAULT 1,
     last_attempt_at_ms  BIGINT NOT NULL
 );
--- One row per distinct message of an owner: a redelivery of the same bytes counts an attempt.
-CREATE UNIQUE INDEX partner_intake_message ON partner_intake (partner, owner, body_sha256);
+-- One row per message of an owner (sha256 of what identifies it: the body, or what the
+-- partner's adapter names, e.g. Pospal's envelope without its per-push `timestamp`): a
+-- redelivery counts an attempt on the row of the first delivery, whose bytes are kept.
+CREATE UNIQUE INDEX partner_intake_message ON partner_intake (partner, owner, message_sha256);
 CREATE INDEX partner_intake_status ON partner_intake (status, partner, owner, id);
 
 CREATE TABLE partner_intake_replays (

@@ -198,6 +198,18 @@ async fn authenticate(
     Ok((app.merchant_id, envelope))
 }
 
+/// What identifies a notification across Pospal's retries: everything but `timestamp`
+/// (the time of each push) and `version`.
+fn message_identity(envelope: &Envelope) -> String {
+    json!([
+        envelope.app_id,
+        envelope.cmd.as_str(),
+        envelope.born_timestamp_ms,
+        envelope.body_raw
+    ])
+    .to_string()
+}
+
 /// Stores an authenticated notification before interpretation; returns its intake id.
 async fn store_intake(
     gw: &Gateway,
@@ -209,6 +221,7 @@ async fn store_intake(
     let headers = headers.to_vec();
     let owner = merchant_id.to_string();
     let kind: String = envelope.cmd.as_str().chars().take(128).collect();
+    let identity = message_identity(envelope);
     let body = body.to_vec();
     gw.store
         .transaction(move |db| {
@@ -220,6 +233,7 @@ async fn store_intake(
                     owner: &owner,
                     kind: &kind,
                     body: &body,
+                    identity: Some(identity.as_bytes()),
                     headers: &headers,
                 };
                 intake::record(db, &new, now_ms()).await.map(|i| i.id)

@@ -102,6 +102,9 @@ pub struct NewIntake<'a> {
     pub kind: &'a str,
     /// The body, exactly as received.
     pub body: &'a [u8],
+    /// What identifies the message across redeliveries, when not the body bytes (a partner
+    /// that stamps each push with its time names the rest); `None` = the body.
+    pub identity: Option<&'a [u8]>,
     /// The request headers worth keeping (a signature, a content type; never a secret).
     pub headers: &'a [(&'a str, String)],
 }
@@ -169,17 +172,17 @@ fn intake_row(r: &Row) -> Result<Intake, StoreError> {
     })
 }
 
-/// Stores a message before it is interpreted and returns its row. The same bytes from the
-/// same partner and owner again (a redelivery) count an attempt on the existing row, whose
-/// status is kept.
+/// Stores a message before it is interpreted and returns its row. The same message from
+/// the same partner and owner again (same identity: a redelivery) counts an attempt on the
+/// existing row, whose bytes and status are kept.
 pub async fn record(db: &dyn Db, new: &NewIntake<'_>, now_ms: i64) -> Result<Intake, StoreError> {
-    let sha = hex::encode(Sha256::digest(new.body));
+    let sha = hex::encode(Sha256::digest(new.identity.unwrap_or(new.body)));
     let headers = headers_json(new.headers);
     db.execute(
-        "INSERT INTO partner_intake (partner, owner, kind, body_b64, body_sha256, headers, \
+        "INSERT INTO partner_intake (partner, owner, kind, body_b64, message_sha256, headers, \
          received_at_ms, status, reason, attempts, last_attempt_at_ms) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, 'received', '', 1, $7) \
-         ON CONFLICT (partner, owner, body_sha256) DO UPDATE SET \
+         ON CONFLICT (partner, owner, message_sha256) DO UPDATE SET \
          attempts = partner_intake.attempts + 1, last_attempt_at_ms = excluded.last_attempt_at_ms",
         &[
             new.partner.as_str().into(),
@@ -193,7 +196,7 @@ pub async fn record(db: &dyn Db, new: &NewIntake<'_>, now_ms: i64) -> Result<Int
     )
     .await?;
     let sql = format!(
-        "SELECT {COLS} FROM partner_intake WHERE partner = $1 AND owner = $2 AND body_sha256 = $3"
+        "SELECT {COLS} FROM partner_intake WHERE partner = $1 AND owner = $2 AND message_sha256 = $3"
     );
     let row = query_opt(
         db,
