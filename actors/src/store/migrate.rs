@@ -109,6 +109,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0015_command_document_retries.sql"),
         sqlite: include_str!("../../../sql/sqlite/0015_command_document_retries.sql"),
     },
+    Migration {
+        version: 16,
+        name: "partner_intake",
+        postgres: include_str!("../../../sql/postgres/0016_partner_intake.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0016_partner_intake.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

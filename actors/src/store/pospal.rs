@@ -4,7 +4,7 @@
 //! online orders. Written once against [`Db`].
 
 use super::catalog;
-use super::sql::{query_opt, Db, Row, StoreError};
+use super::sql::{query_opt, Db, Row, StoreError, Value};
 use crate::model::Account;
 use posgate_protocols::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,9 @@ pub struct App {
     pub app_id: String,
     /// The merchant its notifications belong to.
     pub merchant_id: i64,
-    /// The signing key (md5(appKey + body)); never shown, never logged.
+    /// The signing key (md5(appKey + body)) as stored: sealed (`gcm1:...`, see
+    /// `posgate_protocols::pospal::sealed`), or in clear until the startup sealing pass has
+    /// run over a database of before. Never shown, never logged.
     pub app_key: Secret<String>,
     /// Whether notifications from it are taken.
     pub active: bool,
@@ -39,8 +41,8 @@ fn app_row(r: &Row) -> Result<App, StoreError> {
     })
 }
 
-/// Creates an app, or replaces the key, merchant and status of an existing one; returns it
-/// and whether it was created.
+/// Creates an app, or replaces the key (as stored: sealed), merchant and status of an
+/// existing one; returns it and whether it was created.
 pub async fn put_app(
     db: &dyn Db,
     app_id: &str,
@@ -79,6 +81,35 @@ pub async fn get_app(db: &dyn Db, app_id: &str) -> Result<Option<App>, StoreErro
         .as_ref()
         .map(app_row)
         .transpose()
+}
+
+/// Every app whose key is still stored in clear (a database of before sealing): appId and
+/// key.
+pub async fn clear_keys(db: &dyn Db) -> Result<Vec<(String, Secret<String>)>, StoreError> {
+    db.query(
+        "SELECT app_id, app_key FROM pospal_apps WHERE substr(app_key, 1, 5) <> 'gcm1:'",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.text(0)?, Secret::new(r.text(1)?))))
+    .collect()
+}
+
+/// Replaces an app's stored key, unless it changed meanwhile (`was`); returns whether it did.
+pub async fn replace_key(
+    db: &dyn Db,
+    app_id: &str,
+    was: &str,
+    stored: &str,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE pospal_apps SET app_key = $1 WHERE app_id = $2 AND app_key = $3",
+            &[stored.into(), app_id.into(), was.into()],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// A merchant's apps, by appId.
@@ -176,26 +207,67 @@ pub async fn insert_event(db: &dyn Db, event: &Event, now_ms: i64) -> Result<boo
     Ok(inserted > 0)
 }
 
-/// A merchant's events, newest first, optionally of one `cmd` and/or one subject.
+/// A merchant's events, newest first, optionally of one `cmd`, one subject and/or one
+/// outcome.
 pub async fn list_events(
     db: &dyn Db,
     merchant_id: i64,
     cmd: Option<&str>,
     subject: Option<&str>,
+    outcome: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLS} FROM pospal_events WHERE merchant_id = $1 \
-         AND ($2 IS NULL OR cmd = $2) AND ($3 IS NULL OR subject = $3) ORDER BY id DESC LIMIT $4"
+         AND ($2 IS NULL OR cmd = $2) AND ($3 IS NULL OR subject = $3) \
+         AND ($4 IS NULL OR outcome = $4) ORDER BY id DESC LIMIT $5"
     );
     db.query(
         &sql,
-        &[merchant_id.into(), cmd.into(), subject.into(), limit.into()],
+        &[
+            merchant_id.into(),
+            cmd.into(),
+            subject.into(),
+            outcome.into(),
+            limit.into(),
+        ],
     )
     .await?
     .iter()
     .map(event_row)
     .collect()
+}
+
+/// A merchant's events whose business key starts with `prefix` (the settlements or the
+/// reverses of one ticket `sn`), oldest born first.
+pub async fn events_with_prefix(
+    db: &dyn Db,
+    merchant_id: i64,
+    prefix: &str,
+) -> Result<Vec<Event>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM pospal_events WHERE merchant_id = $1 \
+         AND substr(business_key, 1, length($2)) = $2 ORDER BY born_timestamp_ms, id"
+    );
+    db.query(&sql, &[merchant_id.into(), prefix.into()])
+        .await?
+        .iter()
+        .map(event_row)
+        .collect()
+}
+
+/// Changes the outcome of a consumed event (a reverse that waited for its ticket).
+pub async fn set_event_outcome(
+    db: &dyn Db,
+    business_key: &str,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE pospal_events SET outcome = $1 WHERE business_key = $2",
+        &[outcome.into(), business_key.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The user id of the ledger account that mirrors a Pospal member.
@@ -246,7 +318,8 @@ pub async fn ensure_member(
     Ok(account)
 }
 
-/// A ticket whose `afterUsedMoney` differs from posgate's mirrored cash balance.
+/// A ticket whose `afterUsedMoney` (cash) or `afterGaintPoint` (points) differs from
+/// posgate's mirrored balance, and how an operator resolved it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mismatch {
@@ -254,31 +327,70 @@ pub struct Mismatch {
     pub id: i64,
     /// Owning merchant.
     pub merchant_id: i64,
-    /// The notification's business key.
+    /// The notification's business key (`:points` appended for a points mismatch).
     pub business_key: String,
     /// The member.
     pub customer_uid: String,
     /// The member's account.
     pub account_id: i64,
-    /// Pospal's balance after the ticket (`afterUsedMoney`), fen.
+    /// `cash` (fen) or `points` (hundredths of a point).
+    pub asset: String,
+    /// Pospal's balance after the ticket (`afterUsedMoney` / `afterGaintPoint`).
     pub pospal_balance: i64,
-    /// posgate's cash balance after mirroring it, fen.
+    /// posgate's balance after mirroring it.
     pub posgate_balance: i64,
     /// Unix milliseconds.
     pub recorded_at_ms: i64,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// `noted` (explained, nothing posted) or `adjusted` (posgate now follows Pospal).
+    pub resolution: String,
+    /// The operator's note.
+    pub note: String,
+    /// Who resolved it.
+    pub resolved_by: String,
+    /// Unix milliseconds.
+    pub resolved_at_ms: Option<i64>,
+    /// The ledger key of the adjustment, when one was posted.
+    pub adjustment_key: Option<String>,
 }
 
-/// Records a mismatch (once per business key).
+const MISMATCH_COLS: &str = "id, merchant_id, business_key, customer_uid, account_id, asset, \
+                             pospal_balance, posgate_balance, recorded_at_ms, status, \
+                             resolution, note, resolved_by, resolved_at_ms, adjustment_key";
+
+fn mismatch_row(r: &Row) -> Result<Mismatch, StoreError> {
+    Ok(Mismatch {
+        id: r.i64(0)?,
+        merchant_id: r.i64(1)?,
+        business_key: r.text(2)?,
+        customer_uid: r.text(3)?,
+        account_id: r.i64(4)?,
+        asset: r.text(5)?,
+        pospal_balance: r.i64(6)?,
+        posgate_balance: r.i64(7)?,
+        recorded_at_ms: r.i64(8)?,
+        status: r.text(9)?,
+        resolution: r.text(10)?,
+        note: r.text(11)?,
+        resolved_by: r.text(12)?,
+        resolved_at_ms: r.opt_i64(13)?,
+        adjustment_key: r.opt_text(14)?,
+    })
+}
+
+/// Records an open mismatch (once per business key).
 pub async fn record_mismatch(db: &dyn Db, m: &Mismatch, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO pospal_balance_mismatches (merchant_id, business_key, customer_uid, \
-         account_id, pospal_balance, posgate_balance, recorded_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (business_key) DO NOTHING",
+         account_id, asset, pospal_balance, posgate_balance, recorded_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (business_key) DO NOTHING",
         &[
             m.merchant_id.into(),
             m.business_key.as_str().into(),
             m.customer_uid.as_str().into(),
             m.account_id.into(),
+            m.asset.as_str().into(),
             m.pospal_balance.into(),
             m.posgate_balance.into(),
             now_ms.into(),
@@ -288,33 +400,76 @@ pub async fn record_mismatch(db: &dyn Db, m: &Mismatch, now_ms: i64) -> Result<(
     Ok(())
 }
 
-/// A merchant's mismatches, newest first.
+/// A merchant's mismatches, newest first, optionally only `open` or `resolved` ones.
 pub async fn list_mismatches(
     db: &dyn Db,
     merchant_id: i64,
+    status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Mismatch>, StoreError> {
-    db.query(
-        "SELECT id, merchant_id, business_key, customer_uid, account_id, pospal_balance, \
-         posgate_balance, recorded_at_ms FROM pospal_balance_mismatches WHERE merchant_id = $1 \
-         ORDER BY id DESC LIMIT $2",
-        &[merchant_id.into(), limit.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Mismatch {
-            id: r.i64(0)?,
-            merchant_id: r.i64(1)?,
-            business_key: r.text(2)?,
-            customer_uid: r.text(3)?,
-            account_id: r.i64(4)?,
-            pospal_balance: r.i64(5)?,
-            posgate_balance: r.i64(6)?,
-            recorded_at_ms: r.i64(7)?,
-        })
-    })
-    .collect()
+    let sql = format!(
+        "SELECT {MISMATCH_COLS} FROM pospal_balance_mismatches WHERE merchant_id = $1 \
+         AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3"
+    );
+    db.query(&sql, &[merchant_id.into(), status.into(), limit.into()])
+        .await?
+        .iter()
+        .map(mismatch_row)
+        .collect()
+}
+
+/// One mismatch of a merchant.
+pub async fn get_mismatch(
+    db: &dyn Db,
+    merchant_id: i64,
+    id: i64,
+) -> Result<Option<Mismatch>, StoreError> {
+    let sql = format!(
+        "SELECT {MISMATCH_COLS} FROM pospal_balance_mismatches WHERE merchant_id = $1 AND id = $2"
+    );
+    query_opt(db, &sql, &[merchant_id.into(), id.into()])
+        .await?
+        .as_ref()
+        .map(mismatch_row)
+        .transpose()
+}
+
+/// How an operator resolved a mismatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// `noted` or `adjusted`.
+    pub resolution: &'static str,
+    /// The operator's note.
+    pub note: String,
+    /// Who.
+    pub resolved_by: String,
+    /// The adjustment's ledger key, if one was posted.
+    pub adjustment_key: Option<String>,
+}
+
+/// Marks an open mismatch resolved; returns whether it was open.
+pub async fn resolve_mismatch(
+    db: &dyn Db,
+    id: i64,
+    resolution: &Resolution,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE pospal_balance_mismatches SET status = 'resolved', resolution = $1, \
+             note = $2, resolved_by = $3, resolved_at_ms = $4, adjustment_key = $5 \
+             WHERE id = $6 AND status = 'open'",
+            &[
+                resolution.resolution.into(),
+                resolution.note.as_str().into(),
+                resolution.resolved_by.as_str().into(),
+                now_ms.into(),
+                resolution.adjustment_key.clone().into(),
+                id.into(),
+            ],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// Which kind of document a [`Document`] is.
@@ -440,4 +595,117 @@ pub async fn list_documents(
         })
     })
     .collect()
+}
+
+/// Pospal ticket totals of one merchant and business day (also a delta to add).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketDay {
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// `YYYY-MM-DD`.
+    pub business_date: String,
+    /// `ticket.new` events.
+    pub tickets: i64,
+    /// ... of `ticketType` 1.
+    pub sales: i64,
+    /// ... of `ticketType` 2.
+    pub refunds: i64,
+    /// ... of another or no `ticketType`.
+    pub other_tickets: i64,
+    /// `ticket.reverse` events (反结账).
+    pub reverses: i64,
+    /// `ticket.new` events of members.
+    pub member_tickets: i64,
+    /// Net member balance used by the tickets (`usedMoney`, negative when given back), fen.
+    pub member_cash_used: i64,
+    /// Net points gained by the tickets (`gaintPoint`), hundredths.
+    pub points_gained: i64,
+    /// Sum of `totalAmount` of the tickets that send it, fen.
+    pub total_amount: i64,
+}
+
+const DAY_COUNTS: [&str; 9] = [
+    "tickets",
+    "sales",
+    "refunds",
+    "other_tickets",
+    "reverses",
+    "member_tickets",
+    "member_cash_used",
+    "points_gained",
+    "total_amount",
+];
+
+impl TicketDay {
+    fn counts(&self) -> [i64; 9] {
+        [
+            self.tickets,
+            self.sales,
+            self.refunds,
+            self.other_tickets,
+            self.reverses,
+            self.member_tickets,
+            self.member_cash_used,
+            self.points_gained,
+            self.total_amount,
+        ]
+    }
+}
+
+/// Adds a consumed ticket event's figures to its merchant's day.
+pub async fn add_ticket_day(db: &dyn Db, delta: &TicketDay) -> Result<(), StoreError> {
+    let cols = DAY_COUNTS.join(", ");
+    let values: Vec<String> = (3..3 + DAY_COUNTS.len()).map(|i| format!("${i}")).collect();
+    let sums: Vec<String> = DAY_COUNTS
+        .iter()
+        .map(|c| format!("{c} = pospal_ticket_days.{c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO pospal_ticket_days (merchant_id, business_date, {cols}) VALUES ($1, $2, {}) \
+         ON CONFLICT (merchant_id, business_date) DO UPDATE SET {}",
+        values.join(", "),
+        sums.join(", ")
+    );
+    let mut params: Vec<Value> = vec![
+        delta.merchant_id.into(),
+        delta.business_date.as_str().into(),
+    ];
+    params.extend(delta.counts().map(Value::from));
+    db.execute(&sql, &params).await?;
+    Ok(())
+}
+
+/// A merchant's ticket totals per business day from `from` to `to` (`YYYY-MM-DD`,
+/// inclusive), oldest first.
+pub async fn ticket_days(
+    db: &dyn Db,
+    merchant_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<TicketDay>, StoreError> {
+    let sql = format!(
+        "SELECT merchant_id, business_date, {} FROM pospal_ticket_days WHERE merchant_id = $1 \
+         AND business_date >= $2 AND business_date <= $3 ORDER BY business_date",
+        DAY_COUNTS.join(", ")
+    );
+    db.query(&sql, &[merchant_id.into(), from.into(), to.into()])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TicketDay {
+                merchant_id: r.i64(0)?,
+                business_date: r.text(1)?,
+                tickets: r.i64(2)?,
+                sales: r.i64(3)?,
+                refunds: r.i64(4)?,
+                other_tickets: r.i64(5)?,
+                reverses: r.i64(6)?,
+                member_tickets: r.i64(7)?,
+                member_cash_used: r.i64(8)?,
+                points_gained: r.i64(9)?,
+                total_amount: r.i64(10)?,
+            })
+        })
+        .collect()
 }
