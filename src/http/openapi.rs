@@ -49,6 +49,7 @@ impl Modify for BearerAuth {
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
+        ktv::completeness, ktv::backfill_attempts, ktv::bill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

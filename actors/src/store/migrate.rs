@@ -97,6 +97,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0014_ds50_mqtt_credentials.sql"),
         sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
     },
+    Migration {
+        version: 17,
+        name: "ktv_completeness",
+        postgres: include_str!("../../../sql/postgres/0017_ktv_completeness.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0017_ktv_completeness.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

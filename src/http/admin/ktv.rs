@@ -6,12 +6,13 @@ use crate::amqp::RpcError;
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use crate::ktv::backfill::{backfill as run_backfill, BackfillError};
+use crate::ktv::backfill::{backfill as run_backfill, BackfillError, Trigger};
 use crate::ktv::wj091::{merged_json, Wj091Error};
 use actix_web::{get, post, put, web, HttpResponse};
 use posgate_actors::entity::{BackfillCounts, Reload};
 use posgate_actors::store::ktv::{
-    self as store_ktv, DaySummary, StoredBill, StoredNotice, VenueState,
+    self as store_ktv, BackfillAttempt, DayCompleteness, DaySummary, StoredBill, StoredBillDetail,
+    StoredNotice, VenueState,
 };
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ktv::{
@@ -186,6 +187,22 @@ pub async fn bills(
     })
     .await?;
     Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Read one stored bill, as posgate read it (spelling variants under the spec's names).
+#[utoipa::path(tag = "venues", security(("bearer" = [])), responses(
+    (status = 200, body = StoredBillDetail), (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/bills/{voucher}")]
+pub async fn bill(
+    gw: web::Data<Gateway>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, voucher) = path.into_inner();
+    let row = with_db(&gw, move |db| {
+        Box::pin(async move { store_ktv::find_bill(db, &code, &voucher).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(row, "bill")?))
 }
 
 /// `?limit=` of a listing.
@@ -410,7 +427,7 @@ pub async fn backfill(
 ) -> Result<HttpResponse, ApiError> {
     let companycode = company(&code)?;
     let date = business_date("date", &body.0.date)?;
-    let counts = run_backfill(&gw, &companycode, &date)
+    let counts = run_backfill(&gw, &companycode, &date, Trigger::Admin)
         .await
         .map_err(|e| match e {
             BackfillError::Wj091(e) => wj091_error(e),
@@ -418,4 +435,94 @@ pub async fn backfill(
             BackfillError::Request(m) => ApiError::invalid("body", m),
         })?;
     Ok(HttpResponse::Ok().json(counts))
+}
+
+/// `?from=&to=` (`yyyy-MM-dd`, inclusive).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DaysQuery {
+    /// First business date (default: 30 days before `to`).
+    pub from: Option<String>,
+    /// Last business date (default: today's business date).
+    pub to: Option<String>,
+}
+
+/// Days one completeness listing spans at most.
+const DAYS_LISTED_MAX: i64 = 366;
+
+impl DaysQuery {
+    /// The range, checked.
+    fn range(&self, today: chrono::NaiveDate) -> Result<(String, String), ApiError> {
+        let parse = |field: &str, text: &str| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid_query(field, "must be yyyy-MM-dd"))
+        };
+        let to = match &self.to {
+            Some(t) => parse("to", t)?,
+            None => today,
+        };
+        let from = match &self.from {
+            Some(f) => parse("from", f)?,
+            None => to - chrono::Duration::days(30),
+        };
+        if from > to || (to - from).num_days() >= DAYS_LISTED_MAX {
+            return Err(ApiError::invalid_query(
+                "from",
+                format!("must be on or before to, at most {DAYS_LISTED_MAX} days before"),
+            ));
+        }
+        let text = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        Ok((text(from), text(to)))
+    }
+}
+
+/// Whether posgate holds each business day of a venue whole: the venue's `num` and WJ091
+/// `total`, its own revenue, what is stored, bills voided there, the backfill attempts.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [DayCompleteness]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/days")]
+pub async fn completeness(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let (from, to) = query.range(gw.business_date())?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &code).await?.is_none() {
+                return Ok(None);
+            }
+            store_ktv::day_completeness(db, &code, &from, &to)
+                .await
+                .map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+}
+
+/// List a venue's backfill attempts (admin and scheduled), newest first.
+#[utoipa::path(tag = "venues", params(LimitQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [BackfillAttempt]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/backfill/attempts")]
+pub async fn backfill_attempts(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<LimitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let limit = page_limit(query.limit)?;
+    let rows = with_db(&gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &code).await?.is_none() {
+                return Ok(None);
+            }
+            store_ktv::list_attempts(db, &code, limit).await.map(Some)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
 }
