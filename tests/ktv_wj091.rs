@@ -539,3 +539,201 @@ async fn two_replicas_each_get_their_own_replies() {
     second.stop().await;
     w.running.stop().await;
 }
+
+impl World {
+    async fn get(&self, what: &str) -> Value {
+        let (status, v) = self
+            .admin
+            .get(&format!("/admin/v1/venues/{}/{what}", self.code))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// The completeness of `date`.
+    async fn day_status(&self, date: &str) -> Value {
+        self.get(&format!("days?from={date}&to={date}")).await[0].clone()
+    }
+}
+
+/// Review 5.2: a venue that ignores `page_size`, one whose pages repeat vouchers, and bills
+/// the venue no longer lists (voided there): the day is read to its `total`, the repeats are
+/// counted, the missing bill flagged, and the day ends complete; every attempt is listed.
+async fn backfill_pages_as_the_venue_sends_them(mut c: Config, url: &str) {
+    c.ktv.wj091_page_size = 7;
+    let w = world(c, url).await;
+    let mut data = VenueData::generate(DATE, 30);
+    data.ignores_page_size = true;
+    let sim = w.sim(data).await;
+    let counts = w.backfill().await;
+    assert_eq!(counts["fetched"], 30, "{counts}");
+    assert_eq!(counts["new"], 30, "{counts}");
+    assert_eq!(counts["total"], 30, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+    assert_eq!(
+        sim.requests.load(Ordering::Relaxed),
+        1,
+        "the whole day came at once"
+    );
+
+    // Pages overlapping by 2 rows: 6 pages reach the 30 distinct vouchers.
+    {
+        let mut data = sim.data.lock().unwrap();
+        data.ignores_page_size = false;
+        data.page_overlap = 2;
+        // Voided in the venue system: no longer listed.
+        data.bills.get_mut(DATE).unwrap().remove(4);
+    }
+    let counts = w.backfill().await;
+    assert_eq!(counts["total"], 29, "{counts}");
+    assert_eq!(counts["fetched"], 29, "{counts}");
+    assert_eq!(counts["repeated"], 10, "{counts}");
+    assert_eq!(counts["unchanged"], 29, "{counts}");
+    assert_eq!(counts["absent"], 1, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+    let bills = w.get(&format!("bills?date={DATE}")).await;
+    let absent: Vec<&Value> = bills
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| !b["absent_at_ms"].is_null())
+        .collect();
+    assert_eq!(absent.len(), 1, "{bills}");
+    assert_eq!(absent[0]["voucher"], "R2024031500004");
+    let day = w.day_status(DATE).await;
+    assert_eq!(day["status"], "complete", "{day}");
+    assert_eq!(day["stored_bills"], 29, "{day}");
+    assert_eq!(day["absent_bills"], 1, "{day}");
+    assert_eq!(day["wj091_repeated"], 10, "{day}");
+    assert_eq!(day["stored_revenue"], day["wj091_revenue"], "{day}");
+    let attempts = w.get("backfill/attempts").await;
+    assert_eq!(attempts.as_array().unwrap().len(), 2, "{attempts}");
+    assert_eq!(attempts[0]["trigger"], "admin");
+    assert_eq!(attempts[0]["absent"], 1);
+    assert_eq!(attempts[0]["outcome"], "complete");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn backfill_pages_as_the_venue_sends_them_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    backfill_pages_as_the_venue_sends_them(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn backfill_pages_as_the_venue_sends_them_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    backfill_pages_as_the_venue_sends_them(c, &url).await;
+}
+
+/// Review 5.7: the schedule covers every business date within the horizon, and a date whose
+/// pull failed is tried again until it is complete; each attempt is recorded.
+#[actix_rt::test]
+async fn scheduled_backfill_retries_every_day_of_the_horizon() {
+    let Some(url) = amqp_url() else { return };
+    let mut c = amqp_config(&url, 10_000);
+    c.ktv.backfill_interval_seconds = 1;
+    c.ktv.backfill_days_back = 0;
+    c.ktv.backfill_horizon_days = 2;
+    let w = world(c, &url).await;
+    let today = w.running.gateway.business_date();
+    let dates: Vec<String> = (0..3)
+        .map(|back| {
+            (today - chrono::Duration::days(back))
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+        .collect();
+    let mut data = VenueData::generate(&dates[0], 4);
+    for (i, date) in dates.iter().enumerate().skip(1) {
+        data.bills.insert(
+            date.clone(),
+            (0..3 + i as u64).map(|n| bill(date, n)).collect(),
+        );
+    }
+    data.fail_ret = 9;
+    let sim = w.sim(data).await;
+    // Failing first: attempts are recorded as failed.
+    let mut failed = 0;
+    for _ in 0..100 {
+        let attempts = w.get("backfill/attempts").await;
+        failed = attempts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "failed")
+            .count();
+        if failed >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failed >= 3, "every date of the horizon was tried");
+    sim.data.lock().unwrap().fail_ret = 0;
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        statuses = Vec::new();
+        for date in &dates {
+            statuses.push(w.day_status(date).await["status"].clone());
+        }
+        if statuses.iter().all(|s| s == "complete") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        statuses.iter().all(|s| s == "complete"),
+        "every day completed after the failures: {statuses:?}"
+    );
+    for (i, date) in dates.iter().enumerate() {
+        let day = w.day_status(date).await;
+        let expected = if i == 0 { 4 } else { 3 + i as i64 };
+        assert_eq!(day["stored_bills"], expected, "{day}");
+        assert!(day["attempts"].as_i64().unwrap() >= 2, "{day}");
+    }
+    let attempts = w.get("backfill/attempts?limit=500").await;
+    assert!(attempts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["trigger"] == "schedule"));
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+/// Review 5.10: a request the venue did not take within the call's timeout expires in the
+/// broker: a venue back after an outage finds no stale query in its queue.
+#[actix_rt::test]
+async fn requests_expire_with_the_call() {
+    let Some(url) = amqp_url() else { return };
+    let c = amqp_config(&url, 300);
+    let exchange = c.amqp.exchange.clone();
+    let w = world(c, &url).await;
+    let connection = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+        .await
+        .expect("connect to RabbitMQ");
+    let channel = connection.create_channel().await.expect("channel");
+    let queue = posgate::amqp::bind_private_queue(&channel, &exchange, &w.code)
+        .await
+        .expect("bind a queue for the venue");
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 504, "{r}");
+    // The venue comes back after the caller gave up.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stale = channel
+        .basic_get(queue, lapin::options::BasicGetOptions { no_ack: true })
+        .await
+        .expect("basic.get");
+    assert!(
+        stale.is_none(),
+        "the expired request was dropped by the broker"
+    );
+    let _ = connection.close(200, "done".into()).await;
+    w.running.stop().await;
+}
