@@ -872,9 +872,9 @@ pub struct DaySummary {
     pub business_date: String,
     /// Bills stored for the day, voided ones included.
     pub bills: i64,
-    /// Bills in revenue (revoke 0).
+    /// Bills in revenue (revoke 0, still listed by the venue).
     pub counted: i64,
-    /// Voided bills (revoke non-zero).
+    /// Voided bills (revoke non-zero, or no longer listed by the venue: `absent_at_ms`).
     pub voided: i64,
     /// Room charges, fen.
     pub room: i64,
@@ -901,13 +901,18 @@ pub async fn day_summaries(
     limit: i64,
 ) -> Result<Vec<DaySummary>, StoreError> {
     // Cast back to BIGINT: PostgreSQL sums BIGINT as NUMERIC.
+    // A bill the venue no longer lists (absent) is out of revenue, like a voided one.
     let c = |col: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN counted = 1 THEN {col} ELSE 0 END), 0) AS BIGINT)")
+        format!(
+            "CAST(COALESCE(SUM(CASE WHEN counted = 1 AND absent_at_ms IS NULL THEN {col} \
+             ELSE 0 END), 0) AS BIGINT)"
+        )
     };
     let sql = format!(
-        "SELECT business_date, COUNT(*), CAST(COALESCE(SUM(counted), 0) AS BIGINT), {}, {}, {}, {}, {}, {}, {}, {} \
+        "SELECT business_date, COUNT(*), {}, {}, {}, {}, {}, {}, {}, {}, {} \
          FROM ktv_bills WHERE companycode = $1 GROUP BY business_date \
          ORDER BY business_date DESC LIMIT $2",
+        c("1"),
         c("room"),
         c("drinks"),
         c("service"),
