@@ -1,7 +1,7 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, capabilities, commands, ds50, dto, exceptions, jpos, ktv, merchants, pospal,
+    accounts, capabilities, commands, ds50, dto, exceptions, intake, jpos, ktv, merchants, pospal,
     terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
@@ -48,6 +48,8 @@ impl Modify for BearerAuth {
         transactions::list, transactions::audit,
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
+        pospal::resolve_mismatch,
+        intake::list, intake::get, intake::replay,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
         ktv::completeness, ktv::backfill_attempts, ktv::bill,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,

@@ -2,20 +2,27 @@
 //! Pospal's webhooks, at `pospal.notify_path` (default `POST /pospal/v1/notify`).
 //!
 //! Decode order: size (413) -> envelope (400) -> `appId` known and active (403) ->
-//! `data-signature` = upper-case hex md5(appKey + raw body), compared in constant time (401)
-//! -> body (400) -> plan (400). Nothing inside `body` is read before the sender is
-//! authenticated, and nothing is stored for a refused notification. The verified
-//! notification goes to its merchant's actor, which answers once its effects are durable:
-//! 200 for a first delivery and for a duplicate (same business key), 503 when the store or
-//! the actor cannot take it now (Pospal retries on its schedule: 10 s, 30 s, 1, 2, 3 min).
-//! The response body is informative only; Pospal reads the status.
+//! `data-signature` = upper-case hex md5(appKey + raw body), compared in constant time (401).
+//! Nothing inside `body` is read before the sender is authenticated. An authenticated
+//! notification is then stored byte for byte in the partner intake
+//! ([`posgate_actors::store::intake`]) BEFORE it is interpreted, and [`interpret`] runs:
+//! body -> plan -> the merchant's actor, which answers once its effects are durable.
+//!
+//! Answers: 200 for a first delivery and for a duplicate (same business key); 200 as well
+//! for an authenticated notification that cannot be interpreted (a dead letter, kept with
+//! its reason for an operator to replay: Pospal retries only 5 times within about 7
+//! minutes and would then drop it anyway, and the same bytes would fail the same way, so a
+//! refusal would only delay the operator's view); 503 when the store or the actor cannot
+//! take it now (Pospal retries on its schedule: 10 s, 30 s, 1, 2, 3 min). The response
+//! body is informative only; Pospal reads the status.
 
 use crate::app::Gateway;
 use crate::config::PospalConfig;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use posgate_actors::entity::{pospal_plan, EntityError, PospalDelivery, PospalNotify};
-use posgate_actors::store::pospal as store_pospal;
+use posgate_actors::store::intake::{self, NewIntake, Partner};
+use posgate_actors::store::{now_ms, pospal as store_pospal};
 use posgate_protocols::pospal::{verify_signature, AppKey, Cmd, Envelope, PospalError, Refusal};
 use serde_json::json;
 
@@ -27,14 +34,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, paths: &PospalConfig) {
 /// The header that carries the signature.
 pub const SIGNATURE_HEADER: &str = "data-signature";
 
+/// The request headers kept with a stored notification (none of them is a secret).
+const KEPT_HEADERS: [&str; 3] = [SIGNATURE_HEADER, "content-type", "user-agent"];
+
 fn refused(refusal: Refusal, cmd: &str) -> HttpResponse {
-    metrics::counter!("posgate_pospal_notifications_total",
-        "cmd" => cmd.to_string(), "result" => refusal.as_str())
-    .increment(1);
+    count(cmd, refusal.as_str());
     HttpResponse::build(
         StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::BAD_REQUEST),
     )
     .json(json!({"error": refusal.as_str(), "message": refusal.description()}))
+}
+
+fn count(cmd: &str, result: &'static str) {
+    metrics::counter!("posgate_pospal_notifications_total",
+        "cmd" => cmd.to_string(), "result" => result)
+    .increment(1);
 }
 
 /// The `cmd` as a metrics label: the known names, or `unknown` (labels stay bounded).
@@ -45,15 +59,79 @@ fn cmd_label(cmd: &Cmd) -> String {
     }
 }
 
-/// Pospal notification (spec 1.2-1.4).
-pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let envelope = match Envelope::decode(&body) {
-        Ok(envelope) => envelope,
-        Err(e) => {
-            tracing::info!(error = %e, "Pospal notification refused");
-            return refused(e.code(), "none");
-        }
+/// What interpreting a stored notification gave.
+#[derive(Debug)]
+pub enum Interpreted {
+    /// Consumed (first delivery or duplicate); its effects are durable.
+    Applied(PospalDelivery),
+    /// Cannot be interpreted; the reason names a field and a rule, never a wire value.
+    Dead(String),
+    /// Not consumed now (store or actor busy); may be retried as is.
+    Busy(String),
+}
+
+/// Interprets an authenticated notification of `merchant_id` (live or replayed): body,
+/// plan, then the merchant's actor. Strict where money is decided (amounts exact to the
+/// fen, points to the hundredth), tolerant elsewhere (see `docs/protocols.md`).
+pub async fn interpret(gw: &Gateway, merchant_id: i64, raw: &[u8]) -> Interpreted {
+    let notification = match Envelope::decode(raw).and_then(Envelope::into_notification) {
+        Ok(n) => n,
+        Err(e) => return Interpreted::Dead(e.to_string()),
     };
+    let plan = match pospal_plan(&notification) {
+        Ok(plan) => plan,
+        Err(e) => return Interpreted::Dead(e.to_string()),
+    };
+    let message = PospalNotify {
+        notification,
+        plan,
+        today: gw.business_date(),
+    };
+    let result = match gw.merchants.ask(&merchant_id.to_string(), message) {
+        Ok(rx) => rx.await.unwrap_or(Err(EntityError::ShuttingDown)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(delivery) => Interpreted::Applied(delivery),
+        Err(e @ (EntityError::NotFound | EntityError::Disabled | EntityError::Foreign)) => {
+            Interpreted::Dead(format!("merchant: {e}"))
+        }
+        Err(e) => Interpreted::Busy(e.to_string()),
+    }
+}
+
+/// Records the interpretation's end on the intake row (applied or dead; a busy one stays
+/// `received` for Pospal's retry).
+async fn settle(gw: &Gateway, intake_id: i64, outcome: &Interpreted) -> Result<(), String> {
+    let dead = match outcome {
+        Interpreted::Applied(_) => None,
+        Interpreted::Dead(reason) => Some(reason.clone()),
+        Interpreted::Busy(_) => return Ok(()),
+    };
+    gw.store
+        .transaction(move |db| {
+            Box::pin(async move {
+                match dead {
+                    None => intake::mark_applied(db, intake_id, now_ms()).await,
+                    Some(reason) => intake::mark_dead(db, intake_id, &reason, now_ms()).await,
+                }
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Authenticates a notification: its envelope and the app of its `appId`, and the
+/// signature. Returns the merchant and the `cmd` label, or the refusal.
+async fn authenticate(
+    gw: &Gateway,
+    req: &HttpRequest,
+    body: &[u8],
+) -> Result<(i64, Envelope), (Refusal, String)> {
+    let envelope = Envelope::decode(body).map_err(|e| {
+        tracing::info!(error = %e, "Pospal notification refused");
+        (e.code(), "none".to_string())
+    })?;
     let cmd = cmd_label(&envelope.cmd);
     let app_id = envelope.app_id.clone();
     let app = gw
@@ -64,11 +142,11 @@ pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) 
         Ok(Some(app)) if app.active => app,
         Ok(_) => {
             tracing::info!(cmd, "Pospal notification from an unknown or disabled appId");
-            return refused(PospalError::UnknownApp.code(), &cmd);
+            return Err((PospalError::UnknownApp.code(), cmd));
         }
         Err(e) => {
             tracing::warn!(error = %e, "Pospal app lookup failed");
-            return refused(Refusal::Busy, &cmd);
+            return Err((Refusal::Busy, cmd));
         }
     };
     let signature = req
@@ -76,54 +154,110 @@ pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) 
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok());
     let key = AppKey::new(app.app_key.expose().clone());
-    if !signature.is_some_and(|s| verify_signature(&key, &body, s)) {
+    if !signature.is_some_and(|s| verify_signature(&key, body, s)) {
         tracing::info!(
             cmd,
             merchant_id = app.merchant_id,
             "Pospal notification with a bad data-signature"
         );
-        return refused(PospalError::BadSignature.code(), &cmd);
+        return Err((PospalError::BadSignature.code(), cmd));
     }
-    let notification = match envelope.into_notification() {
-        Ok(n) => n,
+    Ok((app.merchant_id, envelope))
+}
+
+/// Stores an authenticated notification before interpretation; returns its intake id.
+async fn store_intake(
+    gw: &Gateway,
+    req: &HttpRequest,
+    merchant_id: i64,
+    envelope: &Envelope,
+    body: &web::Bytes,
+) -> Result<i64, String> {
+    let headers: Vec<(&'static str, String)> = KEPT_HEADERS
+        .iter()
+        .filter_map(|&name| {
+            let value = req.headers().get(name)?.to_str().ok()?;
+            Some((name, value.chars().take(256).collect()))
+        })
+        .collect();
+    let owner = merchant_id.to_string();
+    let kind: String = envelope.cmd.as_str().chars().take(128).collect();
+    let body = body.clone();
+    gw.store
+        .transaction(move |db| {
+            Box::pin(async move {
+                let headers: Vec<(&str, String)> =
+                    headers.iter().map(|(n, v)| (*n, v.clone())).collect();
+                let new = NewIntake {
+                    partner: Partner::Pospal,
+                    owner: &owner,
+                    kind: &kind,
+                    body: &body,
+                    headers: &headers,
+                };
+                intake::record(db, &new, now_ms()).await.map(|i| i.id)
+            })
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Pospal notification (spec 1.2-1.4).
+pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (merchant_id, envelope) = match authenticate(&gw, &req, &body).await {
+        Ok(found) => found,
+        Err((refusal, cmd)) => return refused(refusal, &cmd),
+    };
+    let cmd = cmd_label(&envelope.cmd);
+    let intake_id = match store_intake(&gw, &req, merchant_id, &envelope, &body).await {
+        Ok(id) => id,
         Err(e) => {
-            tracing::info!(cmd, error = %e, "Pospal notification body refused");
-            return refused(e.code(), &cmd);
+            tracing::warn!(cmd, error = %e, "Pospal notification not stored; Pospal will retry");
+            return refused(Refusal::Busy, &cmd);
         }
     };
-    let plan = match pospal_plan(&notification) {
-        Ok(plan) => plan,
-        Err(e) => {
-            tracing::info!(cmd, error = %e, "Pospal notification cannot be mirrored");
-            return refused(Refusal::Malformed, &cmd);
-        }
-    };
-    let message = PospalNotify {
-        notification,
-        plan,
-        today: gw.business_date(),
-    };
-    let result = match gw.merchants.ask(&app.merchant_id.to_string(), message) {
-        Ok(rx) => rx.await.unwrap_or(Err(EntityError::ShuttingDown)),
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(delivery) => {
+    let outcome = interpret(&gw, merchant_id, &body).await;
+    if let Err(e) = settle(&gw, intake_id, &outcome).await {
+        tracing::warn!(cmd, error = %e, "Pospal intake status not saved; Pospal will retry");
+        return refused(Refusal::Busy, &cmd);
+    }
+    match outcome {
+        Interpreted::Applied(delivery) => {
             let result = match delivery {
                 PospalDelivery::Accepted => "accepted",
                 PospalDelivery::Duplicate => "duplicate",
             };
-            metrics::counter!("posgate_pospal_notifications_total",
-                "cmd" => cmd, "result" => result)
-            .increment(1);
+            count(&cmd, result);
             HttpResponse::Ok().json(json!({"status": result}))
         }
-        Err(EntityError::NotFound | EntityError::Disabled | EntityError::Foreign) => {
-            refused(Refusal::UnknownApp, &cmd)
+        Interpreted::Dead(reason) => {
+            tracing::warn!(cmd, intake_id, %reason, "Pospal notification kept as a dead letter");
+            count(&cmd, "dead_letter");
+            HttpResponse::Ok().json(json!({"status": "dead_letter", "intake_id": intake_id}))
         }
-        Err(e) => {
+        Interpreted::Busy(e) => {
             tracing::warn!(cmd, error = %e, "Pospal notification not consumed; Pospal will retry");
             refused(Refusal::Busy, &cmd)
         }
+    }
+}
+
+/// Replays a stored (or operator-corrected) notification of `merchant_id`: the signature
+/// is not checked again (the original was authenticated, the operator is), but the
+/// `appId` of the bytes must still be an app of that merchant, so a correction cannot move
+/// data to another merchant.
+pub async fn replay(gw: &Gateway, merchant_id: i64, raw: &[u8]) -> Interpreted {
+    let app_id = match Envelope::decode(raw) {
+        Ok(envelope) => envelope.app_id,
+        Err(e) => return Interpreted::Dead(e.to_string()),
+    };
+    let app = gw
+        .store
+        .transaction(move |db| Box::pin(async move { store_pospal::get_app(db, &app_id).await }))
+        .await;
+    match app {
+        Ok(Some(app)) if app.merchant_id == merchant_id => interpret(gw, merchant_id, raw).await,
+        Ok(_) => Interpreted::Dead("appId: not an app of this merchant".into()),
+        Err(e) => Interpreted::Busy(e.to_string()),
     }
 }

@@ -8,29 +8,36 @@
 //! every stock flow's and order's, are handled one at a time in arrival order):
 //!
 //! 1. one transaction: is the business key already consumed? (then: duplicate, nothing
-//!    changes); otherwise link the member account;
+//!    changes); otherwise link the member account, and for a `ticket.reverse` find the
+//!    settlement of its `sn` it undoes (the latest one born before it) and that settlement's
+//!    postings; for a `ticket.new`, find a reverse of it that came first;
 //! 2. the postings, each through the accounts actor under a key derived from the business
 //!    key (a retry gets the first answer, never a second posting);
-//! 3. one transaction: compare Pospal's balance with the ledger's, fold the document, store
-//!    the event. The event row comes last: a crash before it makes Pospal's retry redo steps
-//!    1 and 2 harmlessly.
+//! 3. one transaction: compare Pospal's cash and points with the ledger's, fold the
+//!    document, store the event. The event row comes last: a crash before it makes
+//!    Pospal's retry redo steps 1 and 2 harmlessly.
 //!
-//! Pospal is the system of record for its members' money: a ticket has already been paid
-//! when it is pushed. Mirrored debits may therefore take the balance below zero (overdraft),
-//! and any difference with Pospal's `afterUsedMoney` is recorded for the operator rather
-//! than refused.
+//! Pospal is the system of record for its members' money and points: a ticket has already
+//! been paid when it is pushed. Mirrored debits may therefore take the balance below zero
+//! (overdraft); a reverse that undoes a credit the member has meanwhile spent is booked
+//! below zero too (a mirrored debit under `{key}:follow` when the ledger refuses the void,
+//! outcome `posted:below_zero`, counted in `posgate_pospal_below_zero_total`); and any
+//! difference with Pospal's `afterUsedMoney` / `afterGaintPoint` is recorded for the
+//! operator rather than refused.
 
 use super::merchant::MerchantActor;
 use super::EntityError;
-use crate::ledger::{Asset, LedgerError, LimitPolicy, Operation, PostRequest, VoidKind};
+use crate::ledger::{
+    Asset, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
+};
 use crate::mailbox::Ask;
 use crate::store::pospal::{self as store_pospal, DocumentKind, Event, Mismatch};
 use crate::store::{catalog, now_ms, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::pospal::{
-    business_key, fingerprint, reversed_ticket_key, Body, Cmd, Notification, OrderState,
-    StockFlowCmd, Ticket,
+    business_key, fingerprint, reversed_ticket_prefix, reversing_ticket_prefix, Body, Cmd,
+    Notification, OrderState, StockFlowCmd, Ticket,
 };
 use rust_decimal::Decimal;
 
@@ -105,6 +112,14 @@ pub struct PospalPlan {
     pub postings: Vec<Posting>,
     /// Pospal's balance after the event (`afterUsedMoney` of the last balance log), fen.
     pub pospal_balance_after: Option<i64>,
+    /// Pospal's points after the event (`afterGaintPoint` of the last point log),
+    /// hundredths.
+    pub pospal_points_after: Option<i64>,
+    /// A `ticket.reverse`: the key prefix of the settlements it may undo (resolved against
+    /// the consumed events when it runs).
+    pub reverses: Option<String>,
+    /// A `ticket.new`: the key prefix of the reverses that may have come before it.
+    pub reversed_by: Option<String>,
     /// The stock flow or order it advances.
     pub document: Option<DocumentStep>,
     /// The date the postings count on (from the notification, when it carries one).
@@ -184,9 +199,10 @@ pub fn stock_flow_stage(cmd: StockFlowCmd) -> i64 {
 }
 
 /// How far along an online order is in `state`, and the state's name. Cancelled, finished
-/// and received are final.
-pub fn order_stage(state: OrderState) -> (i64, &'static str) {
-    match state {
+/// and received are final. A state the spec does not list (`state:{n}`) is kept at stage 0:
+/// recorded on the document, it never overrides a known later state.
+pub fn order_stage(state: OrderState) -> (i64, String) {
+    let (stage, name) = match state {
         OrderState::Created => (0, "created"),
         OrderState::Synced => (1, "synced"),
         OrderState::Accepted => (2, "accepted"),
@@ -195,19 +211,48 @@ pub fn order_stage(state: OrderState) -> (i64, &'static str) {
         OrderState::Received => (4, "received"),
         OrderState::Finished => (5, "finished"),
         OrderState::Cancelled => (5, "cancelled"),
-    }
+        OrderState::Other(number) => return (0, format!("state:{number}")),
+    };
+    (stage, name.to_string())
 }
 
-/// What every ticket plan has: the `sn`, the member, Pospal's balance after the last log,
-/// and the date of the last log.
-fn describe_ticket(plan: &mut PospalPlan, ticket: &Ticket) {
+/// What every ticket plan has: the `sn`, the member, Pospal's cash and points after the
+/// last logs, and the date of the last log.
+fn describe_ticket(plan: &mut PospalPlan, ticket: &Ticket) -> Result<(), PlanError> {
     plan.subject = ticket.sn.clone();
     plan.member = member(ticket.customer_uid);
     let last = ticket.balance_logs.last();
     plan.pospal_balance_after = last.and_then(|l| l.after_used_money.map(|f| f.get()));
+    plan.pospal_points_after = match ticket.point_logs.last().and_then(|l| l.after_points) {
+        Some(points) => Some(points_hundredths(points, "afterGaintPoint")?),
+        None => None,
+    };
     plan.business_date = last
         .and_then(|l| l.datetime.as_deref())
+        .or_else(|| ticket.point_logs.last()?.datetime.as_deref())
         .and_then(parse_date);
+    Ok(())
+}
+
+/// The postings that mirror a ticket's logs: the net cash, the net points.
+fn ticket_postings(key: &str, ticket: &Ticket) -> Result<Vec<Posting>, PlanError> {
+    let mut cash = 0i64;
+    for log in &ticket.balance_logs {
+        cash = cash
+            .checked_add(log.used_money.get())
+            .ok_or(PlanError::Overflow("usedMoney"))?;
+    }
+    let mut points = 0i64;
+    for log in &ticket.point_logs {
+        points = points
+            .checked_add(points_hundredths(log.points, "gaintPoint")?)
+            .ok_or(PlanError::Overflow("gaintPoint"))?;
+    }
+    // Points gained are credited: the net taken is the negated gain.
+    Ok(net_posting(key.to_string(), Asset::Cash, cash)
+        .into_iter()
+        .chain(net_posting(format!("{key}:points"), Asset::Points, -points))
+        .collect())
 }
 
 /// Turns a notification into what it does (pure).
@@ -219,53 +264,24 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
         member: None,
         postings: Vec::new(),
         pospal_balance_after: None,
+        pospal_points_after: None,
+        reverses: None,
+        reversed_by: None,
         document: None,
         business_date: None,
     };
     match (&n.envelope.cmd, &n.body) {
         (Cmd::TicketReverse, Body::Ticket(ticket)) => {
-            describe_ticket(&mut plan, ticket);
-            if let (Some(_), Some(original)) = (&plan.member, reversed_ticket_key(n)) {
-                if !ticket.balance_logs.is_empty() {
-                    plan.postings.push(Posting {
-                        key: key.clone(),
-                        op: Operation::Void {
-                            original_key: original.clone(),
-                            kind: VoidKind::Reversal,
-                        },
-                    });
-                }
-                if !ticket.point_logs.is_empty() {
-                    plan.postings.push(Posting {
-                        key: format!("{key}:points"),
-                        op: Operation::Void {
-                            original_key: format!("{original}:points"),
-                            kind: VoidKind::Reversal,
-                        },
-                    });
-                }
-            }
+            // What it undoes is found when it runs (the settlement born last before it),
+            // whatever its own logs say.
+            describe_ticket(&mut plan, ticket)?;
+            plan.reverses = reversed_ticket_prefix(n);
         }
         (_, Body::Ticket(ticket)) => {
-            describe_ticket(&mut plan, ticket);
+            describe_ticket(&mut plan, ticket)?;
+            plan.reversed_by = reversing_ticket_prefix(n);
             if plan.member.is_some() {
-                let mut cash = 0i64;
-                for log in &ticket.balance_logs {
-                    cash = cash
-                        .checked_add(log.used_money.get())
-                        .ok_or(PlanError::Overflow("usedMoney"))?;
-                }
-                let mut points = 0i64;
-                for log in &ticket.point_logs {
-                    points = points
-                        .checked_add(points_hundredths(log.points, "gaintPoint")?)
-                        .ok_or(PlanError::Overflow("gaintPoint"))?;
-                }
-                plan.postings
-                    .extend(net_posting(key.clone(), Asset::Cash, cash));
-                // Points gained are credited: the net taken is the negated gain.
-                plan.postings
-                    .extend(net_posting(format!("{key}:points"), Asset::Points, -points));
+                plan.postings = ticket_postings(&key, ticket)?;
             }
         }
         (_, Body::CustomerNew(customer)) => {
@@ -329,7 +345,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
             plan.document = Some(DocumentStep {
                 kind: DocumentKind::ProductOrder,
                 id: order.order_no.clone(),
-                status: status.to_string(),
+                status,
                 stage,
             });
         }
@@ -338,41 +354,146 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
     Ok(plan)
 }
 
+/// A posting ready to submit, with what to do if the ledger refuses it for a balance.
+struct Submit {
+    /// The posting.
+    posting: Posting,
+    /// For a void of a credit: the asset and amount a mirrored debit takes instead when
+    /// undoing it would take the balance below zero (Pospal has already undone it).
+    follow: Option<(Asset, i64)>,
+}
+
+/// What step 1 found for a new notification.
+struct Work {
+    /// The account the postings go to.
+    account: Option<i64>,
+    /// The postings, in order.
+    postings: Vec<Submit>,
+    /// The outcome unless a posting says otherwise.
+    outcome: String,
+    /// A reverse that came before this ticket and now has it (its outcome changes).
+    matched_reverse: Option<String>,
+}
+
 /// What step 1 found.
 enum Prepared {
     /// Consumed before.
     Duplicate,
-    /// New; the member's account, when the plan has a member.
-    New(Option<i64>),
+    /// New.
+    New(Work),
 }
 
-/// Runs a plan for `merchant_id` (steps 1-3 of the module comment).
-async fn execute(
-    deps: super::EntityDeps,
+/// The default outcome of a new notification's plan.
+fn plain_outcome(cmd: &Cmd, plan: &PospalPlan) -> &'static str {
+    if !plan.postings.is_empty() {
+        "posted"
+    } else if *cmd == Cmd::CustomerNew {
+        "member_linked"
+    } else {
+        "recorded"
+    }
+}
+
+/// For a reverse: the settlement it undoes (the latest one born before it; a redelivered
+/// reverse finds the same) and the voids of its postings that were booked.
+async fn resolve_reverse(
+    db: &dyn crate::store::Db,
     merchant_id: i64,
-    notification: Notification,
-    plan: PospalPlan,
-    today: NaiveDate,
-) -> PospalNotifyReply {
+    prefix: &str,
+    key: &str,
+    born_ms: i64,
+    work: &mut Work,
+) -> Result<(), StoreError> {
+    let settlements = store_pospal::events_with_prefix(db, merchant_id, prefix).await?;
+    let Some(original) = settlements
+        .iter()
+        .rev()
+        .find(|e| e.born_timestamp_ms <= born_ms)
+    else {
+        // The ticket has not arrived: it is matched when it does.
+        work.outcome = "awaiting_original".into();
+        return Ok(());
+    };
+    for suffix in ["", ":points"] {
+        let original_key = format!("{}{suffix}", original.business_key);
+        let Some(tx) = catalog::find_transaction(db, &original_key).await? else {
+            continue;
+        };
+        if tx.status != "posted" {
+            continue;
+        }
+        work.account = work.account.or(tx.account_id);
+        let follow = match (tx.kind.as_str(), tx.asset) {
+            ("credit", Some(asset)) => Some((asset, tx.posted_amount)),
+            _ => None,
+        };
+        work.postings.push(Submit {
+            posting: Posting {
+                key: format!("{key}{suffix}"),
+                op: Operation::Void {
+                    original_key,
+                    kind: VoidKind::Reversal,
+                },
+            },
+            follow,
+        });
+    }
+    work.outcome = if work.postings.is_empty() {
+        "recorded"
+    } else {
+        "posted"
+    }
+    .into();
+    Ok(())
+}
+
+/// For a ticket: a reverse of its `sn` that came first (born after it, still waiting);
+/// then the ticket is not booked.
+async fn match_early_reverse(
+    db: &dyn crate::store::Db,
+    merchant_id: i64,
+    prefix: &str,
+    born_ms: i64,
+    work: &mut Work,
+) -> Result<(), StoreError> {
+    let reverses = store_pospal::events_with_prefix(db, merchant_id, prefix).await?;
+    if let Some(reverse) = reverses
+        .iter()
+        .find(|e| e.outcome == "awaiting_original" && e.born_timestamp_ms >= born_ms)
+    {
+        work.postings.clear();
+        work.outcome = format!("refused:{}", Refusal::VoidedBeforeArrival.as_str());
+        work.matched_reverse = Some(reverse.business_key.clone());
+    }
+    Ok(())
+}
+
+/// Step 1 (one transaction): duplicate? the member; what a reverse undoes.
+async fn prepare(
+    deps: &super::EntityDeps,
+    merchant_id: i64,
+    notification: &Notification,
+    plan: &PospalPlan,
+) -> Result<Prepared, StoreError> {
     let envelope = &notification.envelope;
     let body_md5 = fingerprint(&envelope.body_raw);
-    let lookup_key = plan.business_key.clone();
-    let member = plan.member.clone();
-    let lookup_md5 = body_md5.clone();
-    let prepared = deps
-        .store
+    let born_ms = envelope.born_timestamp_ms;
+    let outcome = plain_outcome(&envelope.cmd, plan).to_string();
+    let plan = plan.clone();
+    deps.store
         .transaction(move |db| {
             Box::pin(async move {
-                if let Some(seen) = store_pospal::find_event(db, &lookup_key).await? {
-                    if seen.body_md5 != lookup_md5 {
-                        // Same business key, different content: see docs/protocols.md (the
-                        // ticket `sn` risk). Redelivery cannot fix it, so it is answered 200.
+                let key = plan.business_key.as_str();
+                if let Some(seen) = store_pospal::find_event(db, key).await? {
+                    if seen.body_md5 != body_md5 {
+                        // Same business key, different content: see docs/protocols.md.
+                        // Redelivery cannot fix it, so it is answered 200.
                         metrics::counter!("posgate_pospal_key_conflicts_total").increment(1);
-                        tracing::warn!(business_key = %lookup_key, "Pospal notification reuses a consumed business key with different content; not applied");
+                        tracing::warn!(business_key = %key, "Pospal notification reuses a consumed business key with different content; not applied");
                     }
                     return Ok(Prepared::Duplicate);
                 }
-                let account = match &member {
+                let account = match &plan.member {
                     Some(m) => Some(
                         store_pospal::ensure_member(
                             db,
@@ -387,94 +508,179 @@ async fn execute(
                     ),
                     None => None,
                 };
-                Ok(Prepared::New(account))
+                let postings = plan.postings.iter().cloned();
+                let mut work = Work {
+                    account,
+                    postings: postings.map(|posting| Submit { posting, follow: None }).collect(),
+                    outcome,
+                    matched_reverse: None,
+                };
+                if let Some(prefix) = &plan.reverses {
+                    resolve_reverse(db, merchant_id, prefix, key, born_ms, &mut work).await?;
+                }
+                if let Some(prefix) = &plan.reversed_by {
+                    match_early_reverse(db, merchant_id, prefix, born_ms, &mut work).await?;
+                }
+                Ok(Prepared::New(work))
             })
         })
-        .await?;
-    let account = match prepared {
-        Prepared::Duplicate => return Ok(PospalDelivery::Duplicate),
-        Prepared::New(account) => account,
+        .await
+}
+
+/// Submits one posting to the accounts actor.
+async fn submit(
+    deps: &super::EntityDeps,
+    account_id: i64,
+    business_date: NaiveDate,
+    posting: &Posting,
+) -> Result<PostOutcome, EntityError> {
+    let request = PostRequest {
+        idempotency_key: posting.key.clone(),
+        account_id,
+        terminal: None,
+        business_date,
+        op: posting.op.clone(),
+        device_fields: Default::default(),
     };
-    let mut outcome = if !plan.postings.is_empty() {
-        "posted"
-    } else if envelope.cmd == Cmd::CustomerNew {
-        "member_linked"
-    } else {
-        "recorded"
-    }
-    .to_string();
-    if let Some(account_id) = account {
-        for posting in &plan.postings {
-            let request = PostRequest {
-                idempotency_key: posting.key.clone(),
-                account_id,
-                terminal: None,
-                business_date: plan.business_date.unwrap_or(today),
-                op: posting.op.clone(),
-                device_fields: Default::default(),
-            };
-            let result = deps
-                .accounts
-                .submit(request)
-                .map_err(EntityError::from)?
-                .await
-                .unwrap_or(Err(LedgerError::ShuttingDown))?;
-            if result.key_conflict {
-                metrics::counter!("posgate_pospal_key_conflicts_total").increment(1);
-                tracing::warn!(business_key = %plan.business_key, "Pospal posting reuses a ledger key with different content; not applied");
-                outcome = "key_conflict".into();
-            } else if let Some(refusal) = result.refusal {
-                // Tombstones and already-voided originals are expected (a reverse before
-                // its ticket, or redelivered); anything else is worth a look.
-                outcome = format!("refused:{}", refusal.as_str());
-                tracing::warn!(business_key = %plan.business_key, refusal = refusal.as_str(), "Pospal posting refused by the ledger");
+    Ok(deps
+        .accounts
+        .submit(request)
+        .map_err(EntityError::from)?
+        .await
+        .unwrap_or(Err(LedgerError::ShuttingDown))?)
+}
+
+/// Step 2: the postings; returns the outcome when a posting changes it.
+async fn post_all(
+    deps: &super::EntityDeps,
+    business_key: &str,
+    account_id: i64,
+    business_date: NaiveDate,
+    postings: &[Submit],
+) -> Result<Option<String>, EntityError> {
+    let mut outcome = None;
+    for Submit { posting, follow } in postings {
+        let result = submit(deps, account_id, business_date, posting).await?;
+        if result.key_conflict {
+            metrics::counter!("posgate_pospal_key_conflicts_total").increment(1);
+            tracing::warn!(
+                business_key,
+                "Pospal posting reuses a ledger key with different content; not applied"
+            );
+            outcome = Some("key_conflict".to_string());
+            continue;
+        }
+        match (result.refusal, follow) {
+            (None, _) => {}
+            (Some(Refusal::Insufficient), Some((asset, amount))) => {
+                // Pospal has undone the credit: follow it below zero, flagged.
+                let debit = Posting {
+                    key: format!("{}:follow", posting.key),
+                    op: mirrored_debit(*asset, *amount),
+                };
+                submit(deps, account_id, business_date, &debit).await?;
+                metrics::counter!("posgate_pospal_below_zero_total").increment(1);
+                tracing::warn!(
+                    business_key,
+                    asset = asset.as_str(),
+                    "Pospal reverse booked below zero"
+                );
+                outcome = Some("posted:below_zero".to_string());
+            }
+            (Some(refusal), _) => {
+                outcome = Some(format!("refused:{}", refusal.as_str()));
+                tracing::warn!(
+                    business_key,
+                    refusal = refusal.as_str(),
+                    "Pospal posting refused by the ledger"
+                );
             }
         }
     }
-    let event = Event {
-        id: 0,
-        business_key: plan.business_key.clone(),
-        app_id: envelope.app_id.clone(),
-        merchant_id,
-        cmd: envelope.cmd.as_str().to_string(),
-        subject: plan.subject.clone(),
-        body_md5,
-        body: envelope.body_raw.clone(),
-        born_timestamp_ms: envelope.born_timestamp_ms,
-        outcome,
-        received_at_ms: 0,
-    };
-    let expected = plan.pospal_balance_after;
-    let customer_uid = plan.member.as_ref().map(|m| m.customer_uid.to_string());
-    let document = plan.document.clone();
+    Ok(outcome)
+}
+
+/// Compares Pospal's figure for one asset with the ledger's; records a difference.
+async fn compare(
+    db: &dyn crate::store::Db,
+    mut mismatch: Mismatch,
+    asset: Asset,
+    actual: i64,
+) -> Result<(), StoreError> {
+    if actual == mismatch.pospal_balance {
+        return Ok(());
+    }
+    metrics::counter!("posgate_pospal_balance_mismatches_total", "asset" => asset.as_str())
+        .increment(1);
+    tracing::warn!(business_key = %mismatch.business_key, account_id = mismatch.account_id, asset = asset.as_str(), "Pospal balance differs from the ledger's");
+    if asset == Asset::Points {
+        mismatch.business_key.push_str(":points");
+    }
+    mismatch.asset = asset.as_str().to_string();
+    mismatch.posgate_balance = actual;
+    let now = mismatch.recorded_at_ms;
+    store_pospal::record_mismatch(db, &mismatch, now).await
+}
+
+/// Step 3's reconciliation: cash against `afterUsedMoney`, points against
+/// `afterGaintPoint`.
+async fn reconcile(
+    db: &dyn crate::store::Db,
+    merchant_id: i64,
+    plan: &PospalPlan,
+    account_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let balances = catalog::balances(db, account_id).await?.unwrap_or_default();
+    let customer_uid = plan
+        .member
+        .as_ref()
+        .map(|m| m.customer_uid.to_string())
+        .unwrap_or_default();
+    let figures = [
+        (Asset::Cash, plan.pospal_balance_after, balances.cash),
+        (Asset::Points, plan.pospal_points_after, balances.points),
+    ];
+    for (asset, expected, actual) in figures {
+        let Some(expected) = expected else { continue };
+        let mismatch = Mismatch {
+            id: 0,
+            merchant_id,
+            business_key: plan.business_key.clone(),
+            customer_uid: customer_uid.clone(),
+            account_id,
+            asset: String::new(),
+            pospal_balance: expected,
+            posgate_balance: 0,
+            recorded_at_ms: now,
+            status: "open".into(),
+            resolution: String::new(),
+            note: String::new(),
+            resolved_by: String::new(),
+            resolved_at_ms: None,
+            adjustment_key: None,
+        };
+        compare(db, mismatch, asset, actual).await?;
+    }
+    Ok(())
+}
+
+/// Step 3 (one transaction): reconcile, fold the document, store the event (last).
+async fn finish(
+    deps: &super::EntityDeps,
+    merchant_id: i64,
+    plan: PospalPlan,
+    work: Work,
+    event: Event,
+) -> Result<(), StoreError> {
     deps.store
         .transaction(move |db| {
             Box::pin(async move {
                 let now = now_ms();
-                if let (Some(account_id), Some(expected), Some(customer_uid)) =
-                    (account, expected, customer_uid)
-                {
-                    let actual = catalog::balances(db, account_id)
-                        .await?
-                        .map(|b| b.cash)
-                        .unwrap_or_default();
-                    if actual != expected {
-                        metrics::counter!("posgate_pospal_balance_mismatches_total").increment(1);
-                        tracing::warn!(business_key = %event.business_key, account_id, "Pospal balance differs from the ledger's");
-                        let mismatch = Mismatch {
-                            id: 0,
-                            merchant_id,
-                            business_key: event.business_key.clone(),
-                            customer_uid,
-                            account_id,
-                            pospal_balance: expected,
-                            posgate_balance: actual,
-                            recorded_at_ms: now,
-                        };
-                        store_pospal::record_mismatch(db, &mismatch, now).await?;
-                    }
+                if let Some(account_id) = work.account {
+                    reconcile(db, merchant_id, &plan, account_id, now).await?;
                 }
-                if let Some(doc) = &document {
+                if let Some(doc) = &plan.document {
                     store_pospal::fold_document(
                         db,
                         &event.app_id,
@@ -488,11 +694,52 @@ async fn execute(
                     )
                     .await?;
                 }
+                if let Some(reverse) = &work.matched_reverse {
+                    store_pospal::set_event_outcome(db, reverse, "voided_late").await?;
+                }
                 store_pospal::insert_event(db, &event, now).await?;
-                Ok::<_, StoreError>(())
+                Ok(())
             })
         })
-        .await?;
+        .await
+}
+
+/// Runs a plan for `merchant_id` (steps 1-3 of the module comment).
+async fn execute(
+    deps: super::EntityDeps,
+    merchant_id: i64,
+    notification: Notification,
+    plan: PospalPlan,
+    today: NaiveDate,
+) -> PospalNotifyReply {
+    let mut work = match prepare(&deps, merchant_id, &notification, &plan).await? {
+        Prepared::Duplicate => return Ok(PospalDelivery::Duplicate),
+        Prepared::New(work) => work,
+    };
+    if let Some(account_id) = work.account {
+        let date = plan.business_date.unwrap_or(today);
+        let postings = std::mem::take(&mut work.postings);
+        if let Some(outcome) =
+            post_all(&deps, &plan.business_key, account_id, date, &postings).await?
+        {
+            work.outcome = outcome;
+        }
+    }
+    let envelope = notification.envelope;
+    let event = Event {
+        id: 0,
+        business_key: plan.business_key.clone(),
+        app_id: envelope.app_id,
+        merchant_id,
+        cmd: envelope.cmd.as_str().to_string(),
+        subject: plan.subject.clone(),
+        body_md5: fingerprint(&envelope.body_raw),
+        body: envelope.body_raw,
+        born_timestamp_ms: envelope.born_timestamp_ms,
+        outcome: work.outcome.clone(),
+        received_at_ms: 0,
+    };
+    finish(&deps, merchant_id, plan, work, event).await?;
     Ok(PospalDelivery::Accepted)
 }
 

@@ -98,6 +98,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../../sql/sqlite/0014_ds50_mqtt_credentials.sql"),
     },
     Migration {
+        version: 16,
+        name: "partner_intake",
+        postgres: include_str!("../../../sql/postgres/0016_partner_intake.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0016_partner_intake.sql"),
+    },
+    Migration {
         version: 17,
         name: "ktv_completeness",
         postgres: include_str!("../../../sql/postgres/0017_ktv_completeness.sql"),

@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod commands;
 pub mod ds50;
 pub mod exceptions;
+pub mod intake;
 pub mod jpos;
 pub mod ktv;
 pub mod ledger_io;

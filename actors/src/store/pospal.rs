@@ -176,26 +176,67 @@ pub async fn insert_event(db: &dyn Db, event: &Event, now_ms: i64) -> Result<boo
     Ok(inserted > 0)
 }
 
-/// A merchant's events, newest first, optionally of one `cmd` and/or one subject.
+/// A merchant's events, newest first, optionally of one `cmd`, one subject and/or one
+/// outcome.
 pub async fn list_events(
     db: &dyn Db,
     merchant_id: i64,
     cmd: Option<&str>,
     subject: Option<&str>,
+    outcome: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
     let sql = format!(
         "SELECT {EVENT_COLS} FROM pospal_events WHERE merchant_id = $1 \
-         AND ($2 IS NULL OR cmd = $2) AND ($3 IS NULL OR subject = $3) ORDER BY id DESC LIMIT $4"
+         AND ($2 IS NULL OR cmd = $2) AND ($3 IS NULL OR subject = $3) \
+         AND ($4 IS NULL OR outcome = $4) ORDER BY id DESC LIMIT $5"
     );
     db.query(
         &sql,
-        &[merchant_id.into(), cmd.into(), subject.into(), limit.into()],
+        &[
+            merchant_id.into(),
+            cmd.into(),
+            subject.into(),
+            outcome.into(),
+            limit.into(),
+        ],
     )
     .await?
     .iter()
     .map(event_row)
     .collect()
+}
+
+/// A merchant's events whose business key starts with `prefix` (the settlements or the
+/// reverses of one ticket `sn`), oldest born first.
+pub async fn events_with_prefix(
+    db: &dyn Db,
+    merchant_id: i64,
+    prefix: &str,
+) -> Result<Vec<Event>, StoreError> {
+    let sql = format!(
+        "SELECT {EVENT_COLS} FROM pospal_events WHERE merchant_id = $1 \
+         AND substr(business_key, 1, length($2)) = $2 ORDER BY born_timestamp_ms, id"
+    );
+    db.query(&sql, &[merchant_id.into(), prefix.into()])
+        .await?
+        .iter()
+        .map(event_row)
+        .collect()
+}
+
+/// Changes the outcome of a consumed event (a reverse that waited for its ticket).
+pub async fn set_event_outcome(
+    db: &dyn Db,
+    business_key: &str,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE pospal_events SET outcome = $1 WHERE business_key = $2",
+        &[outcome.into(), business_key.into()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// The user id of the ledger account that mirrors a Pospal member.
@@ -246,7 +287,8 @@ pub async fn ensure_member(
     Ok(account)
 }
 
-/// A ticket whose `afterUsedMoney` differs from posgate's mirrored cash balance.
+/// A ticket whose `afterUsedMoney` (cash) or `afterGaintPoint` (points) differs from
+/// posgate's mirrored balance, and how an operator resolved it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mismatch {
@@ -254,31 +296,70 @@ pub struct Mismatch {
     pub id: i64,
     /// Owning merchant.
     pub merchant_id: i64,
-    /// The notification's business key.
+    /// The notification's business key (`:points` appended for a points mismatch).
     pub business_key: String,
     /// The member.
     pub customer_uid: String,
     /// The member's account.
     pub account_id: i64,
-    /// Pospal's balance after the ticket (`afterUsedMoney`), fen.
+    /// `cash` (fen) or `points` (hundredths of a point).
+    pub asset: String,
+    /// Pospal's balance after the ticket (`afterUsedMoney` / `afterGaintPoint`).
     pub pospal_balance: i64,
-    /// posgate's cash balance after mirroring it, fen.
+    /// posgate's balance after mirroring it.
     pub posgate_balance: i64,
     /// Unix milliseconds.
     pub recorded_at_ms: i64,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// `noted` (explained, nothing posted) or `adjusted` (posgate now follows Pospal).
+    pub resolution: String,
+    /// The operator's note.
+    pub note: String,
+    /// Who resolved it.
+    pub resolved_by: String,
+    /// Unix milliseconds.
+    pub resolved_at_ms: Option<i64>,
+    /// The ledger key of the adjustment, when one was posted.
+    pub adjustment_key: Option<String>,
 }
 
-/// Records a mismatch (once per business key).
+const MISMATCH_COLS: &str = "id, merchant_id, business_key, customer_uid, account_id, asset, \
+                             pospal_balance, posgate_balance, recorded_at_ms, status, \
+                             resolution, note, resolved_by, resolved_at_ms, adjustment_key";
+
+fn mismatch_row(r: &Row) -> Result<Mismatch, StoreError> {
+    Ok(Mismatch {
+        id: r.i64(0)?,
+        merchant_id: r.i64(1)?,
+        business_key: r.text(2)?,
+        customer_uid: r.text(3)?,
+        account_id: r.i64(4)?,
+        asset: r.text(5)?,
+        pospal_balance: r.i64(6)?,
+        posgate_balance: r.i64(7)?,
+        recorded_at_ms: r.i64(8)?,
+        status: r.text(9)?,
+        resolution: r.text(10)?,
+        note: r.text(11)?,
+        resolved_by: r.text(12)?,
+        resolved_at_ms: r.opt_i64(13)?,
+        adjustment_key: r.opt_text(14)?,
+    })
+}
+
+/// Records an open mismatch (once per business key).
 pub async fn record_mismatch(db: &dyn Db, m: &Mismatch, now_ms: i64) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO pospal_balance_mismatches (merchant_id, business_key, customer_uid, \
-         account_id, pospal_balance, posgate_balance, recorded_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (business_key) DO NOTHING",
+         account_id, asset, pospal_balance, posgate_balance, recorded_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (business_key) DO NOTHING",
         &[
             m.merchant_id.into(),
             m.business_key.as_str().into(),
             m.customer_uid.as_str().into(),
             m.account_id.into(),
+            m.asset.as_str().into(),
             m.pospal_balance.into(),
             m.posgate_balance.into(),
             now_ms.into(),
@@ -288,33 +369,76 @@ pub async fn record_mismatch(db: &dyn Db, m: &Mismatch, now_ms: i64) -> Result<(
     Ok(())
 }
 
-/// A merchant's mismatches, newest first.
+/// A merchant's mismatches, newest first, optionally only `open` or `resolved` ones.
 pub async fn list_mismatches(
     db: &dyn Db,
     merchant_id: i64,
+    status: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Mismatch>, StoreError> {
-    db.query(
-        "SELECT id, merchant_id, business_key, customer_uid, account_id, pospal_balance, \
-         posgate_balance, recorded_at_ms FROM pospal_balance_mismatches WHERE merchant_id = $1 \
-         ORDER BY id DESC LIMIT $2",
-        &[merchant_id.into(), limit.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(Mismatch {
-            id: r.i64(0)?,
-            merchant_id: r.i64(1)?,
-            business_key: r.text(2)?,
-            customer_uid: r.text(3)?,
-            account_id: r.i64(4)?,
-            pospal_balance: r.i64(5)?,
-            posgate_balance: r.i64(6)?,
-            recorded_at_ms: r.i64(7)?,
-        })
-    })
-    .collect()
+    let sql = format!(
+        "SELECT {MISMATCH_COLS} FROM pospal_balance_mismatches WHERE merchant_id = $1 \
+         AND ($2 IS NULL OR status = $2) ORDER BY id DESC LIMIT $3"
+    );
+    db.query(&sql, &[merchant_id.into(), status.into(), limit.into()])
+        .await?
+        .iter()
+        .map(mismatch_row)
+        .collect()
+}
+
+/// One mismatch of a merchant.
+pub async fn get_mismatch(
+    db: &dyn Db,
+    merchant_id: i64,
+    id: i64,
+) -> Result<Option<Mismatch>, StoreError> {
+    let sql = format!(
+        "SELECT {MISMATCH_COLS} FROM pospal_balance_mismatches WHERE merchant_id = $1 AND id = $2"
+    );
+    query_opt(db, &sql, &[merchant_id.into(), id.into()])
+        .await?
+        .as_ref()
+        .map(mismatch_row)
+        .transpose()
+}
+
+/// How an operator resolved a mismatch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    /// `noted` or `adjusted`.
+    pub resolution: &'static str,
+    /// The operator's note.
+    pub note: String,
+    /// Who.
+    pub resolved_by: String,
+    /// The adjustment's ledger key, if one was posted.
+    pub adjustment_key: Option<String>,
+}
+
+/// Marks an open mismatch resolved; returns whether it was open.
+pub async fn resolve_mismatch(
+    db: &dyn Db,
+    id: i64,
+    resolution: &Resolution,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE pospal_balance_mismatches SET status = 'resolved', resolution = $1, \
+             note = $2, resolved_by = $3, resolved_at_ms = $4, adjustment_key = $5 \
+             WHERE id = $6 AND status = 'open'",
+            &[
+                resolution.resolution.into(),
+                resolution.note.as_str().into(),
+                resolution.resolved_by.as_str().into(),
+                now_ms.into(),
+                resolution.adjustment_key.clone().into(),
+                id.into(),
+            ],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// Which kind of document a [`Document`] is.

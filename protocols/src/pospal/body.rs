@@ -72,17 +72,20 @@ pub enum TicketType {
     SaleReversed,
     /// 4: refund ticket reversed.
     RefundReversed,
+    /// Any other number: Pospal adds types, and the type is descriptive (the money is in
+    /// the logs), so it is kept, never refused.
+    Other(i64),
 }
 
 impl TicketType {
-    /// From the wire number.
-    pub fn from_wire(number: i64) -> Option<TicketType> {
+    /// From the wire number (every number is a type; see [`TicketType::Other`]).
+    pub fn from_wire(number: i64) -> TicketType {
         match number {
-            1 => Some(TicketType::Sale),
-            2 => Some(TicketType::Refund),
-            3 => Some(TicketType::SaleReversed),
-            4 => Some(TicketType::RefundReversed),
-            _ => None,
+            1 => TicketType::Sale,
+            2 => TicketType::Refund,
+            3 => TicketType::SaleReversed,
+            4 => TicketType::RefundReversed,
+            other => TicketType::Other(other),
         }
     }
 
@@ -93,6 +96,7 @@ impl TicketType {
             TicketType::Refund => 2,
             TicketType::SaleReversed => 3,
             TicketType::RefundReversed => 4,
+            TicketType::Other(number) => number,
         }
     }
 }
@@ -232,21 +236,24 @@ pub enum OrderState {
     Delivering,
     /// 9: received by the customer.
     Received,
+    /// A state the spec does not list (Pospal adds states; kept, never refused).
+    Other(i64),
 }
 
 impl OrderState {
-    /// From the wire number (`None` on the wire is [`OrderState::Created`]).
-    pub fn from_wire(number: i64) -> Option<OrderState> {
+    /// From the wire number (`None` on the wire is [`OrderState::Created`]; every number is
+    /// a state, see [`OrderState::Other`]).
+    pub fn from_wire(number: i64) -> OrderState {
         match number {
-            0 => Some(OrderState::Created),
-            1 => Some(OrderState::Synced),
-            2 => Some(OrderState::Shipped),
-            3 => Some(OrderState::Cancelled),
-            4 => Some(OrderState::Finished),
-            5 => Some(OrderState::Accepted),
-            8 => Some(OrderState::Delivering),
-            9 => Some(OrderState::Received),
-            _ => None,
+            0 => OrderState::Created,
+            1 => OrderState::Synced,
+            2 => OrderState::Shipped,
+            3 => OrderState::Cancelled,
+            4 => OrderState::Finished,
+            5 => OrderState::Accepted,
+            8 => OrderState::Delivering,
+            9 => OrderState::Received,
+            other => OrderState::Other(other),
         }
     }
 
@@ -261,6 +268,7 @@ impl OrderState {
             OrderState::Accepted => 5,
             OrderState::Delivering => 8,
             OrderState::Received => 9,
+            OrderState::Other(number) => number,
         }
     }
 }
@@ -280,6 +288,8 @@ pub fn decode_body(cmd: &Cmd, text: &str) -> Result<Body, PospalError> {
     if let Cmd::Unknown(_) = cmd {
         return Ok(Body::Unknown);
     }
+    // A byte order mark some serializers put in front of the JSON text.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let value = parse_quoted(text, BODY_DEPTH_MAX, "body")?;
     if let Cmd::ProductEdit = cmd {
         return product_edit(&value);
@@ -320,13 +330,7 @@ pub fn decode_body(cmd: &Cmd, text: &str) -> Result<Body, PospalError> {
         },
         Cmd::ProductOrder(_) => Body::ProductOrder(ProductOrder {
             order_no: req_text(obj, "orderNo", TEXT_CHARS_MAX)?,
-            state: match opt_i64(obj, "state")? {
-                None => OrderState::Created,
-                Some(number) => OrderState::from_wire(number).ok_or(PospalError::Invalid {
-                    field: "state",
-                    reason: "not an order state of the spec",
-                })?,
-            },
+            state: opt_i64(obj, "state")?.map_or(OrderState::Created, OrderState::from_wire),
         }),
         Cmd::StockFlow(_) => Body::StockFlow {
             stock_flow_id: req_i64(obj, "stockFlowId")?,
@@ -353,16 +357,20 @@ fn ticket(obj: &Object) -> Result<Ticket, PospalError> {
             })
         })
         .collect::<Result<Vec<_>, PospalError>>()?;
-    let point_logs = opt_array(obj, "customerPointGaintLogs", TICKET_LOG_ENTRIES_MAX)?
+    let logs_field = spelled(obj, ["customerPointGaintLogs", "customerPointGainLogs"]);
+    let point_logs = opt_array(obj, logs_field, TICKET_LOG_ENTRIES_MAX)?
         .iter()
         .map(|item| {
-            let log = as_object(item, "customerPointGaintLogs")?;
+            let log = as_object(item, logs_field)?;
+            let points = spelled(log, ["gaintPoint", "gainPoint"]);
             Ok(PointLog {
-                points: opt_decimal(log, "gaintPoint")?
-                    .ok_or(PospalError::Missing("gaintPoint"))?,
+                points: opt_decimal(log, points)?.ok_or(PospalError::Missing(points))?,
                 datetime: datetime(log, "datetime")?,
                 operate_type: read_ticket_type(log, "operateType")?,
-                after_points: opt_decimal(log, "afterGaintPoint")?,
+                after_points: opt_decimal(
+                    log,
+                    spelled(log, ["afterGaintPoint", "afterGainPoint"]),
+                )?,
             })
         })
         .collect::<Result<Vec<_>, PospalError>>()?;
@@ -388,27 +396,45 @@ fn ticket(obj: &Object) -> Result<Ticket, PospalError> {
     })
 }
 
-fn read_ticket_type(obj: &Object, field: &'static str) -> Result<Option<TicketType>, PospalError> {
-    opt_i64(obj, field)?
-        .map(|number| {
-            TicketType::from_wire(number).ok_or(PospalError::Invalid {
-                field,
-                reason: "not 1, 2, 3 or 4",
-            })
-        })
-        .transpose()
+/// The field name an object uses: the spec's spelling (first) unless only the corrected
+/// spelling (`gain` for the spec's `gaint`) is present.
+fn spelled(obj: &Object, [spec, corrected]: [&'static str; 2]) -> &'static str {
+    if !obj.contains_key(spec) && obj.contains_key(corrected) {
+        corrected
+    } else {
+        spec
+    }
 }
 
-/// An optional `yyyy-MM-dd HH:mm:ss` date-time (checked for shape and ranges).
+fn read_ticket_type(obj: &Object, field: &'static str) -> Result<Option<TicketType>, PospalError> {
+    Ok(opt_i64(obj, field)?.map(TicketType::from_wire))
+}
+
+/// Whether `tail` is a fraction of a second as Java formatters write it: `.` then 1 to 9
+/// digits (`.5`, `.123`, `.123456789`).
+fn is_fraction(tail: &[u8]) -> bool {
+    match tail.split_first() {
+        None => true,
+        Some((b'.', digits)) => {
+            (1..=9).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+        }
+        Some(_) => false,
+    }
+}
+
+/// An optional `yyyy-MM-dd HH:mm:ss` date-time (checked for shape and ranges), also with a
+/// `T` between date and time and with fractional seconds (`.SSS`), as Java serializers write
+/// it. Kept as sent (the fraction tells two events of one second apart).
 fn datetime(obj: &Object, field: &'static str) -> Result<Option<String>, PospalError> {
     let Some(text) = opt_text(obj, field, TEXT_CHARS_MAX)? else {
         return Ok(None);
     };
     let bytes = text.as_bytes();
-    let shape = bytes.len() == 19
-        && bytes.iter().enumerate().all(|(at, &b)| match at {
+    let shape = bytes.len() >= 19
+        && is_fraction(&bytes[19..])
+        && bytes[..19].iter().enumerate().all(|(at, &b)| match at {
             4 | 7 => b == b'-',
-            10 => b == b' ',
+            10 => b == b' ' || b == b'T',
             13 | 16 => b == b':',
             _ => b.is_ascii_digit(),
         });
@@ -428,7 +454,7 @@ fn datetime(obj: &Object, field: &'static str) -> Result<Option<String>, PospalE
     } else {
         Err(PospalError::Invalid {
             field,
-            reason: "not yyyy-MM-dd HH:mm:ss",
+            reason: "not yyyy-MM-dd HH:mm:ss[.SSS]",
         })
     }
 }

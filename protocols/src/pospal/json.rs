@@ -218,8 +218,9 @@ pub(crate) enum Sign {
 }
 
 /// Parses a BigDecimal amount in yuan into fen: an optional `-`, digits, optionally a point
-/// and digits; no exponent. Exact only: more than two decimals is refused unless the extra
-/// ones are zeros (`20.000` is exactly 2000 fen; `0.005` is not a fen amount).
+/// and digits, optionally an exponent as Java's `BigDecimal.toString` writes it (`1E+2`,
+/// `7.621E+1`, `5E-1`). Exact only: more than two decimals is refused unless the extra ones
+/// are zeros (`20.000` is exactly 2000 fen; `0.005` is not a fen amount).
 pub(crate) fn parse_money(text: &str, sign: Sign) -> Result<Fen, AmountError> {
     let (negative, digits) = match text.strip_prefix('-') {
         Some(rest) if sign == Sign::Any => (true, rest),
@@ -231,15 +232,53 @@ pub(crate) fn parse_money(text: &str, sign: Sign) -> Result<Fen, AmountError> {
     Ok(Fen(if negative { -fen } else { fen }))
 }
 
-/// Parses an unsigned plain decimal (`12`, `0.5`, `76.21`).
+/// Longest exponent accepted (digits): `rust_decimal` holds 28 digits of scale anyway.
+const EXPONENT_DIGITS_MAX: usize = 2;
+
+/// Parses an unsigned decimal (`12`, `0.5`, `76.21`), also in Java `BigDecimal`'s
+/// scientific form (`1E+2`, `7.621E+1`, `1.00E-2`), always exactly: the mantissa is read
+/// with `from_str_exact` and the exponent only moves the point.
 fn plain_decimal(digits: &str) -> Result<Decimal, AmountError> {
     if digits.is_empty() {
         return Err(AmountError::Empty);
     }
-    if digits.len() > NUMBER_CHARS_MAX || !is_plain_decimal(digits) {
+    if digits.len() > NUMBER_CHARS_MAX {
         return Err(AmountError::Syntax);
     }
-    Decimal::from_str_exact(digits).map_err(|_| AmountError::TooLarge)
+    let (mantissa, exponent) = match digits.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (digits, None),
+    };
+    if mantissa.is_empty() || !is_plain_decimal(mantissa) {
+        return Err(AmountError::Syntax);
+    }
+    let value = Decimal::from_str_exact(mantissa).map_err(|_| AmountError::TooLarge)?;
+    let Some(exponent) = exponent else {
+        return Ok(value);
+    };
+    let (negative, exp_digits) = match exponent.as_bytes().first() {
+        Some(b'-') => (true, &exponent[1..]),
+        Some(b'+') => (false, &exponent[1..]),
+        _ => (false, exponent),
+    };
+    if exp_digits.is_empty()
+        || exp_digits.len() > EXPONENT_DIGITS_MAX
+        || !exp_digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(AmountError::Syntax);
+    }
+    let shift: u32 = exp_digits.parse().map_err(|_| AmountError::Syntax)?;
+    if negative {
+        let mut scaled = value;
+        scaled
+            .set_scale(value.scale() + shift)
+            .map_err(|_| AmountError::TooPrecise(28))?;
+        Ok(scaled)
+    } else {
+        (0..shift)
+            .try_fold(value, |acc, _| acc.checked_mul(Decimal::TEN))
+            .ok_or(AmountError::TooLarge)
+    }
 }
 
 /// An optional amount (see [`parse_money`]).
@@ -258,8 +297,8 @@ pub(crate) fn req_money(obj: &Object, field: &'static str, sign: Sign) -> Result
     opt_money(obj, field, sign)?.ok_or(PospalError::Missing(field))
 }
 
-/// An optional exact decimal that is not money (points): same syntax as money, any scale
-/// `rust_decimal` holds (28 digits).
+/// An optional exact decimal that is not money (points): same syntax as money (exponents
+/// included), any scale `rust_decimal` holds (28 digits).
 pub(crate) fn opt_decimal(
     obj: &Object,
     field: &'static str,
@@ -334,7 +373,21 @@ mod tests {
             parse_money("-1", Sign::NonNegative),
             Err(AmountError::Negative)
         );
-        assert_eq!(parse_money("1e3", Sign::Any), Err(AmountError::Syntax));
+        // Java BigDecimal.toString's scientific forms are exact amounts too.
+        assert_eq!(parse_money("1E+2", Sign::Any), Ok(Fen(10_000)));
+        assert_eq!(parse_money("1e3", Sign::Any), Ok(Fen(100_000)));
+        assert_eq!(parse_money("7.621E+1", Sign::Any), Ok(Fen(7_621)));
+        assert_eq!(parse_money("-1.2E+1", Sign::Any), Ok(Fen(-1_200)));
+        assert_eq!(parse_money("1.00E-2", Sign::Any), Ok(Fen(1)));
+        assert_eq!(
+            parse_money("5E-3", Sign::Any),
+            Err(AmountError::TooPrecise(2))
+        );
+        assert_eq!(parse_money("1E+100", Sign::Any), Err(AmountError::Syntax));
+        assert_eq!(parse_money("1E+99", Sign::Any), Err(AmountError::TooLarge));
+        assert_eq!(parse_money("1E+20", Sign::Any), Err(AmountError::TooLarge));
+        assert_eq!(parse_money("1E", Sign::Any), Err(AmountError::Syntax));
+        assert_eq!(parse_money("E+2", Sign::Any), Err(AmountError::Syntax));
         assert_eq!(parse_money("--1", Sign::Any), Err(AmountError::Syntax));
         assert_eq!(parse_money("", Sign::Any), Err(AmountError::Empty));
         assert_eq!(

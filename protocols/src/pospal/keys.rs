@@ -7,9 +7,9 @@
 //!
 //! | cmd | identity |
 //! |---|---|
-//! | ticket.new, ticket.reverse | `sn`, `ticketType` (empty when absent) |
+//! | ticket.new, ticket.reverse | `sn`, `ticketType` (empty when absent), `bornTimeStamp` |
 //! | customer.new | `customerUid` |
-//! | customer.recharge | `customerUid`, `datetime`, `rechargeMoney` (fen) |
+//! | customer.recharge | `customerUid`, `datetime`, `rechargeMoney` (fen), `bornTimeStamp` |
 //! | couponCode.use | `code`, `usedDateTime` |
 //! | stockTaking.new | `stockTakingId` |
 //! | product.edit | `bornTimeStamp`, md5 of the body (a product can change many times) |
@@ -17,6 +17,11 @@
 //! | stockFlow.* | `stockFlowId` (with the cmd) |
 //! | productRequest.new | `productRequestId` |
 //! | unknown | md5 of the raw body |
+//!
+//! `bornTimeStamp` (when the event was born at Pospal; a redelivery, with or without a new
+//! message id, keeps it) tells apart events whose business fields are equal: a ticket
+//! settled again after a 反结账 keeps its `sn`, so does its second 反结账, and two equal
+//! recharges may be made within one second.
 //!
 //! md5 here is a content fingerprint, not a security measure: the content is already
 //! authenticated by the signature. The ordering key names the entity whose notifications
@@ -37,12 +42,14 @@ pub fn business_key(notification: &Notification) -> String {
             &ticket
                 .ticket_type
                 .map_or(String::new(), |kind| kind.to_wire().to_string()),
+            &envelope.born_timestamp_ms.to_string(),
         ]),
         Body::CustomerNew(customer) => customer.customer_uid.to_string(),
         Body::Recharge(recharge) => join(&[
             &recharge.customer_uid.to_string(),
             &recharge.datetime,
             &recharge.recharge_money.get().to_string(),
+            &envelope.born_timestamp_ms.to_string(),
         ]),
         Body::CouponUse(coupon) => {
             join(&[&coupon.code, coupon.used_datetime.as_deref().unwrap_or("")])
@@ -82,11 +89,12 @@ pub fn ordering_key(notification: &Notification) -> Option<String> {
     }
 }
 
-/// For a `ticket.reverse`, the business key of the `ticket.new` it reverses: same `sn`,
-/// `ticketType` 3 (sale reversed) names the sale (1), 4 (refund reversed) names the refund
-/// ticket (2), and an absent `ticketType` names the `ticket.new` sent without one. `None`
-/// for any other notification (and for a reverse whose `ticketType` is 1 or 2).
-pub fn reversed_ticket_key(notification: &Notification) -> Option<String> {
+/// For a `ticket.reverse`, the prefix shared by the business keys of every `ticket.new` it
+/// may reverse (the settlements of its `sn`, one per `bornTimeStamp`): `ticketType` 3 (sale
+/// reversed) names sales (1), 4 (refund reversed) names refund tickets (2), and an absent
+/// `ticketType` names tickets sent without one. `None` for any other notification (and for
+/// a reverse of another `ticketType`).
+pub fn reversed_ticket_prefix(notification: &Notification) -> Option<String> {
     use super::body::TicketType;
     let (Cmd::TicketReverse, Body::Ticket(ticket)) =
         (&notification.envelope.cmd, &notification.body)
@@ -96,15 +104,46 @@ pub fn reversed_ticket_key(notification: &Notification) -> Option<String> {
     let original = match ticket.ticket_type {
         Some(TicketType::SaleReversed) => TicketType::Sale.to_wire().to_string(),
         Some(TicketType::RefundReversed) => TicketType::Refund.to_wire().to_string(),
-        Some(TicketType::Sale | TicketType::Refund) => return None,
+        Some(TicketType::Sale | TicketType::Refund | TicketType::Other(_)) => return None,
         None => String::new(),
     };
-    Some(format!(
-        "pospal:{}:{}:{}",
-        escape(notification.app_id()),
-        escape(Cmd::TicketNew.as_str()),
-        join(&[&ticket.sn, &original])
+    Some(ticket_prefix(
+        notification,
+        &Cmd::TicketNew,
+        &ticket.sn,
+        &original,
     ))
+}
+
+/// For a `ticket.new`, the prefix shared by the business keys of the `ticket.reverse`s
+/// that may reverse it (see [`reversed_ticket_prefix`]). `None` for any other notification.
+pub fn reversing_ticket_prefix(notification: &Notification) -> Option<String> {
+    use super::body::TicketType;
+    let (Cmd::TicketNew, Body::Ticket(ticket)) = (&notification.envelope.cmd, &notification.body)
+    else {
+        return None;
+    };
+    let reverse = match ticket.ticket_type {
+        Some(TicketType::Sale) => TicketType::SaleReversed.to_wire().to_string(),
+        Some(TicketType::Refund) => TicketType::RefundReversed.to_wire().to_string(),
+        Some(_) => return None,
+        None => String::new(),
+    };
+    Some(ticket_prefix(
+        notification,
+        &Cmd::TicketReverse,
+        &ticket.sn,
+        &reverse,
+    ))
+}
+
+fn ticket_prefix(notification: &Notification, cmd: &Cmd, sn: &str, kind: &str) -> String {
+    format!(
+        "pospal:{}:{}:{}:",
+        escape(notification.app_id()),
+        escape(cmd.as_str()),
+        join(&[sn, kind])
+    )
 }
 
 fn join(parts: &[&str]) -> String {
@@ -138,11 +177,11 @@ mod tests {
     fn keys_follow_the_business_identity() {
         assert_eq!(
             business_key(&decode(SPEC_ENVELOPE).unwrap()),
-            "pospal:hanskang_appid:ticket.new:201708241552090160001:"
+            "pospal:hanskang_appid:ticket.new:201708241552090160001::1503561093654"
         );
         assert_eq!(
             key("ticket.new", r#"{"sn":"S1","ticketType":1,"uid":9}"#),
-            "pospal:hanskang_appid:ticket.new:S1:1"
+            "pospal:hanskang_appid:ticket.new:S1:1:1514196291251"
         );
         // Same business content, different message: same key.
         assert_eq!(
@@ -157,7 +196,7 @@ mod tests {
                 "customer.recharge",
                 r#"{"customerUid":5,"datetime":"2017-09-14 17:09:48","rechargeMoney":20.00}"#
             ),
-            "pospal:hanskang_appid:customer.recharge:5:2017-09-14 17%3A09%3A48:2000"
+            "pospal:hanskang_appid:customer.recharge:5:2017-09-14 17%3A09%3A48:2000:1514196291251"
         );
         // 20.0 and 20.00 are the same recharge.
         assert_eq!(
@@ -184,7 +223,7 @@ mod tests {
         let a = key("ticket.new", r#"{"sn":"a:1","ticketType":2}"#);
         let b = key("ticket.new", r#"{"sn":"a","ticketType":1}"#);
         assert_ne!(a, b);
-        assert!(a.ends_with(":a%3A1:2"));
+        assert!(a.ends_with(":a%3A1:2:1514196291251"));
     }
 
     #[test]
@@ -218,26 +257,40 @@ mod tests {
     }
 
     #[test]
-    fn a_reverse_names_the_ticket_it_reverses() {
+    fn a_reverse_names_the_tickets_it_may_reverse() {
         let sale = decode(&envelope("ticket.new", r#"{"sn":"S:1","ticketType":1}"#)).unwrap();
         let reverse = decode(&envelope(
             "ticket.reverse",
             r#"{"sn":"S:1","ticketType":3}"#,
         ))
         .unwrap();
-        assert_eq!(reversed_ticket_key(&reverse), Some(business_key(&sale)));
+        let prefix = reversed_ticket_prefix(&reverse).unwrap();
+        assert!(business_key(&sale).starts_with(&prefix), "{prefix}");
+        assert!(business_key(&reverse).starts_with(&reversing_ticket_prefix(&sale).unwrap()));
+        // Another sn that starts the same is not named.
+        let other = decode(&envelope("ticket.new", r#"{"sn":"S:12","ticketType":1}"#)).unwrap();
+        assert!(!business_key(&other).starts_with(&prefix));
         let refund = decode(&envelope("ticket.new", r#"{"sn":"R","ticketType":2}"#)).unwrap();
         let undo = decode(&envelope("ticket.reverse", r#"{"sn":"R","ticketType":4}"#)).unwrap();
-        assert_eq!(reversed_ticket_key(&undo), Some(business_key(&refund)));
+        assert!(business_key(&refund).starts_with(&reversed_ticket_prefix(&undo).unwrap()));
         let bare = decode(&envelope("ticket.new", r#"{"sn":"B"}"#)).unwrap();
         let bare_reverse = decode(&envelope("ticket.reverse", r#"{"sn":"B"}"#)).unwrap();
-        assert_eq!(
-            reversed_ticket_key(&bare_reverse),
-            Some(business_key(&bare))
-        );
+        assert!(business_key(&bare).starts_with(&reversed_ticket_prefix(&bare_reverse).unwrap()));
         let odd = decode(&envelope("ticket.reverse", r#"{"sn":"B","ticketType":1}"#)).unwrap();
-        assert_eq!(reversed_ticket_key(&odd), None);
-        assert_eq!(reversed_ticket_key(&sale), None);
+        assert_eq!(reversed_ticket_prefix(&odd), None);
+        assert_eq!(reversed_ticket_prefix(&sale), None);
+        assert_eq!(reversing_ticket_prefix(&reverse), None);
+    }
+
+    #[test]
+    fn born_time_tells_equal_events_apart() {
+        let recharge = r#"{"customerUid":5,"datetime":"2017-09-14 17:09:48","rechargeMoney":20}"#;
+        let first = envelope("customer.recharge", recharge);
+        let second = first.replace("1514196291251", "1514196291252");
+        assert_ne!(
+            business_key(&decode(&first).unwrap()),
+            business_key(&decode(&second).unwrap())
+        );
     }
 
     #[test]

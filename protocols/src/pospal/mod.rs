@@ -24,6 +24,8 @@ pub use body::{
 };
 pub use cmd::{Cmd, ProductOrderCmd, StockFlowCmd};
 pub use codes::{Answer, PospalError, Refusal, HTTP_STATUS_ACCEPTED};
-pub use keys::{business_key, fingerprint, ordering_key, reversed_ticket_key};
+pub use keys::{
+    business_key, fingerprint, ordering_key, reversed_ticket_prefix, reversing_ticket_prefix,
+};
 pub use notification::{Envelope, Notification};
 pub use signature::{sign, verify_signature, AppKey};

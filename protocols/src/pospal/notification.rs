@@ -43,6 +43,8 @@ impl Envelope {
     /// Decodes the envelope: at most [`REQUEST_BYTES_MAX`] bytes, UTF-8 JSON object, `cmd`,
     /// `appId`, `timestamp`, `bornTimeStamp` and `body` (a string) required.
     pub fn decode(raw: &[u8]) -> Result<Envelope, PospalError> {
+        // A UTF-8 byte order mark in front of the JSON (the signature covers it as sent).
+        let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
         let obj =
             json::parse_object(raw, REQUEST_BYTES_MAX, ENVELOPE_DEPTH_MAX).map_err(|error| {
                 match error {
@@ -577,10 +579,10 @@ pub(crate) mod tests {
             (json!({"cmd":"ticket.new","timestamp":1,"bornTimeStamp":1,"appId":"a","body":{"sn":"1"}}).to_string(), Malformed),
             (json!({"cmd":"ticket.new","timestamp":1,"bornTimeStamp":1,"appId":"a","body":{}, "x":[[1]]}).to_string(), Malformed),
             (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"usedMoney":76.215}]}"#), Malformed),
-            (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"usedMoney":1e2}]}"#), Malformed),
+            (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"usedMoney":1e-3}]}"#), Malformed),
             (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"usedMoney":"abc"}]}"#), Malformed),
             (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"datetime":"x"}]}"#), Malformed),
-            (ticket(r#"{"sn":"1","ticketType":5}"#), Malformed),
+            (ticket(r#"{"sn":"1","customerBalanceUsedLogs":[{"datetime":"2017-12-25 14:54:42."}]}"#), Malformed),
             (ticket(r#"{"sn":"1","uid":99999999999999999999}"#), Malformed),
             (ticket(r#"{"sn":"1","uid":1.5}"#), Malformed),
             (ticket(r#"{"uid":1}"#), Malformed),
@@ -589,7 +591,6 @@ pub(crate) mod tests {
             (envelope("customer.recharge", r#"{"customerUid":1,"datetime":"2017-09-14 17:09:48","rechargeMoney":-20.00}"#), Malformed),
             (envelope("customer.recharge", r#"{"customerUid":1,"rechargeMoney":20.00}"#), Malformed),
             (envelope("customer.new", r#"{"name":"x"}"#), Malformed),
-            (envelope("productOrder.completePay", r#"{"orderNo":"x","state":6}"#), Malformed),
             (envelope("product.edit", r#"{"barcode":"1"}"#), Malformed),
             (envelope("stockFlow.editStockFlowIn", r#"{"stockFlowId":"abc"}"#), Malformed),
         ];
@@ -608,6 +609,41 @@ pub(crate) mod tests {
                 source: AmountError::TooPrecise(2)
             }
         );
+    }
+
+    #[test]
+    fn serializer_variants_are_read() {
+        // Java BigDecimal.toString exponents, fractional seconds, a `T`, types the spec does
+        // not list, the corrected `gain` spelling, and a BOM in front of envelope and body.
+        let body = "\u{feff}{\"sn\":\"1\",\"ticketType\":7,\"customerUid\":5,
+            \"customerBalanceUsedLogs\":[{\"usedMoney\":1E+2,\"datetime\":\"2017-12-25 14:54:42.123\",
+              \"operateType\":9,\"afterUsedMoney\":9.8627E+2}],
+            \"customerPointGainLogs\":[{\"gainPoint\":7.621E+1,\"datetime\":\"2017-12-25T18:02:26.5\",
+              \"afterGainPoint\":1.5E+1}]}";
+        let mut raw = b"\xEF\xBB\xBF".to_vec();
+        raw.extend_from_slice(envelope("ticket.new", body).as_bytes());
+        let Body::Ticket(ticket) = Notification::decode(&raw).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(ticket.ticket_type, Some(TicketType::Other(7)));
+        let log = &ticket.balance_logs[0];
+        assert_eq!(
+            (log.used_money, log.after_used_money),
+            (Fen(10_000), Some(Fen(98_627)))
+        );
+        assert_eq!(log.operate_type, Some(TicketType::Other(9)));
+        assert_eq!(log.datetime.as_deref(), Some("2017-12-25 14:54:42.123"));
+        let points = &ticket.point_logs[0];
+        assert_eq!(points.points, Decimal::from_str("76.21").unwrap());
+        assert_eq!(points.after_points, Some(Decimal::from(15)));
+        let order = decode(&envelope(
+            "productOrder.completePay",
+            r#"{"orderNo":"x","state":6}"#,
+        ));
+        let Body::ProductOrder(order) = order.unwrap().body else {
+            panic!()
+        };
+        assert_eq!(order.state, OrderState::Other(6));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod ds50;
 pub mod dto;
 pub mod exceptions;
+pub mod intake;
 pub mod jpos;
 pub mod ktv;
 pub mod merchants;
@@ -79,6 +80,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(pospal::events)
             .service(pospal::mismatches)
             .service(pospal::documents)
+            .service(pospal::resolve_mismatch)
+            .service(intake::list)
+            .service(intake::get)
+            .service(intake::replay)
             .service(venues::create)
             .service(venues::get)
             .service(ktv::set_settings)

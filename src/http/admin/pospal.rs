@@ -6,9 +6,10 @@ use super::{found, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use actix_web::{get, put, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
+use posgate_actors::ledger::{Asset, LimitPolicy, Operation, PostRequest};
 use posgate_actors::store::pospal::{
-    self as store_pospal, App, Document, DocumentKind, Event, Mismatch,
+    self as store_pospal, App, Document, DocumentKind, Event, Mismatch, Resolution,
 };
 use posgate_actors::store::{catalog, now_ms};
 use serde::{Deserialize, Serialize};
@@ -142,6 +143,10 @@ pub struct ListQuery {
     pub subject: Option<String>,
     /// Documents: `stock_flow` (default) or `product_order`.
     pub kind: Option<String>,
+    /// Events: only this outcome (e.g. `posted:below_zero`, `awaiting_original`).
+    pub outcome: Option<String>,
+    /// Mismatches: `open` or `resolved` (default both).
+    pub status: Option<String>,
 }
 
 impl ListQuery {
@@ -195,17 +200,24 @@ pub async fn events(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let limit = query.limit()?;
-    let ListQuery { cmd, subject, .. } = query.into_inner();
+    let ListQuery {
+        cmd,
+        subject,
+        outcome,
+        ..
+    } = query.into_inner();
     let events = for_merchant(&gw, id, move |db| {
         Box::pin(async move {
-            store_pospal::list_events(db, id, cmd.as_deref(), subject.as_deref(), limit).await
+            let (cmd, subject, outcome) = (cmd.as_deref(), subject.as_deref(), outcome.as_deref());
+            store_pospal::list_events(db, id, cmd, subject, outcome, limit).await
         })
     })
     .await?;
     Ok(HttpResponse::Ok().json(events))
 }
 
-/// Tickets whose `afterUsedMoney` differed from the ledger's balance, newest first.
+/// Tickets whose `afterUsedMoney` (cash) or `afterGaintPoint` (points) differed from the
+/// ledger's balance, newest first; `status=open` for those still to resolve.
 #[utoipa::path(tag = "pospal", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<Mismatch>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/pospal/mismatches")]
@@ -216,8 +228,20 @@ pub async fn mismatches(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let limit = query.limit()?;
+    let status = match query.into_inner().status {
+        None => None,
+        Some(s) if s == "open" || s == "resolved" => Some(s),
+        Some(_) => {
+            return Err(ApiError::invalid_query(
+                "status",
+                "must be open or resolved",
+            ))
+        }
+    };
     let items = for_merchant(&gw, id, move |db| {
-        Box::pin(store_pospal::list_mismatches(db, id, limit))
+        Box::pin(
+            async move { store_pospal::list_mismatches(db, id, status.as_deref(), limit).await },
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(items))
@@ -246,4 +270,122 @@ pub async fn documents(
     })
     .await?;
     Ok(HttpResponse::Ok().json(items))
+}
+
+/// Resolve a mismatch.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// `note`: explained, nothing posted; `adjust`: post the difference so posgate follows
+    /// Pospal (a credit, or a debit that may go below zero, keyed `pospal:adjust:{id}`).
+    pub action: String,
+    /// Who resolves it (recorded).
+    pub operator: String,
+    /// Why (recorded).
+    pub note: String,
+}
+
+impl Validate for ResolveBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        if self.action != "note" && self.action != "adjust" {
+            return Err(ApiError::invalid("action", "must be note or adjust"));
+        }
+        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
+            if text.trim().is_empty() || text.chars().count() > 500 {
+                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Posts the adjustment that makes the member's account follow Pospal: the difference
+/// recorded with the mismatch, in its asset.
+async fn post_adjustment(gw: &Gateway, m: &Mismatch) -> Result<String, ApiError> {
+    let asset = Asset::parse(&m.asset).unwrap_or(Asset::Cash);
+    let key = format!("pospal:adjust:{}", m.id);
+    let op = match m.pospal_balance - m.posgate_balance {
+        delta if delta > 0 => Operation::Credit {
+            asset,
+            amount: delta,
+        },
+        delta => Operation::Debit {
+            amount: -delta,
+            sources: vec![asset],
+            discount: false,
+            limits: LimitPolicy::None,
+            overdraft: true,
+            award_points: 0,
+        },
+    };
+    let request = PostRequest {
+        idempotency_key: key.clone(),
+        account_id: m.account_id,
+        terminal: None,
+        business_date: gw.business_date(),
+        op,
+        device_fields: Default::default(),
+    };
+    let outcome = super::accounts::post(gw, m.merchant_id, request).await?;
+    if outcome.key_conflict || !outcome.is_posted() {
+        let why = outcome.refusal.map_or("key conflict", |r| r.as_str());
+        return Err(ApiError::conflict(format!("adjustment not posted: {why}")));
+    }
+    Ok(key)
+}
+
+/// Resolve an open mismatch: with a note only, or by posting an adjustment that makes the
+/// member's account follow Pospal. 200 with the resolved mismatch; 404; 409 when it is
+/// already resolved (or the adjustment was refused).
+#[utoipa::path(tag = "pospal", request_body = ResolveBody, security(("bearer" = [])), responses(
+    (status = 200, body = Mismatch), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[post("/merchants/{id}/pospal/mismatches/{mismatch}/resolve")]
+pub async fn resolve_mismatch(
+    gw: web::Data<Gateway>,
+    path: web::Path<(i64, i64)>,
+    body: ValidJson<ResolveBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (merchant, id) = path.into_inner();
+    let read = with_db(&gw, move |db| {
+        Box::pin(store_pospal::get_mismatch(db, merchant, id))
+    });
+    let mismatch = found(read.await?, "mismatch")?;
+    if mismatch.status != "open" {
+        return Err(ApiError::conflict(format!(
+            "mismatch {id} is already resolved"
+        )));
+    }
+    let ResolveBody {
+        action,
+        operator,
+        note,
+    } = body.0;
+    let adjustment_key = match action.as_str() {
+        "adjust" => Some(post_adjustment(&gw, &mismatch).await?),
+        _ => None,
+    };
+    let resolution = Resolution {
+        resolution: if adjustment_key.is_some() {
+            "adjusted"
+        } else {
+            "noted"
+        },
+        note,
+        resolved_by: operator,
+        adjustment_key,
+    };
+    let resolved = with_db(&gw, move |db| {
+        Box::pin(async move {
+            let changed = store_pospal::resolve_mismatch(db, id, &resolution, now_ms()).await?;
+            Ok((changed, store_pospal::get_mismatch(db, merchant, id).await?))
+        })
+    })
+    .await?;
+    match resolved {
+        (true, Some(m)) => Ok(HttpResponse::Ok().json(m)),
+        _ => Err(ApiError::conflict(format!(
+            "mismatch {id} is already resolved"
+        ))),
+    }
 }

@@ -1,0 +1,229 @@
+//! Partner intake and dead letters (`/admin/v1/intake`): every authenticated partner
+//! message is stored byte for byte before it is interpreted
+//! ([`posgate_actors::store::intake`]); here an operator lists what could not be
+//! interpreted, reads one (body in base64), and replays it after a fix or with a corrected
+//! body. A replay re-runs the partner's own interpretation ([`interpret`], one arm per
+//! [`Partner`]); the original bytes are kept, and who replayed what and when is recorded.
+
+use super::{found, page_limit, with_db};
+use crate::app::Gateway;
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::json::{ValidJson, Validate};
+use actix_web::{get, post, web, HttpResponse};
+use posgate_actors::store::intake::{self, Filter, Intake, Partner, Replay, Status};
+use posgate_actors::store::now_ms;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Longest operator name and note, characters.
+const TEXT_MAX: usize = 500;
+
+/// What a partner's interpretation gave for a replayed message.
+pub enum Replayed {
+    /// Interpreted; its effects are durable.
+    Applied,
+    /// Still cannot be interpreted (why).
+    Dead(String),
+    /// Not now (store or actor busy): nothing is recorded, try again.
+    Busy(String),
+}
+
+/// Runs the partner's interpretation on `body` for the owner of the message. A partner
+/// plugs in here with one arm.
+pub async fn interpret(gw: &Gateway, partner: Partner, owner: &str, body: &[u8]) -> Replayed {
+    match partner {
+        Partner::Pospal => {
+            let Ok(merchant_id) = owner.parse::<i64>() else {
+                return Replayed::Dead("owner: not a merchant id".into());
+            };
+            match crate::http::pospal::replay(gw, merchant_id, body).await {
+                crate::http::pospal::Interpreted::Applied(_) => Replayed::Applied,
+                crate::http::pospal::Interpreted::Dead(reason) => Replayed::Dead(reason),
+                crate::http::pospal::Interpreted::Busy(e) => Replayed::Busy(e),
+            }
+        }
+        Partner::Ktv => Replayed::Dead("no replay interpretation for ktv uploads yet".into()),
+    }
+}
+
+/// The listing's filters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeQuery {
+    /// `pospal` or `ktv`.
+    pub partner: Option<String>,
+    /// A merchant id (Pospal) or venue code (KTV).
+    pub owner: Option<String>,
+    /// `dead` (default), `received`, `applied`, `replayed`, or `all`.
+    pub status: Option<String>,
+    /// Next page: only ids below this one (the last id of the previous page).
+    pub before_id: Option<i64>,
+    /// Page size 1-500 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl IntakeQuery {
+    fn filter(self) -> Result<Filter, ApiError> {
+        let partner = self
+            .partner
+            .map(|p| {
+                Partner::parse(&p)
+                    .ok_or_else(|| ApiError::invalid_query("partner", "must be pospal or ktv"))
+            })
+            .transpose()?;
+        let status = match self.status.as_deref() {
+            None => Some(Status::Dead),
+            Some("all") => None,
+            Some(name) => Some(Status::parse(name).ok_or_else(|| {
+                ApiError::invalid_query(
+                    "status",
+                    "must be dead, received, applied, replayed or all",
+                )
+            })?),
+        };
+        Ok(Filter {
+            partner,
+            owner: self.owner,
+            status,
+            before_id: self.before_id,
+            limit: page_limit(self.limit)?,
+        })
+    }
+}
+
+/// Stored partner messages, newest first: the dead letters unless `status` says otherwise.
+#[utoipa::path(tag = "intake", params(IntakeQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<Intake>), (status = 400, body = ErrorBody)))]
+#[get("/intake")]
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<IntakeQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = query.into_inner().filter()?;
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { intake::list(db, &filter).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// One stored message with its replays.
+#[derive(Serialize, ToSchema)]
+pub struct IntakeView {
+    /// The message (body in base64, as received).
+    #[serde(flatten)]
+    pub intake: Intake,
+    /// Its replays, oldest first.
+    pub replays: Vec<Replay>,
+}
+
+async fn load(gw: &Gateway, id: i64) -> Result<IntakeView, ApiError> {
+    let view = with_db(gw, move |db| {
+        Box::pin(async move {
+            let Some(intake) = intake::get(db, id).await? else {
+                return Ok(None);
+            };
+            let replays = intake::replays(db, id).await?;
+            Ok(Some(IntakeView { intake, replays }))
+        })
+    })
+    .await?;
+    found(view, "intake message")
+}
+
+/// One stored message: the raw body (base64), kept headers, status, reason, replays.
+#[utoipa::path(tag = "intake", security(("bearer" = [])), responses(
+    (status = 200, body = IntakeView), (status = 404, body = ErrorBody)))]
+#[get("/intake/{id}")]
+pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(load(&gw, id.into_inner()).await?))
+}
+
+/// Replay a dead (or stuck `received`) message.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayBody {
+    /// Who replays it (recorded).
+    pub operator: String,
+    /// Why, what was fixed (recorded).
+    pub note: String,
+    /// A corrected body, base64, interpreted instead of the stored one (which is kept).
+    pub corrected_body_b64: Option<String>,
+}
+
+impl Validate for ReplayBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
+            if text.trim().is_empty() || text.chars().count() > TEXT_MAX {
+                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
+            }
+        }
+        if let Some(b64) = &self.corrected_body_b64 {
+            if intake::decode_base64(b64).is_none() {
+                return Err(ApiError::invalid("corrected_body_b64", "must be base64"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Re-run the partner's interpretation on a stored message (or an operator's corrected
+/// body): 200 with the message and its replays, the last one telling whether it applied
+/// (`replayed`) or is still `dead`; 409 when the message is already applied or replayed;
+/// 503 when the store or the owner is busy (nothing recorded).
+#[utoipa::path(tag = "intake", request_body = ReplayBody, security(("bearer" = [])), responses(
+    (status = 200, body = IntakeView), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+#[post("/intake/{id}/replay")]
+pub async fn replay(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<ReplayBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let message = load(&gw, id).await?.intake;
+    let status = Status::parse(&message.status);
+    if !matches!(status, Some(Status::Dead | Status::Received)) {
+        return Err(ApiError::conflict(format!(
+            "message {id} is {}: only dead or received messages are replayed",
+            message.status
+        )));
+    }
+    let ReplayBody {
+        operator,
+        note,
+        corrected_body_b64,
+    } = body.0;
+    let bytes = match &corrected_body_b64 {
+        Some(b64) => intake::decode_base64(b64)
+            .ok_or_else(|| ApiError::invalid("corrected_body_b64", "must be base64"))?,
+        None => message.body()?,
+    };
+    let partner = Partner::parse(&message.partner)
+        .ok_or_else(|| ApiError::conflict("message of an unknown partner"))?;
+    let (result_status, result_reason) = match interpret(&gw, partner, &message.owner, &bytes).await
+    {
+        Replayed::Applied => (Status::Replayed, String::new()),
+        Replayed::Dead(reason) => (Status::Dead, reason),
+        Replayed::Busy(e) => return Err(ApiError::unavailable("busy", e)),
+    };
+    let record = Replay {
+        id: 0,
+        intake_id: id,
+        operator,
+        note,
+        corrected_body_b64,
+        result_status: result_status.as_str().to_string(),
+        result_reason,
+        at_ms: now_ms(),
+    };
+    metrics::counter!("posgate_intake_replays_total",
+        "partner" => partner.as_str(), "result" => result_status.as_str())
+    .increment(1);
+    with_db(&gw, move |db| {
+        Box::pin(async move { intake::record_replay(db, &record).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(load(&gw, id).await?))
+}
