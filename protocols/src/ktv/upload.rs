@@ -328,41 +328,58 @@ pub struct SealPolicy {
 }
 
 impl Envelope {
-    /// The payload as JSON under `policy`: opened when sealed, as is when inline.
-    fn open_payload(&self, policy: &SealPolicy) -> Result<Value, KtvError> {
+    /// Authenticates the upload of `path` under the sending venue's `policy`: the sealing
+    /// rules, then the sealed payload decrypted and unzipped with the venue's key (its bytes,
+    /// not yet parsed; `None` for inline data). Inline `data` is refused
+    /// ([`KtvError::NotSealed`]) unless the policy allows it, on realtime and vouchers
+    /// always, and on notify and payment_setting when the venue has a key (the key is what
+    /// authenticates the sender: a plain upload could come from anyone). openTime is inline
+    /// only, whatever the policy ("无需进行压缩和加密").
+    ///
+    /// What passes here came from the venue (or needs no proof): it is what an intake
+    /// stores before [`Envelope::decode_opened`] interprets it.
+    pub fn authenticate(
+        &self,
+        path: UploadPath,
+        policy: &SealPolicy,
+    ) -> Result<Option<Vec<u8>>, KtvError> {
+        let must_seal =
+            path.requires_sealed() || (path != UploadPath::OpenTime && policy.key.is_some());
         match &self.data {
+            EnvelopeData::Plain(_) if must_seal && !policy.plain_allowed => {
+                Err(KtvError::NotSealed)
+            }
+            EnvelopeData::Plain(_) => Ok(None),
+            // openTime is inline only: its typing refuses sealed data.
+            EnvelopeData::Sealed(_) if path == UploadPath::OpenTime => Ok(None),
             EnvelopeData::Sealed(text) => {
                 let key = policy.key.as_ref().ok_or(KtvError::KeyRequired)?;
-                let json = open_with(policy.mode, key, text)?;
-                parse_json("decrypted data", &json, DECOMPRESSED_BYTES_MAX)
+                Ok(Some(open_with(policy.mode, key, text)?))
             }
-            EnvelopeData::Plain(value) => Ok(value.clone()),
         }
     }
 
-    /// Types the upload of `path` under the sending venue's `policy`. Inline `data` is
-    /// refused ([`KtvError::NotSealed`]) unless the policy allows it, on realtime and
-    /// vouchers always, and on notify and payment_setting when the venue has a key (the key
-    /// is what authenticates the sender: a plain upload could come from anyone). openTime is
-    /// inline only, whatever the policy ("无需进行压缩和加密").
-    pub fn decode_with(&self, path: UploadPath, policy: &SealPolicy) -> Result<Upload, KtvError> {
-        let must_seal =
-            path.requires_sealed() || (path != UploadPath::OpenTime && policy.key.is_some());
-        if must_seal && !policy.plain_allowed && matches!(self.data, EnvelopeData::Plain(_)) {
-            return Err(KtvError::NotSealed);
-        }
+    /// Types the upload of `path` from what [`Envelope::authenticate`] opened.
+    pub fn decode_opened(
+        &self,
+        path: UploadPath,
+        opened: Option<&[u8]>,
+    ) -> Result<Upload, KtvError> {
+        let payload = || match (opened, &self.data) {
+            (Some(json), _) => parse_json("decrypted data", json, DECOMPRESSED_BYTES_MAX),
+            (None, EnvelopeData::Plain(value)) => Ok(value.clone()),
+            (None, EnvelopeData::Sealed(_)) => Err(KtvError::KeyRequired),
+        };
         let companycode = self.companycode.clone();
         Ok(match path {
             UploadPath::OpenTime => Upload::OpenTime(self.open_time()?),
             UploadPath::Realtime => Upload::Realtime {
-                data: Realtime::from_value(
-                    self.unwrap_body(self.open_payload(policy)?, "room_states")?,
-                )?,
+                data: Realtime::from_value(self.unwrap_body(payload()?, "room_states")?)?,
                 date: self.date.clone(),
                 companycode,
             },
             UploadPath::Vouchers => Upload::Vouchers {
-                bills: bills_from_value(self.unwrap_body(self.open_payload(policy)?, "voucher")?)?,
+                bills: bills_from_value(self.unwrap_body(payload()?, "voucher")?)?,
                 companycode,
                 num: self.num.or(self.total),
                 date: self.date.clone(),
@@ -370,7 +387,7 @@ impl Envelope {
             UploadPath::Notify => Upload::Notify {
                 notices: rows_from_value(
                     "notify data",
-                    self.unwrap_body(self.open_payload(policy)?, "voucher")?,
+                    self.unwrap_body(payload()?, "voucher")?,
                     ROWS_UNPAGED_MAX,
                 )?,
                 companycode,
@@ -378,12 +395,18 @@ impl Envelope {
             UploadPath::PaymentSetting => Upload::PaymentSetting {
                 settings: rows_from_value(
                     "payment_setting data",
-                    self.unwrap_body(self.open_payload(policy)?, "payment_type_id")?,
+                    self.unwrap_body(payload()?, "payment_type_id")?,
                     ROWS_UNPAGED_MAX,
                 )?,
                 companycode,
             },
         })
+    }
+
+    /// [`Envelope::authenticate`] then [`Envelope::decode_opened`].
+    pub fn decode_with(&self, path: UploadPath, policy: &SealPolicy) -> Result<Upload, KtvError> {
+        let opened = self.authenticate(path, policy)?;
+        self.decode_opened(path, opened.as_deref())
     }
 }
 
