@@ -737,3 +737,175 @@ async fn requests_expire_with_the_call() {
     let _ = connection.close(200, "done".into()).await;
     w.running.stop().await;
 }
+
+fn net_of(bill: &Value) -> i64 {
+    bill["charges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let v = c["charge"].as_i64().unwrap();
+            if c["type"] == 6 {
+                -v
+            } else {
+                v
+            }
+        })
+        .sum()
+}
+
+/// Issue 11, "done when": a recorded day of a venue — bills missing from the uploads,
+/// duplicated, reordered, revised (反结账, with the older revision arriving last), voided by
+/// upload and voided in the venue without one — through uploads (with `num`) and WJ091 (pages
+/// overlapping) ends complete with the venue's revenue, by class and by payment method, the
+/// events listed and the CSV export matching.
+async fn recorded_day_replay(mut c: Config, url: &str) {
+    c.ktv.wj091_page_size = 6;
+    let w = world(c, url).await;
+    let uploader = Uploader::new(
+        format!("http://{}/gateway/upload", w.running.addr),
+        CompanyCode::parse(&w.code).unwrap(),
+        Some(AesKey::from_text(KEY_TEXT).unwrap()),
+    );
+    let original: Vec<Value> = (0..20).map(|n| bill(DATE, n)).collect();
+    let mut revised = original[3].clone();
+    revised["modify"] = 1.into();
+    revised["checkout_datetime"] = format!("{DATE} 23:40:00").into();
+    grow(&mut revised, 300);
+    let mut voided = original[7].clone();
+    voided["revoke"] = 1.into();
+    // What the venue holds at the end of the day: bill 3 revised, 7 voided, 12 gone.
+    let mut truth = original.clone();
+    truth[3] = revised.clone();
+    truth[7] = voided.clone();
+    truth.remove(12);
+    let upload = |bills: Vec<Value>| {
+        let mut body = uploader.body(json!({"version": "1.0", "num": 20}), &Value::Array(bills));
+        body["date"] = DATE.into();
+        body
+    };
+    let batches = vec![
+        original[10..15].iter().rev().cloned().collect(),
+        vec![
+            original[0].clone(),
+            original[1].clone(),
+            original[2].clone(),
+            original[2].clone(),
+            original[12].clone(),
+        ],
+        vec![revised.clone(), original[4].clone()],
+        vec![original[3].clone()],
+        vec![original[7].clone()],
+        vec![voided.clone()],
+        original[0..2].to_vec(),
+    ];
+    for batch in batches {
+        let r = uploader.post("vouchers", &upload(batch)).await.unwrap();
+        assert_eq!(r.code(), Some(RetCode::Ok), "{r:?}");
+    }
+    let day = w.day_status(DATE).await;
+    assert_eq!(day["status"], "incomplete", "{day}");
+    assert_eq!(day["stored_bills"], 11, "{day}");
+
+    let mut data = VenueData::generate(DATE, 0);
+    data.bills.insert(DATE.to_string(), truth.clone());
+    data.page_overlap = 1;
+    let sim = w.sim(data).await;
+    let counts = w.backfill().await;
+    assert_eq!(counts["total"], 19, "{counts}");
+    assert_eq!(counts["fetched"], 19, "{counts}");
+    assert_eq!(counts["new"], 9, "{counts}");
+    assert_eq!(counts["unchanged"], 10, "{counts}");
+    assert_eq!(counts["absent"], 1, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+
+    let in_revenue: Vec<&Value> = truth.iter().filter(|b| b["revoke"] == 0).collect();
+    let revenue: i64 = in_revenue.iter().map(|b| net_of(b)).sum();
+    let (_, report) = w
+        .admin
+        .get(&format!(
+            "/admin/v1/venues/{}/report?from={DATE}&to={DATE}",
+            w.code
+        ))
+        .await;
+    let r = &report[0];
+    assert_eq!(r["completeness"]["status"], "complete", "{r}");
+    assert_eq!(r["summary"]["revenue"], revenue, "{r}");
+    assert_eq!(r["summary"]["counted"], 18, "{r}");
+    let room: i64 = in_revenue
+        .iter()
+        .map(|b| b["charges"][0]["charge"].as_i64().unwrap())
+        .sum();
+    assert_eq!(r["summary"]["room"], room, "{r}");
+    let by_payment: i64 = r["by_payment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_payment, revenue, "{r}");
+    assert_eq!(r["by_payment"][0]["payment_type_name"], "现金");
+
+    let (_, events) = w
+        .admin
+        .get(&format!(
+            "/admin/v1/venues/{}/events?from={DATE}&to={DATE}",
+            w.code
+        ))
+        .await;
+    let of = |voucher: &Value| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["voucher"] == *voucher)
+            .map(|e| e["events"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(of(&original[3]["voucher"]), json!(["rebilled"]), "{events}");
+    assert_eq!(of(&original[7]["voucher"]), json!(["revoked"]), "{events}");
+    assert_eq!(of(&original[12]["voucher"]), json!(["absent"]), "{events}");
+
+    let csv = w
+        .admin
+        .http
+        .get(format!(
+            "{}/admin/v1/venues/{}/report.csv?from={DATE}&to={DATE}",
+            w.admin.base, w.code
+        ))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l == format!("{DATE},category,revenue,{revenue}")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{DATE},status,completeness,complete")),
+        "{csv}"
+    );
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn recorded_day_ends_complete_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    recorded_day_replay(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn recorded_day_ends_complete_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    recorded_day_replay(c, &url).await;
+}

@@ -900,6 +900,37 @@ pub async fn day_summaries(
     companycode: &str,
     limit: i64,
 ) -> Result<Vec<DaySummary>, StoreError> {
+    query_summaries(
+        db,
+        "companycode = $1 GROUP BY business_date ORDER BY business_date DESC LIMIT $2",
+        &[companycode.into(), limit.into()],
+    )
+    .await
+}
+
+/// Per business date summaries of a venue's bills from `from` to `to` (inclusive), oldest
+/// first.
+pub async fn day_summaries_between(
+    db: &dyn Db,
+    companycode: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DaySummary>, StoreError> {
+    query_summaries(
+        db,
+        "companycode = $1 AND business_date >= $2 AND business_date <= $3 \
+         GROUP BY business_date ORDER BY business_date",
+        &[companycode.into(), from.into(), to.into()],
+    )
+    .await
+}
+
+/// The summaries of the bills `filter` selects and groups by business date.
+async fn query_summaries(
+    db: &dyn Db,
+    filter: &str,
+    params: &[super::sql::Value],
+) -> Result<Vec<DaySummary>, StoreError> {
     // Cast back to BIGINT: PostgreSQL sums BIGINT as NUMERIC.
     // A bill the venue no longer lists (absent) is out of revenue, like a voided one.
     let c = |col: &str| {
@@ -910,8 +941,7 @@ pub async fn day_summaries(
     };
     let sql = format!(
         "SELECT business_date, COUNT(*), {}, {}, {}, {}, {}, {}, {}, {}, {} \
-         FROM ktv_bills WHERE companycode = $1 GROUP BY business_date \
-         ORDER BY business_date DESC LIMIT $2",
+         FROM ktv_bills WHERE {filter}",
         c("1"),
         c("room"),
         c("drinks"),
@@ -922,7 +952,7 @@ pub async fn day_summaries(
         c("net"),
         c("payments_total"),
     );
-    db.query(&sql, &[companycode.into(), limit.into()])
+    db.query(&sql, params)
         .await?
         .iter()
         .map(|r| {
@@ -1241,7 +1271,13 @@ impl DayCompleteness {
     /// Sets `status` and `reasons` from the figures.
     fn judge(mut self) -> DayCompleteness {
         let mut reasons = Vec::new();
-        let expected = self.upload_num.max(self.wj091_total);
+        // The last complete pull is the venue's current word (a bill voided there since the
+        // uploads lowers its count); otherwise the largest count it gave.
+        let expected = if self.pulled_complete {
+            self.wj091_total.or(self.upload_num)
+        } else {
+            self.upload_num.max(self.wj091_total)
+        };
         if let Some(expected) = expected {
             if self.stored_bills < expected {
                 reasons.push(format!(

@@ -14,6 +14,7 @@ use posgate_actors::store::ktv::{
     self as store_ktv, BackfillAttempt, DayCompleteness, DaySummary, StoredBill, StoredBillDetail,
     StoredNotice, VenueState,
 };
+use posgate_actors::store::ktv_report::{self, BillEvent, DayReport};
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ktv::{
     AesKey, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
@@ -487,20 +488,11 @@ pub async fn completeness(
     code: web::Path<String>,
     query: web::Query<DaysQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
-    let (from, to) = query.range(gw.business_date())?;
-    let rows = with_db(&gw, move |db| {
-        Box::pin(async move {
-            if catalog::find_venue(db, &code).await?.is_none() {
-                return Ok(None);
-            }
-            store_ktv::day_completeness(db, &code, &from, &to)
-                .await
-                .map(Some)
-        })
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { store_ktv::day_completeness(db, &code, &from, &to).await })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// List a venue's backfill attempts (admin and scheduled), newest first.
@@ -525,4 +517,92 @@ pub async fn backfill_attempts(
     })
     .await?;
     Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+}
+
+/// Reads a venue's rows of `query`'s range with `read`, or 404 for an unknown venue.
+async fn venue_range<T, F>(
+    gw: &Gateway,
+    code: String,
+    query: &DaysQuery,
+    read: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a dyn posgate_actors::store::Db,
+            String,
+            String,
+            String,
+        ) -> futures::future::LocalBoxFuture<
+            'a,
+            Result<T, posgate_actors::store::StoreError>,
+        > + Send
+        + 'static,
+{
+    let (from, to) = query.range(gw.business_date())?;
+    let rows = with_db(gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &code).await?.is_none() {
+                return Ok(None);
+            }
+            read(db, code, from, to).await.map(Some)
+        })
+    })
+    .await?;
+    found(rows, "venue")
+}
+
+/// A venue's report per business day: revenue by charge class (types 1-6) and by payment
+/// method, bill counts, and the day's completeness.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [DayReport]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/report")]
+pub async fn report(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::day_reports(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// The same report as CSV: `business_date,section,item,value` (amounts in fen).
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "text/csv", content_type = "text/csv"),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/report.csv")]
+pub async fn report_csv(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::day_reports(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(ktv_report::reports_csv(&rows)))
+}
+
+/// A venue's bill events: 反结账 (modify 1), 还原 (modify 2), voids (revoke) and bills the
+/// venue no longer lists, as last stored.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [BillEvent]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/events")]
+pub async fn events(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::bill_events(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }
