@@ -7,7 +7,7 @@
 mod common;
 
 use common::{config, Admin};
-use posgate::sim::ktv_venue::{bill, realtime, Uploader};
+use posgate::sim::ktv_venue::{bill, bill_net, realtime, Uploader};
 use posgate_actors::testing;
 use posgate_protocols::ktv::{AesKey, CompanyCode, RetCode, WireReply};
 use serde_json::{json, Value};
@@ -132,19 +132,7 @@ fn grow(bill: &mut Value, delta: i64) {
 }
 
 fn net(bill: &Value) -> i64 {
-    bill["charges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let v = c["charge"].as_i64().unwrap();
-            if c["type"] == 6 {
-                -v
-            } else {
-                v
-            }
-        })
-        .sum()
+    bill_net(bill)
 }
 
 #[actix_rt::test]

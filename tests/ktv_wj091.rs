@@ -8,7 +8,7 @@ mod common;
 use common::{config, Admin};
 use posgate::config::Config;
 use posgate::secret::Secret;
-use posgate::sim::ktv_venue::{bill, SimVenue, Uploader, VenueData};
+use posgate::sim::ktv_venue::{bill, bill_net, SimVenue, Uploader, VenueData};
 use posgate_actors::testing;
 use posgate_protocols::ktv::{AesKey, CompanyCode, RetCode};
 use serde_json::{json, Value};
@@ -738,22 +738,6 @@ async fn requests_expire_with_the_call() {
     w.running.stop().await;
 }
 
-fn net_of(bill: &Value) -> i64 {
-    bill["charges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let v = c["charge"].as_i64().unwrap();
-            if c["type"] == 6 {
-                -v
-            } else {
-                v
-            }
-        })
-        .sum()
-}
-
 /// Issue 11, "done when": a recorded day of a venue — bills missing from the uploads,
 /// duplicated, reordered, revised (反结账, with the older revision arriving last), voided by
 /// upload and voided in the venue without one — through uploads (with `num`) and WJ091 (pages
@@ -820,7 +804,7 @@ async fn recorded_day_replay(mut c: Config, url: &str) {
     assert_eq!(counts["day_status"], "complete", "{counts}");
 
     let in_revenue: Vec<&Value> = truth.iter().filter(|b| b["revoke"] == 0).collect();
-    let revenue: i64 = in_revenue.iter().map(|b| net_of(b)).sum();
+    let revenue: i64 = in_revenue.iter().map(|b| bill_net(b)).sum();
     let (_, report) = w
         .admin
         .get(&format!(

@@ -81,6 +81,23 @@ pub fn bill(date: &str, n: u64) -> Value {
     })
 }
 
+/// A bill's revenue as the spec computes it: the charges, reductions (type 6) negative.
+pub fn bill_net(bill: &Value) -> i64 {
+    bill["charges"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .map(|c| {
+            let v = c["charge"].as_i64().unwrap_or(0);
+            if c["type"] == 6 {
+                -v
+            } else {
+                v
+            }
+        })
+        .sum()
+}
+
 /// A realtime snapshot with `rooms` rooms (in that order).
 pub fn realtime(rooms: u64, revenue: i64) -> Value {
     let states: Vec<Value> = (1..=rooms)

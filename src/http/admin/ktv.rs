@@ -224,18 +224,12 @@ pub async fn notices(
     code: web::Path<String>,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
     let limit = page_limit(query.limit)?;
-    let rows = with_db(&gw, move |db| {
-        Box::pin(async move {
-            if catalog::find_venue(db, &code).await?.is_none() {
-                return Ok(None);
-            }
-            store_ktv::list_notices(db, &code, limit).await.map(Some)
-        })
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
+        Box::pin(async move { store_ktv::list_notices(db, &code, limit).await })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// A WJ091 request: `type` 0-9 and the parameters that type needs.
@@ -505,18 +499,37 @@ pub async fn backfill_attempts(
     code: web::Path<String>,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
     let limit = page_limit(query.limit)?;
-    let rows = with_db(&gw, move |db| {
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
+        Box::pin(async move { store_ktv::list_attempts(db, &code, limit).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Runs `read` for venue `code`, or answers 404 for an unknown venue.
+async fn for_venue<T, F>(gw: &Gateway, code: String, read: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a dyn posgate_actors::store::Db,
+            String,
+        ) -> futures::future::LocalBoxFuture<
+            'a,
+            Result<T, posgate_actors::store::StoreError>,
+        > + Send
+        + 'static,
+{
+    let rows = with_db(gw, move |db| {
         Box::pin(async move {
             if catalog::find_venue(db, &code).await?.is_none() {
                 return Ok(None);
             }
-            store_ktv::list_attempts(db, &code, limit).await.map(Some)
+            read(db, code).await.map(Some)
         })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+    found(rows, "venue")
 }
 
 /// Reads a venue's rows of `query`'s range with `read`, or 404 for an unknown venue.
@@ -540,16 +553,7 @@ where
         + 'static,
 {
     let (from, to) = query.range(gw.business_date())?;
-    let rows = with_db(gw, move |db| {
-        Box::pin(async move {
-            if catalog::find_venue(db, &code).await?.is_none() {
-                return Ok(None);
-            }
-            read(db, code, from, to).await.map(Some)
-        })
-    })
-    .await?;
-    found(rows, "venue")
+    for_venue(gw, code, move |db, code| read(db, code, from, to)).await
 }
 
 /// A venue's report per business day: revenue by charge class (types 1-6) and by payment
