@@ -893,3 +893,44 @@ async fn recorded_day_ends_complete_on_postgres() {
     c.database.url = Secret::new(pg);
     recorded_day_replay(c, &url).await;
 }
+
+/// Issue 11, deliverable 5: member recharges (WJ091 type 3) and card fees (type 5) are
+/// stored, not only passed through, once per row however often they are pulled, and the
+/// day's report shows the card-fee income.
+async fn member_income_is_stored(c: Config, url: &str) {
+    let w = world(c, url).await;
+    let sim = w.sim(VenueData::generate(DATE, 2)).await;
+    let path = format!("/admin/v1/venues/{}/member-income", w.code);
+    let (status, pulled) = w.admin.post(&path, json!({"date": DATE})).await;
+    assert_eq!(status, 200, "{pulled}");
+    assert_eq!(pulled["recharges"], 3, "{pulled}");
+    assert_eq!(pulled["card_fees"], 3, "{pulled}");
+    assert_eq!(pulled["card_fee_income"], 15_000, "{pulled}");
+    assert_eq!(pulled["new"], 6, "{pulled}");
+    let (_, again) = w.admin.post(&path, json!({"date": DATE})).await;
+    assert_eq!(again["new"], 0, "{again}");
+    let report = w.get(&format!("report?from={DATE}&to={DATE}")).await;
+    let income = &report[0]["member_income"];
+    assert_eq!(income["recharges"], 3, "{report}");
+    assert_eq!(income["card_fees"], 3, "{report}");
+    assert_eq!(income["card_fee_income"], 15_000, "{report}");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn member_income_is_stored_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    member_income_is_stored(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn member_income_is_stored_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    member_income_is_stored(c, &url).await;
+}

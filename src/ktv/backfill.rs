@@ -17,10 +17,12 @@ use chrono::Duration as Days;
 use posgate_actors::entity::{BackfillCounts, EntityError, KtvBackfill};
 use posgate_actors::store::ktv as store_ktv;
 use posgate_actors::store::ktv::{BackfillAttempt, PullFacts};
+use posgate_actors::store::ktv_report::{self, MemberRow};
 use posgate_actors::store::now_ms;
 use posgate_protocols::ktv::{
     Bill, BusinessDate, CompanyCode, Page, Wj091Data, Wj091Query, Wj091Request,
 };
+use sha2::{Digest, Sha256};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -356,6 +358,104 @@ async fn incomplete_dates(
         .collect())
 }
 
+/// What a member-income pull stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct MemberIncomePull {
+    /// WJ091 type 3 rows pulled (member recharges, kept raw).
+    pub recharges: u64,
+    /// WJ091 type 5 rows pulled (card fees).
+    pub card_fees: u64,
+    /// Rows not stored before.
+    pub new: u64,
+    /// Sum of the pulled card fees' `acceptmoney`, fen.
+    pub card_fee_income: i64,
+}
+
+/// Every row of a paged member-income query of `date`.
+async fn member_rows(
+    gw: &Gateway,
+    companycode: &CompanyCode,
+    query: Wj091Query,
+) -> Result<Vec<MemberRow>, BackfillError> {
+    let client = gw.wj091.as_ref().ok_or(Wj091Error::Disabled)?;
+    let request = Wj091Request::new(companycode.clone(), query)
+        .map_err(|e| BackfillError::Request(e.to_string()))?
+        .with_zip(true);
+    let (replies, _) = client
+        .request_pages(request, BACKFILL_PAGES_MAX as usize)
+        .await?;
+    let mut rows = Vec::new();
+    for reply in replies {
+        match reply.data {
+            Wj091Data::MemberRecharges(raw) => rows.extend(raw.into_iter().map(|r| {
+                let json = serde_json::Value::Object(r.0).to_string();
+                MemberRow {
+                    kind: 3,
+                    row_key: hex::encode(Sha256::digest(json.as_bytes())),
+                    amount: None,
+                    json,
+                }
+            })),
+            Wj091Data::CardFees(fees) => rows.extend(fees.into_iter().map(|f| MemberRow {
+                kind: 5,
+                row_key: f.onlybusinessid.to_string(),
+                amount: Some(f.acceptmoney.get()),
+                json: serde_json::to_string(&f).unwrap_or_default(),
+            })),
+            _ => {}
+        }
+    }
+    Ok(rows)
+}
+
+/// Pulls a venue's member recharges (WJ091 type 3) and card fees (type 5) of `date`, every
+/// page, and stores them (a row pulled again replaces the stored one).
+pub async fn pull_member_income(
+    gw: &Gateway,
+    companycode: &CompanyCode,
+    date: &BusinessDate,
+) -> Result<MemberIncomePull, BackfillError> {
+    let page = Page::new(0, gw.config.ktv.wj091_page_size)
+        .map_err(|e| BackfillError::Request(e.to_string()))?;
+    let mut rows = member_rows(
+        gw,
+        companycode,
+        Wj091Query::MemberRecharges {
+            date: date.clone(),
+            page,
+        },
+    )
+    .await?;
+    rows.extend(
+        member_rows(
+            gw,
+            companycode,
+            Wj091Query::CardFees {
+                date: date.clone(),
+                page,
+            },
+        )
+        .await?,
+    );
+    let mut pulled = MemberIncomePull {
+        recharges: rows.iter().filter(|r| r.kind == 3).count() as u64,
+        card_fees: rows.iter().filter(|r| r.kind == 5).count() as u64,
+        card_fee_income: rows.iter().filter_map(|r| r.amount).sum(),
+        new: 0,
+    };
+    let (code, day) = (companycode.to_string(), date.to_string());
+    pulled.new = gw
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                ktv_report::store_member_rows(db, &code, &day, &rows, now_ms()).await
+            })
+        })
+        .await
+        .map_err(|e| BackfillError::Venue(EntityError::from(e)))?;
+    Ok(pulled)
+}
+
 /// Claims (`code`, `date`) for this replica for `lease_ms` and backfills it if won.
 async fn claim_and_run(gw: &Gateway, code: &CompanyCode, date: &BusinessDate, lease_ms: i64) {
     let (venue, day) = (code.as_str().to_string(), date.to_string());
@@ -371,7 +471,11 @@ async fn claim_and_run(gw: &Gateway, code: &CompanyCode, date: &BusinessDate, le
     match claimed {
         Ok(true) => {
             // Failures are logged, counted and recorded inside; the next one still runs.
-            let _ = backfill(gw, code, date, Trigger::Schedule).await;
+            if backfill(gw, code, date, Trigger::Schedule).await.is_ok() {
+                if let Err(e) = pull_member_income(gw, code, date).await {
+                    tracing::warn!(venue = %code, %date, error = %e, "KTV member income pull failed");
+                }
+            }
         }
         Ok(false) => {
             tracing::debug!(venue = %code, %date, "KTV scheduled backfill claimed by another replica")

@@ -35,6 +35,8 @@ pub struct DayReport {
     pub by_payment: Vec<PaymentLine>,
     /// Whether the day is held whole, and why not.
     pub completeness: DayCompleteness,
+    /// Member recharges and card fees pulled over WJ091 (types 3 and 5).
+    pub member_income: MemberIncome,
 }
 
 /// Revenue by payment method per business day, from the stored bills in revenue.
@@ -86,6 +88,7 @@ pub async fn day_reports(
             .map(|s| (s.business_date.clone(), s))
             .collect();
     let mut payments = payments_by_day(db, companycode, from, to).await?;
+    let mut income = member_income_by_day(db, companycode, from, to).await?;
     let mut reports: Vec<DayReport> = day_completeness(db, companycode, from, to)
         .await?
         .into_iter()
@@ -98,15 +101,33 @@ pub async fn day_reports(
                     ..DaySummary::default()
                 }),
             by_payment: payments.remove(&c.business_date).unwrap_or_default(),
+            member_income: income.remove(&c.business_date).unwrap_or_default(),
             completeness: c,
         })
         .collect();
+    // Days with member income only.
+    for (day, member_income) in income {
+        reports.push(DayReport {
+            summary: DaySummary {
+                business_date: day.clone(),
+                ..DaySummary::default()
+            },
+            completeness: DayCompleteness {
+                business_date: day.clone(),
+                status: "unknown".into(),
+                ..DayCompleteness::default()
+            },
+            business_date: day,
+            by_payment: Vec::new(),
+            member_income,
+        });
+    }
     reports.sort_by(|a, b| a.business_date.cmp(&b.business_date));
     Ok(reports)
 }
 
 /// The CSV of [`day_reports`]: one line per figure, `business_date,section,item,value`
-/// (sections `status`, `category`, `payment`, `count`; amounts in fen).
+/// (sections `status`, `count`, `category`, `member`, `payment`; amounts in fen).
 pub fn reports_csv(reports: &[DayReport]) -> String {
     let mut out = String::from("business_date,section,item,value\n");
     let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
@@ -134,6 +155,14 @@ pub fn reports_csv(reports: &[DayReport]) -> String {
             ("revenue", s.revenue),
         ] {
             out.push_str(&format!("{d},category,{item},{value}\n"));
+        }
+        let m = &r.member_income;
+        for (item, value) in [
+            ("recharges", m.recharges),
+            ("card_fees", m.card_fees),
+            ("card_fee_income", m.card_fee_income),
+        ] {
+            out.push_str(&format!("{d},member,{item},{value}\n"));
         }
         for p in &r.by_payment {
             let item = quote(&format!("{} {}", p.payment_type_id, p.payment_type_name));
@@ -207,4 +236,103 @@ pub async fn bill_events(
         })
     })
     .collect()
+}
+
+/// A member-income row pulled over WJ091 to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRow {
+    /// 3 member recharge, 5 card fee.
+    pub kind: i64,
+    /// The row's identity: `onlybusinessid` (type 5), SHA-256 of the row (type 3).
+    pub row_key: String,
+    /// Fen, when the row's amount is known (type 5 `acceptmoney`).
+    pub amount: Option<i64>,
+    /// The row as pulled.
+    pub json: String,
+}
+
+/// Stores member-income rows of `business_date`; returns how many were not stored before.
+pub async fn store_member_rows(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+    rows: &[MemberRow],
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let mut new = 0;
+    for row in rows {
+        let existed = db
+            .query(
+                "SELECT 1 FROM ktv_member_rows WHERE companycode = $1 AND kind = $2 \
+                 AND row_key = $3",
+                &[
+                    companycode.into(),
+                    row.kind.into(),
+                    row.row_key.clone().into(),
+                ],
+            )
+            .await?
+            .is_empty();
+        new += u64::from(existed);
+        db.execute(
+            "INSERT INTO ktv_member_rows (companycode, business_date, kind, row_key, amount, \
+             row_json, pulled_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (companycode, kind, row_key) DO UPDATE SET \
+             business_date = excluded.business_date, amount = excluded.amount, \
+             row_json = excluded.row_json, pulled_at_ms = excluded.pulled_at_ms",
+            &[
+                companycode.into(),
+                business_date.into(),
+                row.kind.into(),
+                row.row_key.clone().into(),
+                row.amount.into(),
+                row.json.clone().into(),
+                now_ms.into(),
+            ],
+        )
+        .await?;
+    }
+    Ok(new)
+}
+
+/// Member income of one day: recharge rows, card-fee rows and their income.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberIncome {
+    /// WJ091 type 3 rows stored (kept raw).
+    pub recharges: i64,
+    /// WJ091 type 5 rows stored.
+    pub card_fees: i64,
+    /// Sum of the card fees' `acceptmoney`, fen.
+    pub card_fee_income: i64,
+}
+
+/// Member income per business day from `from` to `to`.
+async fn member_income_by_day(
+    db: &dyn Db,
+    companycode: &str,
+    from: &str,
+    to: &str,
+) -> Result<BTreeMap<String, MemberIncome>, StoreError> {
+    let mut days: BTreeMap<String, MemberIncome> = BTreeMap::new();
+    for r in db
+        .query(
+            "SELECT business_date, kind, CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM ktv_member_rows \
+             WHERE companycode = $1 AND business_date >= $2 AND business_date <= $3 \
+             GROUP BY business_date, kind",
+            &[companycode.into(), from.into(), to.into()],
+        )
+        .await?
+    {
+        let day = days.entry(r.text(0)?).or_default();
+        match r.i64(1)? {
+            3 => day.recharges = r.i64(2)?,
+            _ => {
+                day.card_fees = r.i64(2)?;
+                day.card_fee_income = r.i64(3)?;
+            }
+        }
+    }
+    Ok(days)
 }

@@ -109,6 +109,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0017_ktv_completeness.sql"),
         sqlite: include_str!("../../../sql/sqlite/0017_ktv_completeness.sql"),
     },
+    Migration {
+        version: 18,
+        name: "ktv_member_income",
+        postgres: include_str!("../../../sql/postgres/0018_ktv_member_income.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0018_ktv_member_income.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

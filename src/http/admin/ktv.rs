@@ -6,7 +6,9 @@ use crate::amqp::RpcError;
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use crate::ktv::backfill::{backfill as run_backfill, BackfillError, Trigger};
+use crate::ktv::backfill::{
+    backfill as run_backfill, pull_member_income, BackfillError, MemberIncomePull, Trigger,
+};
 use crate::ktv::wj091::{merged_json, Wj091Error};
 use actix_web::{get, post, put, web, HttpResponse};
 use posgate_actors::entity::{BackfillCounts, Reload};
@@ -424,12 +426,36 @@ pub async fn backfill(
     let date = business_date("date", &body.0.date)?;
     let counts = run_backfill(&gw, &companycode, &date, Trigger::Admin)
         .await
-        .map_err(|e| match e {
-            BackfillError::Wj091(e) => wj091_error(e),
-            BackfillError::Venue(e) => e.into(),
-            BackfillError::Request(m) => ApiError::invalid("body", m),
-        })?;
+        .map_err(backfill_error)?;
     Ok(HttpResponse::Ok().json(counts))
+}
+
+/// The API error of a failed backfill or pull.
+fn backfill_error(e: BackfillError) -> ApiError {
+    match e {
+        BackfillError::Wj091(e) => wj091_error(e),
+        BackfillError::Venue(e) => e.into(),
+        BackfillError::Request(m) => ApiError::invalid("body", m),
+    }
+}
+
+/// Pull a venue's member recharges (WJ091 type 3, kept raw) and card fees (type 5) of a
+/// business date and store them; what was pulled.
+#[utoipa::path(tag = "venues", request_body = BackfillBody, security(("bearer" = [])), responses(
+    (status = 200, body = MemberIncomePull), (status = 400, body = ErrorBody),
+    (status = 502, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+#[post("/venues/{companycode}/member-income")]
+pub async fn member_income(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<BackfillBody>,
+) -> Result<HttpResponse, ApiError> {
+    let companycode = company(&code)?;
+    let date = business_date("date", &body.0.date)?;
+    let pulled = pull_member_income(&gw, &companycode, &date)
+        .await
+        .map_err(backfill_error)?;
+    Ok(HttpResponse::Ok().json(pulled))
 }
 
 /// `?from=&to=` (`yyyy-MM-dd`, inclusive).

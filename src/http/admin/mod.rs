@@ -98,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(ktv::report)
             .service(ktv::report_csv)
             .service(ktv::events)
+            .service(ktv::member_income)
             .service(uploads::notices)
             .service(uploads::photos)
             .service(uploads::photo_content)
