@@ -1118,3 +1118,101 @@ async fn lossless_intake_on_postgres() {
     };
     lossless_intake(Some(pg)).await;
 }
+
+/// Sets venue options through the admin API; the view.
+async fn put_settings(v: &Venue, body: Value) -> Value {
+    let (status, s) = v
+        .admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/venues/{}/ktv", v.code),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{s}");
+    s
+}
+
+/// An uploader of the venue sealing with `key` in `mode`.
+fn sealing(v: &Venue, key: &str, mode: posgate_protocols::ktv::AesMode) -> Uploader {
+    Uploader::new(
+        v.sealed.base.clone(),
+        CompanyCode::parse(&v.code).unwrap(),
+        Some(AesKey::from_text(key).unwrap()),
+    )
+    .with_mode(mode)
+}
+
+/// Issue 11, deliverable 6: per-venue security settings — a key rotation with an overlap
+/// window accepts both keys, one without drops the old key at once; the venue's own cipher
+/// mode; a disabled venue's uploads are refused and store nothing.
+async fn venue_security(pg: Option<String>) {
+    use posgate_protocols::ktv::AesMode;
+    let v = venue(pg, true).await;
+    let date = "2024-09-01";
+    let s = put_settings(
+        &v,
+        json!({"key": "second-key-16byt", "key_overlap_seconds": 3600}),
+    )
+    .await;
+    assert!(s["previous_key_until_ms"].as_i64().is_some(), "{s}");
+    for (n, key) in [(1, KEY_TEXT), (2, "second-key-16byt")] {
+        let r = sealing(&v, key, AesMode::Ecb)
+            .vouchers(&[bill(date, n)])
+            .await
+            .unwrap();
+        assert_eq!(
+            ret(&r),
+            Some(RetCode::Ok),
+            "key {key} in the overlap: {r:?}"
+        );
+    }
+    let s = put_settings(&v, json!({"key": "third-key-16byte"})).await;
+    assert_eq!(s["previous_key_until_ms"], Value::Null, "{s}");
+    let r = sealing(&v, "second-key-16byt", AesMode::Ecb)
+        .vouchers(&[bill(date, 3)])
+        .await
+        .unwrap();
+    assert_eq!(ret(&r), Some(RetCode::DecryptFailed), "{r:?}");
+    // The venue's own cipher mode.
+    let s = put_settings(&v, json!({"cipher_mode": "aes-128-cbc-pkcs7"})).await;
+    assert_eq!(s["cipher_mode"], "aes-128-cbc-pkcs7");
+    let r = sealing(&v, "third-key-16byte", AesMode::Ecb)
+        .vouchers(&[bill(date, 4)])
+        .await
+        .unwrap();
+    assert_ne!(ret(&r), Some(RetCode::Ok), "ECB data to a CBC venue: {r:?}");
+    let cbc = sealing(&v, "third-key-16byte", AesMode::Cbc);
+    let r = cbc.vouchers(&[bill(date, 5)]).await.unwrap();
+    assert_eq!(ret(&r), Some(RetCode::Ok), "{r:?}");
+    assert_eq!(v.day(date).await["bills"], 3);
+    // Disabled: refused, nothing stored; enabled again: accepted.
+    let path = format!("/admin/v1/venues/{}/status", v.code);
+    for (status, n, expected, bills) in [
+        ("disabled", 6, RetCode::UnknownVenue, 3),
+        ("active", 7, RetCode::Ok, 4),
+    ] {
+        let (code, _) = v
+            .admin
+            .send(reqwest::Method::PUT, &path, Some(json!({"status": status})))
+            .await;
+        assert_eq!(code, 204);
+        let r = cbc.vouchers(&[bill(date, n)]).await.unwrap();
+        assert_eq!(ret(&r), Some(expected), "{status}: {r:?}");
+        assert_eq!(v.day(date).await["bills"], bills);
+    }
+    v.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn venue_security_on_sqlite() {
+    venue_security(None).await;
+}
+
+#[actix_rt::test]
+async fn venue_security_on_postgres() {
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    venue_security(Some(pg)).await;
+}

@@ -13,3 +13,10 @@ CREATE TABLE ktv_member_rows (
     PRIMARY KEY (companycode, kind, row_key)
 );
 CREATE INDEX ktv_member_rows_day ON ktv_member_rows (companycode, business_date);
+
+-- Per-venue security settings (issue 11, deliverable 6): the venue's own cipher mode ('' =
+-- the gateway's `ktv.cipher_mode`), and the key it had before the last rotation, still
+-- accepted until `previous_key_until_ms` (the overlap window while its gateway switches).
+ALTER TABLE ktv_venue_keys ADD COLUMN cipher_mode TEXT NOT NULL DEFAULT '';
+ALTER TABLE ktv_venue_keys ADD COLUMN previous_key_wrapped TEXT NOT NULL DEFAULT '';
+ALTER TABLE ktv_venue_keys ADD COLUMN previous_key_until_ms BIGINT;

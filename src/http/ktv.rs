@@ -17,7 +17,7 @@ use posgate_actors::entity::{ktv_entity_code, Info, KtvUpload, VenueRecord};
 use posgate_actors::store::intake::{self, NewIntake, Partner};
 use posgate_actors::store::now_ms;
 use posgate_protocols::ktv::{
-    decode_envelope, AesKey, Envelope, KtvError, Reply, RetCode, SealPolicy, UploadPath,
+    decode_envelope, AesKey, AesMode, Envelope, KtvError, Reply, RetCode, SealPolicy, UploadPath,
 };
 
 /// Registers the upload routes under `context` (e.g. `/gateway/upload`).
@@ -45,31 +45,65 @@ async fn read_body(mut payload: web::Payload, max: usize) -> Result<Option<Vec<u
     Ok(Some(body))
 }
 
-/// How the venue's uploads are opened: its unwrapped key and its options.
-fn policy(gw: &Gateway, record: &VenueRecord) -> Result<SealPolicy, Reply> {
+/// A stored (wrapped) key, unwrapped; `None` when none is stored.
+fn unwrap_key(gw: &Gateway, record: &VenueRecord, wrapped: &str) -> Result<Option<AesKey>, Reply> {
+    if wrapped.is_empty() {
+        return Ok(None);
+    }
+    AesKey::unwrap_with(&gw.ktv_kek, wrapped)
+        .map(Some)
+        .map_err(|_| {
+            tracing::error!(venue = %record.venue.companycode,
+            "stored KTV key does not unwrap (card key changed?)");
+            Reply::new(RetCode::Internal)
+        })
+}
+
+/// How the venue's uploads are opened: its current key, cipher mode and options, then its
+/// previous key while the overlap window of a rotation lasts.
+fn policies(gw: &Gateway, record: &VenueRecord) -> Result<Vec<SealPolicy>, Reply> {
     let Some(settings) = &record.settings else {
-        return Ok(SealPolicy {
+        return Ok(vec![SealPolicy {
             key: None,
             mode: gw.ktv_mode,
             plain_allowed: false,
-        });
+        }]);
     };
-    let key = if settings.key_wrapped.is_empty() {
-        None
-    } else {
-        Some(
-            AesKey::unwrap_with(&gw.ktv_kek, &settings.key_wrapped).map_err(|_| {
-                tracing::error!(venue = %record.venue.companycode,
-                    "stored KTV key does not unwrap (card key changed?)");
-                Reply::new(RetCode::Internal)
-            })?,
-        )
-    };
-    Ok(SealPolicy {
+    let mode = AesMode::parse(&settings.cipher_mode).unwrap_or(gw.ktv_mode);
+    let policy = |key| SealPolicy {
         key,
-        mode: gw.ktv_mode,
+        mode,
         plain_allowed: !settings.encrypted,
-    })
+    };
+    let mut all = vec![policy(unwrap_key(gw, record, &settings.key_wrapped)?)];
+    if settings
+        .previous_key_until_ms
+        .is_some_and(|until| now_ms() < until)
+    {
+        if let Some(previous) = unwrap_key(gw, record, &settings.previous_key_wrapped)? {
+            all.push(policy(Some(previous)));
+        }
+    }
+    Ok(all)
+}
+
+/// Authenticates under the first of `policies` that opens the upload; the first refusal
+/// when none does.
+fn authenticate(
+    envelope: &Envelope,
+    path: UploadPath,
+    policies: &[SealPolicy],
+) -> Result<Option<Vec<u8>>, KtvError> {
+    let mut first = None;
+    for policy in policies {
+        match envelope.authenticate(path, policy) {
+            Ok(opened) => return Ok(opened),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or(KtvError::KeyRequired))
 }
 
 /// What interpreting an authenticated upload gave.
@@ -109,13 +143,13 @@ impl Interpreted {
     }
 }
 
-/// The venue's record and upload policy, or the refusal.
-async fn venue_policy(gw: &Gateway, code: &str) -> Result<SealPolicy, Reply> {
+/// The venue's upload policies, or the refusal.
+async fn venue_policies(gw: &Gateway, code: &str) -> Result<Vec<SealPolicy>, Reply> {
     let record: VenueRecord = gw.venues.call(code, Info).await.map_err(|e| {
         let ret = ktv_entity_code(&e);
         Reply::with_msg(ret, format!("{}: {code}", ret.description()))
     })?;
-    policy(gw, &record)
+    policies(gw, &record)
 }
 
 /// Types an authenticated upload and hands it to the venue's actor.
@@ -198,8 +232,8 @@ pub async fn replay(gw: &Gateway, owner: &str, kind: &str, body: &[u8]) -> Inter
     if envelope.companycode.as_str() != owner {
         return dead("companycode: not the venue of the stored upload");
     }
-    let opened = match venue_policy(gw, owner).await {
-        Ok(policy) => envelope.authenticate(path, &policy),
+    let opened = match venue_policies(gw, owner).await {
+        Ok(policies) => authenticate(&envelope, path, &policies),
         Err(reply) => return Interpreted::of(reply),
     };
     match opened {
@@ -242,8 +276,8 @@ async fn handle(gw: &Gateway, req: &HttpRequest, payload: web::Payload) -> (&'st
         Err(e) => return (kind, e.reply()),
     };
     let code = envelope.companycode.as_str().to_string();
-    let opened = match venue_policy(gw, &code).await {
-        Ok(policy) => envelope.authenticate(path, &policy),
+    let opened = match venue_policies(gw, &code).await {
+        Ok(policies) => authenticate(&envelope, path, &policies),
         Err(reply) => return (kind, reply),
     };
     let opened = match opened {

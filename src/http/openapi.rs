@@ -52,7 +52,7 @@ impl Modify for BearerAuth {
         intake::list, intake::get, intake::replay,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
         ktv::completeness, ktv::backfill_attempts, ktv::bill, ktv::report, ktv::report_csv,
-        ktv::events, ktv::member_income,
+        ktv::events, ktv::member_income, ktv::set_status,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -17,27 +17,78 @@ pub struct KtvSettings {
     pub key_wrapped: String,
     /// Whether realtime and vouchers must be sealed (false: inline JSON accepted too).
     pub encrypted: bool,
+    /// The venue's cipher mode name (`aes-128-ecb-pkcs7`, `aes-128-cbc-pkcs7`); empty = the
+    /// gateway's `ktv.cipher_mode`.
+    pub cipher_mode: String,
+    /// The key before the last rotation (wrapped), accepted until `previous_key_until_ms`;
+    /// empty = none.
+    pub previous_key_wrapped: String,
+    /// End of the rotation's overlap window, unix ms.
+    pub previous_key_until_ms: Option<i64>,
 }
 
-/// Sets a venue's options; `key_wrapped` `None` keeps the stored key.
+/// A change of a venue's options; `None` keeps what is stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// A new key, wrapped.
+    pub key_wrapped: Option<String>,
+    /// Whether realtime and vouchers must be sealed.
+    pub encrypted: bool,
+    /// The venue's cipher mode name; `Some("")` = back to the gateway's.
+    pub cipher_mode: Option<String>,
+    /// With a new key: how long the replaced key is still accepted, ms (0 = not at all).
+    pub overlap_ms: i64,
+}
+
+/// Sets a venue's options. A new key with an overlap keeps the replaced one as the
+/// previous key until `now_ms + overlap_ms`; a new key without one drops any previous key.
 pub async fn set_settings(
     db: &dyn Db,
     companycode: &str,
-    key_wrapped: Option<&str>,
-    encrypted: bool,
+    change: &SettingsChange,
     now_ms: i64,
 ) -> Result<(), StoreError> {
+    let old = find_settings(db, companycode).await?;
+    let (mut previous, mut until) = old
+        .as_ref()
+        .map(|o| (o.previous_key_wrapped.clone(), o.previous_key_until_ms))
+        .unwrap_or_default();
+    let current = old
+        .as_ref()
+        .map(|o| o.key_wrapped.clone())
+        .unwrap_or_default();
+    let key = match &change.key_wrapped {
+        Some(new) if *new != current => {
+            (previous, until) = if change.overlap_ms > 0 && !current.is_empty() {
+                (current, Some(now_ms + change.overlap_ms))
+            } else {
+                (String::new(), None)
+            };
+            new.clone()
+        }
+        _ => current,
+    };
+    let mode = change
+        .cipher_mode
+        .clone()
+        .or_else(|| old.as_ref().map(|o| o.cipher_mode.clone()))
+        .unwrap_or_default();
     db.execute(
-        "INSERT INTO ktv_venue_keys (companycode, key_wrapped, encrypted, updated_at_ms) \
-         VALUES ($1, COALESCE($2, ''), $3, $4) \
-         ON CONFLICT (companycode) DO UPDATE SET \
-         key_wrapped = COALESCE($2, ktv_venue_keys.key_wrapped), \
-         encrypted = excluded.encrypted, updated_at_ms = excluded.updated_at_ms",
+        "INSERT INTO ktv_venue_keys (companycode, key_wrapped, encrypted, updated_at_ms, \
+         cipher_mode, previous_key_wrapped, previous_key_until_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (companycode) DO UPDATE SET key_wrapped = excluded.key_wrapped, \
+         encrypted = excluded.encrypted, updated_at_ms = excluded.updated_at_ms, \
+         cipher_mode = excluded.cipher_mode, previous_key_wrapped = excluded.previous_key_wrapped, \
+         previous_key_until_ms = excluded.previous_key_until_ms",
         &[
             companycode.into(),
-            key_wrapped.into(),
-            i64::from(encrypted).into(),
+            key.into(),
+            i64::from(change.encrypted).into(),
             now_ms.into(),
+            mode.into(),
+            previous.into(),
+            until.into(),
         ],
     )
     .await?;
@@ -51,7 +102,8 @@ pub async fn find_settings(
 ) -> Result<Option<KtvSettings>, StoreError> {
     query_opt(
         db,
-        "SELECT key_wrapped, encrypted FROM ktv_venue_keys WHERE companycode = $1",
+        "SELECT key_wrapped, encrypted, cipher_mode, previous_key_wrapped, \
+         previous_key_until_ms FROM ktv_venue_keys WHERE companycode = $1",
         &[companycode.into()],
     )
     .await?
@@ -59,9 +111,30 @@ pub async fn find_settings(
         Ok(KtvSettings {
             key_wrapped: r.text(0)?,
             encrypted: r.i64(1)? != 0,
+            cipher_mode: r.text(2)?,
+            previous_key_wrapped: r.text(3)?,
+            previous_key_until_ms: r.opt_i64(4)?,
         })
     })
     .transpose()
+}
+
+/// Enables or disables a venue (`active` / `disabled`): a disabled venue's uploads are
+/// answered `ret` 1 and nothing of them is stored. Returns whether the venue exists.
+pub async fn set_venue_status(
+    db: &dyn Db,
+    companycode: &str,
+    active: bool,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let status = if active { "active" } else { "disabled" };
+    Ok(db
+        .execute(
+            "UPDATE venues SET status = $2, updated_at_ms = $3 WHERE companycode = $1",
+            &[companycode.into(), status.into(), now_ms.into()],
+        )
+        .await?
+        == 1)
 }
 
 /// Creates the venue's state row if it has none.
@@ -1482,15 +1555,18 @@ pub async fn list_attempts(
     .collect()
 }
 
-/// Venues whose KTV options changed after `since_ms` (unix ms), with the change time: what
-/// each replica reloads (`crate::entity::Reload`) so a key set on one replica reaches all.
+/// Venues whose KTV options or record (status) changed after `since_ms` (unix ms), with the
+/// latest change time: what each replica reloads (`crate::entity::Reload`) so a key set or
+/// a venue disabled on one replica reaches all.
 pub async fn settings_changed_since(
     db: &dyn Db,
     since_ms: i64,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     db.query(
-        "SELECT companycode, updated_at_ms FROM ktv_venue_keys WHERE updated_at_ms > $1 \
-         ORDER BY updated_at_ms",
+        "SELECT companycode, MAX(at) FROM (\
+         SELECT companycode, updated_at_ms AS at FROM ktv_venue_keys WHERE updated_at_ms > $1 \
+         UNION ALL SELECT companycode, updated_at_ms AS at FROM venues WHERE updated_at_ms > $1\
+         ) changed GROUP BY companycode ORDER BY 2",
         &[since_ms.into()],
     )
     .await?

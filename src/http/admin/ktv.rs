@@ -13,13 +13,13 @@ use crate::ktv::wj091::{merged_json, Wj091Error};
 use actix_web::{get, post, put, web, HttpResponse};
 use posgate_actors::entity::{BackfillCounts, Reload};
 use posgate_actors::store::ktv::{
-    self as store_ktv, BackfillAttempt, DayCompleteness, DaySummary, StoredBill, StoredBillDetail,
-    StoredNotice, VenueState,
+    self as store_ktv, BackfillAttempt, DayCompleteness, DaySummary, SettingsChange, StoredBill,
+    StoredBillDetail, StoredNotice, VenueState,
 };
 use posgate_actors::store::ktv_report::{self, BillEvent, DayReport};
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ktv::{
-    AesKey, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
+    AesKey, AesMode, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -35,11 +35,22 @@ pub struct KtvSettingsBody {
     /// Whether realtime and vouchers must be sealed (default true); false accepts plain JSON.
     #[serde(default = "yes")]
     pub encrypted: bool,
+    /// The venue's cipher mode: `aes-128-ecb-pkcs7` or `aes-128-cbc-pkcs7`; "" = the
+    /// gateway's `ktv.cipher_mode`. Absent: keep the stored one.
+    #[serde(default)]
+    pub cipher_mode: Option<String>,
+    /// With a new `key`: how long the replaced key is still accepted, seconds (0-2592000,
+    /// default 0: at once replaced), while the venue's gateway switches.
+    #[serde(default)]
+    pub key_overlap_seconds: u32,
 }
 
 fn yes() -> bool {
     true
 }
+
+/// Longest key-rotation overlap: 30 days.
+const KEY_OVERLAP_SECONDS_MAX: u32 = 30 * 24 * 3600;
 
 fn parse_key(text: &str) -> Option<AesKey> {
     if text.len() == 32 {
@@ -51,17 +62,31 @@ fn parse_key(text: &str) -> Option<AesKey> {
 
 impl Validate for KtvSettingsBody {
     fn validate(&self) -> Result<(), ApiError> {
-        match &self.key {
-            Some(k) if parse_key(k).is_none() => Err(ApiError::invalid(
+        if self.key.as_deref().is_some_and(|k| parse_key(k).is_none()) {
+            return Err(ApiError::invalid(
                 "key",
                 "must be 16 characters or 32 hex digits",
-            )),
-            _ => Ok(()),
+            ));
         }
+        if let Some(mode) = self.cipher_mode.as_deref() {
+            if !mode.is_empty() && AesMode::parse(mode).is_none() {
+                return Err(ApiError::invalid(
+                    "cipher_mode",
+                    "must be aes-128-ecb-pkcs7, aes-128-cbc-pkcs7 or empty",
+                ));
+            }
+        }
+        if self.key_overlap_seconds > KEY_OVERLAP_SECONDS_MAX {
+            return Err(ApiError::invalid(
+                "key_overlap_seconds",
+                format!("must be at most {KEY_OVERLAP_SECONDS_MAX}"),
+            ));
+        }
+        Ok(())
     }
 }
 
-/// A venue's KTV options as shown (the key never is).
+/// A venue's KTV options as shown (the keys never are).
 #[derive(Serialize, ToSchema)]
 pub struct KtvSettingsView {
     /// The venue.
@@ -70,9 +95,13 @@ pub struct KtvSettingsView {
     pub key_set: bool,
     /// Whether realtime and vouchers must be sealed.
     pub encrypted: bool,
+    /// The venue's cipher mode, "" = the gateway's.
+    pub cipher_mode: String,
+    /// Until when the key replaced by the last rotation is still accepted, unix ms.
+    pub previous_key_until_ms: Option<i64>,
 }
 
-/// Set a venue's KTV upload key and options.
+/// Set a venue's KTV upload key and options (cipher mode, key rotation with an overlap).
 #[utoipa::path(tag = "venues", request_body = KtvSettingsBody, security(("bearer" = [])), responses(
     (status = 200, body = KtvSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[put("/venues/{companycode}/ktv")]
@@ -82,20 +111,24 @@ pub async fn set_settings(
     body: ValidJson<KtvSettingsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let wrapped = body
-        .0
-        .key
-        .as_deref()
-        .and_then(parse_key)
-        .map(|k| k.wrap(&gw.ktv_kek));
-    let encrypted = body.0.encrypted;
+    let body = body.0;
+    let change = SettingsChange {
+        key_wrapped: body
+            .key
+            .as_deref()
+            .and_then(parse_key)
+            .map(|k| k.wrap(&gw.ktv_kek)),
+        encrypted: body.encrypted,
+        cipher_mode: body.cipher_mode,
+        overlap_ms: i64::from(body.key_overlap_seconds) * 1_000,
+    };
     let lookup = code.clone();
     let settings = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::find_venue(db, &lookup).await?.is_none() {
                 return Ok(None);
             }
-            store_ktv::set_settings(db, &lookup, wrapped.as_deref(), encrypted, now_ms()).await?;
+            store_ktv::set_settings(db, &lookup, &change, now_ms()).await?;
             store_ktv::find_settings(db, &lookup).await
         })
     })
@@ -107,7 +140,48 @@ pub async fn set_settings(
         companycode: code,
         key_set: !settings.key_wrapped.is_empty(),
         encrypted: settings.encrypted,
+        cipher_mode: settings.cipher_mode,
+        previous_key_until_ms: settings.previous_key_until_ms,
     }))
+}
+
+/// Enable or disable a venue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueStatusBody {
+    /// `active` or `disabled`.
+    pub status: String,
+}
+
+impl Validate for VenueStatusBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.status.as_str() {
+            "active" | "disabled" => Ok(()),
+            _ => Err(ApiError::invalid("status", "must be active or disabled")),
+        }
+    }
+}
+
+/// Enable or disable a venue: a disabled venue's uploads are answered `ret` 1 and nothing
+/// of them is stored; the change reaches every replica.
+#[utoipa::path(tag = "venues", request_body = VenueStatusBody, security(("bearer" = [])), responses(
+    (status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/venues/{companycode}/status")]
+pub async fn set_status(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<VenueStatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let active = body.0.status == "active";
+    let lookup = code.clone();
+    let exists = with_db(&gw, move |db| {
+        Box::pin(async move { store_ktv::set_venue_status(db, &lookup, active, now_ms()).await })
+    })
+    .await?;
+    found(exists.then_some(()), "venue")?;
+    gw.venues.call(&code, Reload).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The venue overview.

@@ -87,6 +87,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(venues::create)
             .service(venues::get)
             .service(ktv::set_settings)
+            .service(ktv::set_status)
             .service(ktv::overview)
             .service(ktv::bills)
             .service(ktv::bill)
