@@ -49,6 +49,10 @@ pub struct Gateway {
     pub wj091: Option<Wj091Client>,
     /// Key-encryption key of the stored KTV venue keys (derived from the card key).
     pub ktv_kek: posgate_protocols::ktv::AesKey,
+    /// The key that encrypts the stored Pospal appKeys.
+    pub pospal_kek: posgate_protocols::pospal::KeyEncryptionKey,
+    /// How many refused Pospal requests are kept a minute.
+    pub pospal_refusals: posgate_actors::store::intake::RefusalBudget,
     /// Cipher mode of sealed KTV uploads (`ktv.cipher_mode`).
     pub ktv_mode: posgate_protocols::ktv::AesMode,
 }
@@ -138,6 +142,14 @@ fn ktv_kek(card_key: &CardKey) -> posgate_protocols::ktv::AesKey {
     posgate_protocols::ktv::AesKey::from_bytes(kek)
 }
 
+/// The key that encrypts the stored Pospal appKeys: configured (validated with the rest of
+/// the configuration), or derived from the card key like the KTV venue keys' one.
+fn pospal_kek(config: &Config, card_key: &CardKey) -> posgate_protocols::pospal::KeyEncryptionKey {
+    use posgate_protocols::pospal::KeyEncryptionKey;
+    KeyEncryptionKey::from_hex(config.pospal.key_encryption_key.expose())
+        .unwrap_or_else(|| KeyEncryptionKey::from_bytes(card_key.derive("pospal app keys")))
+}
+
 /// The admin token: configured, or generated and printed once (SQLite mode; validation
 /// refuses PostgreSQL mode without one).
 fn admin_token(config: &Config) -> Secret<String> {
@@ -221,9 +233,15 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         None
     };
     let ktv_kek = ktv_kek(&card_key);
+    let pospal_kek = pospal_kek(&config, &card_key);
+    crate::http::pospal::seal_clear_keys(&store, &pospal_kek).await?;
     let gateway = web::Data::new(Gateway {
         wj091,
         ktv_kek,
+        pospal_kek,
+        pospal_refusals: posgate_actors::store::intake::RefusalBudget::new(
+            crate::http::pospal::REFUSALS_KEPT_PER_MINUTE,
+        ),
         // Validated with the rest of the configuration.
         ktv_mode: posgate_protocols::ktv::AesMode::parse(&config.ktv.cipher_mode)
             .unwrap_or_default(),

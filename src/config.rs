@@ -175,12 +175,16 @@ impl Default for Ds50Config {
 pub struct PospalConfig {
     /// Path Pospal posts notifications to (the push URL configured at Pospal).
     pub notify_path: String,
+    /// Key that encrypts the stored appKeys (AES-256-GCM): 64 hex digits; empty = derived
+    /// from the card key.
+    pub key_encryption_key: Secret<String>,
 }
 
 impl Default for PospalConfig {
     fn default() -> Self {
         PospalConfig {
             notify_path: "/pospal/v1/notify".into(),
+            key_encryption_key: Secret::new(String::new()),
         }
     }
 }
@@ -302,6 +306,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "ds50.mqtt_public_port", help: "broker port the DS50 boxes reach (posparam.ini mqtt_port); 0 = the broker's port" },
     Setting { key: "ds50.allow_cleartext", help: "allow posparam.ini with pgw_ssl_cert 0 when mqtt.public_base_url is http:// (card data in clear; test benches only)" },
     Setting { key: "pospal.notify_path", help: "path Pospal posts notifications to (the push URL set at Pospal)" },
+    Setting { key: "pospal.key_encryption_key", help: "key that encrypts the stored Pospal appKeys (AES-256-GCM), 64 hex digits; empty = derived from the card key. Changing it needs the apps' keys put again" },
     Setting { key: "amqp.url", help: "RabbitMQ URL (amqp://user:pass@host:5672/%2f) for the KTV WJ091 pulls; empty = WJ091 disabled" },
     Setting { key: "amqp.exchange", help: "exchange WJ091 requests are published to, routing key = companycode (direct, declared if missing)" },
     Setting { key: "amqp.connection_name", help: "connection name shown by the broker" },
@@ -443,6 +448,13 @@ impl Config {
         }
         if !self.cards.hmac_key.expose().is_empty() && self.cards.hmac_key.expose().len() < 32 {
             return invalid("cards.hmac_key", "must be at least 32 characters");
+        }
+        let kek = self.pospal.key_encryption_key.expose();
+        if !kek.is_empty() && posgate_protocols::pospal::KeyEncryptionKey::from_hex(kek).is_none() {
+            return invalid(
+                "pospal.key_encryption_key",
+                "must be 64 hex digits (32 bytes)",
+            );
         }
         if self.jpos.verify_code_ttl_seconds > 86_400 {
             return invalid("jpos.verify_code_ttl_seconds", "must be at most 86400");

@@ -2,7 +2,7 @@
 //! Pospal signs them: every cmd of the spec consumed once (redeliveries with new message ids
 //! change nothing), members and recharges credited, tickets mirrored with their balance
 //! compared, a reverse undoing its ticket, stock flows and orders folded whatever the arrival
-//! order, and refusals (signature, appId, malformed, too large) that store nothing. The
+//! order, and refusals (signature, appId, malformed, too large) that apply nothing. The
 //! ledger scenario runs on SQLite and PostgreSQL.
 
 mod common;
@@ -15,6 +15,25 @@ use posgate_actors::testing;
 use serde_json::{json, Value};
 
 const PATH: &str = "/pospal/v1/notify";
+
+/// Runs a scenario as two tests: on SQLite, and on PostgreSQL when a scratch database is
+/// available.
+macro_rules! on_both_backends {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[actix_rt::test]
+        async fn $sqlite() {
+            $scenario(config(None)).await;
+        }
+
+        #[actix_rt::test]
+        async fn $postgres() {
+            let Some(url) = testing::scratch_pg_url() else {
+                return;
+            };
+            $scenario(config(Some(url))).await;
+        }
+    };
+}
 
 /// A gateway with a merchant and a registered Pospal app.
 struct Pospal {
@@ -675,18 +694,11 @@ async fn dead_letter_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn dead_letters_are_kept_and_replayed_on_sqlite() {
-    dead_letter_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn dead_letters_are_kept_and_replayed_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    dead_letter_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    dead_letter_scenario,
+    dead_letters_are_kept_and_replayed_on_sqlite,
+    dead_letters_are_kept_and_replayed_on_postgres
+);
 
 impl Pospal {
     /// Sends a signed notification born at `born` (ms); returns the status and `status`.
@@ -770,18 +782,11 @@ async fn reverse_below_zero_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn a_reverse_below_zero_follows_pospal_on_sqlite() {
-    reverse_below_zero_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn a_reverse_below_zero_follows_pospal_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    reverse_below_zero_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    reverse_below_zero_scenario,
+    a_reverse_below_zero_follows_pospal_on_sqlite,
+    a_reverse_below_zero_follows_pospal_on_postgres
+);
 
 /// Review 4.4: a reverse without logs still undoes its ticket; a ticket settled again
 /// after a 反结账 (same `sn`) and its second 反结账 both count; two equal recharges in the
@@ -863,18 +868,11 @@ async fn one_sn_many_times_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn one_sn_settled_and_reversed_twice_counts_each_time_on_sqlite() {
-    one_sn_many_times_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn one_sn_settled_and_reversed_twice_counts_each_time_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    one_sn_many_times_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    one_sn_many_times_scenario,
+    one_sn_settled_and_reversed_twice_counts_each_time_on_sqlite,
+    one_sn_settled_and_reversed_twice_counts_each_time_on_postgres
+);
 
 /// Review 4.3: points are reconciled against `afterGaintPoint` like cash against
 /// `afterUsedMoney`; an operator resolves mismatches with a note or an adjustment.
@@ -966,18 +964,11 @@ async fn points_reconciled_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn points_are_reconciled_and_mismatches_resolved_on_sqlite() {
-    points_reconciled_scenario(config(None)).await;
-}
-
-#[actix_rt::test]
-async fn points_are_reconciled_and_mismatches_resolved_on_postgres() {
-    let Some(url) = testing::scratch_pg_url() else {
-        return;
-    };
-    points_reconciled_scenario(config(Some(url))).await;
-}
+on_both_backends!(
+    points_reconciled_scenario,
+    points_are_reconciled_and_mismatches_resolved_on_sqlite,
+    points_are_reconciled_and_mismatches_resolved_on_postgres
+);
 
 /// Review 4.2 and the issue's "Done when": Pospal's documented notifications, written the
 /// way Java serializers write them (BigDecimal exponents, fractional seconds, a BOM, types
@@ -1049,15 +1040,359 @@ async fn serializer_variants_scenario(config: Config) {
     p.running.stop().await;
 }
 
-#[actix_rt::test]
-async fn serializer_variants_lose_no_notification_on_sqlite() {
-    serializer_variants_scenario(config(None)).await;
+on_both_backends!(
+    serializer_variants_scenario,
+    serializer_variants_lose_no_notification_on_sqlite,
+    serializer_variants_lose_no_notification_on_postgres
+);
+
+impl Pospal {
+    /// The appKey as the database holds it.
+    async fn stored_key(&self) -> String {
+        let app_id = self.app_id.clone();
+        self.running
+            .gateway
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    let rows = db
+                        .query(
+                            "SELECT app_key FROM pospal_apps WHERE app_id = $1",
+                            &[app_id.as_str().into()],
+                        )
+                        .await?;
+                    rows[0].text(0)
+                })
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Writes the appKey in clear, as a database of before sealing holds it.
+    async fn store_key_in_clear(&self) {
+        let (app_id, key) = (self.app_id.clone(), self.app_key.clone());
+        self.running
+            .gateway
+            .store
+            .transaction(move |db| {
+                Box::pin(async move {
+                    db.execute(
+                        "UPDATE pospal_apps SET app_key = $1 WHERE app_id = $2",
+                        &[key.as_str().into(), app_id.as_str().into()],
+                    )
+                    .await
+                })
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Stops this gateway and starts another on the same database.
+    async fn restart(self, config: Config) -> Pospal {
+        let Pospal {
+            running,
+            merchant,
+            app_id,
+            app_key,
+            ..
+        } = self;
+        running.stop().await;
+        let running = posgate::app::start(config).await.expect("restart gateway");
+        let admin = Admin::new(format!("http://{}", running.addr));
+        Pospal {
+            running,
+            admin,
+            merchant,
+            app_id,
+            app_key,
+        }
+    }
+}
+
+/// Review 4.5: the appKey (also the merchant's open-API credential) is stored encrypted
+/// under the configured key-encryption key; keys stored in clear before are sealed at
+/// startup; a gateway with another key-encryption key cannot use them (503, nothing
+/// stored) until the key is put again.
+async fn sealed_app_keys_scenario(config: impl Fn(Option<&str>) -> Config) {
+    let p = Pospal::start(config(None)).await;
+    let stored = p.stored_key().await;
+    assert!(stored.starts_with("gcm1:"), "sealed: {stored}");
+    assert!(!stored.contains(&p.app_key) && !stored.contains(&hex::encode(&p.app_key)));
+    let recharge = |n: i64| {
+        format!(r#"{{"customerUid":{n},"datetime":"2021-05-10 09:00:00","rechargeMoney":1.00}}"#)
+    };
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(1), 1).await.1,
+        "accepted"
+    );
+    // A database of before: the key in clear. The next start seals it.
+    p.store_key_in_clear().await;
+    let p = p.restart(config(None)).await;
+    let stored = p.stored_key().await;
+    assert!(
+        stored.starts_with("gcm1:") && !stored.contains(&p.app_key),
+        "{stored}"
+    );
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(2), 2).await.1,
+        "accepted"
+    );
+    // Another key-encryption key: the stored key does not open; Pospal is told to retry.
+    let other = "ab".repeat(32);
+    let p = p.restart(config(Some(&other))).await;
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(3), 3).await.0,
+        503
+    );
+    assert_eq!(p.intake("all").await.len(), 2, "nothing stored for it");
+    // The operator puts the key again: sealed under the new key-encryption key.
+    let (status, _) = p
+        .admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{}", p.app_id),
+            json!({"merchant_id": p.merchant, "app_key": p.app_key}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        p.send_born("customer.recharge", &recharge(3), 3).await.1,
+        "accepted"
+    );
+    p.running.stop().await;
 }
 
 #[actix_rt::test]
-async fn serializer_variants_lose_no_notification_on_postgres() {
+async fn app_keys_are_stored_sealed_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("posgate-pospal-{}", rand::random::<u64>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("posgate.db").to_string_lossy().into_owned();
+    sealed_app_keys_scenario(|kek| {
+        let mut c = config(None);
+        c.database.sqlite_path = path.clone();
+        if let Some(kek) = kek {
+            c.pospal.key_encryption_key = posgate::secret::Secret::new(kek.into());
+        }
+        c
+    })
+    .await;
+}
+
+#[actix_rt::test]
+async fn app_keys_are_stored_sealed_on_postgres() {
     let Some(url) = testing::scratch_pg_url() else {
         return;
     };
-    serializer_variants_scenario(config(Some(url))).await;
+    sealed_app_keys_scenario(|kek| {
+        let mut c = config(Some(url.clone()));
+        if let Some(kek) = kek {
+            c.pospal.key_encryption_key = posgate::secret::Secret::new(kek.into());
+        }
+        c
+    })
+    .await;
 }
+
+/// Review 4.6: requests refused before authentication are kept as untrusted evidence
+/// (listed, never interpreted); one refused because posgate did not know the app yet is
+/// re-checked by an operator once the app is registered, and then enters the intake.
+async fn refused_requests_scenario(config: Config) {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let p = Pospal::start(config).await;
+    let marker = rand::random::<u32>();
+    let uid = i64::from(marker) + 1;
+    let recharge =
+        format!(r#"{{"customerUid":{uid},"datetime":"2021-05-10 09:00:00","rechargeMoney":3.00}}"#);
+    // Signed with a key posgate does not have (yet), for an app it does not know (yet).
+    let late_app = format!("late{marker}");
+    let late_key = format!("LATEKEY{marker:016}");
+    let late = json!({"cmd": "customer.recharge", "timestamp": 2, "bornTimeStamp": 1,
+        "version": "1.0", "appId": late_app, "body": recharge})
+    .to_string();
+    assert_eq!(p.post_raw(&late, Some(sign(&late_key, &late))).await, 403);
+    // A forged one for the known app, and a malformed one.
+    let forged = p.envelope("customer.recharge", &recharge, 3);
+    assert_eq!(
+        p.post_raw(&forged, Some(sign("not-the-key-0123456", &forged)))
+            .await,
+        401
+    );
+    let broken = format!(r#"{{"cmd":"x","marker":{marker}"#);
+    assert_eq!(p.post_raw(&broken, None).await, 400);
+    let (status, kept) = p
+        .admin
+        .get("/admin/v1/intake/refused?partner=pospal&limit=500")
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    let mine = |raw: &str| {
+        kept.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["body_b64"] == b64.encode(raw.as_bytes()))
+            .cloned()
+            .unwrap_or_else(|| panic!("kept: {raw}"))
+    };
+    let late_row = mine(&late);
+    assert_eq!(
+        (
+            late_row["refusal"].as_str(),
+            late_row["claimed_owner"].as_str()
+        ),
+        (Some("unknown_app"), Some(late_app.as_str()))
+    );
+    assert_eq!(
+        late_row["headers"]["data-signature"],
+        sign(&late_key, &late)
+    );
+    let forged_row = mine(&forged);
+    assert_eq!(forged_row["refusal"], "bad_signature");
+    assert_eq!(mine(&broken)["refusal"], "malformed");
+    // Nothing of them was interpreted.
+    assert_eq!(p.member_account(uid).await, None);
+    assert!(p.intake("all").await.is_empty());
+    // Re-checked before the app exists: still refused.
+    let recheck = |row: &Value| format!("/admin/v1/intake/refused/{}/recheck", row["id"]);
+    let who = json!({"operator": "ops-1", "note": "app registered late"});
+    assert_eq!(p.admin.post(&recheck(&late_row), who.clone()).await.0, 409);
+    // The app is registered (with the key Pospal signs with): the re-check takes it in.
+    let (status, _) = p
+        .admin
+        .put(
+            &format!("/admin/v1/pospal/apps/{late_app}"),
+            json!({"merchant_id": p.merchant, "app_key": late_key}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, taken) = p.admin.post(&recheck(&late_row), who.clone()).await;
+    assert_eq!(status, 200, "{taken}");
+    assert_eq!(taken["status"], "replayed");
+    assert_eq!(taken["body_b64"], b64.encode(late.as_bytes()));
+    assert_eq!(taken["replays"][0]["operator"], "ops-1");
+    let account = p.member_account(uid).await.expect("credited");
+    assert_eq!(p.balances(account).await["cash"], 300);
+    // Once only; and a forgery stays refused.
+    assert_eq!(p.admin.post(&recheck(&late_row), who.clone()).await.0, 409);
+    assert_eq!(p.admin.post(&recheck(&forged_row), who).await.0, 409);
+    assert_eq!(p.balances(account).await["cash"], 300);
+    p.running.stop().await;
+}
+
+on_both_backends!(
+    refused_requests_scenario,
+    refused_requests_are_kept_and_rechecked_on_sqlite,
+    refused_requests_are_kept_and_rechecked_on_postgres
+);
+
+/// Issue 11 deliverable 5 (Pospal half): ticket totals per merchant and business day, as
+/// JSON and CSV, each ticket counted once whatever Pospal redelivers.
+async fn ticket_totals_scenario(config: Config) {
+    let p = Pospal::start(config).await;
+    let (uid, _) = p.member_with("100.00").await;
+    let member_ticket = |sn: &str, kind: i64, yuan: &str, date: &str| {
+        format!(
+            r#"{{"sn":"{sn}{uid}","customerUid":{uid},"ticketType":{kind},
+                "customerBalanceUsedLogs":[{{"usedMoney":{yuan},"datetime":"{date} 10:00:00","operateType":{kind}}}],
+                "customerPointGaintLogs":[{{"gaintPoint":{yuan},"datetime":"{date} 10:00:00","operateType":{kind}}}]}}"#
+        )
+    };
+    let sends = [
+        (
+            "ticket.new",
+            member_ticket("A", 1, "10.00", "2026-11-30"),
+            10,
+        ),
+        (
+            "ticket.new",
+            member_ticket("B", 1, "5.50", "2026-11-30"),
+            11,
+        ),
+        (
+            "ticket.new",
+            member_ticket("C", 2, "-2.00", "2026-11-30"),
+            12,
+        ),
+        (
+            "ticket.new",
+            member_ticket("D", 1, "1.00", "2026-12-01"),
+            13,
+        ),
+        (
+            "ticket.new",
+            r#"{"sn":"N1","customerUid":0,"ticketType":1,"totalAmount":12.34,
+                "customerBalanceUsedLogs":[{"usedMoney":0,"datetime":"2026-12-01 11:00:00"}]}"#
+                .to_string(),
+            14,
+        ),
+        (
+            "ticket.reverse",
+            format!(
+                r#"{{"sn":"D{uid}","customerUid":{uid},"ticketType":3,"customerBalanceUsedLogs":[{{"usedMoney":-1.00,"datetime":"2026-12-01 12:00:00","operateType":3}}]}}"#
+            ),
+            15,
+        ),
+    ];
+    for (cmd, body, born) in &sends {
+        assert_eq!(p.send_born(cmd, body, *born).await.1, "accepted", "{body}");
+        // Redelivered: counted once.
+        assert_eq!(p.send_born(cmd, body, *born).await.1, "duplicate");
+    }
+    let path = |q: &str| {
+        format!(
+            "/admin/v1/merchants/{}/pospal/ticket-totals?{q}",
+            p.merchant
+        )
+    };
+    let (status, days) = p.admin.get(&path("from=2026-11-01&to=2026-12-31")).await;
+    assert_eq!(status, 200, "{days}");
+    assert_eq!(
+        days,
+        json!([
+            {"merchant_id": p.merchant, "business_date": "2026-11-30", "tickets": 3, "sales": 2,
+             "refunds": 1, "other_tickets": 0, "reverses": 0, "member_tickets": 3,
+             "member_cash_used": 1_350, "points_gained": 1_350, "total_amount": 0},
+            {"merchant_id": p.merchant, "business_date": "2026-12-01", "tickets": 2, "sales": 2,
+             "refunds": 0, "other_tickets": 0, "reverses": 1, "member_tickets": 1,
+             "member_cash_used": 100, "points_gained": 100, "total_amount": 1_234},
+        ])
+    );
+    let res = client()
+        .get(format!(
+            "{}{}",
+            p.admin.base,
+            path("from=2026-12-01&to=2026-12-01&format=csv")
+        ))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert_eq!(
+        res.text().await.unwrap(),
+        "business_date,tickets,sales,refunds,other_tickets,reverses,member_tickets,\
+         member_cash_used,points_gained,total_amount\n2026-12-01,2,2,0,0,1,1,100,100,1234\n"
+    );
+    for bad in [
+        "from=2026-12-02&to=2026-12-01",
+        "from=2026-13-01&to=2026-12-01",
+        "from=2025-01-01&to=2026-12-01",
+        "from=2026-12-01&to=2026-12-01&format=xml",
+    ] {
+        assert_eq!(p.admin.get(&path(bad)).await.0, 400, "{bad}");
+    }
+    let (status, _) = p
+        .admin
+        .get("/admin/v1/merchants/999999999/pospal/ticket-totals?from=2026-12-01&to=2026-12-01")
+        .await;
+    assert_eq!(status, 404);
+    p.running.stop().await;
+}
+
+on_both_backends!(
+    ticket_totals_scenario,
+    ticket_totals_per_business_day_on_sqlite,
+    ticket_totals_per_business_day_on_postgres
+);

@@ -45,3 +45,42 @@ ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_by TEXT NOT NULL DEFAU
 ALTER TABLE pospal_balance_mismatches ADD COLUMN resolved_at_ms BIGINT;
 ALTER TABLE pospal_balance_mismatches ADD COLUMN adjustment_key TEXT;
 CREATE INDEX pospal_balance_mismatches_open ON pospal_balance_mismatches (merchant_id, status, id);
+
+-- Refused partner requests (bad envelope, unknown appId, bad signature, too large): nothing
+-- in them is trusted, so they are never interpreted, only kept as evidence, bounded: the
+-- first 64 KiB of the body, at most a configured number of rows per partner (the oldest
+-- go), and a per-minute rate limit in the gateway (what is over it is only counted). A
+-- refused request whose cause was posgate's configuration (an app registered late, a key
+-- rotated) can be re-checked by an operator: if it now authenticates, it enters the intake.
+CREATE TABLE partner_refusals (
+    id                  BIGSERIAL PRIMARY KEY,
+    partner             TEXT NOT NULL CHECK (partner IN ('pospal', 'ktv')),
+    refusal             TEXT NOT NULL,
+    reason              TEXT NOT NULL,
+    claimed_owner       TEXT NOT NULL,
+    body_b64            TEXT NOT NULL,
+    body_bytes          BIGINT NOT NULL,
+    truncated           BIGINT NOT NULL,
+    headers             TEXT NOT NULL,
+    received_at_ms      BIGINT NOT NULL,
+    recheck_intake_id   BIGINT
+);
+CREATE INDEX partner_refusals_partner ON partner_refusals (partner, id);
+
+-- Pospal ticket totals per merchant and business day (the date of the ticket's last log,
+-- else the gateway's business date when it was consumed), added to once per consumed
+-- ticket event, in the transaction that stores the event. Counted from this version on.
+CREATE TABLE pospal_ticket_days (
+    merchant_id        BIGINT NOT NULL,
+    business_date      TEXT NOT NULL,
+    tickets            BIGINT NOT NULL,
+    sales              BIGINT NOT NULL,
+    refunds            BIGINT NOT NULL,
+    other_tickets      BIGINT NOT NULL,
+    reverses           BIGINT NOT NULL,
+    member_tickets     BIGINT NOT NULL,
+    member_cash_used   BIGINT NOT NULL,
+    points_gained      BIGINT NOT NULL,
+    total_amount       BIGINT NOT NULL,
+    PRIMARY KEY (merchant_id, business_date)
+);

@@ -3,7 +3,8 @@
 //!
 //! Decode order: size (413) -> envelope (400) -> `appId` known and active (403) ->
 //! `data-signature` = upper-case hex md5(appKey + raw body), compared in constant time (401).
-//! Nothing inside `body` is read before the sender is authenticated. An authenticated
+//! Nothing inside `body` is read before the sender is authenticated; a refused request is
+//! kept only as untrusted evidence (`partner_refusals`, bounded, [`REFUSALS_KEPT_PER_MINUTE`]). An authenticated
 //! notification is then stored byte for byte in the partner intake
 //! ([`posgate_actors::store::intake`]) BEFORE it is interpreted, and [`interpret`] runs:
 //! body -> plan -> the merchant's actor, which answers once its effects are durable.
@@ -21,9 +22,12 @@ use crate::config::PospalConfig;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use posgate_actors::entity::{pospal_plan, EntityError, PospalDelivery, PospalNotify};
-use posgate_actors::store::intake::{self, NewIntake, Partner};
+use posgate_actors::store::intake::{self, NewIntake, NewRefusal, Partner};
 use posgate_actors::store::{now_ms, pospal as store_pospal};
-use posgate_protocols::pospal::{verify_signature, AppKey, Cmd, Envelope, PospalError, Refusal};
+use posgate_actors::store::{Store, StoreError};
+use posgate_protocols::pospal::{
+    verify_signature, AppKey, Cmd, Envelope, KeyEncryptionKey, PospalError, Refusal,
+};
 use serde_json::json;
 
 /// Registers the notification route at its configured path.
@@ -121,18 +125,43 @@ async fn settle(gw: &Gateway, intake_id: i64, outcome: &Interpreted) -> Result<(
         .map_err(|e| e.to_string())
 }
 
+/// Refused requests kept a minute (the rest are only counted).
+pub const REFUSALS_KEPT_PER_MINUTE: u32 = 60;
+/// Refused requests kept in all (the oldest go).
+pub const REFUSALS_KEPT_MAX: i64 = 1000;
+
+/// Why a request was not authenticated.
+pub struct Unauthenticated {
+    /// The answer.
+    pub refusal: Refusal,
+    /// The `cmd` label (`none` when the envelope could not be read).
+    pub cmd: String,
+    /// Why (field names and rules, never wire values).
+    pub reason: String,
+    /// The `appId` it claims, when the envelope could be read.
+    pub claimed_app_id: String,
+}
+
 /// Authenticates a notification: its envelope and the app of its `appId`, and the
-/// signature. Returns the merchant and the `cmd` label, or the refusal.
+/// signature. Returns the merchant and the envelope, or why not.
 async fn authenticate(
     gw: &Gateway,
-    req: &HttpRequest,
+    signature: Option<&str>,
     body: &[u8],
-) -> Result<(i64, Envelope), (Refusal, String)> {
-    let envelope = Envelope::decode(body).map_err(|e| {
-        tracing::info!(error = %e, "Pospal notification refused");
-        (e.code(), "none".to_string())
+) -> Result<(i64, Envelope), Unauthenticated> {
+    let envelope = Envelope::decode(body).map_err(|e| Unauthenticated {
+        refusal: e.code(),
+        cmd: "none".into(),
+        reason: e.to_string(),
+        claimed_app_id: String::new(),
     })?;
     let cmd = cmd_label(&envelope.cmd);
+    let refused = |refusal: Refusal, reason: &str| Unauthenticated {
+        refusal,
+        cmd: cmd.clone(),
+        reason: reason.to_string(),
+        claimed_app_id: envelope.app_id.clone(),
+    };
     let app_id = envelope.app_id.clone();
     let app = gw
         .store
@@ -141,26 +170,30 @@ async fn authenticate(
     let app = match app {
         Ok(Some(app)) if app.active => app,
         Ok(_) => {
-            tracing::info!(cmd, "Pospal notification from an unknown or disabled appId");
-            return Err((PospalError::UnknownApp.code(), cmd));
+            return Err(refused(
+                PospalError::UnknownApp.code(),
+                "unknown or disabled appId",
+            ))
         }
         Err(e) => {
             tracing::warn!(error = %e, "Pospal app lookup failed");
-            return Err((Refusal::Busy, cmd));
+            return Err(refused(Refusal::Busy, "store unavailable"));
         }
     };
-    let signature = req
-        .headers()
-        .get(SIGNATURE_HEADER)
-        .and_then(|v| v.to_str().ok());
-    let key = AppKey::new(app.app_key.expose().clone());
+    let key = match gw.pospal_kek.open(&app.app_id, app.app_key.expose()) {
+        Ok(key) => key,
+        Err(e) => {
+            // A key-encryption key that changed: every notification of the app fails the
+            // same way until the key is put again; Pospal retries meanwhile.
+            tracing::error!(cmd, app_id = %app.app_id, error = %e, "Pospal appKey cannot be opened");
+            return Err(refused(Refusal::Busy, "stored appKey does not open"));
+        }
+    };
     if !signature.is_some_and(|s| verify_signature(&key, body, s)) {
-        tracing::info!(
-            cmd,
-            merchant_id = app.merchant_id,
-            "Pospal notification with a bad data-signature"
-        );
-        return Err((PospalError::BadSignature.code(), cmd));
+        return Err(refused(
+            PospalError::BadSignature.code(),
+            "bad data-signature",
+        ));
     }
     Ok((app.merchant_id, envelope))
 }
@@ -168,21 +201,15 @@ async fn authenticate(
 /// Stores an authenticated notification before interpretation; returns its intake id.
 async fn store_intake(
     gw: &Gateway,
-    req: &HttpRequest,
+    headers: &[(&'static str, String)],
     merchant_id: i64,
     envelope: &Envelope,
-    body: &web::Bytes,
+    body: &[u8],
 ) -> Result<i64, String> {
-    let headers: Vec<(&'static str, String)> = KEPT_HEADERS
-        .iter()
-        .filter_map(|&name| {
-            let value = req.headers().get(name)?.to_str().ok()?;
-            Some((name, value.chars().take(256).collect()))
-        })
-        .collect();
+    let headers = headers.to_vec();
     let owner = merchant_id.to_string();
     let kind: String = envelope.cmd.as_str().chars().take(128).collect();
-    let body = body.clone();
+    let body = body.to_vec();
     gw.store
         .transaction(move |db| {
             Box::pin(async move {
@@ -202,42 +229,126 @@ async fn store_intake(
         .map_err(|e| e.to_string())
 }
 
-/// Pospal notification (spec 1.2-1.4).
-pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let (merchant_id, envelope) = match authenticate(&gw, &req, &body).await {
+/// What became of a request.
+pub enum Taken {
+    /// Not authenticated.
+    Refused(Unauthenticated),
+    /// Authenticated but not stored (store busy): Pospal retries.
+    NotStored(String, String),
+    /// Stored as intake row `id`, then interpreted.
+    Stored(i64, String, Interpreted),
+}
+
+/// The pipeline of one request: authenticate, store, interpret, settle the intake row.
+pub async fn take(gw: &Gateway, body: &[u8], headers: &[(&'static str, String)]) -> Taken {
+    let signature = headers
+        .iter()
+        .find(|(name, _)| *name == SIGNATURE_HEADER)
+        .map(|(_, value)| value.as_str());
+    let (merchant_id, envelope) = match authenticate(gw, signature, body).await {
         Ok(found) => found,
-        Err((refusal, cmd)) => return refused(refusal, &cmd),
+        Err(refused) => return Taken::Refused(refused),
     };
     let cmd = cmd_label(&envelope.cmd);
-    let intake_id = match store_intake(&gw, &req, merchant_id, &envelope, &body).await {
+    let intake_id = match store_intake(gw, headers, merchant_id, &envelope, body).await {
         Ok(id) => id,
-        Err(e) => {
-            tracing::warn!(cmd, error = %e, "Pospal notification not stored; Pospal will retry");
-            return refused(Refusal::Busy, &cmd);
-        }
+        Err(e) => return Taken::NotStored(cmd, e),
     };
-    let outcome = interpret(&gw, merchant_id, &body).await;
-    if let Err(e) = settle(&gw, intake_id, &outcome).await {
-        tracing::warn!(cmd, error = %e, "Pospal intake status not saved; Pospal will retry");
-        return refused(Refusal::Busy, &cmd);
+    let outcome = interpret(gw, merchant_id, body).await;
+    match settle(gw, intake_id, &outcome).await {
+        Ok(()) => Taken::Stored(intake_id, cmd, outcome),
+        Err(e) => Taken::NotStored(cmd, e),
     }
+}
+
+/// Keeps a refused request as evidence (bounded, within the minute's budget).
+async fn keep_refused(
+    gw: &Gateway,
+    refused: &Unauthenticated,
+    body: &[u8],
+    headers: Vec<(&'static str, String)>,
+) {
+    if refused.refusal == Refusal::Busy {
+        return;
+    }
+    if !gw.pospal_refusals.take(now_ms()) {
+        metrics::counter!("posgate_intake_refusals_unkept_total", "partner" => "pospal")
+            .increment(1);
+        return;
+    }
+    let (refusal, reason) = (refused.refusal.as_str(), refused.reason.clone());
+    let owner = refused.claimed_app_id.clone();
+    let body = body.to_vec();
+    let kept = gw
+        .store
+        .transaction(move |db| {
+            Box::pin(async move {
+                let headers: Vec<(&str, String)> =
+                    headers.iter().map(|(n, v)| (*n, v.clone())).collect();
+                let new = NewRefusal {
+                    partner: Partner::Pospal,
+                    refusal,
+                    reason: &reason,
+                    claimed_owner: &owner,
+                    body: &body,
+                    headers: &headers,
+                };
+                intake::record_refusal(db, &new, REFUSALS_KEPT_MAX, now_ms()).await
+            })
+        })
+        .await;
+    if let Err(e) = kept {
+        tracing::warn!(error = %e, "refused Pospal request not kept");
+    }
+}
+
+/// The kept request headers (none of them is a secret), each cut to 256 characters.
+fn kept_headers(req: &HttpRequest) -> Vec<(&'static str, String)> {
+    KEPT_HEADERS
+        .iter()
+        .filter_map(|&name| {
+            let value = req.headers().get(name)?.to_str().ok()?;
+            Some((name, value.chars().take(256).collect()))
+        })
+        .collect()
+}
+
+/// Pospal notification (spec 1.2-1.4).
+pub async fn notify(gw: web::Data<Gateway>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let headers = kept_headers(&req);
+    match take(&gw, &body, &headers).await {
+        Taken::Refused(refused) => {
+            tracing::info!(cmd = %refused.cmd, reason = %refused.reason, "Pospal notification refused");
+            keep_refused(&gw, &refused, &body, headers).await;
+            self::refused(refused.refusal, &refused.cmd)
+        }
+        Taken::NotStored(cmd, e) => {
+            tracing::warn!(cmd, error = %e, "Pospal notification not stored; Pospal will retry");
+            refused(Refusal::Busy, &cmd)
+        }
+        Taken::Stored(intake_id, cmd, outcome) => answer(intake_id, &cmd, outcome),
+    }
+}
+
+/// The HTTP answer of a stored and interpreted notification.
+fn answer(intake_id: i64, cmd: &str, outcome: Interpreted) -> HttpResponse {
     match outcome {
         Interpreted::Applied(delivery) => {
             let result = match delivery {
                 PospalDelivery::Accepted => "accepted",
                 PospalDelivery::Duplicate => "duplicate",
             };
-            count(&cmd, result);
+            count(cmd, result);
             HttpResponse::Ok().json(json!({"status": result}))
         }
         Interpreted::Dead(reason) => {
             tracing::warn!(cmd, intake_id, %reason, "Pospal notification kept as a dead letter");
-            count(&cmd, "dead_letter");
+            count(cmd, "dead_letter");
             HttpResponse::Ok().json(json!({"status": "dead_letter", "intake_id": intake_id}))
         }
         Interpreted::Busy(e) => {
             tracing::warn!(cmd, error = %e, "Pospal notification not consumed; Pospal will retry");
-            refused(Refusal::Busy, &cmd)
+            refused(Refusal::Busy, cmd)
         }
     }
 }
@@ -260,4 +371,34 @@ pub async fn replay(gw: &Gateway, merchant_id: i64, raw: &[u8]) -> Interpreted {
         Ok(_) => Interpreted::Dead("appId: not an app of this merchant".into()),
         Err(e) => Interpreted::Busy(e.to_string()),
     }
+}
+
+/// Seals an appKey for storage (a fresh random nonce each time).
+pub fn seal_key(kek: &KeyEncryptionKey, app_id: &str, app_key: &str) -> String {
+    kek.seal(app_id, &AppKey::new(app_key), rand::random())
+}
+
+/// Seals every appKey still stored in clear (a database from before sealing). Runs at
+/// startup, after the migrations; idempotent, and safe with replicas starting together (a
+/// row changed meanwhile is left to its writer).
+pub async fn seal_clear_keys(store: &Store, kek: &KeyEncryptionKey) -> Result<(), StoreError> {
+    let kek = kek.clone();
+    let sealed = store
+        .transaction(move |db| {
+            Box::pin(async move {
+                let mut sealed = 0usize;
+                for (app_id, key) in store_pospal::clear_keys(db).await? {
+                    let stored = seal_key(&kek, &app_id, key.expose());
+                    if store_pospal::replace_key(db, &app_id, key.expose(), &stored).await? {
+                        sealed += 1;
+                    }
+                }
+                Ok(sealed)
+            })
+        })
+        .await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "Pospal appKeys stored in clear are now sealed");
+    }
+    Ok(())
 }

@@ -31,13 +31,13 @@ use crate::ledger::{
     Asset, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
 };
 use crate::mailbox::Ask;
-use crate::store::pospal::{self as store_pospal, DocumentKind, Event, Mismatch};
+use crate::store::pospal::{self as store_pospal, DocumentKind, Event, Mismatch, TicketDay};
 use crate::store::{catalog, now_ms, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::pospal::{
     business_key, fingerprint, reversed_ticket_prefix, reversing_ticket_prefix, Body, Cmd,
-    Notification, OrderState, StockFlowCmd, Ticket,
+    Notification, OrderState, Recharge, StockFlowCmd, Ticket,
 };
 use rust_decimal::Decimal;
 
@@ -120,6 +120,9 @@ pub struct PospalPlan {
     pub reverses: Option<String>,
     /// A `ticket.new`: the key prefix of the reverses that may have come before it.
     pub reversed_by: Option<String>,
+    /// A ticket event's figures for the merchant's ticket totals of its business day
+    /// (merchant and date filled in when it is stored).
+    pub ticket_day: Option<TicketDay>,
     /// The stock flow or order it advances.
     pub document: Option<DocumentStep>,
     /// The date the postings count on (from the notification, when it carries one).
@@ -234,8 +237,8 @@ fn describe_ticket(plan: &mut PospalPlan, ticket: &Ticket) -> Result<(), PlanErr
     Ok(())
 }
 
-/// The postings that mirror a ticket's logs: the net cash, the net points.
-fn ticket_postings(key: &str, ticket: &Ticket) -> Result<Vec<Posting>, PlanError> {
+/// A ticket's net balance used (fen) and net points gained (hundredths).
+fn ticket_sums(ticket: &Ticket) -> Result<(i64, i64), PlanError> {
     let mut cash = 0i64;
     for log in &ticket.balance_logs {
         cash = cash
@@ -248,11 +251,86 @@ fn ticket_postings(key: &str, ticket: &Ticket) -> Result<Vec<Posting>, PlanError
             .checked_add(points_hundredths(log.points, "gaintPoint")?)
             .ok_or(PlanError::Overflow("gaintPoint"))?;
     }
+    Ok((cash, points))
+}
+
+/// The postings that mirror a ticket's logs: the net cash, the net points.
+fn ticket_postings(key: &str, ticket: &Ticket) -> Result<Vec<Posting>, PlanError> {
+    let (cash, points) = ticket_sums(ticket)?;
     // Points gained are credited: the net taken is the negated gain.
     Ok(net_posting(key.to_string(), Asset::Cash, cash)
         .into_iter()
         .chain(net_posting(format!("{key}:points"), Asset::Points, -points))
         .collect())
+}
+
+/// The credits that mirror a recharge. Pospal keeps one balance (通用金额) that recharges
+/// and gifts both go to; the member's cash mirrors it.
+fn recharge_postings(key: &str, recharge: &Recharge) -> Result<Vec<Posting>, PlanError> {
+    let credits = [
+        (key.to_string(), Asset::Cash, recharge.recharge_money.get()),
+        (
+            format!("{key}:gift"),
+            Asset::Cash,
+            recharge.gift_money.get(),
+        ),
+        (
+            format!("{key}:points"),
+            Asset::Points,
+            match recharge.gift_points {
+                Some(points) => points_hundredths(points, "giftPoint")?,
+                None => 0,
+            },
+        ),
+    ];
+    Ok(credits
+        .into_iter()
+        .filter(|(_, _, amount)| *amount > 0)
+        .map(|(key, asset, amount)| Posting {
+            key,
+            op: Operation::Credit { asset, amount },
+        })
+        .collect())
+}
+
+/// A `ticket.new`'s figures for its day's totals.
+fn ticket_day(ticket: &Ticket) -> Result<TicketDay, PlanError> {
+    use posgate_protocols::pospal::TicketType;
+    let (cash, points) = ticket_sums(ticket)?;
+    let kind = ticket.ticket_type;
+    Ok(TicketDay {
+        tickets: 1,
+        sales: i64::from(kind == Some(TicketType::Sale)),
+        refunds: i64::from(kind == Some(TicketType::Refund)),
+        other_tickets: i64::from(!matches!(kind, Some(TicketType::Sale | TicketType::Refund))),
+        member_tickets: i64::from(ticket.customer_uid.is_some()),
+        member_cash_used: cash,
+        points_gained: points,
+        total_amount: ticket.total_amount.map_or(0, |f| f.get()),
+        ..TicketDay::default()
+    })
+}
+
+/// The stock flow or online order a notification advances, if any.
+fn document_step(n: &Notification) -> Option<DocumentStep> {
+    match (&n.envelope.cmd, &n.body) {
+        (Cmd::StockFlow(cmd), Body::StockFlow { stock_flow_id }) => Some(DocumentStep {
+            kind: DocumentKind::StockFlow,
+            id: stock_flow_id.to_string(),
+            status: n.envelope.cmd.as_str().to_string(),
+            stage: stock_flow_stage(*cmd),
+        }),
+        (_, Body::ProductOrder(order)) => {
+            let (stage, status) = order_stage(order.state);
+            Some(DocumentStep {
+                kind: DocumentKind::ProductOrder,
+                id: order.order_no.clone(),
+                status,
+                stage,
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Turns a notification into what it does (pure).
@@ -267,6 +345,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
         pospal_points_after: None,
         reverses: None,
         reversed_by: None,
+        ticket_day: None,
         document: None,
         business_date: None,
     };
@@ -276,10 +355,15 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
             // whatever its own logs say.
             describe_ticket(&mut plan, ticket)?;
             plan.reverses = reversed_ticket_prefix(n);
+            plan.ticket_day = Some(TicketDay {
+                reverses: 1,
+                ..TicketDay::default()
+            });
         }
         (_, Body::Ticket(ticket)) => {
             describe_ticket(&mut plan, ticket)?;
             plan.reversed_by = reversing_ticket_prefix(n);
+            plan.ticket_day = Some(ticket_day(ticket)?);
             if plan.member.is_some() {
                 plan.postings = ticket_postings(&key, ticket)?;
             }
@@ -296,32 +380,7 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
             plan.subject = recharge.customer_uid.to_string();
             plan.member = member(Some(recharge.customer_uid));
             plan.business_date = parse_date(&recharge.datetime);
-            // Pospal keeps one balance (通用金额) that recharges and gifts both go to; the
-            // member's cash mirrors it.
-            let credits = [
-                (key.clone(), Asset::Cash, recharge.recharge_money.get()),
-                (
-                    format!("{key}:gift"),
-                    Asset::Cash,
-                    recharge.gift_money.get(),
-                ),
-                (
-                    format!("{key}:points"),
-                    Asset::Points,
-                    match recharge.gift_points {
-                        Some(points) => points_hundredths(points, "giftPoint")?,
-                        None => 0,
-                    },
-                ),
-            ];
-            for (key, asset, amount) in credits {
-                if amount > 0 {
-                    plan.postings.push(Posting {
-                        key,
-                        op: Operation::Credit { asset, amount },
-                    });
-                }
-            }
+            plan.postings = recharge_postings(&key, recharge)?;
         }
         (_, Body::CouponUse(coupon)) => plan.subject = coupon.code.clone(),
         (_, Body::StockTaking { stock_taking_id }) => plan.subject = stock_taking_id.to_string(),
@@ -329,25 +388,13 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
         (_, Body::ProductRequest { product_request_id }) => {
             plan.subject = product_request_id.to_string()
         }
-        (Cmd::StockFlow(cmd), Body::StockFlow { stock_flow_id }) => {
+        (_, Body::StockFlow { stock_flow_id }) => {
             plan.subject = stock_flow_id.to_string();
-            plan.document = Some(DocumentStep {
-                kind: DocumentKind::StockFlow,
-                id: stock_flow_id.to_string(),
-                status: n.envelope.cmd.as_str().to_string(),
-                stage: stock_flow_stage(*cmd),
-            });
+            plan.document = document_step(n);
         }
-        (_, Body::StockFlow { stock_flow_id }) => plan.subject = stock_flow_id.to_string(),
         (_, Body::ProductOrder(order)) => {
             plan.subject = order.order_no.clone();
-            let (stage, status) = order_stage(order.state);
-            plan.document = Some(DocumentStep {
-                kind: DocumentKind::ProductOrder,
-                id: order.order_no.clone(),
-                status,
-                stage,
-            });
+            plan.document = document_step(n);
         }
         (_, Body::Unknown) => {}
     }
@@ -665,13 +712,15 @@ async fn reconcile(
     Ok(())
 }
 
-/// Step 3 (one transaction): reconcile, fold the document, store the event (last).
+/// Step 3 (one transaction): reconcile, fold the document, store the event (last) and,
+/// once stored, count a ticket in its day's totals.
 async fn finish(
     deps: &super::EntityDeps,
     merchant_id: i64,
     plan: PospalPlan,
     work: Work,
     event: Event,
+    date: NaiveDate,
 ) -> Result<(), StoreError> {
     deps.store
         .transaction(move |db| {
@@ -697,7 +746,15 @@ async fn finish(
                 if let Some(reverse) = &work.matched_reverse {
                     store_pospal::set_event_outcome(db, reverse, "voided_late").await?;
                 }
-                store_pospal::insert_event(db, &event, now).await?;
+                let stored = store_pospal::insert_event(db, &event, now).await?;
+                if let (true, Some(day)) = (stored, plan.ticket_day) {
+                    let day = TicketDay {
+                        merchant_id,
+                        business_date: date.to_string(),
+                        ..day
+                    };
+                    store_pospal::add_ticket_day(db, &day).await?;
+                }
                 Ok(())
             })
         })
@@ -716,8 +773,8 @@ async fn execute(
         Prepared::Duplicate => return Ok(PospalDelivery::Duplicate),
         Prepared::New(work) => work,
     };
+    let date = plan.business_date.unwrap_or(today);
     if let Some(account_id) = work.account {
-        let date = plan.business_date.unwrap_or(today);
         let postings = std::mem::take(&mut work.postings);
         if let Some(outcome) =
             post_all(&deps, &plan.business_key, account_id, date, &postings).await?
@@ -739,7 +796,7 @@ async fn execute(
         outcome: work.outcome.clone(),
         received_at_ms: 0,
     };
-    finish(&deps, merchant_id, plan, work, event).await?;
+    finish(&deps, merchant_id, plan, work, event, date).await?;
     Ok(PospalDelivery::Accepted)
 }
 

@@ -10,6 +10,11 @@
 //! each replay is recorded ([`record_replay`]) with who, what and when, and a replay that
 //! applies moves the row to `replayed`. The original bytes are never changed.
 //!
+//! A request refused before authentication is never interpreted (nothing in it is
+//! trusted); it is kept as evidence in `partner_refusals` ([`record_refusal`]), bounded in
+//! size and count, and an operator may re-check it once the cause on posgate's side is
+//! fixed (an app registered late): if it now authenticates, it enters the intake.
+//!
 //! The interpretation itself belongs to each partner's adapter; the admin API dispatches a
 //! replay on [`Partner`] (see `src/http/admin/intake.rs`).
 
@@ -169,12 +174,7 @@ fn intake_row(r: &Row) -> Result<Intake, StoreError> {
 /// status is kept.
 pub async fn record(db: &dyn Db, new: &NewIntake<'_>, now_ms: i64) -> Result<Intake, StoreError> {
     let sha = hex::encode(Sha256::digest(new.body));
-    let headers: serde_json::Map<String, serde_json::Value> = new
-        .headers
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.clone().into()))
-        .collect();
-    let headers = serde_json::Value::Object(headers).to_string();
+    let headers = headers_json(new.headers);
     db.execute(
         "INSERT INTO partner_intake (partner, owner, kind, body_b64, body_sha256, headers, \
          received_at_ms, status, reason, attempts, last_attempt_at_ms) \
@@ -377,4 +377,224 @@ pub async fn replays(db: &dyn Db, intake_id: i64) -> Result<Vec<Replay>, StoreEr
         })
     })
     .collect()
+}
+
+/// Bytes of a refused request's body kept as evidence.
+pub const REFUSED_BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// A refused request to keep (nothing in it is trusted).
+#[derive(Clone, Debug)]
+pub struct NewRefusal<'a> {
+    /// Who it claims to come from.
+    pub partner: Partner,
+    /// The refusal's name (`malformed`, `bad_signature`, `unknown_app`, `too_large`).
+    pub refusal: &'a str,
+    /// Why (a field name and a rule, never a wire value).
+    pub reason: &'a str,
+    /// The owner it claims (an `appId`, a venue code), as sent, cut to 128 characters.
+    pub claimed_owner: &'a str,
+    /// The body as received (only the first [`REFUSED_BODY_BYTES_MAX`] bytes are kept).
+    pub body: &'a [u8],
+    /// The request headers worth keeping.
+    pub headers: &'a [(&'a str, String)],
+}
+
+/// A kept refused request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Refused {
+    /// Row id.
+    pub id: i64,
+    /// `pospal` or `ktv`.
+    pub partner: String,
+    /// The refusal's name.
+    pub refusal: String,
+    /// Why.
+    pub reason: String,
+    /// The owner it claims (untrusted).
+    pub claimed_owner: String,
+    /// The body's first bytes, base64 (untrusted).
+    pub body_b64: String,
+    /// The body's full size.
+    pub body_bytes: i64,
+    /// Whether only the first bytes were kept (then it cannot be re-checked).
+    pub truncated: bool,
+    /// The kept headers.
+    pub headers: serde_json::Map<String, serde_json::Value>,
+    /// Unix milliseconds.
+    pub received_at_ms: i64,
+    /// The intake row it became when an operator's re-check authenticated it.
+    pub recheck_intake_id: Option<i64>,
+}
+
+impl Refused {
+    /// The kept body bytes.
+    pub fn body(&self) -> Result<Vec<u8>, StoreError> {
+        BASE64
+            .decode(&self.body_b64)
+            .map_err(|e| StoreError::Decode(format!("refused {} body: {e}", self.id)))
+    }
+}
+
+fn headers_json(headers: &[(&str, String)]) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = headers
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.clone().into()))
+        .collect();
+    serde_json::Value::Object(map).to_string()
+}
+
+/// Keeps a refused request, and drops the partner's oldest beyond `keep_max` rows.
+pub async fn record_refusal(
+    db: &dyn Db,
+    new: &NewRefusal<'_>,
+    keep_max: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let kept = &new.body[..new.body.len().min(REFUSED_BODY_BYTES_MAX)];
+    let owner: String = new.claimed_owner.chars().take(128).collect();
+    db.execute(
+        "INSERT INTO partner_refusals (partner, refusal, reason, claimed_owner, body_b64, \
+         body_bytes, truncated, headers, received_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        &[
+            new.partner.as_str().into(),
+            new.refusal.into(),
+            new.reason.into(),
+            owner.into(),
+            BASE64.encode(kept).into(),
+            i64::try_from(new.body.len()).unwrap_or(i64::MAX).into(),
+            i64::from(kept.len() < new.body.len()).into(),
+            headers_json(new.headers).into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    db.execute(
+        "DELETE FROM partner_refusals WHERE partner = $1 AND id <= \
+         (SELECT MAX(id) FROM partner_refusals WHERE partner = $1) - $2",
+        &[new.partner.as_str().into(), keep_max.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+const REFUSED_COLS: &str = "id, partner, refusal, reason, claimed_owner, body_b64, body_bytes, \
+                            truncated, headers, received_at_ms, recheck_intake_id";
+
+fn refused_row(r: &Row) -> Result<Refused, StoreError> {
+    let headers = serde_json::from_str(&r.text(8)?)
+        .map_err(|e| StoreError::Decode(format!("refused headers: {e}")))?;
+    Ok(Refused {
+        id: r.i64(0)?,
+        partner: r.text(1)?,
+        refusal: r.text(2)?,
+        reason: r.text(3)?,
+        claimed_owner: r.text(4)?,
+        body_b64: r.text(5)?,
+        body_bytes: r.i64(6)?,
+        truncated: r.i64(7)? != 0,
+        headers,
+        received_at_ms: r.i64(9)?,
+        recheck_intake_id: r.opt_i64(10)?,
+    })
+}
+
+/// Kept refused requests, newest first (page on with `before_id`).
+pub async fn list_refusals(
+    db: &dyn Db,
+    partner: Option<Partner>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Refused>, StoreError> {
+    let sql = format!(
+        "SELECT {REFUSED_COLS} FROM partner_refusals WHERE ($1 IS NULL OR partner = $1) \
+         AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
+    );
+    db.query(
+        &sql,
+        &[
+            partner.map(Partner::as_str).into(),
+            before_id.into(),
+            limit.into(),
+        ],
+    )
+    .await?
+    .iter()
+    .map(refused_row)
+    .collect()
+}
+
+/// One kept refused request.
+pub async fn get_refusal(db: &dyn Db, id: i64) -> Result<Option<Refused>, StoreError> {
+    let sql = format!("SELECT {REFUSED_COLS} FROM partner_refusals WHERE id = $1");
+    query_opt(db, &sql, &[id.into()])
+        .await?
+        .as_ref()
+        .map(refused_row)
+        .transpose()
+}
+
+/// Notes the intake row a refused request became once re-checked.
+pub async fn set_recheck(db: &dyn Db, id: i64, intake_id: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE partner_refusals SET recheck_intake_id = $1 WHERE id = $2",
+        &[intake_id.into(), id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A per-minute budget of refused requests kept for one partner (in memory, per gateway):
+/// a flood of forged requests costs at most this many writes a minute; the rest are only
+/// counted.
+#[derive(Debug)]
+pub struct RefusalBudget {
+    per_minute: u32,
+    used: std::sync::Mutex<(i64, u32)>,
+}
+
+impl RefusalBudget {
+    /// A budget of `per_minute` records a minute.
+    pub fn new(per_minute: u32) -> RefusalBudget {
+        RefusalBudget {
+            per_minute,
+            used: std::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    /// Whether one more refused request may be kept now (and counts it).
+    pub fn take(&self, now_ms: i64) -> bool {
+        let minute = now_ms.div_euclid(60_000);
+        let mut used = self.used.lock().unwrap_or_else(|e| e.into_inner());
+        if used.0 != minute {
+            *used = (minute, 0);
+        }
+        if used.1 >= self.per_minute {
+            return false;
+        }
+        used.1 += 1;
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_budget_is_per_minute() {
+        let budget = RefusalBudget::new(2);
+        let minute = 60_000 * 1_000;
+        assert!(budget.take(minute));
+        assert!(budget.take(minute + 59_999));
+        assert!(!budget.take(minute + 30_000), "spent");
+        assert!(budget.take(minute + 60_000), "a new minute");
+        assert!(Partner::ALL
+            .iter()
+            .all(|p| Partner::parse(p.as_str()) == Some(*p)));
+        assert!(Status::ALL
+            .iter()
+            .all(|s| Status::parse(s.as_str()) == Some(*s)));
+    }
 }

@@ -4,7 +4,7 @@
 //! online orders. Written once against [`Db`].
 
 use super::catalog;
-use super::sql::{query_opt, Db, Row, StoreError};
+use super::sql::{query_opt, Db, Row, StoreError, Value};
 use crate::model::Account;
 use posgate_protocols::secret::Secret;
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,9 @@ pub struct App {
     pub app_id: String,
     /// The merchant its notifications belong to.
     pub merchant_id: i64,
-    /// The signing key (md5(appKey + body)); never shown, never logged.
+    /// The signing key (md5(appKey + body)) as stored: sealed (`gcm1:...`, see
+    /// `posgate_protocols::pospal::sealed`), or in clear until the startup sealing pass has
+    /// run over a database of before. Never shown, never logged.
     pub app_key: Secret<String>,
     /// Whether notifications from it are taken.
     pub active: bool,
@@ -39,8 +41,8 @@ fn app_row(r: &Row) -> Result<App, StoreError> {
     })
 }
 
-/// Creates an app, or replaces the key, merchant and status of an existing one; returns it
-/// and whether it was created.
+/// Creates an app, or replaces the key (as stored: sealed), merchant and status of an
+/// existing one; returns it and whether it was created.
 pub async fn put_app(
     db: &dyn Db,
     app_id: &str,
@@ -79,6 +81,35 @@ pub async fn get_app(db: &dyn Db, app_id: &str) -> Result<Option<App>, StoreErro
         .as_ref()
         .map(app_row)
         .transpose()
+}
+
+/// Every app whose key is still stored in clear (a database of before sealing): appId and
+/// key.
+pub async fn clear_keys(db: &dyn Db) -> Result<Vec<(String, Secret<String>)>, StoreError> {
+    db.query(
+        "SELECT app_id, app_key FROM pospal_apps WHERE substr(app_key, 1, 5) <> 'gcm1:'",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.text(0)?, Secret::new(r.text(1)?))))
+    .collect()
+}
+
+/// Replaces an app's stored key, unless it changed meanwhile (`was`); returns whether it did.
+pub async fn replace_key(
+    db: &dyn Db,
+    app_id: &str,
+    was: &str,
+    stored: &str,
+) -> Result<bool, StoreError> {
+    let changed = db
+        .execute(
+            "UPDATE pospal_apps SET app_key = $1 WHERE app_id = $2 AND app_key = $3",
+            &[stored.into(), app_id.into(), was.into()],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 /// A merchant's apps, by appId.
@@ -564,4 +595,117 @@ pub async fn list_documents(
         })
     })
     .collect()
+}
+
+/// Pospal ticket totals of one merchant and business day (also a delta to add).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TicketDay {
+    /// Owning merchant.
+    pub merchant_id: i64,
+    /// `YYYY-MM-DD`.
+    pub business_date: String,
+    /// `ticket.new` events.
+    pub tickets: i64,
+    /// ... of `ticketType` 1.
+    pub sales: i64,
+    /// ... of `ticketType` 2.
+    pub refunds: i64,
+    /// ... of another or no `ticketType`.
+    pub other_tickets: i64,
+    /// `ticket.reverse` events (反结账).
+    pub reverses: i64,
+    /// `ticket.new` events of members.
+    pub member_tickets: i64,
+    /// Net member balance used by the tickets (`usedMoney`, negative when given back), fen.
+    pub member_cash_used: i64,
+    /// Net points gained by the tickets (`gaintPoint`), hundredths.
+    pub points_gained: i64,
+    /// Sum of `totalAmount` of the tickets that send it, fen.
+    pub total_amount: i64,
+}
+
+const DAY_COUNTS: [&str; 9] = [
+    "tickets",
+    "sales",
+    "refunds",
+    "other_tickets",
+    "reverses",
+    "member_tickets",
+    "member_cash_used",
+    "points_gained",
+    "total_amount",
+];
+
+impl TicketDay {
+    fn counts(&self) -> [i64; 9] {
+        [
+            self.tickets,
+            self.sales,
+            self.refunds,
+            self.other_tickets,
+            self.reverses,
+            self.member_tickets,
+            self.member_cash_used,
+            self.points_gained,
+            self.total_amount,
+        ]
+    }
+}
+
+/// Adds a consumed ticket event's figures to its merchant's day.
+pub async fn add_ticket_day(db: &dyn Db, delta: &TicketDay) -> Result<(), StoreError> {
+    let cols = DAY_COUNTS.join(", ");
+    let values: Vec<String> = (3..3 + DAY_COUNTS.len()).map(|i| format!("${i}")).collect();
+    let sums: Vec<String> = DAY_COUNTS
+        .iter()
+        .map(|c| format!("{c} = pospal_ticket_days.{c} + excluded.{c}"))
+        .collect();
+    let sql = format!(
+        "INSERT INTO pospal_ticket_days (merchant_id, business_date, {cols}) VALUES ($1, $2, {}) \
+         ON CONFLICT (merchant_id, business_date) DO UPDATE SET {}",
+        values.join(", "),
+        sums.join(", ")
+    );
+    let mut params: Vec<Value> = vec![
+        delta.merchant_id.into(),
+        delta.business_date.as_str().into(),
+    ];
+    params.extend(delta.counts().map(Value::from));
+    db.execute(&sql, &params).await?;
+    Ok(())
+}
+
+/// A merchant's ticket totals per business day from `from` to `to` (`YYYY-MM-DD`,
+/// inclusive), oldest first.
+pub async fn ticket_days(
+    db: &dyn Db,
+    merchant_id: i64,
+    from: &str,
+    to: &str,
+) -> Result<Vec<TicketDay>, StoreError> {
+    let sql = format!(
+        "SELECT merchant_id, business_date, {} FROM pospal_ticket_days WHERE merchant_id = $1 \
+         AND business_date >= $2 AND business_date <= $3 ORDER BY business_date",
+        DAY_COUNTS.join(", ")
+    );
+    db.query(&sql, &[merchant_id.into(), from.into(), to.into()])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TicketDay {
+                merchant_id: r.i64(0)?,
+                business_date: r.text(1)?,
+                tickets: r.i64(2)?,
+                sales: r.i64(3)?,
+                refunds: r.i64(4)?,
+                other_tickets: r.i64(5)?,
+                reverses: r.i64(6)?,
+                member_tickets: r.i64(7)?,
+                member_cash_used: r.i64(8)?,
+                points_gained: r.i64(9)?,
+                total_amount: r.i64(10)?,
+            })
+        })
+        .collect()
 }

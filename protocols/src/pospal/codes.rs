@@ -37,8 +37,10 @@ impl Answer {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum Refusal {
-    /// 400: not a notification of the spec's shape (envelope or body malformed). Retries
-    /// will fail the same way; they are kept in the access log for diagnosis.
+    /// 400: not a notification of the spec's shape. The endpoint answers it for a malformed
+    /// envelope only (nothing authenticates it); an authenticated notification whose body
+    /// cannot be interpreted is stored and answered 200 as a dead letter (see
+    /// `docs/error-codes.md`).
     Malformed = 400,
     /// 401: `data-signature` missing or not md5(appKey + body).
     BadSignature = 401,

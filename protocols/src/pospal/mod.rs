@@ -16,6 +16,7 @@ mod json;
 pub mod keys;
 pub mod limits;
 pub mod notification;
+pub mod sealed;
 pub mod signature;
 
 pub use body::{
@@ -28,4 +29,5 @@ pub use keys::{
     business_key, fingerprint, ordering_key, reversed_ticket_prefix, reversing_ticket_prefix,
 };
 pub use notification::{Envelope, Notification};
+pub use sealed::{is_sealed, KeyEncryptionKey, SealError};
 pub use signature::{sign, verify_signature, AppKey};

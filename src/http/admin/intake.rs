@@ -10,7 +10,7 @@ use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
-use posgate_actors::store::intake::{self, Filter, Intake, Partner, Replay, Status};
+use posgate_actors::store::intake::{self, Filter, Intake, Partner, Refused, Replay, Status};
 use posgate_actors::store::now_ms;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -163,13 +163,19 @@ pub struct ReplayBody {
     pub corrected_body_b64: Option<String>,
 }
 
+/// Checks the operator and note an operator action records: 1 to 500 characters each.
+pub fn check_operator_note(operator: &str, note: &str) -> Result<(), ApiError> {
+    for (field, text) in [("operator", operator), ("note", note)] {
+        if text.trim().is_empty() || text.chars().count() > TEXT_MAX {
+            return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
+        }
+    }
+    Ok(())
+}
+
 impl Validate for ReplayBody {
     fn validate(&self) -> Result<(), ApiError> {
-        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
-            if text.trim().is_empty() || text.chars().count() > TEXT_MAX {
-                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
-            }
-        }
+        check_operator_note(&self.operator, &self.note)?;
         if let Some(b64) = &self.corrected_body_b64 {
             if intake::decode_base64(b64).is_none() {
                 return Err(ApiError::invalid("corrected_body_b64", "must be base64"));
@@ -238,4 +244,160 @@ pub async fn replay(
     })
     .await?;
     Ok(HttpResponse::Ok().json(load(&gw, id).await?))
+}
+
+/// The refused requests listing's filters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RefusedQuery {
+    /// `pospal` or `ktv`.
+    pub partner: Option<String>,
+    /// Next page: only ids below this one.
+    pub before_id: Option<i64>,
+    /// Page size 1-500 (default 50).
+    pub limit: Option<i64>,
+}
+
+/// Requests refused before authentication (bad envelope, unknown `appId`, bad signature,
+/// too large), newest first: kept as untrusted evidence, bounded (the first 64 KiB of each,
+/// the latest 1000 per partner, at most 60 a minute).
+#[utoipa::path(tag = "intake", params(RefusedQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<Refused>), (status = 400, body = ErrorBody)))]
+#[get("/intake/refused")]
+pub async fn list_refused(
+    gw: web::Data<Gateway>,
+    query: web::Query<RefusedQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let RefusedQuery {
+        partner,
+        before_id,
+        limit,
+    } = query.into_inner();
+    let partner = partner
+        .map(|p| {
+            Partner::parse(&p)
+                .ok_or_else(|| ApiError::invalid_query("partner", "must be pospal or ktv"))
+        })
+        .transpose()?;
+    let limit = page_limit(limit)?;
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { intake::list_refusals(db, partner, before_id, limit).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(items))
+}
+
+/// Re-check a refused request.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecheckBody {
+    /// Who re-checks it (recorded on the intake row it becomes).
+    pub operator: String,
+    /// Why (what was fixed on posgate's side).
+    pub note: String,
+}
+
+impl Validate for RecheckBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        check_operator_note(&self.operator, &self.note)
+    }
+}
+
+/// Runs a refused request through the partner's whole pipeline again, authentication
+/// included (after a fix on posgate's side, such as an app registered late). Only the
+/// partner's own pipeline decides; nothing of the request is trusted before it.
+async fn recheck_partner(
+    gw: &Gateway,
+    partner: Partner,
+    body: &[u8],
+    headers: &Refused,
+) -> Rechecked {
+    match partner {
+        Partner::Pospal => {
+            let headers: Vec<(&'static str, String)> =
+                ["data-signature", "content-type", "user-agent"]
+                    .into_iter()
+                    .filter_map(|name| {
+                        Some((name, headers.headers.get(name)?.as_str()?.to_string()))
+                    })
+                    .collect();
+            match crate::http::pospal::take(gw, body, &headers).await {
+                crate::http::pospal::Taken::Refused(u) => Rechecked::Refused(u.reason),
+                crate::http::pospal::Taken::NotStored(_, e) => Rechecked::Busy(e),
+                crate::http::pospal::Taken::Stored(id, _, outcome) => {
+                    let reason = match outcome {
+                        crate::http::pospal::Interpreted::Dead(reason) => reason,
+                        _ => String::new(),
+                    };
+                    Rechecked::Stored(id, reason)
+                }
+            }
+        }
+        Partner::Ktv => Rechecked::Refused("no re-check for ktv requests yet".into()),
+    }
+}
+
+/// What a re-check gave.
+enum Rechecked {
+    /// Still refused (why).
+    Refused(String),
+    /// Not now.
+    Busy(String),
+    /// Authenticated: stored as this intake row (the reason when it is a dead letter).
+    Stored(i64, String),
+}
+
+/// Re-check a refused request: 200 with the intake row it became (applied, or a dead
+/// letter), the re-check recorded on it; 409 when it is still refused (or was truncated,
+/// or already re-checked); 404; 503 busy.
+#[utoipa::path(tag = "intake", request_body = RecheckBody, security(("bearer" = [])), responses(
+    (status = 200, body = IntakeView), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+    (status = 503, body = ErrorBody)))]
+#[post("/intake/refused/{id}/recheck")]
+pub async fn recheck(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    body: ValidJson<RecheckBody>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let read = with_db(&gw, move |db| Box::pin(intake::get_refusal(db, id)));
+    let kept = found(read.await?, "refused request")?;
+    if kept.truncated || kept.recheck_intake_id.is_some() {
+        return Err(ApiError::conflict(format!(
+            "refused request {id} was truncated or is already re-checked"
+        )));
+    }
+    let partner = Partner::parse(&kept.partner)
+        .ok_or_else(|| ApiError::conflict("request of an unknown partner"))?;
+    let bytes = kept.body()?;
+    let (intake_id, reason) = match recheck_partner(&gw, partner, &bytes, &kept).await {
+        Rechecked::Refused(why) => return Err(ApiError::conflict(format!("still refused: {why}"))),
+        Rechecked::Busy(e) => return Err(ApiError::unavailable("busy", e)),
+        Rechecked::Stored(intake_id, reason) => (intake_id, reason),
+    };
+    let RecheckBody { operator, note } = body.0;
+    let status = if reason.is_empty() {
+        Status::Replayed
+    } else {
+        Status::Dead
+    };
+    let record = Replay {
+        id: 0,
+        intake_id,
+        operator,
+        note: format!("re-check of refused request {id}: {note}"),
+        corrected_body_b64: None,
+        result_status: status.as_str().to_string(),
+        result_reason: reason,
+        at_ms: now_ms(),
+    };
+    with_db(&gw, move |db| {
+        Box::pin(async move {
+            intake::set_recheck(db, id, intake_id).await?;
+            intake::record_replay(db, &record).await
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(load(&gw, intake_id).await?))
 }

@@ -7,9 +7,10 @@ use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, put, web, HttpResponse};
+use chrono::NaiveDate;
 use posgate_actors::ledger::{Asset, LimitPolicy, Operation, PostRequest};
 use posgate_actors::store::pospal::{
-    self as store_pospal, App, Document, DocumentKind, Event, Mismatch, Resolution,
+    self as store_pospal, App, Document, DocumentKind, Event, Mismatch, Resolution, TicketDay,
 };
 use posgate_actors::store::{catalog, now_ms};
 use serde::{Deserialize, Serialize};
@@ -111,12 +112,13 @@ pub async fn put_app(
         app_key,
         active,
     } = body.0;
+    let sealed = crate::http::pospal::seal_key(&gw.pospal_kek, &app_id, &app_key);
     let saved = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::get_merchant(db, merchant_id).await?.is_none() {
                 return Ok(None);
             }
-            store_pospal::put_app(db, &app_id, merchant_id, &app_key, active, now_ms())
+            store_pospal::put_app(db, &app_id, merchant_id, &sealed, active, now_ms())
                 .await
                 .map(Some)
         })
@@ -290,12 +292,7 @@ impl Validate for ResolveBody {
         if self.action != "note" && self.action != "adjust" {
             return Err(ApiError::invalid("action", "must be note or adjust"));
         }
-        for (field, text) in [("operator", &self.operator), ("note", &self.note)] {
-            if text.trim().is_empty() || text.chars().count() > 500 {
-                return Err(ApiError::invalid(field, "must be 1 to 500 characters"));
-            }
-        }
-        Ok(())
+        super::intake::check_operator_note(&self.operator, &self.note)
     }
 }
 
@@ -388,4 +385,83 @@ pub async fn resolve_mismatch(
             "mismatch {id} is already resolved"
         ))),
     }
+}
+
+/// The ticket totals' range and format.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TotalsQuery {
+    /// First business day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last business day, `YYYY-MM-DD` (at most 366 days after `from`).
+    pub to: String,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+fn day(field: &str, text: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid_query(field, "must be YYYY-MM-DD"))
+}
+
+/// The totals as CSV: a header line, then one line per day (every field is a number or a
+/// date, so nothing needs quoting).
+fn totals_csv(days: &[TicketDay]) -> String {
+    let mut csv = String::from(
+        "business_date,tickets,sales,refunds,other_tickets,reverses,member_tickets,\
+         member_cash_used,points_gained,total_amount\n",
+    );
+    for d in days {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{}\n",
+            d.business_date,
+            d.tickets,
+            d.sales,
+            d.refunds,
+            d.other_tickets,
+            d.reverses,
+            d.member_tickets,
+            d.member_cash_used,
+            d.points_gained,
+            d.total_amount
+        ));
+    }
+    csv
+}
+
+/// A merchant's Pospal ticket totals per business day (days without tickets are left
+/// out), as JSON or CSV (`format=csv`, `text/csv`).
+#[utoipa::path(tag = "pospal", params(TotalsQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Vec<TicketDay>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/merchants/{id}/pospal/ticket-totals")]
+pub async fn ticket_totals(
+    gw: web::Data<Gateway>,
+    id: web::Path<i64>,
+    query: web::Query<TotalsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let TotalsQuery { from, to, format } = query.into_inner();
+    let (first, last) = (day("from", &from)?, day("to", &to)?);
+    if last < first || (last - first).num_days() > 366 {
+        return Err(ApiError::invalid_query(
+            "to",
+            "must be from `from` to 366 days after it",
+        ));
+    }
+    let csv = match format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid_query("format", "must be json or csv")),
+    };
+    let days = for_merchant(&gw, id, move |db| {
+        Box::pin(async move { store_pospal::ticket_days(db, id, &from, &to).await })
+    })
+    .await?;
+    Ok(if csv {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(totals_csv(&days))
+    } else {
+        HttpResponse::Ok().json(days)
+    })
 }
