@@ -948,7 +948,7 @@ async fn second_replica(pg: &str) -> (posgate::app::Running, Uploader) {
 }
 
 /// Review 5.9: a key changed through one replica reaches the other, which cached the old
-/// one.
+/// one; so does disabling the venue.
 #[actix_rt::test]
 async fn a_key_change_reaches_every_replica() {
     let Some(pg) = testing::scratch_pg_url() else {
@@ -991,6 +991,27 @@ async fn a_key_change_reaches_every_replica() {
     upload_b.key = Some(key());
     let r = upload_b.vouchers(&[bill(date, 3)]).await.unwrap();
     assert_ne!(ret(&r), Some(RetCode::Ok), "the old key is gone: {r:?}");
+    // Disabling the venue through the first replica reaches the second too.
+    upload_b.key = Some(AesKey::from_text(new_key).unwrap());
+    let (status, _) = v
+        .admin
+        .send(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/venues/{}/status", v.code),
+            Some(json!({"status": "disabled"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let mut refused = false;
+    for n in 10..110 {
+        let r = upload_b.vouchers(&[bill(date, n)]).await.unwrap();
+        if ret(&r) == Some(RetCode::UnknownVenue) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(refused, "the second replica refuses the disabled venue");
     second.stop().await;
     v.running.stop().await;
 }
