@@ -264,6 +264,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
     }
     actix_rt::spawn(crate::jpos_sweeper::schedule(gateway.clone()));
+    if config.ktv.settings_poll_ms > 0 && gateway.store.backend_name() == "postgres" {
+        actix_rt::spawn(crate::ktv::settings_watch::watch(gateway.clone()));
+    }
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;

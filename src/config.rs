@@ -332,6 +332,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "ktv.wj091_page_size", help: "WJ091 page_size of the backfill's bill pulls (1..=200)" },
     Setting { key: "ktv.backfill_interval_seconds", help: "seconds between scheduled KTV backfills of every venue; 0 = admin trigger only" },
     Setting { key: "ktv.backfill_days_back", help: "the scheduled backfill pulls the business date this many days ago (1 = yesterday)" },
+    Setting { key: "ktv.backfill_horizon_days", help: "the scheduled backfill retries incomplete business dates up to this many days ago (at least backfill_days_back)" },
+    Setting { key: "ktv.settings_poll_ms", help: "how often each replica looks for venue key/option changes made on another replica, ms; 0 = never" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];

@@ -8,7 +8,7 @@ mod common;
 use common::{config, Admin};
 use posgate::config::Config;
 use posgate::secret::Secret;
-use posgate::sim::ktv_venue::{bill, SimVenue, Uploader, VenueData};
+use posgate::sim::ktv_venue::{bill, bill_net, SimVenue, Uploader, VenueData};
 use posgate_actors::testing;
 use posgate_protocols::ktv::{AesKey, CompanyCode, RetCode};
 use serde_json::{json, Value};
@@ -538,4 +538,399 @@ async fn two_replicas_each_get_their_own_replies() {
     sim.stop().await;
     second.stop().await;
     w.running.stop().await;
+}
+
+impl World {
+    async fn get(&self, what: &str) -> Value {
+        let (status, v) = self
+            .admin
+            .get(&format!("/admin/v1/venues/{}/{what}", self.code))
+            .await;
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    /// The completeness of `date`.
+    async fn day_status(&self, date: &str) -> Value {
+        self.get(&format!("days?from={date}&to={date}")).await[0].clone()
+    }
+}
+
+/// Review 5.2: a venue that ignores `page_size`, one whose pages repeat vouchers, and bills
+/// the venue no longer lists (voided there): the day is read to its `total`, the repeats are
+/// counted, the missing bill flagged, and the day ends complete; every attempt is listed.
+async fn backfill_pages_as_the_venue_sends_them(mut c: Config, url: &str) {
+    c.ktv.wj091_page_size = 7;
+    let w = world(c, url).await;
+    let mut data = VenueData::generate(DATE, 30);
+    data.ignores_page_size = true;
+    let sim = w.sim(data).await;
+    let counts = w.backfill().await;
+    assert_eq!(counts["fetched"], 30, "{counts}");
+    assert_eq!(counts["new"], 30, "{counts}");
+    assert_eq!(counts["total"], 30, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+    assert_eq!(
+        sim.requests.load(Ordering::Relaxed),
+        1,
+        "the whole day came at once"
+    );
+
+    // Pages overlapping by 2 rows: 6 pages reach the 30 distinct vouchers.
+    {
+        let mut data = sim.data.lock().unwrap();
+        data.ignores_page_size = false;
+        data.page_overlap = 2;
+        // Voided in the venue system: no longer listed.
+        data.bills.get_mut(DATE).unwrap().remove(4);
+    }
+    let counts = w.backfill().await;
+    assert_eq!(counts["total"], 29, "{counts}");
+    assert_eq!(counts["fetched"], 29, "{counts}");
+    assert_eq!(counts["repeated"], 10, "{counts}");
+    assert_eq!(counts["unchanged"], 29, "{counts}");
+    assert_eq!(counts["absent"], 1, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+    let bills = w.get(&format!("bills?date={DATE}")).await;
+    let absent: Vec<&Value> = bills
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| !b["absent_at_ms"].is_null())
+        .collect();
+    assert_eq!(absent.len(), 1, "{bills}");
+    assert_eq!(absent[0]["voucher"], "R2024031500004");
+    let day = w.day_status(DATE).await;
+    assert_eq!(day["status"], "complete", "{day}");
+    assert_eq!(day["stored_bills"], 29, "{day}");
+    assert_eq!(day["absent_bills"], 1, "{day}");
+    assert_eq!(day["wj091_repeated"], 10, "{day}");
+    assert_eq!(day["stored_revenue"], day["wj091_revenue"], "{day}");
+    let attempts = w.get("backfill/attempts").await;
+    assert_eq!(attempts.as_array().unwrap().len(), 2, "{attempts}");
+    assert_eq!(attempts[0]["trigger"], "admin");
+    assert_eq!(attempts[0]["absent"], 1);
+    assert_eq!(attempts[0]["outcome"], "complete");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn backfill_pages_as_the_venue_sends_them_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    backfill_pages_as_the_venue_sends_them(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn backfill_pages_as_the_venue_sends_them_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    backfill_pages_as_the_venue_sends_them(c, &url).await;
+}
+
+/// Review 5.7: the schedule covers every business date within the horizon, and a date whose
+/// pull failed is tried again until it is complete; each attempt is recorded.
+#[actix_rt::test]
+async fn scheduled_backfill_retries_every_day_of_the_horizon() {
+    let Some(url) = amqp_url() else { return };
+    let mut c = amqp_config(&url, 10_000);
+    c.ktv.backfill_interval_seconds = 1;
+    c.ktv.backfill_days_back = 0;
+    c.ktv.backfill_horizon_days = 2;
+    let w = world(c, &url).await;
+    let today = w.running.gateway.business_date();
+    let dates: Vec<String> = (0..3)
+        .map(|back| {
+            (today - chrono::Duration::days(back))
+                .format("%Y-%m-%d")
+                .to_string()
+        })
+        .collect();
+    let mut data = VenueData::generate(&dates[0], 4);
+    for (i, date) in dates.iter().enumerate().skip(1) {
+        data.bills.insert(
+            date.clone(),
+            (0..3 + i as u64).map(|n| bill(date, n)).collect(),
+        );
+    }
+    data.fail_ret = 9;
+    let sim = w.sim(data).await;
+    // Failing first: attempts are recorded as failed.
+    let mut failed = 0;
+    for _ in 0..100 {
+        let attempts = w.get("backfill/attempts").await;
+        failed = attempts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["outcome"] == "failed")
+            .count();
+        if failed >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(failed >= 3, "every date of the horizon was tried");
+    sim.data.lock().unwrap().fail_ret = 0;
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        statuses = Vec::new();
+        for date in &dates {
+            statuses.push(w.day_status(date).await["status"].clone());
+        }
+        if statuses.iter().all(|s| s == "complete") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        statuses.iter().all(|s| s == "complete"),
+        "every day completed after the failures: {statuses:?}"
+    );
+    for (i, date) in dates.iter().enumerate() {
+        let day = w.day_status(date).await;
+        let expected = if i == 0 { 4 } else { 3 + i as i64 };
+        assert_eq!(day["stored_bills"], expected, "{day}");
+        assert!(day["attempts"].as_i64().unwrap() >= 2, "{day}");
+    }
+    let attempts = w.get("backfill/attempts?limit=500").await;
+    assert!(attempts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["trigger"] == "schedule"));
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+/// Review 5.10: a request the venue did not take within the call's timeout expires in the
+/// broker: a venue back after an outage finds no stale query in its queue.
+#[actix_rt::test]
+async fn requests_expire_with_the_call() {
+    let Some(url) = amqp_url() else { return };
+    let c = amqp_config(&url, 300);
+    let exchange = c.amqp.exchange.clone();
+    let w = world(c, &url).await;
+    let connection = lapin::Connection::connect(&url, lapin::ConnectionProperties::default())
+        .await
+        .expect("connect to RabbitMQ");
+    let channel = connection.create_channel().await.expect("channel");
+    let queue = posgate::amqp::bind_private_queue(&channel, &exchange, &w.code)
+        .await
+        .expect("bind a queue for the venue");
+    let (status, r) = w.wj091(json!({"type": 0})).await;
+    assert_eq!(status, 504, "{r}");
+    // The venue comes back after the caller gave up.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stale = channel
+        .basic_get(queue, lapin::options::BasicGetOptions { no_ack: true })
+        .await
+        .expect("basic.get");
+    assert!(
+        stale.is_none(),
+        "the expired request was dropped by the broker"
+    );
+    let _ = connection.close(200, "done".into()).await;
+    w.running.stop().await;
+}
+
+/// Issue 11, "done when": a recorded day of a venue — bills missing from the uploads,
+/// duplicated, reordered, revised (反结账, with the older revision arriving last), voided by
+/// upload and voided in the venue without one — through uploads (with `num`) and WJ091 (pages
+/// overlapping) ends complete with the venue's revenue, by class and by payment method, the
+/// events listed and the CSV export matching.
+async fn recorded_day_replay(mut c: Config, url: &str) {
+    c.ktv.wj091_page_size = 6;
+    let w = world(c, url).await;
+    let uploader = Uploader::new(
+        format!("http://{}/gateway/upload", w.running.addr),
+        CompanyCode::parse(&w.code).unwrap(),
+        Some(AesKey::from_text(KEY_TEXT).unwrap()),
+    );
+    let original: Vec<Value> = (0..20).map(|n| bill(DATE, n)).collect();
+    let mut revised = original[3].clone();
+    revised["modify"] = 1.into();
+    revised["checkout_datetime"] = format!("{DATE} 23:40:00").into();
+    grow(&mut revised, 300);
+    let mut voided = original[7].clone();
+    voided["revoke"] = 1.into();
+    // What the venue holds at the end of the day: bill 3 revised, 7 voided, 12 gone.
+    let mut truth = original.clone();
+    truth[3] = revised.clone();
+    truth[7] = voided.clone();
+    truth.remove(12);
+    let upload = |bills: Vec<Value>| {
+        let mut body = uploader.body(json!({"version": "1.0", "num": 20}), &Value::Array(bills));
+        body["date"] = DATE.into();
+        body
+    };
+    let batches = vec![
+        original[10..15].iter().rev().cloned().collect(),
+        vec![
+            original[0].clone(),
+            original[1].clone(),
+            original[2].clone(),
+            original[2].clone(),
+            original[12].clone(),
+        ],
+        vec![revised.clone(), original[4].clone()],
+        vec![original[3].clone()],
+        vec![original[7].clone()],
+        vec![voided.clone()],
+        original[0..2].to_vec(),
+    ];
+    for batch in batches {
+        let r = uploader.post("vouchers", &upload(batch)).await.unwrap();
+        assert_eq!(r.code(), Some(RetCode::Ok), "{r:?}");
+    }
+    let day = w.day_status(DATE).await;
+    assert_eq!(day["status"], "incomplete", "{day}");
+    assert_eq!(day["stored_bills"], 11, "{day}");
+
+    let mut data = VenueData::generate(DATE, 0);
+    data.bills.insert(DATE.to_string(), truth.clone());
+    data.page_overlap = 1;
+    let sim = w.sim(data).await;
+    let counts = w.backfill().await;
+    assert_eq!(counts["total"], 19, "{counts}");
+    assert_eq!(counts["fetched"], 19, "{counts}");
+    assert_eq!(counts["new"], 9, "{counts}");
+    assert_eq!(counts["unchanged"], 10, "{counts}");
+    assert_eq!(counts["absent"], 1, "{counts}");
+    assert_eq!(counts["day_status"], "complete", "{counts}");
+
+    let in_revenue: Vec<&Value> = truth.iter().filter(|b| b["revoke"] == 0).collect();
+    let revenue: i64 = in_revenue.iter().map(|b| bill_net(b)).sum();
+    let (_, report) = w
+        .admin
+        .get(&format!(
+            "/admin/v1/venues/{}/report?from={DATE}&to={DATE}",
+            w.code
+        ))
+        .await;
+    let r = &report[0];
+    assert_eq!(r["completeness"]["status"], "complete", "{r}");
+    assert_eq!(r["summary"]["revenue"], revenue, "{r}");
+    assert_eq!(r["summary"]["counted"], 18, "{r}");
+    let room: i64 = in_revenue
+        .iter()
+        .map(|b| b["charges"][0]["charge"].as_i64().unwrap())
+        .sum();
+    assert_eq!(r["summary"]["room"], room, "{r}");
+    let by_payment: i64 = r["by_payment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["amount"].as_i64().unwrap())
+        .sum();
+    assert_eq!(by_payment, revenue, "{r}");
+    assert_eq!(r["by_payment"][0]["payment_type_name"], "现金");
+
+    let (_, events) = w
+        .admin
+        .get(&format!(
+            "/admin/v1/venues/{}/events?from={DATE}&to={DATE}",
+            w.code
+        ))
+        .await;
+    let of = |voucher: &Value| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["voucher"] == *voucher)
+            .map(|e| e["events"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(of(&original[3]["voucher"]), json!(["rebilled"]), "{events}");
+    assert_eq!(of(&original[7]["voucher"]), json!(["revoked"]), "{events}");
+    assert_eq!(of(&original[12]["voucher"]), json!(["absent"]), "{events}");
+
+    let csv = w
+        .admin
+        .http
+        .get(format!(
+            "{}/admin/v1/venues/{}/report.csv?from={DATE}&to={DATE}",
+            w.admin.base, w.code
+        ))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.lines()
+            .any(|l| l == format!("{DATE},category,revenue,{revenue}")),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&format!("{DATE},status,completeness,complete")),
+        "{csv}"
+    );
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn recorded_day_ends_complete_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    recorded_day_replay(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn recorded_day_ends_complete_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    recorded_day_replay(c, &url).await;
+}
+
+/// Issue 11, deliverable 5: member recharges (WJ091 type 3) and card fees (type 5) are
+/// stored, not only passed through, once per row however often they are pulled, and the
+/// day's report shows the card-fee income.
+async fn member_income_is_stored(c: Config, url: &str) {
+    let w = world(c, url).await;
+    let sim = w.sim(VenueData::generate(DATE, 2)).await;
+    let path = format!("/admin/v1/venues/{}/member-income", w.code);
+    let (status, pulled) = w.admin.post(&path, json!({"date": DATE})).await;
+    assert_eq!(status, 200, "{pulled}");
+    assert_eq!(pulled["recharges"], 3, "{pulled}");
+    assert_eq!(pulled["card_fees"], 3, "{pulled}");
+    assert_eq!(pulled["card_fee_income"], 15_000, "{pulled}");
+    assert_eq!(pulled["new"], 6, "{pulled}");
+    let (_, again) = w.admin.post(&path, json!({"date": DATE})).await;
+    assert_eq!(again["new"], 0, "{again}");
+    let report = w.get(&format!("report?from={DATE}&to={DATE}")).await;
+    let income = &report[0]["member_income"];
+    assert_eq!(income["recharges"], 3, "{report}");
+    assert_eq!(income["card_fees"], 3, "{report}");
+    assert_eq!(income["card_fee_income"], 15_000, "{report}");
+    sim.stop().await;
+    w.running.stop().await;
+}
+
+#[actix_rt::test]
+async fn member_income_is_stored_on_sqlite() {
+    let Some(url) = amqp_url() else { return };
+    member_income_is_stored(amqp_config(&url, 10_000), &url).await;
+}
+
+#[actix_rt::test]
+async fn member_income_is_stored_on_postgres() {
+    let Some(url) = amqp_url() else { return };
+    let Some(pg) = testing::scratch_pg_url() else {
+        return;
+    };
+    let mut c = amqp_config(&url, 10_000);
+    c.database.url = Secret::new(pg);
+    member_income_is_stored(c, &url).await;
 }

@@ -121,10 +121,13 @@ impl RpcClient {
         );
         let (tx, rx) = oneshot::channel();
         self.inner.lock_pending().insert(id.clone(), tx);
+        // The request expires when the caller stops waiting for it: a venue system back
+        // after an outage finds no stale queries in its queue (the broker drops them).
         let properties = BasicProperties::default()
             .with_content_type("application/json".into())
             .with_reply_to(reply_queue)
-            .with_correlation_id(id.as_str().into());
+            .with_correlation_id(id.as_str().into())
+            .with_expiration(self.inner.timeout_ms.to_string().into());
         // Mandatory, on a channel in confirm mode: an unroutable request comes back with its
         // confirmation instead of waiting for the timeout.
         let published = match channel

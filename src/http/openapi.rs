@@ -51,6 +51,8 @@ impl Modify for BearerAuth {
         pospal::resolve_mismatch, pospal::ticket_totals,
         intake::list, intake::get, intake::replay, intake::list_refused, intake::recheck,
         ktv::set_settings, ktv::overview, ktv::bills, ktv::notices, ktv::wj091, ktv::backfill,
+        ktv::completeness, ktv::backfill_attempts, ktv::bill, ktv::report, ktv::report_csv,
+        ktv::events, ktv::member_income, ktv::set_status,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         health::healthz, health::readyz, health::metrics,
     ),

@@ -3,6 +3,7 @@
 //! uploads missed ([`backfill`]).
 
 pub mod backfill;
+pub mod settings_watch;
 pub mod wj091;
 
 use serde::{Deserialize, Serialize};
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub struct KtvConfig {
     /// Context path of the uploads (`{upload_path}/openTime`, `/realtime`, ...).
     pub upload_path: String,
-    /// Cipher of sealed uploads: `aes-128-ecb-pkcs7` (the only mode the spec's gateways use).
+    /// Cipher of sealed uploads: `aes-128-ecb-pkcs7` (default, the RabbitMQ scheme the spec
+    /// names) or `aes-128-cbc-pkcs7` (the 16-byte IV in front of the ciphertext).
     pub cipher_mode: String,
     /// Largest upload body, bytes; larger bodies get `ret` 8.
     pub upload_body_bytes_max: usize,
@@ -22,8 +24,14 @@ pub struct KtvConfig {
     /// Seconds between scheduled backfills of every venue; 0 = no schedule (admin trigger
     /// only).
     pub backfill_interval_seconds: u64,
-    /// Which business date the scheduled backfill pulls: today minus this many days.
+    /// Which business date the scheduled backfill pulls first: today minus this many days.
     pub backfill_days_back: u32,
+    /// How far back the scheduled backfill retries business dates that are not complete:
+    /// today minus this many days (at least `backfill_days_back`).
+    pub backfill_horizon_days: u32,
+    /// Milliseconds between two looks for venue options changed on another replica (the
+    /// venue's actor is then reloaded); 0 = never (a single replica).
+    pub settings_poll_ms: u64,
 }
 
 impl Default for KtvConfig {
@@ -35,6 +43,8 @@ impl Default for KtvConfig {
             wj091_page_size: posgate_protocols::ktv::limits::WJ091_PAGE_SIZE_DEFAULT,
             backfill_interval_seconds: 0,
             backfill_days_back: 1,
+            backfill_horizon_days: 7,
+            settings_poll_ms: 2_000,
         }
     }
 }

@@ -81,6 +81,23 @@ pub fn bill(date: &str, n: u64) -> Value {
     })
 }
 
+/// A bill's revenue as the spec computes it: the charges, reductions (type 6) negative.
+pub fn bill_net(bill: &Value) -> i64 {
+    bill["charges"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .map(|c| {
+            let v = c["charge"].as_i64().unwrap_or(0);
+            if c["type"] == 6 {
+                -v
+            } else {
+                v
+            }
+        })
+        .sum()
+}
+
 /// A realtime snapshot with `rooms` rooms (in that order).
 pub fn realtime(rooms: u64, revenue: i64) -> Value {
     let states: Vec<Value> = (1..=rooms)
@@ -115,6 +132,11 @@ pub struct VenueData {
     pub payment_settings: Value,
     /// `ret` to answer with instead of data (a venue that reports an error); 0 = normal.
     pub fail_ret: i64,
+    /// Answers every bills page with the whole day (a venue that ignores `page_size`).
+    pub ignores_page_size: bool,
+    /// Each bills page after the first starts this many rows before the previous one
+    /// ended (a venue whose pages overlap: repeated vouchers across pages).
+    pub page_overlap: usize,
 }
 
 impl VenueData {
@@ -169,6 +191,16 @@ impl VenueData {
         }
     }
 
+    /// The rows `[from, to)` of bills page `num` of `size` rows, as this venue pages.
+    fn page_bounds(&self, num: usize, size: usize) -> (usize, usize) {
+        if self.ignores_page_size {
+            return (0, usize::MAX);
+        }
+        let step = size.saturating_sub(self.page_overlap).max(1);
+        let from = num * step;
+        (from, from + size)
+    }
+
     /// The reply to a WJ091 request (bytes), or `None` to stay silent.
     pub fn answer(&self, request_bytes: &[u8]) -> Vec<u8> {
         let request = match decode_request(request_bytes) {
@@ -206,8 +238,8 @@ impl VenueData {
             Wj091Query::Bills { date, page, .. } => {
                 // Sliced in place: a large day is not cloned for every page.
                 let all = self.bills.get(date.as_str()).map_or(&[][..], Vec::as_slice);
-                let from = (page.num() as usize * page.size() as usize).min(all.len());
-                let to = (from + page.size() as usize).min(all.len());
+                let (from, to) = self.page_bounds(page.num() as usize, page.size() as usize);
+                let (from, to) = (from.min(all.len()), to.min(all.len()));
                 (Value::Array(all[from..to].to_vec()), Some(all.len()))
             }
             Wj091Query::MemberRecharges { date, page }

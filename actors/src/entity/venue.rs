@@ -103,13 +103,25 @@ pub fn describe_violations(voucher: &str, violations: &[BillViolation]) -> Strin
 }
 
 /// What an upload writes, prepared before the transaction.
+#[derive(Clone)]
 enum Write {
     OpenTime(posgate_protocols::ktv::OpenTime),
-    Realtime { date: String, json: String },
-    Bills(Vec<PreparedBill>),
+    Realtime {
+        date: String,
+        json: String,
+    },
+    Bills {
+        bills: Vec<PreparedBill>,
+        num: Option<i64>,
+        date: String,
+    },
     Notices(Vec<posgate_protocols::ktv::BookingCancelled>),
     PaymentSettings(String),
 }
+
+/// Transactions a store conflict (a bill stored meanwhile by another replica, a replaced
+/// revision) is retried before the upload is answered `Internal`.
+const CONFLICT_ATTEMPTS: usize = 3;
 
 /// Checks the bills of an upload: every bill must balance and be storable, else the whole
 /// upload is refused (nothing is stored) with every differing figure named.
@@ -153,7 +165,16 @@ fn prepare(upload: Upload) -> Result<(&'static str, Write), Reply> {
                 json: data.to_json().to_string(),
             },
         ),
-        Upload::Vouchers { bills, .. } => ("vouchers", Write::Bills(prepare_upload_bills(&bills)?)),
+        Upload::Vouchers {
+            bills, num, date, ..
+        } => (
+            "vouchers",
+            Write::Bills {
+                bills: prepare_upload_bills(&bills)?,
+                num,
+                date,
+            },
+        ),
         Upload::Notify { notices, .. } => ("notify", Write::Notices(notices)),
         Upload::PaymentSetting { settings, .. } => (
             "payment_setting",
@@ -168,14 +189,123 @@ fn prepare(upload: Upload) -> Result<(&'static str, Write), Reply> {
 /// Counts bill outcomes in `posgate_ktv_bills_total{source, outcome}`.
 fn count_outcomes(source: BillSource, outcomes: &[BillOutcome]) {
     for o in outcomes {
-        let outcome = match o {
-            BillOutcome::New => "new",
-            BillOutcome::Unchanged => "unchanged",
-            BillOutcome::Replaced => "replaced",
-            BillOutcome::Conflict => "conflict",
-        };
-        metrics::counter!("posgate_ktv_bills_total", "source" => source.as_str(), "outcome" => outcome)
+        metrics::counter!("posgate_ktv_bills_total", "source" => source.as_str(), "outcome" => o.as_str())
             .increment(1);
+    }
+}
+
+/// Stores an upload's bills: business days resolved by the venue's `close_time`, each
+/// compared with its stored version; a conflict refuses the whole batch (nothing written).
+/// The upload's `num` is recorded for the day it names (`date`) or the bills' days.
+async fn store_upload_bills(
+    db: &dyn crate::store::Db,
+    code: &str,
+    bills: Vec<PreparedBill>,
+    num: Option<i64>,
+    date: &str,
+    now: i64,
+) -> Result<Reply, StoreError> {
+    let bills = store_ktv::resolve_days(db, code, bills).await?;
+    let outcomes = store_ktv::store_bills(
+        db,
+        code,
+        &bills,
+        BillSource::Upload,
+        ReplaceRule::Flagged,
+        now,
+    )
+    .await?;
+    count_outcomes(BillSource::Upload, &outcomes);
+    let conflicts: Vec<&str> = bills
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o == BillOutcome::Conflict)
+        .map(|(b, _)| b.voucher.as_str())
+        .collect();
+    if !conflicts.is_empty() {
+        return Ok(Reply::with_msg(
+            RetCode::FieldInvalid,
+            format!(
+                "{}: bills {} are already stored with other content \
+                 and are not flagged modify 1/2 or revoke; nothing stored",
+                RetCode::FieldInvalid.description(),
+                conflicts.join(", ")
+            ),
+        ));
+    }
+    if let Some(num) = num {
+        let mut days: Vec<String> = match posgate_protocols::ktv::BusinessDate::parse(date) {
+            Ok(d) => vec![d.as_str().to_string()],
+            Err(_) => bills.iter().map(|b| b.business_date.clone()).collect(),
+        };
+        days.sort();
+        days.dedup();
+        for day in days {
+            store_ktv::note_upload_num(db, code, &day, num, now).await?;
+        }
+    }
+    store_ktv::touch_vouchers(db, code, now).await?;
+    Ok(Reply::ok())
+}
+
+/// Applies one prepared upload in the caller's transaction.
+async fn apply_write(
+    db: &dyn crate::store::Db,
+    code: &str,
+    write: Write,
+    now: i64,
+) -> Result<Reply, StoreError> {
+    Ok(match write {
+        Write::OpenTime(open) => {
+            store_ktv::save_open_time(db, &open, now).await?;
+            Reply::ok()
+        }
+        Write::Realtime { date, json } => {
+            store_ktv::save_realtime(db, code, &date, &json, now).await?;
+            Reply::ok()
+        }
+        Write::Bills { bills, num, date } => {
+            store_upload_bills(db, code, bills, num, &date, now).await?
+        }
+        Write::Notices(notices) => {
+            store_ktv::insert_notices(db, code, &notices, now).await?;
+            Reply::ok_notify()
+        }
+        Write::PaymentSettings(json) => {
+            store_ktv::save_payment_settings(db, code, &json, now).await?;
+            Reply::ok()
+        }
+    })
+}
+
+/// [`apply_write`] in its own transaction, retried on [`StoreError::Conflict`] (another
+/// replica wrote the same bill meanwhile: the retry compares with what it stored).
+async fn apply_with_retries(
+    store: crate::store::Store,
+    code: String,
+    write: Write,
+) -> Result<Reply, StoreError> {
+    retry_conflicts(|| {
+        let (code, write) = (code.clone(), write.clone());
+        store.transaction(move |db| {
+            Box::pin(async move { apply_write(db, &code, write, now_ms()).await })
+        })
+    })
+    .await
+}
+
+/// Runs `transaction` again on [`StoreError::Conflict`], at most [`CONFLICT_ATTEMPTS`] times.
+async fn retry_conflicts<R, F, Fut>(mut transaction: F) -> Result<R, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<R, StoreError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match transaction().await {
+            Err(StoreError::Conflict(_)) if attempt < CONFLICT_ATTEMPTS => attempt += 1,
+            other => return other,
+        }
     }
 }
 
@@ -207,66 +337,7 @@ impl Handler<Ask<KtvUpload, KtvUploadReply>> for VenueActor {
         let store = self.deps.store.clone();
         // Waits in this actor: a venue's uploads are stored in arrival order.
         ctx.wait(
-            async move {
-                store
-                    .transaction(move |db| {
-                        Box::pin(async move {
-                            let now = now_ms();
-                            Ok(match write {
-                                Write::OpenTime(open) => {
-                                    store_ktv::save_open_time(db, &open, now).await?;
-                                    Reply::ok()
-                                }
-                                Write::Realtime { date, json } => {
-                                    store_ktv::save_realtime(db, &code, &date, &json, now).await?;
-                                    Reply::ok()
-                                }
-                                Write::Bills(bills) => {
-                                    let outcomes = store_ktv::store_bills(
-                                        db,
-                                        &code,
-                                        &bills,
-                                        BillSource::Upload,
-                                        ReplaceRule::Flagged,
-                                        now,
-                                    )
-                                    .await?;
-                                    count_outcomes(BillSource::Upload, &outcomes);
-                                    let conflicts: Vec<&str> = bills
-                                        .iter()
-                                        .zip(&outcomes)
-                                        .filter(|(_, o)| **o == BillOutcome::Conflict)
-                                        .map(|(b, _)| b.voucher.as_str())
-                                        .collect();
-                                    if conflicts.is_empty() {
-                                        store_ktv::touch_vouchers(db, &code, now).await?;
-                                        Reply::ok()
-                                    } else {
-                                        Reply::with_msg(
-                                            RetCode::FieldInvalid,
-                                            format!(
-                                                "{}: bills {} are already stored with other content \
-                                                 and are not flagged modify 1/2 or revoke; nothing stored",
-                                                RetCode::FieldInvalid.description(),
-                                                conflicts.join(", ")
-                                            ),
-                                        )
-                                    }
-                                }
-                                Write::Notices(notices) => {
-                                    store_ktv::insert_notices(db, &code, &notices, now).await?;
-                                    Reply::ok_notify()
-                                }
-                                Write::PaymentSettings(json) => {
-                                    store_ktv::save_payment_settings(db, &code, &json, now)
-                                        .await?;
-                                    Reply::ok()
-                                }
-                            })
-                        })
-                    })
-                    .await
-            }
+            apply_with_retries(store, code, write)
             .into_actor(self)
             .map(move |result, act, _| {
                 let answer = result.unwrap_or_else(|e| {
@@ -283,6 +354,8 @@ impl Handler<Ask<KtvUpload, KtvUploadReply>> for VenueActor {
 /// what is missing or changed.
 #[derive(Clone, Debug)]
 pub struct KtvBackfill {
+    /// The business date asked for: the day of the pulled bills that carry none.
+    pub date: String,
     /// The pulled bills.
     pub bills: Vec<Bill>,
 }
@@ -303,6 +376,15 @@ pub struct BackfillCounts {
     pub invalid: u64,
     /// The refused bills, with every differing figure named.
     pub invalid_bills: Vec<String>,
+    /// The venue's `total` for the day, when it sent one.
+    pub total: Option<u64>,
+    /// Rows repeating a voucher of an earlier page (not counted in `fetched`).
+    pub repeated: u64,
+    /// Stored bills of the day the venue no longer lists (voided there), after a complete
+    /// pull.
+    pub absent: u64,
+    /// The day's completeness after the pull: `complete`, `incomplete` or `unknown`.
+    pub day_status: String,
 }
 
 /// The answer to a [`KtvBackfill`].
@@ -337,7 +419,13 @@ impl Handler<Ask<KtvBackfill, KtvBackfillReply>> for VenueActor {
                 continue;
             }
             match PreparedBill::from_bill(bill) {
-                Ok(p) => prepared.push(p),
+                Ok(mut p) => {
+                    if !p.date_sent {
+                        p.business_date = query.date.clone();
+                        p.date_sent = true;
+                    }
+                    prepared.push(p);
+                }
                 Err(why) => {
                     counts.invalid += 1;
                     counts.invalid_bills.push(why);
@@ -347,23 +435,26 @@ impl Handler<Ask<KtvBackfill, KtvBackfillReply>> for VenueActor {
         let code = record.venue.companycode.clone();
         let store = self.deps.store.clone();
         ctx.wait(
-            async move {
-                store
-                    .transaction(move |db| {
-                        Box::pin(async move {
-                            store_ktv::store_bills(
-                                db,
-                                &code,
-                                &prepared,
-                                BillSource::Wj091,
-                                ReplaceRule::Always,
-                                now_ms(),
-                            )
-                            .await
+            retry_conflicts(move || {
+                let (store, code, prepared) = (store.clone(), code.clone(), prepared.clone());
+                async move {
+                    store
+                        .transaction(move |db| {
+                            Box::pin(async move {
+                                store_ktv::store_bills(
+                                    db,
+                                    &code,
+                                    &prepared,
+                                    BillSource::Wj091,
+                                    ReplaceRule::Always,
+                                    now_ms(),
+                                )
+                                .await
+                            })
                         })
-                    })
-                    .await
-            }
+                        .await
+                }
+            })
             .into_actor(self)
             .map(move |result, _, _| {
                 let answer = result.map_err(EntityError::from).map(|outcomes| {
@@ -372,7 +463,9 @@ impl Handler<Ask<KtvBackfill, KtvBackfillReply>> for VenueActor {
                         match o {
                             BillOutcome::New => counts.new += 1,
                             BillOutcome::Replaced => counts.changed += 1,
-                            BillOutcome::Unchanged | BillOutcome::Conflict => counts.unchanged += 1,
+                            BillOutcome::Unchanged | BillOutcome::Conflict | BillOutcome::Stale => {
+                                counts.unchanged += 1
+                            }
                         }
                     }
                     counts

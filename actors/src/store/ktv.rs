@@ -17,27 +17,78 @@ pub struct KtvSettings {
     pub key_wrapped: String,
     /// Whether realtime and vouchers must be sealed (false: inline JSON accepted too).
     pub encrypted: bool,
+    /// The venue's cipher mode name (`aes-128-ecb-pkcs7`, `aes-128-cbc-pkcs7`); empty = the
+    /// gateway's `ktv.cipher_mode`.
+    pub cipher_mode: String,
+    /// The key before the last rotation (wrapped), accepted until `previous_key_until_ms`;
+    /// empty = none.
+    pub previous_key_wrapped: String,
+    /// End of the rotation's overlap window, unix ms.
+    pub previous_key_until_ms: Option<i64>,
 }
 
-/// Sets a venue's options; `key_wrapped` `None` keeps the stored key.
+/// A change of a venue's options; `None` keeps what is stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SettingsChange {
+    /// A new key, wrapped.
+    pub key_wrapped: Option<String>,
+    /// Whether realtime and vouchers must be sealed.
+    pub encrypted: bool,
+    /// The venue's cipher mode name; `Some("")` = back to the gateway's.
+    pub cipher_mode: Option<String>,
+    /// With a new key: how long the replaced key is still accepted, ms (0 = not at all).
+    pub overlap_ms: i64,
+}
+
+/// Sets a venue's options. A new key with an overlap keeps the replaced one as the
+/// previous key until `now_ms + overlap_ms`; a new key without one drops any previous key.
 pub async fn set_settings(
     db: &dyn Db,
     companycode: &str,
-    key_wrapped: Option<&str>,
-    encrypted: bool,
+    change: &SettingsChange,
     now_ms: i64,
 ) -> Result<(), StoreError> {
+    let old = find_settings(db, companycode).await?;
+    let (mut previous, mut until) = old
+        .as_ref()
+        .map(|o| (o.previous_key_wrapped.clone(), o.previous_key_until_ms))
+        .unwrap_or_default();
+    let current = old
+        .as_ref()
+        .map(|o| o.key_wrapped.clone())
+        .unwrap_or_default();
+    let key = match &change.key_wrapped {
+        Some(new) if *new != current => {
+            (previous, until) = if change.overlap_ms > 0 && !current.is_empty() {
+                (current, Some(now_ms + change.overlap_ms))
+            } else {
+                (String::new(), None)
+            };
+            new.clone()
+        }
+        _ => current,
+    };
+    let mode = change
+        .cipher_mode
+        .clone()
+        .or_else(|| old.as_ref().map(|o| o.cipher_mode.clone()))
+        .unwrap_or_default();
     db.execute(
-        "INSERT INTO ktv_venue_keys (companycode, key_wrapped, encrypted, updated_at_ms) \
-         VALUES ($1, COALESCE($2, ''), $3, $4) \
-         ON CONFLICT (companycode) DO UPDATE SET \
-         key_wrapped = COALESCE($2, ktv_venue_keys.key_wrapped), \
-         encrypted = excluded.encrypted, updated_at_ms = excluded.updated_at_ms",
+        "INSERT INTO ktv_venue_keys (companycode, key_wrapped, encrypted, updated_at_ms, \
+         cipher_mode, previous_key_wrapped, previous_key_until_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (companycode) DO UPDATE SET key_wrapped = excluded.key_wrapped, \
+         encrypted = excluded.encrypted, updated_at_ms = excluded.updated_at_ms, \
+         cipher_mode = excluded.cipher_mode, previous_key_wrapped = excluded.previous_key_wrapped, \
+         previous_key_until_ms = excluded.previous_key_until_ms",
         &[
             companycode.into(),
-            key_wrapped.into(),
-            i64::from(encrypted).into(),
+            key.into(),
+            i64::from(change.encrypted).into(),
             now_ms.into(),
+            mode.into(),
+            previous.into(),
+            until.into(),
         ],
     )
     .await?;
@@ -51,7 +102,8 @@ pub async fn find_settings(
 ) -> Result<Option<KtvSettings>, StoreError> {
     query_opt(
         db,
-        "SELECT key_wrapped, encrypted FROM ktv_venue_keys WHERE companycode = $1",
+        "SELECT key_wrapped, encrypted, cipher_mode, previous_key_wrapped, \
+         previous_key_until_ms FROM ktv_venue_keys WHERE companycode = $1",
         &[companycode.into()],
     )
     .await?
@@ -59,9 +111,30 @@ pub async fn find_settings(
         Ok(KtvSettings {
             key_wrapped: r.text(0)?,
             encrypted: r.i64(1)? != 0,
+            cipher_mode: r.text(2)?,
+            previous_key_wrapped: r.text(3)?,
+            previous_key_until_ms: r.opt_i64(4)?,
         })
     })
     .transpose()
+}
+
+/// Enables or disables a venue (`active` / `disabled`): a disabled venue's uploads are
+/// answered `ret` 1 and nothing of them is stored. Returns whether the venue exists.
+pub async fn set_venue_status(
+    db: &dyn Db,
+    companycode: &str,
+    active: bool,
+    now_ms: i64,
+) -> Result<bool, StoreError> {
+    let status = if active { "active" } else { "disabled" };
+    Ok(db
+        .execute(
+            "UPDATE venues SET status = $2, updated_at_ms = $3 WHERE companycode = $1",
+            &[companycode.into(), status.into(), now_ms.into()],
+        )
+        .await?
+        == 1)
 }
 
 /// Creates the venue's state row if it has none.
@@ -305,11 +378,33 @@ pub struct PreparedBill {
     /// Whether this upload replaces a stored bill of the same voucher (`modify` 1/2 or a
     /// void notice, `revoke` non-zero).
     pub replaces: bool,
+    /// Whether the bill carried its `business_date`; false: [`PreparedBill::business_date`]
+    /// is the calendar date of `checkout_datetime` until [`resolve_days`] applies the
+    /// venue's `close_time`.
+    pub date_sent: bool,
+    /// `checkout_datetime` as sent.
+    pub checkout_datetime: String,
+    /// Orders the revisions of one voucher: `{checkout_datetime}|{version, 20 digits}`.
+    pub order_key: String,
+}
+
+/// The revision order of a bill: a re-settled bill (反结账) has a later checkout time, and a
+/// venue that numbers its bill `version`s breaks ties with it.
+fn order_key(bill: &Bill) -> String {
+    let version = bill
+        .version
+        .trim()
+        .split('.')
+        .next()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    format!("{}|{version:020}", bill.checkout_datetime.trim())
 }
 
 impl PreparedBill {
     /// Prepares a (balance-checked) bill; an error names the field that cannot be stored.
     pub fn from_bill(bill: &Bill) -> Result<PreparedBill, String> {
+        let date_sent = bill.business_date.is_some();
         let business_date = match &bill.business_date {
             Some(d) => d.as_str().to_string(),
             None => bill
@@ -352,8 +447,76 @@ impl PreparedBill {
             content_sha256: hex::encode(Sha256::digest(json.as_bytes())),
             json,
             replaces: bill.modify.replaces_previous() || !bill.counts_in_revenue(),
+            date_sent,
+            checkout_datetime: bill.checkout_datetime.trim().to_string(),
+            order_key: order_key(bill),
         })
     }
+}
+
+/// A venue's opening hours (openTime), `HH:mm:ss`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VenueHours {
+    /// 营业开始时间.
+    pub open_time: String,
+    /// 营业结束时间.
+    pub close_time: String,
+}
+
+/// The venue's last uploaded opening hours, if any.
+pub async fn venue_hours(db: &dyn Db, companycode: &str) -> Result<Option<VenueHours>, StoreError> {
+    Ok(query_opt(
+        db,
+        "SELECT open_time, close_time FROM ktv_venue_state WHERE companycode = $1",
+        &[companycode.into()],
+    )
+    .await?
+    .map(|r| -> Result<VenueHours, StoreError> {
+        Ok(VenueHours {
+            open_time: r.text(0)?,
+            close_time: r.text(1)?,
+        })
+    })
+    .transpose()?
+    .filter(|h| !h.close_time.is_empty()))
+}
+
+/// The business day of a checkout at `checkout` (`yyyy-MM-dd HH:mm:ss`): its calendar date,
+/// or the day before when the venue closes after midnight (`close_time` before
+/// `open_time`) and the checkout is before `close_time` (a bill at 01:30 of a venue open
+/// 12:00-03:00 belongs to the previous day). `None` when `checkout` has no date.
+pub fn business_day_of(checkout: &str, hours: Option<&VenueHours>) -> Option<String> {
+    let date = chrono::NaiveDate::parse_from_str(checkout.get(..10)?, "%Y-%m-%d").ok()?;
+    let time = checkout.get(11..).unwrap_or("").trim();
+    let before_close = hours.is_some_and(|h| {
+        h.close_time < h.open_time && !time.is_empty() && time < h.close_time.as_str()
+    });
+    let day = if before_close { date.pred_opt()? } else { date };
+    Some(day.format("%Y-%m-%d").to_string())
+}
+
+/// The bills with the business day of those that did not send one taken from their
+/// checkout time and the venue's `close_time` ([`business_day_of`]).
+pub async fn resolve_days(
+    db: &dyn Db,
+    companycode: &str,
+    bills: Vec<PreparedBill>,
+) -> Result<Vec<PreparedBill>, StoreError> {
+    if bills.iter().all(|b| b.date_sent) {
+        return Ok(bills);
+    }
+    let hours = venue_hours(db, companycode).await?;
+    Ok(bills
+        .into_iter()
+        .map(|mut b| {
+            if !b.date_sent {
+                if let Some(day) = business_day_of(&b.checkout_datetime, hours.as_ref()) {
+                    b.business_date = day;
+                }
+            }
+            b
+        })
+        .collect())
 }
 
 /// What storing one bill did.
@@ -368,6 +531,22 @@ pub enum BillOutcome {
     /// Another version is stored and this one does not say it replaces it (`modify` 0,
     /// `revoke` 0): refused.
     Conflict,
+    /// An older revision than the stored one (earlier [`PreparedBill::order_key`]), arriving
+    /// late: not applied, the newer one stays.
+    Stale,
+}
+
+impl BillOutcome {
+    /// The metrics label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            BillOutcome::New => "new",
+            BillOutcome::Unchanged => "unchanged",
+            BillOutcome::Replaced => "replaced",
+            BillOutcome::Conflict => "conflict",
+            BillOutcome::Stale => "stale",
+        }
+    }
 }
 
 /// How a differing version of a stored bill is treated.
@@ -380,10 +559,17 @@ pub enum ReplaceRule {
     Always,
 }
 
-/// Stores `bills` of venue `companycode`, comparing each with the stored version of its
-/// voucher. Under [`ReplaceRule::Flagged`], if any bill is a [`BillOutcome::Conflict`],
-/// nothing is written and the outcomes say which. A voucher that appears more than once in
-/// `bills` is taken at its last occurrence; the earlier ones are reported `Replaced`.
+/// Stores `bills` of venue `companycode` (business days resolved, see [`resolve_days`]),
+/// comparing each with the stored version of its voucher by the SHA-256 of its canonical
+/// JSON (equal in meaning is equal). Under [`ReplaceRule::Flagged`], a revision older than
+/// the stored one is [`BillOutcome::Stale`] and not applied, and if any bill is a
+/// [`BillOutcome::Conflict`], nothing is written and the outcomes say which. A voucher that
+/// appears more than once in `bills` is taken at its last occurrence; the earlier ones are
+/// reported `Replaced`.
+///
+/// A voucher inserted by another replica between the read and the insert fails the
+/// transaction with [`StoreError::Conflict`]: the caller retries it, and the retry compares
+/// with what the other replica stored (nothing is reported unchanged without comparing).
 ///
 /// On PostgreSQL the stored versions are read with one `= ANY` query and the new bills
 /// inserted with one `UNNEST` statement; SQLite, in-process, loops.
@@ -395,29 +581,8 @@ pub async fn store_bills(
     rule: ReplaceRule,
     now_ms: i64,
 ) -> Result<Vec<BillOutcome>, StoreError> {
-    let last: HashMap<&str, usize> = bills
-        .iter()
-        .enumerate()
-        .map(|(i, b)| (b.voucher.as_str(), i))
-        .collect();
     let stored = stored_versions(db, companycode, bills).await?;
-    let mut plan = Vec::with_capacity(bills.len());
-    for (i, bill) in bills.iter().enumerate() {
-        if last[bill.voucher.as_str()] != i {
-            plan.push((BillOutcome::Replaced, None));
-            continue;
-        }
-        plan.push(match stored.get(bill.voucher.as_str()) {
-            None => (BillOutcome::New, None),
-            Some((hash, revision)) if *hash == bill.content_sha256 => {
-                (BillOutcome::Unchanged, Some(*revision))
-            }
-            Some((_, revision)) if bill.replaces || rule == ReplaceRule::Always => {
-                (BillOutcome::Replaced, Some(*revision))
-            }
-            Some((_, revision)) => (BillOutcome::Conflict, Some(*revision)),
-        });
-    }
+    let plan = plan_bills(bills, &stored, rule);
     if plan.iter().any(|(o, _)| *o == BillOutcome::Conflict) {
         return Ok(plan.into_iter().map(|(o, _)| o).collect());
     }
@@ -428,55 +593,103 @@ pub async fn store_bills(
         .map(|(b, _)| b)
         .collect();
     let inserted = insert_bills(db, companycode, &fresh, source, now_ms).await?;
+    if let Some(lost) = fresh.iter().find(|b| !inserted.contains(&b.voucher)) {
+        return Err(StoreError::Conflict(format!(
+            "bill {} was stored concurrently",
+            lost.voucher
+        )));
+    }
     let mut outcomes = Vec::with_capacity(bills.len());
     for (bill, (outcome, revision)) in bills.iter().zip(plan) {
-        outcomes.push(match (outcome, revision) {
-            // Inserted meanwhile by another replica: the same voucher uploaded twice.
-            (BillOutcome::New, _) if !inserted.contains(bill.voucher.as_str()) => {
-                BillOutcome::Unchanged
-            }
-            (BillOutcome::Replaced, Some(revision)) => {
-                replace_bill(db, companycode, bill, source, revision, now_ms).await?;
-                BillOutcome::Replaced
-            }
-            (other, _) => other,
-        });
+        if let (BillOutcome::Replaced, Some(revision)) = (outcome, revision) {
+            replace_bill(db, companycode, bill, source, revision, now_ms).await?;
+        }
+        outcomes.push(outcome);
     }
     Ok(outcomes)
 }
 
-/// The stored `(content_sha256, revision)` of each voucher of `bills` that is stored.
+/// A stored version of a voucher.
+struct StoredVersion {
+    content_sha256: String,
+    revision: i64,
+    order_key: String,
+}
+
+/// What to do with each bill, with the stored revision it replaces.
+fn plan_bills(
+    bills: &[PreparedBill],
+    stored: &HashMap<String, StoredVersion>,
+    rule: ReplaceRule,
+) -> Vec<(BillOutcome, Option<i64>)> {
+    let last: HashMap<&str, usize> = bills
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (b.voucher.as_str(), i))
+        .collect();
+    bills
+        .iter()
+        .enumerate()
+        .map(|(i, bill)| {
+            if last[bill.voucher.as_str()] != i {
+                return (BillOutcome::Replaced, None);
+            }
+            let Some(s) = stored.get(bill.voucher.as_str()) else {
+                return (BillOutcome::New, None);
+            };
+            let outcome = if s.content_sha256 == bill.content_sha256 {
+                BillOutcome::Unchanged
+            } else if rule == ReplaceRule::Flagged && bill.order_key < s.order_key {
+                BillOutcome::Stale
+            } else if bill.replaces || rule == ReplaceRule::Always {
+                BillOutcome::Replaced
+            } else {
+                BillOutcome::Conflict
+            };
+            (outcome, Some(s.revision))
+        })
+        .collect()
+}
+
+/// The stored version of each voucher of `bills` that is stored.
 async fn stored_versions(
     db: &dyn Db,
     companycode: &str,
     bills: &[PreparedBill],
-) -> Result<HashMap<String, (String, i64)>, StoreError> {
+) -> Result<HashMap<String, StoredVersion>, StoreError> {
+    let version = |row: &Row, at: usize| -> Result<StoredVersion, StoreError> {
+        Ok(StoredVersion {
+            content_sha256: row.text(at)?,
+            revision: row.i64(at + 1)?,
+            order_key: row.text(at + 2)?,
+        })
+    };
     let mut stored = HashMap::new();
     match db.dialect() {
         Dialect::Postgres => {
             let vouchers: Vec<String> = bills.iter().map(|b| b.voucher.clone()).collect();
             for row in db
                 .query(
-                    "SELECT voucher, content_sha256, revision FROM ktv_bills \
+                    "SELECT voucher, content_sha256, revision, order_key FROM ktv_bills \
                      WHERE companycode = $1 AND voucher = ANY($2)",
                     &[companycode.into(), vouchers.into()],
                 )
                 .await?
             {
-                stored.insert(row.text(0)?, (row.text(1)?, row.i64(2)?));
+                stored.insert(row.text(0)?, version(&row, 1)?);
             }
         }
         Dialect::Sqlite => {
             for bill in bills {
                 if let Some(row) = query_opt(
                     db,
-                    "SELECT content_sha256, revision FROM ktv_bills \
+                    "SELECT voucher, content_sha256, revision, order_key FROM ktv_bills \
                      WHERE companycode = $1 AND voucher = $2",
                     &[companycode.into(), bill.voucher.clone().into()],
                 )
                 .await?
                 {
-                    stored.insert(bill.voucher.clone(), (row.text(0)?, row.i64(1)?));
+                    stored.insert(bill.voucher.clone(), version(&row, 1)?);
                 }
             }
         }
@@ -487,7 +700,7 @@ async fn stored_versions(
 const BILL_COLUMNS: &str = "companycode, voucher, business_date, voucher_type, revoke, modify, \
      counted, room, drinks, service, other, member, reduction, net, payments_total, \
      checkout_charge, fact_charge, content_sha256, bill_json, revision, source, created_at_ms, \
-     updated_at_ms";
+     updated_at_ms, order_key";
 
 /// Inserts `bills` (none stored when planned); returns the vouchers actually inserted (a
 /// concurrent replica may have inserted some first).
@@ -532,20 +745,21 @@ async fn insert_bills(
                 texts(&|b| b.json.clone()),
                 source.as_str().into(),
                 now_ms.into(),
+                texts(&|b| b.order_key.clone()),
             ];
             let sql = format!(
                 "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
                  SELECT $1, t.voucher, t.business_date, t.voucher_type, t.revoke, t.modify, \
                  t.counted, t.room, t.drinks, t.service, t.other, t.member, t.reduction, t.net, \
                  t.payments_total, t.checkout_charge, t.fact_charge, t.content_sha256, \
-                 t.bill_json, 1, $20, $21, $21 \
+                 t.bill_json, 1, $20, $21, $21, t.order_key \
                  FROM UNNEST($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], \
                  $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], \
                  $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], \
-                 $17::bigint[], $18::text[], $19::text[]) \
+                 $17::bigint[], $18::text[], $19::text[], $22::text[]) \
                  AS t(voucher, business_date, voucher_type, revoke, modify, counted, room, \
                  drinks, service, other, member, reduction, net, payments_total, \
-                 checkout_charge, fact_charge, content_sha256, bill_json) \
+                 checkout_charge, fact_charge, content_sha256, bill_json, order_key) \
                  ON CONFLICT (companycode, voucher) DO NOTHING RETURNING voucher"
             );
             for row in db.query(&sql, &params).await? {
@@ -593,13 +807,17 @@ async fn insert_bill(
     now_ms: i64,
 ) -> Result<bool, StoreError> {
     let mut values = bill_values(companycode, bill);
-    values.extend([source.as_str().into(), now_ms.into()]);
+    values.extend([
+        source.as_str().into(),
+        now_ms.into(),
+        bill.order_key.clone().into(),
+    ]);
     let n = db
         .execute(
             &format!(
                 "INSERT INTO ktv_bills ({BILL_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, 1, $20, $21, $21) ON CONFLICT (companycode, voucher) DO NOTHING"
+             $18, $19, 1, $20, $21, $21, $22) ON CONFLICT (companycode, voucher) DO NOTHING"
             ),
             &values,
         )
@@ -616,14 +834,20 @@ async fn replace_bill(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     let mut values = bill_values(companycode, bill);
-    values.extend([source.as_str().into(), now_ms.into(), revision.into()]);
+    values.extend([
+        source.as_str().into(),
+        now_ms.into(),
+        revision.into(),
+        bill.order_key.clone().into(),
+    ]);
     let n = db
         .execute(
             "UPDATE ktv_bills SET business_date = $3, voucher_type = $4, revoke = $5, \
              modify = $6, counted = $7, room = $8, drinks = $9, service = $10, other = $11, \
              member = $12, reduction = $13, net = $14, payments_total = $15, \
              checkout_charge = $16, fact_charge = $17, content_sha256 = $18, bill_json = $19, \
-             revision = revision + 1, source = $20, updated_at_ms = $21 \
+             revision = revision + 1, source = $20, updated_at_ms = $21, order_key = $23, \
+             absent_at_ms = NULL \
              WHERE companycode = $1 AND voucher = $2 AND revision = $22",
             &values,
         )
@@ -721,9 +945,9 @@ pub struct DaySummary {
     pub business_date: String,
     /// Bills stored for the day, voided ones included.
     pub bills: i64,
-    /// Bills in revenue (revoke 0).
+    /// Bills in revenue (revoke 0, still listed by the venue).
     pub counted: i64,
-    /// Voided bills (revoke non-zero).
+    /// Voided bills (revoke non-zero, or no longer listed by the venue: `absent_at_ms`).
     pub voided: i64,
     /// Room charges, fen.
     pub room: i64,
@@ -749,14 +973,49 @@ pub async fn day_summaries(
     companycode: &str,
     limit: i64,
 ) -> Result<Vec<DaySummary>, StoreError> {
+    query_summaries(
+        db,
+        "companycode = $1 GROUP BY business_date ORDER BY business_date DESC LIMIT $2",
+        &[companycode.into(), limit.into()],
+    )
+    .await
+}
+
+/// Per business date summaries of a venue's bills from `from` to `to` (inclusive), oldest
+/// first.
+pub async fn day_summaries_between(
+    db: &dyn Db,
+    companycode: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DaySummary>, StoreError> {
+    query_summaries(
+        db,
+        "companycode = $1 AND business_date >= $2 AND business_date <= $3 \
+         GROUP BY business_date ORDER BY business_date",
+        &[companycode.into(), from.into(), to.into()],
+    )
+    .await
+}
+
+/// The summaries of the bills `filter` selects and groups by business date.
+async fn query_summaries(
+    db: &dyn Db,
+    filter: &str,
+    params: &[super::sql::Value],
+) -> Result<Vec<DaySummary>, StoreError> {
     // Cast back to BIGINT: PostgreSQL sums BIGINT as NUMERIC.
+    // A bill the venue no longer lists (absent) is out of revenue, like a voided one.
     let c = |col: &str| {
-        format!("CAST(COALESCE(SUM(CASE WHEN counted = 1 THEN {col} ELSE 0 END), 0) AS BIGINT)")
+        format!(
+            "CAST(COALESCE(SUM(CASE WHEN counted = 1 AND absent_at_ms IS NULL THEN {col} \
+             ELSE 0 END), 0) AS BIGINT)"
+        )
     };
     let sql = format!(
-        "SELECT business_date, COUNT(*), CAST(COALESCE(SUM(counted), 0) AS BIGINT), {}, {}, {}, {}, {}, {}, {}, {} \
-         FROM ktv_bills WHERE companycode = $1 GROUP BY business_date \
-         ORDER BY business_date DESC LIMIT $2",
+        "SELECT business_date, COUNT(*), {}, {}, {}, {}, {}, {}, {}, {}, {} \
+         FROM ktv_bills WHERE {filter}",
+        c("1"),
         c("room"),
         c("drinks"),
         c("service"),
@@ -766,7 +1025,7 @@ pub async fn day_summaries(
         c("net"),
         c("payments_total"),
     );
-    db.query(&sql, &[companycode.into(), limit.into()])
+    db.query(&sql, params)
         .await?
         .iter()
         .map(|r| {
@@ -812,6 +1071,8 @@ pub struct StoredBill {
     pub source: String,
     /// SHA-256 of the stored bill JSON.
     pub content_sha256: String,
+    /// When a complete WJ091 pull stopped listing it (voided in the venue), unix ms.
+    pub absent_at_ms: Option<i64>,
 }
 
 /// The bills of one venue and business date, by voucher.
@@ -822,8 +1083,8 @@ pub async fn bills_of_day(
 ) -> Result<Vec<StoredBill>, StoreError> {
     db.query(
         "SELECT voucher, business_date, revoke, modify, counted, net, revision, source, \
-         content_sha256 FROM ktv_bills WHERE companycode = $1 AND business_date = $2 \
-         ORDER BY voucher",
+         content_sha256, absent_at_ms FROM ktv_bills \
+         WHERE companycode = $1 AND business_date = $2 ORDER BY voucher",
         &[companycode.into(), business_date.into()],
     )
     .await?
@@ -839,9 +1100,50 @@ pub async fn bills_of_day(
             revision: r.i64(6)?,
             source: r.text(7)?,
             content_sha256: r.text(8)?,
+            absent_at_ms: r.opt_i64(9)?,
         })
     })
     .collect()
+}
+
+/// One stored bill as the venue sent it (typed and re-serialized: every field posgate reads,
+/// under the spec's field names), with its business day and whether the venue still lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredBillDetail {
+    /// `yyyy-MM-dd`.
+    pub business_date: String,
+    /// 1 as first stored, +1 per replacement.
+    pub revision: i64,
+    /// When a complete WJ091 pull stopped listing it (voided in the venue), unix ms.
+    pub absent_at_ms: Option<i64>,
+    /// The bill.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub bill: serde_json::Value,
+}
+
+/// One stored bill of a venue, if stored.
+pub async fn find_bill(
+    db: &dyn Db,
+    companycode: &str,
+    voucher: &str,
+) -> Result<Option<StoredBillDetail>, StoreError> {
+    query_opt(
+        db,
+        "SELECT business_date, revision, absent_at_ms, bill_json FROM ktv_bills \
+         WHERE companycode = $1 AND voucher = $2",
+        &[companycode.into(), voucher.into()],
+    )
+    .await?
+    .map(|r| {
+        Ok(StoredBillDetail {
+            business_date: r.text(0)?,
+            revision: r.i64(1)?,
+            absent_at_ms: r.opt_i64(2)?,
+            bill: json_column(&r, 3)?.unwrap_or_default(),
+        })
+    })
+    .transpose()
 }
 
 /// Active venues that have KTV options set (the scheduled backfill's list).
@@ -882,6 +1184,395 @@ pub async fn claim_backfill(
         )
         .await?;
     Ok(changed > 0)
+}
+
+/// Records the `num` of a vouchers upload (bills of the business day, when a day is split
+/// over several requests) for `business_date`; the largest seen is kept.
+pub async fn note_upload_num(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+    num: i64,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ktv_days (companycode, business_date, upload_num, updated_at_ms) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (companycode, business_date) DO UPDATE SET \
+         upload_num = CASE WHEN ktv_days.upload_num IS NULL OR ktv_days.upload_num < $3 \
+         THEN $3 ELSE ktv_days.upload_num END, updated_at_ms = $4",
+        &[
+            companycode.into(),
+            business_date.into(),
+            num.into(),
+            now_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// What one WJ091 pull of a business day found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PullFacts {
+    /// The venue's `total`, if it sent one.
+    pub total: Option<i64>,
+    /// Distinct vouchers received.
+    pub distinct: i64,
+    /// Rows whose voucher had already come on an earlier page.
+    pub repeated: i64,
+    /// The venue's own revenue of the day (bills in revenue, fen).
+    pub revenue: i64,
+    /// Whether every row of the day was received (distinct = total, or a short last page).
+    pub complete: bool,
+    /// Why the pull stopped, "" when it did not fail.
+    pub error: String,
+}
+
+/// Records a pull attempt of `business_date`: its figures when it got any, the attempt count
+/// and time, and the error.
+pub async fn record_pull(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+    facts: &PullFacts,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let failed = !facts.error.is_empty();
+    db.execute(
+        "INSERT INTO ktv_days (companycode, business_date, wj091_total, wj091_distinct, \
+         wj091_repeated, wj091_revenue, pulled_complete, attempts, last_attempt_at_ms, \
+         last_error, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $9, $8) \
+         ON CONFLICT (companycode, business_date) DO UPDATE SET \
+         wj091_total = CASE WHEN $10 = 1 THEN ktv_days.wj091_total ELSE $3 END, \
+         wj091_distinct = CASE WHEN $10 = 1 THEN ktv_days.wj091_distinct ELSE $4 END, \
+         wj091_repeated = CASE WHEN $10 = 1 THEN ktv_days.wj091_repeated ELSE $5 END, \
+         wj091_revenue = CASE WHEN $10 = 1 THEN ktv_days.wj091_revenue ELSE $6 END, \
+         pulled_complete = CASE WHEN $10 = 1 THEN ktv_days.pulled_complete ELSE $7 END, \
+         attempts = ktv_days.attempts + 1, last_attempt_at_ms = $8, last_error = $9, \
+         updated_at_ms = $8",
+        &[
+            companycode.into(),
+            business_date.into(),
+            facts.total.into(),
+            facts.distinct.into(),
+            facts.repeated.into(),
+            facts.revenue.into(),
+            i64::from(facts.complete && !failed).into(),
+            now_ms.into(),
+            facts.error.clone().into(),
+            i64::from(failed).into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Flags the bills of `business_date` that a complete pull did not list (`present`):
+/// voided in the venue system. Clears the flag of those it listed. Returns how many are
+/// flagged now.
+pub async fn flag_absent(
+    db: &dyn Db,
+    companycode: &str,
+    business_date: &str,
+    present: &HashSet<String>,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let rows = db
+        .query(
+            "SELECT voucher, absent_at_ms FROM ktv_bills \
+             WHERE companycode = $1 AND business_date = $2",
+            &[companycode.into(), business_date.into()],
+        )
+        .await?;
+    let mut absent = 0;
+    for row in rows {
+        let voucher = row.text(0)?;
+        let flagged = row.opt_i64(1)?.is_some();
+        let listed = present.contains(&voucher);
+        if !listed {
+            absent += 1;
+        }
+        if listed == flagged {
+            let at: Option<i64> = (!listed).then_some(now_ms);
+            db.execute(
+                "UPDATE ktv_bills SET absent_at_ms = $3 WHERE companycode = $1 AND voucher = $2",
+                &[companycode.into(), voucher.into(), at.into()],
+            )
+            .await?;
+        }
+    }
+    Ok(absent)
+}
+
+/// Whether posgate holds the whole of a venue's business day, and why not.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayCompleteness {
+    /// `yyyy-MM-dd`.
+    pub business_date: String,
+    /// `complete`, `incomplete` or `unknown` (nothing says how many bills the day has).
+    pub status: String,
+    /// Every reason the day is not complete.
+    pub reasons: Vec<String>,
+    /// Bills stored for the day (voided ones included, absent ones not).
+    pub stored_bills: i64,
+    /// Revenue of the stored bills in revenue, fen.
+    pub stored_revenue: i64,
+    /// Stored bills the venue's last complete pull did not list (voided there).
+    pub absent_bills: i64,
+    /// `num` of the vouchers uploads, the largest seen.
+    pub upload_num: Option<i64>,
+    /// `total` of the last WJ091 pull.
+    pub wj091_total: Option<i64>,
+    /// Distinct vouchers of the last WJ091 pull.
+    pub wj091_distinct: Option<i64>,
+    /// Rows of the last pull repeating a voucher of an earlier page.
+    pub wj091_repeated: i64,
+    /// The venue's own revenue in the last pull, fen.
+    pub wj091_revenue: Option<i64>,
+    /// Whether the last pull received every row of the day.
+    pub pulled_complete: bool,
+    /// Backfill attempts of the day.
+    pub attempts: i64,
+    /// The last attempt, unix ms.
+    pub last_attempt_at_ms: Option<i64>,
+    /// The last attempt's error, "" when it did not fail.
+    pub last_error: String,
+}
+
+impl DayCompleteness {
+    /// Sets `status` and `reasons` from the figures.
+    fn judge(mut self) -> DayCompleteness {
+        let mut reasons = Vec::new();
+        // The last complete pull is the venue's current word (a bill voided there since the
+        // uploads lowers its count); otherwise the largest count it gave.
+        let expected = if self.pulled_complete {
+            self.wj091_total.or(self.upload_num)
+        } else {
+            self.upload_num.max(self.wj091_total)
+        };
+        if let Some(expected) = expected {
+            if self.stored_bills < expected {
+                reasons.push(format!(
+                    "{} bills stored, the venue reports {expected}",
+                    self.stored_bills
+                ));
+            }
+        }
+        if self.wj091_total.is_some() || self.attempts > 0 {
+            if !self.pulled_complete {
+                reasons.push("the last WJ091 pull did not receive the whole day".to_string());
+            }
+            if self.wj091_revenue.is_some_and(|r| r != self.stored_revenue) {
+                reasons.push(format!(
+                    "stored revenue {} differs from the venue's {}",
+                    self.stored_revenue,
+                    self.wj091_revenue.unwrap_or_default()
+                ));
+            }
+        }
+        self.status = if !reasons.is_empty() {
+            "incomplete"
+        } else if expected.is_some() || self.pulled_complete {
+            "complete"
+        } else {
+            "unknown"
+        }
+        .to_string();
+        self.reasons = reasons;
+        self
+    }
+
+    /// Whether the day is complete.
+    pub fn is_complete(&self) -> bool {
+        self.status == "complete"
+    }
+}
+
+/// Completeness of a venue's business days from `from` to `to` (inclusive, `yyyy-MM-dd`),
+/// newest first: every day with stored bills or a `ktv_days` row.
+pub async fn day_completeness(
+    db: &dyn Db,
+    companycode: &str,
+    from: &str,
+    to: &str,
+) -> Result<Vec<DayCompleteness>, StoreError> {
+    let mut days: std::collections::BTreeMap<String, DayCompleteness> = Default::default();
+    for r in db
+        .query(
+            "SELECT business_date, \
+             CAST(COALESCE(SUM(CASE WHEN absent_at_ms IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN absent_at_ms IS NULL AND counted = 1 THEN net ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN absent_at_ms IS NULL THEN 0 ELSE 1 END), 0) AS BIGINT) \
+             FROM ktv_bills WHERE companycode = $1 AND business_date >= $2 \
+             AND business_date <= $3 GROUP BY business_date",
+            &[companycode.into(), from.into(), to.into()],
+        )
+        .await?
+    {
+        let date = r.text(0)?;
+        days.insert(
+            date.clone(),
+            DayCompleteness {
+                business_date: date,
+                stored_bills: r.i64(1)?,
+                stored_revenue: r.i64(2)?,
+                absent_bills: r.i64(3)?,
+                ..DayCompleteness::default()
+            },
+        );
+    }
+    for r in db
+        .query(
+            "SELECT business_date, upload_num, wj091_total, wj091_distinct, wj091_repeated, \
+             wj091_revenue, pulled_complete, attempts, last_attempt_at_ms, last_error \
+             FROM ktv_days WHERE companycode = $1 AND business_date >= $2 \
+             AND business_date <= $3",
+            &[companycode.into(), from.into(), to.into()],
+        )
+        .await?
+    {
+        let date = r.text(0)?;
+        let day = days.entry(date.clone()).or_insert_with(|| DayCompleteness {
+            business_date: date,
+            ..DayCompleteness::default()
+        });
+        day.upload_num = r.opt_i64(1)?;
+        day.wj091_total = r.opt_i64(2)?;
+        day.wj091_distinct = r.opt_i64(3)?;
+        day.wj091_repeated = r.i64(4)?;
+        day.wj091_revenue = r.opt_i64(5)?;
+        day.pulled_complete = r.i64(6)? != 0;
+        day.attempts = r.i64(7)?;
+        day.last_attempt_at_ms = r.opt_i64(8)?;
+        day.last_error = r.text(9)?;
+    }
+    Ok(days
+        .into_values()
+        .rev()
+        .map(DayCompleteness::judge)
+        .collect())
+}
+
+/// One backfill attempt, as recorded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BackfillAttempt {
+    /// `yyyy-MM-dd`.
+    pub business_date: String,
+    /// `admin` or `schedule`.
+    pub trigger: String,
+    /// Unix ms.
+    pub started_at_ms: i64,
+    /// Unix ms.
+    pub finished_at_ms: i64,
+    /// `complete`, `incomplete` or `failed`.
+    pub outcome: String,
+    /// The venue's `total`.
+    pub total: Option<i64>,
+    /// Rows received.
+    pub fetched: i64,
+    /// Rows repeating a voucher of an earlier page.
+    pub repeated: i64,
+    /// Bills stored, missing before.
+    pub new: i64,
+    /// Bills replaced.
+    pub changed: i64,
+    /// Bills already stored alike.
+    pub unchanged: i64,
+    /// Bills refused by the bill rules.
+    pub invalid: i64,
+    /// Stored bills the venue no longer lists.
+    pub absent: i64,
+    /// Why it failed, "" otherwise.
+    pub error: String,
+}
+
+/// Records a backfill attempt of venue `companycode`.
+pub async fn insert_attempt(
+    db: &dyn Db,
+    companycode: &str,
+    a: &BackfillAttempt,
+) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO ktv_backfill_attempts (companycode, business_date, trigger, started_at_ms, \
+         finished_at_ms, outcome, total, fetched, repeated, new, changed, unchanged, invalid, \
+         absent, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        &[
+            companycode.into(),
+            a.business_date.clone().into(),
+            a.trigger.clone().into(),
+            a.started_at_ms.into(),
+            a.finished_at_ms.into(),
+            a.outcome.clone().into(),
+            a.total.into(),
+            a.fetched.into(),
+            a.repeated.into(),
+            a.new.into(),
+            a.changed.into(),
+            a.unchanged.into(),
+            a.invalid.into(),
+            a.absent.into(),
+            a.error.clone().into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A venue's backfill attempts, newest first, at most `limit`.
+pub async fn list_attempts(
+    db: &dyn Db,
+    companycode: &str,
+    limit: i64,
+) -> Result<Vec<BackfillAttempt>, StoreError> {
+    db.query(
+        "SELECT business_date, trigger, started_at_ms, finished_at_ms, outcome, total, fetched, \
+         repeated, new, changed, unchanged, invalid, absent, error FROM ktv_backfill_attempts \
+         WHERE companycode = $1 ORDER BY id DESC LIMIT $2",
+        &[companycode.into(), limit.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(BackfillAttempt {
+            business_date: r.text(0)?,
+            trigger: r.text(1)?,
+            started_at_ms: r.i64(2)?,
+            finished_at_ms: r.i64(3)?,
+            outcome: r.text(4)?,
+            total: r.opt_i64(5)?,
+            fetched: r.i64(6)?,
+            repeated: r.i64(7)?,
+            new: r.i64(8)?,
+            changed: r.i64(9)?,
+            unchanged: r.i64(10)?,
+            invalid: r.i64(11)?,
+            absent: r.i64(12)?,
+            error: r.text(13)?,
+        })
+    })
+    .collect()
+}
+
+/// Venues whose KTV options or record (status) changed after `since_ms` (unix ms), with the
+/// latest change time: what each replica reloads (`crate::entity::Reload`) so a key set or
+/// a venue disabled on one replica reaches all.
+pub async fn settings_changed_since(
+    db: &dyn Db,
+    since_ms: i64,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    db.query(
+        "SELECT companycode, MAX(at) FROM (\
+         SELECT companycode, updated_at_ms AS at FROM ktv_venue_keys WHERE updated_at_ms > $1 \
+         UNION ALL SELECT companycode, updated_at_ms AS at FROM venues WHERE updated_at_ms > $1\
+         ) changed GROUP BY companycode ORDER BY 2",
+        &[since_ms.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+    .collect()
 }
 
 #[cfg(test)]

@@ -115,6 +115,18 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0016_partner_intake.sql"),
         sqlite: include_str!("../../../sql/sqlite/0016_partner_intake.sql"),
     },
+    Migration {
+        version: 17,
+        name: "ktv_completeness",
+        postgres: include_str!("../../../sql/postgres/0017_ktv_completeness.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0017_ktv_completeness.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "ktv_member_income",
+        postgres: include_str!("../../../sql/postgres/0018_ktv_member_income.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0018_ktv_member_income.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -14,6 +14,7 @@ pub mod exceptions;
 pub mod intake;
 pub mod jpos;
 pub mod ktv;
+pub mod ktv_report;
 pub mod ledger_io;
 pub mod migrate;
 pub mod pospal;

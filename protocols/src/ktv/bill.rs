@@ -198,8 +198,9 @@ impl Modify {
 /// A bill (账单) as the `vouchers` upload and WJ091 type 2 carry it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Bill {
-    /// 开台单号: the opening this bill belongs to (may be empty).
-    #[serde(default, deserialize_with = "de::text")]
+    /// 开台单号: the opening this bill belongs to (may be empty). The field table spells it
+    /// `checkoutVoucher`, the example `checkout_voucher`: both are read.
+    #[serde(default, alias = "checkoutVoucher", deserialize_with = "de::text")]
     pub checkout_voucher: String,
     /// 开台单 ID.
     #[serde(
@@ -374,7 +375,7 @@ pub struct Charge {
     )]
     pub charge_type: ChargeType,
     /// Item lines (for drinks charges).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, alias = "deatils", skip_serializing_if = "Vec::is_empty")]
     pub details: Vec<Detail>,
 }
 

@@ -87,7 +87,9 @@ impl CryptoError {
 
 /// The AES block-cipher mode of the sealed uploads.
 ///
-/// Only ECB is defined: the spec gives no IV and names the RabbitMQ scheme, which is ECB.
+/// ECB is the default (the spec gives no IV and names the RabbitMQ scheme, which is ECB);
+/// CBC, with a fresh IV sent in front of the ciphertext, is there for venue systems that use
+/// it. The gateway's mode is `ktv.cipher_mode`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AesMode {
     /// AES-128-ECB with PKCS#7 (= Java's PKCS5Padding) padding: the default.

@@ -61,22 +61,40 @@ pub(crate) fn fen_from_value(value: &Value) -> Result<Fen, String> {
     }
 }
 
-/// Reads an integer from a JSON value (number without fraction, or its string form).
+/// Reads an integer from a JSON value (a number or its string form). A zero fraction is
+/// accepted (`128.0`, `"128.0"`: Java serializers write counts as doubles); a non-zero one
+/// is refused.
 pub(crate) fn int_from_value(value: &Value) -> Result<i64, String> {
     match value {
         Value::Number(n) => n
             .as_i64()
+            .or_else(|| whole_int(&n.to_string()))
             .ok_or_else(|| format!("expected an integer, got {n}")),
         Value::String(s) => {
             let t = s.trim();
-            if t.len() > 20 {
+            if t.len() > 24 {
                 return Err(format!("integer too long: {t:?}"));
             }
             t.parse::<i64>()
-                .map_err(|_| format!("expected an integer, got {s:?}"))
+                .ok()
+                .or_else(|| whole_int(t))
+                .ok_or_else(|| format!("expected an integer, got {s:?}"))
         }
         other => Err(format!("expected an integer, got {}", kind(other))),
     }
+}
+
+/// The integer a plain decimal text with a zero fraction stands for ("128.0", "-3.00").
+fn whole_int(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || text.len() > 24 || !is_plain_decimal(digits) {
+        return None;
+    }
+    let value = Decimal::from_str(text).ok()?;
+    if !value.fract().is_zero() {
+        return None;
+    }
+    i64::try_from(value.trunc().normalize().mantissa()).ok()
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -233,10 +251,11 @@ pub(crate) fn opt_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Deci
     }
 }
 
-/// `serialize_with` for [`opt_decimal`]: written as its decimal text.
+/// `serialize_with` for [`opt_decimal`]: written as its normalized decimal text (`"1.0"` and
+/// `1` are both written `"1"`), so that equal values serialize alike.
 pub(crate) fn ser_opt_decimal<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
     match v {
-        Some(d) => s.serialize_str(&d.to_string()),
+        Some(d) => s.serialize_str(&d.normalize().to_string()),
         None => s.serialize_none(),
     }
 }

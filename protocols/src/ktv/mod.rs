@@ -5,8 +5,9 @@
 //! over RabbitMQ. This module is the pure codec of both directions, split the way the data
 //! travels:
 //!
-//! - [`crypto`]: `base64(AES-128-ECB(gzip(json)))` for uploads, `base64(gzip(json))` for
-//!   WJ091, with a decompressed-size cap; keys as a masked [`AesKey`].
+//! - [`crypto`]: `base64(AES-128(gzip(json)))` for uploads (ECB by default, or CBC with
+//!   the IV in front: [`AesMode`]), `base64(gzip(json))` for WJ091, with a
+//!   decompressed-size cap; keys as a masked [`AesKey`].
 //! - [`upload`]: upload paths, the `{companycode, data}` envelope, and the typed payloads
 //!   (openTime v1-v3, realtime, vouchers, notify, payment_setting).
 //! - [`bill`]: the bill type shared by uploads and WJ091, and the balance rules as a pure
@@ -15,9 +16,12 @@
 //! - [`codes`]: the `{ret, msg}` reply and its stable code table ([`RetCode`]).
 //! - [`limits`]: every bound, with its reason.
 //!
-//! Not accepted: the pre-2018 camelCase payloads (`checkoutVoucher`, `roomStates`...) that
-//! the spec's base64 example blobs still contain; the field tables of the spec are
-//! snake_case and those blobs are refused as [`RetCode::FieldInvalid`] (see the tests).
+//! Spelling variants the spec itself uses are read: `checkoutVoucher` (its bill field
+//! table), `deatils` (its goods-detail text), `room_available` next to the example's
+//! `room_avaiable`; counts written as doubles (`"total": 128.0`) and a UTF-8 BOM before the
+//! JSON are accepted. Not accepted: the pre-2018 camelCase payloads (`checkoutCharge`,
+//! `roomStates`...) that the spec's base64 example blobs still contain; those blobs are
+//! refused as [`RetCode::FieldInvalid`] (see the tests).
 //!
 //! Money is [`crate::money::Fen`]: this spec's amounts are integer fen ("以分为单位"), sent
 //! as JSON numbers or strings, read exactly (see [`de::parse_fen_text`]).

@@ -9,8 +9,10 @@
 //! - openTime: inline JSON only ("此协议数据无需进行压缩和加密").
 //! - realtime, vouchers: a sealed string only (the spec requires compression and encryption;
 //!   inline JSON is refused with [`KtvError::NotSealed`]).
-//! - notify, payment_setting: the spec shows the body "before encryption" but also a plain
-//!   `application/json` endpoint, so both an inline array and a sealed string are accepted.
+//! - notify, payment_setting: the spec shows the body "before encryption" ("未加密前"): sealed
+//!   like the others. For a venue with a key, inline JSON is refused ([`KtvError::NotSealed`],
+//!   see [`Envelope::decode_with`]); a venue without a key (nothing to authenticate with) may
+//!   send them inline.
 //!
 //! The sealed payload is the original body's `data` value (the spec's envelope example
 //! decodes to the bill array itself). A payload that is the whole original body
@@ -103,9 +105,14 @@ impl UploadPath {
     }
 }
 
-/// Parses JSON bytes into a value: size-checked, syntax errors are [`KtvError::Json`].
+/// The UTF-8 byte order mark some Windows venue systems put before their JSON.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Parses JSON bytes into a value: size-checked, a leading UTF-8 BOM skipped, syntax errors
+/// are [`KtvError::Json`].
 pub(crate) fn parse_json(what: &'static str, bytes: &[u8], max: usize) -> Result<Value, KtvError> {
     check_bytes(what, bytes.len(), max)?;
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     serde_json::from_slice(bytes).map_err(KtvError::from_json)
 }
 
@@ -321,46 +328,66 @@ pub struct SealPolicy {
 }
 
 impl Envelope {
-    /// The payload as JSON under `policy`: opened when sealed, as is when inline.
-    fn open_payload(&self, policy: &SealPolicy) -> Result<Value, KtvError> {
+    /// Authenticates the upload of `path` under the sending venue's `policy`: the sealing
+    /// rules, then the sealed payload decrypted and unzipped with the venue's key (its bytes,
+    /// not yet parsed; `None` for inline data). Inline `data` is refused
+    /// ([`KtvError::NotSealed`]) unless the policy allows it, on realtime and vouchers
+    /// always, and on notify and payment_setting when the venue has a key (the key is what
+    /// authenticates the sender: a plain upload could come from anyone). openTime is inline
+    /// only, whatever the policy ("无需进行压缩和加密").
+    ///
+    /// What passes here came from the venue (or needs no proof): it is what an intake
+    /// stores before [`Envelope::decode_opened`] interprets it.
+    pub fn authenticate(
+        &self,
+        path: UploadPath,
+        policy: &SealPolicy,
+    ) -> Result<Option<Vec<u8>>, KtvError> {
+        let must_seal =
+            path.requires_sealed() || (path != UploadPath::OpenTime && policy.key.is_some());
         match &self.data {
+            EnvelopeData::Plain(_) if must_seal && !policy.plain_allowed => {
+                Err(KtvError::NotSealed)
+            }
+            EnvelopeData::Plain(_) => Ok(None),
+            // openTime is inline only: its typing refuses sealed data.
+            EnvelopeData::Sealed(_) if path == UploadPath::OpenTime => Ok(None),
             EnvelopeData::Sealed(text) => {
                 let key = policy.key.as_ref().ok_or(KtvError::KeyRequired)?;
-                let json = open_with(policy.mode, key, text)?;
-                parse_json("decrypted data", &json, DECOMPRESSED_BYTES_MAX)
+                Ok(Some(open_with(policy.mode, key, text)?))
             }
-            EnvelopeData::Plain(value) => Ok(value.clone()),
         }
     }
 
-    /// Types the upload of `path` under the sending venue's `policy`. Inline `data` on
-    /// realtime or vouchers is refused ([`KtvError::NotSealed`]) unless the policy allows it;
-    /// openTime is inline only, whatever the policy.
-    pub fn decode_with(&self, path: UploadPath, policy: &SealPolicy) -> Result<Upload, KtvError> {
-        if path.requires_sealed()
-            && !policy.plain_allowed
-            && matches!(self.data, EnvelopeData::Plain(_))
-        {
-            return Err(KtvError::NotSealed);
-        }
+    /// Types the upload of `path` from what [`Envelope::authenticate`] opened.
+    pub fn decode_opened(
+        &self,
+        path: UploadPath,
+        opened: Option<&[u8]>,
+    ) -> Result<Upload, KtvError> {
+        let payload = || match (opened, &self.data) {
+            (Some(json), _) => parse_json("decrypted data", json, DECOMPRESSED_BYTES_MAX),
+            (None, EnvelopeData::Plain(value)) => Ok(value.clone()),
+            (None, EnvelopeData::Sealed(_)) => Err(KtvError::KeyRequired),
+        };
         let companycode = self.companycode.clone();
         Ok(match path {
             UploadPath::OpenTime => Upload::OpenTime(self.open_time()?),
             UploadPath::Realtime => Upload::Realtime {
-                data: Realtime::from_value(
-                    self.unwrap_body(self.open_payload(policy)?, "room_states")?,
-                )?,
+                data: Realtime::from_value(self.unwrap_body(payload()?, "room_states")?)?,
                 date: self.date.clone(),
                 companycode,
             },
             UploadPath::Vouchers => Upload::Vouchers {
-                bills: bills_from_value(self.unwrap_body(self.open_payload(policy)?, "voucher")?)?,
+                bills: bills_from_value(self.unwrap_body(payload()?, "voucher")?)?,
                 companycode,
+                num: self.num.or(self.total),
+                date: self.date.clone(),
             },
             UploadPath::Notify => Upload::Notify {
                 notices: rows_from_value(
                     "notify data",
-                    self.unwrap_body(self.open_payload(policy)?, "voucher")?,
+                    self.unwrap_body(payload()?, "voucher")?,
                     ROWS_UNPAGED_MAX,
                 )?,
                 companycode,
@@ -368,12 +395,18 @@ impl Envelope {
             UploadPath::PaymentSetting => Upload::PaymentSetting {
                 settings: rows_from_value(
                     "payment_setting data",
-                    self.unwrap_body(self.open_payload(policy)?, "payment_type_id")?,
+                    self.unwrap_body(payload()?, "payment_type_id")?,
                     ROWS_UNPAGED_MAX,
                 )?,
                 companycode,
             },
         })
+    }
+
+    /// [`Envelope::authenticate`] then [`Envelope::decode_opened`].
+    pub fn decode_with(&self, path: UploadPath, policy: &SealPolicy) -> Result<Upload, KtvError> {
+        let opened = self.authenticate(path, policy)?;
+        self.decode_opened(path, opened.as_deref())
     }
 }
 
@@ -419,6 +452,11 @@ pub enum Upload {
         companycode: CompanyCode,
         /// The bills.
         bills: Vec<Bill>,
+        /// Bills of the business day when the day is split over several requests: the
+        /// envelope's `num` (or the legacy `total`).
+        num: Option<i64>,
+        /// The envelope's `date` (legacy: the business day), "" when absent.
+        date: String,
     },
     /// notify.
     Notify {
@@ -465,6 +503,8 @@ pub fn decode_upload(
         UploadPath::Vouchers => Upload::Vouchers {
             bills: envelope.vouchers(need_key()?)?,
             companycode,
+            num: envelope.num.or(envelope.total),
+            date: envelope.date.clone(),
         },
         UploadPath::Notify => Upload::Notify {
             notices: envelope.notices(key.as_ref())?,
@@ -880,9 +920,10 @@ pub struct RoomState {
     /// 二级房态.
     #[serde(default)]
     pub second_room_states: Vec<SecondRoomState>,
-    /// 是否空闲 (`room_avaiable`, spelled as on the wire).
+    /// 是否空闲 (`room_avaiable`, spelled as on the wire; `room_available` read too).
     #[serde(
         default,
+        alias = "room_available",
         deserialize_with = "de::opt_flag",
         serialize_with = "de::ser_opt_flag",
         skip_serializing_if = "Option::is_none"
@@ -1171,9 +1212,12 @@ pub enum NetworkPayment {
 ///
 /// Field names: the table renames `status` to `dictionarystatus` and `network_payment` to
 /// `bindalipay` (the waiter app's released names); the examples still use the old names.
-/// Both are read; the new names are written. The table's meaning (0 enabled, 1 disabled) is
-/// applied to both names.
+/// Both are read; the new names are written. The two status names mean opposite things:
+/// `dictionarystatus` is the table's 0 启用 / 1 停用, the legacy `status` is the example's
+/// 1 in use / 0 not (人民币 `status: 1`, the unused 优惠券 `status: 0`). When both are sent,
+/// `dictionarystatus` wins.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "WirePaymentSetting")]
 pub struct PaymentSetting {
     /// 支付类型 ID (as in the bills' payments).
     #[serde(deserialize_with = "de::int")]
@@ -1204,6 +1248,48 @@ pub struct PaymentSetting {
         skip_serializing_if = "Option::is_none"
     )]
     pub network_payment: Option<NetworkPayment>,
+}
+
+/// The payment setting as sent: both status names, read with their own meaning.
+#[derive(Deserialize)]
+struct WirePaymentSetting {
+    #[serde(deserialize_with = "de::int")]
+    payment_type_id: i64,
+    #[serde(default, deserialize_with = "de::text")]
+    payment_type_name: String,
+    #[serde(default, deserialize_with = "de::text")]
+    payment_alias_name: String,
+    #[serde(default, deserialize_with = "status_de")]
+    dictionarystatus: Option<PaymentStatus>,
+    #[serde(default, deserialize_with = "legacy_status_de")]
+    status: Option<PaymentStatus>,
+    #[serde(default, alias = "network_payment", deserialize_with = "network_de")]
+    bindalipay: Option<NetworkPayment>,
+}
+
+impl From<WirePaymentSetting> for PaymentSetting {
+    fn from(w: WirePaymentSetting) -> Self {
+        PaymentSetting {
+            payment_type_id: w.payment_type_id,
+            payment_type_name: w.payment_type_name,
+            payment_alias_name: w.payment_alias_name,
+            status: w.dictionarystatus.or(w.status),
+            network_payment: w.bindalipay,
+        }
+    }
+}
+
+/// The legacy `status`: 1 in use, 0 not (the spec's example), the inverse of
+/// `dictionarystatus`.
+fn legacy_status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PaymentStatus>, D::Error> {
+    match de::opt_int(d)? {
+        None => Ok(None),
+        Some(1) => Ok(Some(PaymentStatus::Enabled)),
+        Some(0) => Ok(Some(PaymentStatus::Disabled)),
+        Some(n) => Err(serde::de::Error::custom(format!(
+            "status {n} is not 0 or 1"
+        ))),
+    }
 }
 
 fn status_de<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PaymentStatus>, D::Error> {

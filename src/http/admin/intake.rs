@@ -30,7 +30,13 @@ pub enum Replayed {
 
 /// Runs the partner's interpretation on `body` for the owner of the message. A partner
 /// plugs in here with one arm.
-pub async fn interpret(gw: &Gateway, partner: Partner, owner: &str, body: &[u8]) -> Replayed {
+pub async fn interpret(
+    gw: &Gateway,
+    partner: Partner,
+    owner: &str,
+    kind: &str,
+    body: &[u8],
+) -> Replayed {
     match partner {
         Partner::Pospal => {
             let Ok(merchant_id) = owner.parse::<i64>() else {
@@ -42,7 +48,13 @@ pub async fn interpret(gw: &Gateway, partner: Partner, owner: &str, body: &[u8])
                 crate::http::pospal::Interpreted::Busy(e) => Replayed::Busy(e),
             }
         }
-        Partner::Ktv => Replayed::Dead("no replay interpretation for ktv uploads yet".into()),
+        Partner::Ktv => match crate::http::ktv::replay(gw, owner, kind, body).await {
+            crate::http::ktv::Interpreted::Applied(_) => Replayed::Applied,
+            crate::http::ktv::Interpreted::Dead(r) => {
+                Replayed::Dead(crate::http::ktv::Interpreted::reason(&r))
+            }
+            crate::http::ktv::Interpreted::Busy(r) => Replayed::Busy(r.msg),
+        },
     }
 }
 
@@ -208,12 +220,12 @@ pub async fn replay(
     };
     let partner = Partner::parse(&message.partner)
         .ok_or_else(|| ApiError::conflict("message of an unknown partner"))?;
-    let (result_status, result_reason) = match interpret(&gw, partner, &message.owner, &bytes).await
-    {
-        Replayed::Applied => (Status::Replayed, String::new()),
-        Replayed::Dead(reason) => (Status::Dead, reason),
-        Replayed::Busy(e) => return Err(ApiError::unavailable("busy", e)),
-    };
+    let (result_status, result_reason) =
+        match interpret(&gw, partner, &message.owner, &message.kind, &bytes).await {
+            Replayed::Applied => (Status::Replayed, String::new()),
+            Replayed::Dead(reason) => (Status::Dead, reason),
+            Replayed::Busy(e) => return Err(ApiError::unavailable("busy", e)),
+        };
     let record = Replay {
         id: 0,
         intake_id: id,

@@ -6,16 +6,20 @@ use crate::amqp::RpcError;
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use crate::ktv::backfill::{backfill as run_backfill, BackfillError};
+use crate::ktv::backfill::{
+    backfill as run_backfill, pull_member_income, BackfillError, MemberIncomePull, Trigger,
+};
 use crate::ktv::wj091::{merged_json, Wj091Error};
 use actix_web::{get, post, put, web, HttpResponse};
 use posgate_actors::entity::{BackfillCounts, Reload};
 use posgate_actors::store::ktv::{
-    self as store_ktv, DaySummary, StoredBill, StoredNotice, VenueState,
+    self as store_ktv, BackfillAttempt, DayCompleteness, DaySummary, SettingsChange, StoredBill,
+    StoredBillDetail, StoredNotice, VenueState,
 };
+use posgate_actors::store::ktv_report::{self, BillEvent, DayReport};
 use posgate_actors::store::{catalog, now_ms};
 use posgate_protocols::ktv::{
-    AesKey, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
+    AesKey, AesMode, BusinessDate, CompanyCode, Page, RoomId, Wj091Query, Wj091Request, Wj091Type,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -31,11 +35,22 @@ pub struct KtvSettingsBody {
     /// Whether realtime and vouchers must be sealed (default true); false accepts plain JSON.
     #[serde(default = "yes")]
     pub encrypted: bool,
+    /// The venue's cipher mode: `aes-128-ecb-pkcs7` or `aes-128-cbc-pkcs7`; "" = the
+    /// gateway's `ktv.cipher_mode`. Absent: keep the stored one.
+    #[serde(default)]
+    pub cipher_mode: Option<String>,
+    /// With a new `key`: how long the replaced key is still accepted, seconds (0-2592000,
+    /// default 0: at once replaced), while the venue's gateway switches.
+    #[serde(default)]
+    pub key_overlap_seconds: u32,
 }
 
 fn yes() -> bool {
     true
 }
+
+/// Longest key-rotation overlap: 30 days.
+const KEY_OVERLAP_SECONDS_MAX: u32 = 30 * 24 * 3600;
 
 fn parse_key(text: &str) -> Option<AesKey> {
     if text.len() == 32 {
@@ -47,17 +62,31 @@ fn parse_key(text: &str) -> Option<AesKey> {
 
 impl Validate for KtvSettingsBody {
     fn validate(&self) -> Result<(), ApiError> {
-        match &self.key {
-            Some(k) if parse_key(k).is_none() => Err(ApiError::invalid(
+        if self.key.as_deref().is_some_and(|k| parse_key(k).is_none()) {
+            return Err(ApiError::invalid(
                 "key",
                 "must be 16 characters or 32 hex digits",
-            )),
-            _ => Ok(()),
+            ));
         }
+        if let Some(mode) = self.cipher_mode.as_deref() {
+            if !mode.is_empty() && AesMode::parse(mode).is_none() {
+                return Err(ApiError::invalid(
+                    "cipher_mode",
+                    "must be aes-128-ecb-pkcs7, aes-128-cbc-pkcs7 or empty",
+                ));
+            }
+        }
+        if self.key_overlap_seconds > KEY_OVERLAP_SECONDS_MAX {
+            return Err(ApiError::invalid(
+                "key_overlap_seconds",
+                format!("must be at most {KEY_OVERLAP_SECONDS_MAX}"),
+            ));
+        }
+        Ok(())
     }
 }
 
-/// A venue's KTV options as shown (the key never is).
+/// A venue's KTV options as shown (the keys never are).
 #[derive(Serialize, ToSchema)]
 pub struct KtvSettingsView {
     /// The venue.
@@ -66,9 +95,13 @@ pub struct KtvSettingsView {
     pub key_set: bool,
     /// Whether realtime and vouchers must be sealed.
     pub encrypted: bool,
+    /// The venue's cipher mode, "" = the gateway's.
+    pub cipher_mode: String,
+    /// Until when the key replaced by the last rotation is still accepted, unix ms.
+    pub previous_key_until_ms: Option<i64>,
 }
 
-/// Set a venue's KTV upload key and options.
+/// Set a venue's KTV upload key and options (cipher mode, key rotation with an overlap).
 #[utoipa::path(tag = "venues", request_body = KtvSettingsBody, security(("bearer" = [])), responses(
     (status = 200, body = KtvSettingsView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[put("/venues/{companycode}/ktv")]
@@ -78,20 +111,24 @@ pub async fn set_settings(
     body: ValidJson<KtvSettingsBody>,
 ) -> Result<HttpResponse, ApiError> {
     let code = code.into_inner();
-    let wrapped = body
-        .0
-        .key
-        .as_deref()
-        .and_then(parse_key)
-        .map(|k| k.wrap(&gw.ktv_kek));
-    let encrypted = body.0.encrypted;
+    let body = body.0;
+    let change = SettingsChange {
+        key_wrapped: body
+            .key
+            .as_deref()
+            .and_then(parse_key)
+            .map(|k| k.wrap(&gw.ktv_kek)),
+        encrypted: body.encrypted,
+        cipher_mode: body.cipher_mode,
+        overlap_ms: i64::from(body.key_overlap_seconds) * 1_000,
+    };
     let lookup = code.clone();
     let settings = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::find_venue(db, &lookup).await?.is_none() {
                 return Ok(None);
             }
-            store_ktv::set_settings(db, &lookup, wrapped.as_deref(), encrypted, now_ms()).await?;
+            store_ktv::set_settings(db, &lookup, &change, now_ms()).await?;
             store_ktv::find_settings(db, &lookup).await
         })
     })
@@ -103,7 +140,48 @@ pub async fn set_settings(
         companycode: code,
         key_set: !settings.key_wrapped.is_empty(),
         encrypted: settings.encrypted,
+        cipher_mode: settings.cipher_mode,
+        previous_key_until_ms: settings.previous_key_until_ms,
     }))
+}
+
+/// Enable or disable a venue.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VenueStatusBody {
+    /// `active` or `disabled`.
+    pub status: String,
+}
+
+impl Validate for VenueStatusBody {
+    fn validate(&self) -> Result<(), ApiError> {
+        match self.status.as_str() {
+            "active" | "disabled" => Ok(()),
+            _ => Err(ApiError::invalid("status", "must be active or disabled")),
+        }
+    }
+}
+
+/// Enable or disable a venue: a disabled venue's uploads are answered `ret` 1 and nothing
+/// of them is stored; the change reaches every replica.
+#[utoipa::path(tag = "venues", request_body = VenueStatusBody, security(("bearer" = [])), responses(
+    (status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/venues/{companycode}/status")]
+pub async fn set_status(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<VenueStatusBody>,
+) -> Result<HttpResponse, ApiError> {
+    let code = code.into_inner();
+    let active = body.0.status == "active";
+    let lookup = code.clone();
+    let exists = with_db(&gw, move |db| {
+        Box::pin(async move { store_ktv::set_venue_status(db, &lookup, active, now_ms()).await })
+    })
+    .await?;
+    found(exists.then_some(()), "venue")?;
+    gw.venues.call(&code, Reload).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The venue overview.
@@ -188,6 +266,22 @@ pub async fn bills(
     Ok(HttpResponse::Ok().json(rows))
 }
 
+/// Read one stored bill, as posgate read it (spelling variants under the spec's names).
+#[utoipa::path(tag = "venues", security(("bearer" = [])), responses(
+    (status = 200, body = StoredBillDetail), (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/bills/{voucher}")]
+pub async fn bill(
+    gw: web::Data<Gateway>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (code, voucher) = path.into_inner();
+    let row = with_db(&gw, move |db| {
+        Box::pin(async move { store_ktv::find_bill(db, &code, &voucher).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(found(row, "bill")?))
+}
+
 /// `?limit=` of a listing.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -206,18 +300,12 @@ pub async fn notices(
     code: web::Path<String>,
     query: web::Query<LimitQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
     let limit = page_limit(query.limit)?;
-    let rows = with_db(&gw, move |db| {
-        Box::pin(async move {
-            if catalog::find_venue(db, &code).await?.is_none() {
-                return Ok(None);
-            }
-            store_ktv::list_notices(db, &code, limit).await.map(Some)
-        })
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
+        Box::pin(async move { store_ktv::list_notices(db, &code, limit).await })
     })
     .await?;
-    Ok(HttpResponse::Ok().json(found(rows, "venue")?))
+    Ok(HttpResponse::Ok().json(rows))
 }
 
 /// A WJ091 request: `type` 0-9 and the parameters that type needs.
@@ -410,12 +498,215 @@ pub async fn backfill(
 ) -> Result<HttpResponse, ApiError> {
     let companycode = company(&code)?;
     let date = business_date("date", &body.0.date)?;
-    let counts = run_backfill(&gw, &companycode, &date)
+    let counts = run_backfill(&gw, &companycode, &date, Trigger::Admin)
         .await
-        .map_err(|e| match e {
-            BackfillError::Wj091(e) => wj091_error(e),
-            BackfillError::Venue(e) => e.into(),
-            BackfillError::Request(m) => ApiError::invalid("body", m),
-        })?;
+        .map_err(backfill_error)?;
     Ok(HttpResponse::Ok().json(counts))
+}
+
+/// The API error of a failed backfill or pull.
+fn backfill_error(e: BackfillError) -> ApiError {
+    match e {
+        BackfillError::Wj091(e) => wj091_error(e),
+        BackfillError::Venue(e) => e.into(),
+        BackfillError::Request(m) => ApiError::invalid("body", m),
+    }
+}
+
+/// Pull a venue's member recharges (WJ091 type 3, kept raw) and card fees (type 5) of a
+/// business date and store them; what was pulled.
+#[utoipa::path(tag = "venues", request_body = BackfillBody, security(("bearer" = [])), responses(
+    (status = 200, body = MemberIncomePull), (status = 400, body = ErrorBody),
+    (status = 502, body = ErrorBody), (status = 503, body = ErrorBody), (status = 504, body = ErrorBody)))]
+#[post("/venues/{companycode}/member-income")]
+pub async fn member_income(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    body: ValidJson<BackfillBody>,
+) -> Result<HttpResponse, ApiError> {
+    let companycode = company(&code)?;
+    let date = business_date("date", &body.0.date)?;
+    let pulled = pull_member_income(&gw, &companycode, &date)
+        .await
+        .map_err(backfill_error)?;
+    Ok(HttpResponse::Ok().json(pulled))
+}
+
+/// `?from=&to=` (`yyyy-MM-dd`, inclusive).
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DaysQuery {
+    /// First business date (default: 30 days before `to`).
+    pub from: Option<String>,
+    /// Last business date (default: today's business date).
+    pub to: Option<String>,
+}
+
+/// Days one completeness listing spans at most.
+const DAYS_LISTED_MAX: i64 = 366;
+
+impl DaysQuery {
+    /// The range, checked.
+    fn range(&self, today: chrono::NaiveDate) -> Result<(String, String), ApiError> {
+        let parse = |field: &str, text: &str| {
+            chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid_query(field, "must be yyyy-MM-dd"))
+        };
+        let to = match &self.to {
+            Some(t) => parse("to", t)?,
+            None => today,
+        };
+        let from = match &self.from {
+            Some(f) => parse("from", f)?,
+            None => to - chrono::Duration::days(30),
+        };
+        if from > to || (to - from).num_days() >= DAYS_LISTED_MAX {
+            return Err(ApiError::invalid_query(
+                "from",
+                format!("must be on or before to, at most {DAYS_LISTED_MAX} days before"),
+            ));
+        }
+        let text = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+        Ok((text(from), text(to)))
+    }
+}
+
+/// Whether posgate holds each business day of a venue whole: the venue's `num` and WJ091
+/// `total`, its own revenue, what is stored, bills voided there, the backfill attempts.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [DayCompleteness]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/days")]
+pub async fn completeness(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { store_ktv::day_completeness(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// List a venue's backfill attempts (admin and scheduled), newest first.
+#[utoipa::path(tag = "venues", params(LimitQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [BackfillAttempt]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/backfill/attempts")]
+pub async fn backfill_attempts(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<LimitQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
+        Box::pin(async move { store_ktv::list_attempts(db, &code, limit).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// Runs `read` for venue `code`, or answers 404 for an unknown venue.
+async fn for_venue<T, F>(gw: &Gateway, code: String, read: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a dyn posgate_actors::store::Db,
+            String,
+        ) -> futures::future::LocalBoxFuture<
+            'a,
+            Result<T, posgate_actors::store::StoreError>,
+        > + Send
+        + 'static,
+{
+    let rows = with_db(gw, move |db| {
+        Box::pin(async move {
+            if catalog::find_venue(db, &code).await?.is_none() {
+                return Ok(None);
+            }
+            read(db, code).await.map(Some)
+        })
+    })
+    .await?;
+    found(rows, "venue")
+}
+
+/// Reads a venue's rows of `query`'s range with `read`, or 404 for an unknown venue.
+async fn venue_range<T, F>(
+    gw: &Gateway,
+    code: String,
+    query: &DaysQuery,
+    read: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: for<'a> FnOnce(
+            &'a dyn posgate_actors::store::Db,
+            String,
+            String,
+            String,
+        ) -> futures::future::LocalBoxFuture<
+            'a,
+            Result<T, posgate_actors::store::StoreError>,
+        > + Send
+        + 'static,
+{
+    let (from, to) = query.range(gw.business_date())?;
+    for_venue(gw, code, move |db, code| read(db, code, from, to)).await
+}
+
+/// A venue's report per business day: revenue by charge class (types 1-6) and by payment
+/// method, bill counts, and the day's completeness.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [DayReport]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/report")]
+pub async fn report(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::day_reports(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
+}
+
+/// The same report as CSV: `business_date,section,item,value` (amounts in fen).
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "text/csv", content_type = "text/csv"),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/report.csv")]
+pub async fn report_csv(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::day_reports(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .body(ktv_report::reports_csv(&rows)))
+}
+
+/// A venue's bill events: 反结账 (modify 1), 还原 (modify 2), voids (revoke) and bills the
+/// venue no longer lists, as last stored.
+#[utoipa::path(tag = "venues", params(DaysQuery), security(("bearer" = [])), responses(
+    (status = 200, body = [BillEvent]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
+#[get("/venues/{companycode}/events")]
+pub async fn events(
+    gw: web::Data<Gateway>,
+    code: web::Path<String>,
+    query: web::Query<DaysQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rows = venue_range(&gw, code.into_inner(), &query, |db, code, from, to| {
+        Box::pin(async move { ktv_report::bill_events(db, &code, &from, &to).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(rows))
 }
