@@ -20,15 +20,15 @@
 //! Pospal is the system of record for its members' money and points: a ticket has already
 //! been paid when it is pushed. Mirrored debits may therefore take the balance below zero
 //! (overdraft); a reverse that undoes a credit the member has meanwhile spent is booked
-//! below zero too (a mirrored debit under `{key}:follow` when the ledger refuses the void,
-//! outcome `posted:below_zero`, counted in `posgate_pospal_below_zero_total`); and any
+//! below zero too (a ledger reversal always completes, flagged `void_overdraft`: outcome
+//! `posted:below_zero`, counted in `posgate_pospal_below_zero_total`); and any
 //! difference with Pospal's `afterUsedMoney` / `afterGaintPoint` is recorded for the
 //! operator rather than refused.
 
 use super::merchant::MerchantActor;
 use super::EntityError;
 use crate::ledger::{
-    Asset, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
+    Asset, Flags, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
 };
 use crate::mailbox::Ask;
 use crate::store::pospal::{self as store_pospal, DocumentKind, Event, Mismatch, TicketDay};
@@ -401,21 +401,12 @@ pub fn plan(n: &Notification) -> Result<PospalPlan, PlanError> {
     Ok(plan)
 }
 
-/// A posting ready to submit, with what to do if the ledger refuses it for a balance.
-struct Submit {
-    /// The posting.
-    posting: Posting,
-    /// For a void of a credit: the asset and amount a mirrored debit takes instead when
-    /// undoing it would take the balance below zero (Pospal has already undone it).
-    follow: Option<(Asset, i64)>,
-}
-
 /// What step 1 found for a new notification.
 struct Work {
     /// The account the postings go to.
     account: Option<i64>,
     /// The postings, in order.
-    postings: Vec<Submit>,
+    postings: Vec<Posting>,
     /// The outcome unless a posting says otherwise.
     outcome: String,
     /// A reverse that came before this ticket and now has it (its outcome changes).
@@ -470,19 +461,12 @@ async fn resolve_reverse(
             continue;
         }
         work.account = work.account.or(tx.account_id);
-        let follow = match (tx.kind.as_str(), tx.asset) {
-            ("credit", Some(asset)) => Some((asset, tx.posted_amount)),
-            _ => None,
-        };
-        work.postings.push(Submit {
-            posting: Posting {
-                key: format!("{key}{suffix}"),
-                op: Operation::Void {
-                    original_key,
-                    kind: VoidKind::Reversal,
-                },
+        work.postings.push(Posting {
+            key: format!("{key}{suffix}"),
+            op: Operation::Void {
+                original_key,
+                kind: VoidKind::Reversal,
             },
-            follow,
         });
     }
     work.outcome = if work.postings.is_empty() {
@@ -555,10 +539,9 @@ async fn prepare(
                     ),
                     None => None,
                 };
-                let postings = plan.postings.iter().cloned();
                 let mut work = Work {
                     account,
-                    postings: postings.map(|posting| Submit { posting, follow: None }).collect(),
+                    postings: plan.postings.clone(),
                     outcome,
                     matched_reverse: None,
                 };
@@ -603,10 +586,10 @@ async fn post_all(
     business_key: &str,
     account_id: i64,
     business_date: NaiveDate,
-    postings: &[Submit],
+    postings: &[Posting],
 ) -> Result<Option<String>, EntityError> {
     let mut outcome = None;
-    for Submit { posting, follow } in postings {
+    for posting in postings {
         let result = submit(deps, account_id, business_date, posting).await?;
         if result.key_conflict {
             metrics::counter!("posgate_pospal_key_conflicts_total").increment(1);
@@ -617,24 +600,16 @@ async fn post_all(
             outcome = Some("key_conflict".to_string());
             continue;
         }
-        match (result.refusal, follow) {
-            (None, _) => {}
-            (Some(Refusal::Insufficient), Some((asset, amount))) => {
-                // Pospal has undone the credit: follow it below zero, flagged.
-                let debit = Posting {
-                    key: format!("{}:follow", posting.key),
-                    op: mirrored_debit(*asset, *amount),
-                };
-                submit(deps, account_id, business_date, &debit).await?;
+        match result.refusal {
+            None if result.flags.has(Flags::VOID_OVERDRAFT) => {
+                // Pospal has undone a credit the member had spent: the mirror follows it
+                // below zero, flagged.
                 metrics::counter!("posgate_pospal_below_zero_total").increment(1);
-                tracing::warn!(
-                    business_key,
-                    asset = asset.as_str(),
-                    "Pospal reverse booked below zero"
-                );
+                tracing::warn!(business_key, "Pospal reverse booked below zero");
                 outcome = Some("posted:below_zero".to_string());
             }
-            (Some(refusal), _) => {
+            None => {}
+            Some(refusal) => {
                 outcome = Some(format!("refused:{}", refusal.as_str()));
                 tracing::warn!(
                     business_key,

@@ -333,7 +333,9 @@ async fn recheck_partner(
                 }
             }
         }
-        Partner::Ktv => Rechecked::Refused("no re-check for ktv requests yet".into()),
+        // Refused KTV uploads are not kept (a venue resends on `ret` != 0 and WJ091 pulls
+        // what is missing), so no KTV row reaches a re-check.
+        Partner::Ktv => Rechecked::Refused("refused KTV uploads are not kept".into()),
     }
 }
 
