@@ -256,6 +256,23 @@ async fn offline_exceptions(w: World) {
         .await;
     assert_eq!(row["status"], "booked");
 
+    // Booking to a frozen account is refused and posts nothing; once active it books.
+    let path = format!("/admin/v1/offline-exceptions/{}/book", held[0]["id"]);
+    let body = json!({"account_id": f, "note": "charged to the right account"});
+    let (status, refused) = w.admin.post(&path, body.clone()).await;
+    assert_eq!(status, 409, "{refused}");
+    let (status, _) = w
+        .admin
+        .patch(
+            &format!("/admin/v1/accounts/{f}"),
+            json!({"status": "active"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, booked) = w.admin.post(&path, body).await;
+    assert_eq!(status, 201, "{booked}");
+    assert_eq!(w.balances(f).await["cash"], 5_000 - 600);
+
     // Write off the frozen account's meal; a second resolution is refused.
     let path = format!("/admin/v1/offline-exceptions/{}/write-off", held[1]["id"]);
     let (status, row) = w.admin.post(&path, json!({"note": "lost card"})).await;

@@ -11,6 +11,7 @@ use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::entity::offline_sources;
 use posgate_actors::ledger::{Asset, DeviceFields, LimitPolicy, Operation, PostRequest};
+use posgate_actors::model::AccountStatus;
 use posgate_actors::store::exceptions::{self, OfflineException, Resolution};
 use posgate_actors::store::now_ms;
 use serde::{Deserialize, Serialize};
@@ -150,8 +151,8 @@ fn booking(gw: &Gateway, row: &OfflineException, account_id: i64) -> PostRequest
 
 /// Book a held offline record to an account of its merchant (keyed `exception:{id}`, so a
 /// retry posts nothing twice), then mark it booked. 201/200 with the posting's outcome, 409
-/// when it was resolved otherwise or the key was used for another account, 422 refused
-/// (e.g. the account is still frozen).
+/// when it was resolved otherwise, the key was used for another account, or the account is
+/// not active (nothing posted: activate it and book again).
 #[utoipa::path(tag = "exceptions", request_body = BookBody, security(("bearer" = [])), responses(
     (status = 201, body = crate::http::admin::dto::OutcomeView),
     (status = 200, body = crate::http::admin::dto::OutcomeView),
@@ -174,6 +175,15 @@ pub async fn book(
             "account_id",
             "must be an account of the record's merchant",
         ));
+    }
+    // Checked before posting: a refusal would be journaled under the record's key and
+    // replayed to every later try, even once the account is active again.
+    if account.status != AccountStatus::Active {
+        return Err(ApiError::conflict(format!(
+            "account {} is {}: make it active first, or write the record off",
+            account.id,
+            account.status.as_str()
+        )));
     }
     let outcome = post_to_merchant(&gw, row.merchant_id, booking(&gw, &row, account.id)).await?;
     if outcome.is_posted() && !outcome.key_conflict {
