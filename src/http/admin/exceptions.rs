@@ -4,7 +4,7 @@
 
 use super::accounts::{answer, owner, post as post_to_merchant};
 use super::dto::check_name;
-use super::{found, page_limit, with_db};
+use super::{found, next_before_id, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
@@ -64,9 +64,7 @@ pub async fn list(
         })
     })
     .await?;
-    let next_before_id = (items.len() as i64 == limit)
-        .then(|| items.last().map(|e| e.id))
-        .flatten();
+    let next_before_id = next_before_id(items.len(), limit, items.last().map(|e| e.id));
     Ok(HttpResponse::Ok().json(ExceptionPage {
         items,
         next_before_id,

@@ -140,6 +140,14 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// The `before_id` of the page after one of `count` items whose last id is `last_id`: none
+/// when the page was not full (it was the last).
+pub fn next_before_id(count: usize, limit: i64, last_id: Option<i64>) -> Option<i64> {
+    (i64::try_from(count).ok() == Some(limit))
+        .then_some(last_id)
+        .flatten()
+}
+
 /// `Some(v)` or a 404 naming `what`.
 pub fn found<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError::not_found(what))

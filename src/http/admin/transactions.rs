@@ -1,6 +1,6 @@
 //! Transaction listing and the ledger audit.
 
-use super::with_db;
+use super::{next_before_id, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use actix_web::{get, web, HttpResponse};
@@ -9,11 +9,6 @@ use posgate_actors::store::audit::{run as run_audit, AuditReport};
 use posgate_actors::store::catalog;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-
-/// Default page size.
-const PAGE_DEFAULT: i64 = 50;
-/// Largest page size.
-const PAGE_MAX: i64 = 500;
 
 /// Filters and paging of the transaction list.
 #[derive(Deserialize, IntoParams)]
@@ -51,13 +46,7 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(PAGE_DEFAULT);
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(ApiError::invalid_query(
-            "limit",
-            format!("must be between 1 and {PAGE_MAX}"),
-        ));
-    }
+    let limit = page_limit(q.limit)?;
     if let (Some(from), Some(to)) = (q.from_ms, q.to_ms) {
         if from > to {
             return Err(ApiError::invalid_query(
@@ -78,11 +67,7 @@ pub async fn list(
         Box::pin(async move { catalog::list_transactions(db, &filter).await })
     })
     .await?;
-    let next_before_id = if items.len() as i64 == limit {
-        items.last().map(|t| t.id)
-    } else {
-        None
-    };
+    let next_before_id = next_before_id(items.len(), limit, items.last().map(|t| t.id));
     Ok(HttpResponse::Ok().json(TransactionPage {
         items,
         next_before_id,
