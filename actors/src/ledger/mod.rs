@@ -15,7 +15,13 @@ pub fn business_date(
     utc_offset_minutes: i32,
     now: chrono::DateTime<chrono::Utc>,
 ) -> chrono::NaiveDate {
-    let offset = chrono::FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
-    now.with_timezone(&offset).date_naive()
+    now.with_timezone(&business_offset(utc_offset_minutes))
+        .date_naive()
+}
+
+/// The business day's time zone: `utc_offset_minutes` east of UTC (UTC when out of range;
+/// the configuration is validated to -720..=840).
+pub fn business_offset(utc_offset_minutes: i32) -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(utc_offset_minutes.saturating_mul(60))
+        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"))
 }

@@ -172,8 +172,7 @@ async fn build(gw: &Gateway, merchant_id: i64, body: CommandBody) -> Result<Comm
         CommandBody::SetTime { time } => {
             let text = time.unwrap_or_else(|| {
                 let offset =
-                    chrono::FixedOffset::east_opt(gw.config.ledger.utc_offset_minutes * 60)
-                        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset"));
+                    posgate_actors::ledger::business_offset(gw.config.ledger.utc_offset_minutes);
                 chrono::Utc::now()
                     .with_timezone(&offset)
                     .format("%Y-%m-%d %H:%M:%S")
