@@ -146,13 +146,9 @@ pub async fn day_usage(
     business_date: chrono::NaiveDate,
     request_key: &str,
 ) -> Result<(bool, i64), StoreError> {
-    let retry = query_opt(
-        db,
-        "SELECT 1 FROM journal WHERE idempotency_key = $1",
-        &[request_key.into()],
-    )
-    .await?
-    .is_some();
+    let retry = super::catalog::find_transaction(db, request_key)
+        .await?
+        .is_some();
     let Some(kind) = capability.journal_kind() else {
         return Ok((retry, 0));
     };
