@@ -22,12 +22,13 @@ RUN apt-get update \
     && groupadd --system --gid 10001 posgate \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/posgate \
        --shell /usr/sbin/nologin posgate \
-    && install -d -o 10001 -g 10001 -m 0750 /var/lib/posgate /var/lib/posgate/photos
+    && install -d -o 10001 -g 10001 -m 0750 /var/lib/posgate
 WORKDIR /var/lib/posgate
-# Listen on every interface inside the container; JSON logs; photos on the data volume.
+# Listen on every interface inside the container; JSON logs; the SQLite file (when no
+# database.url is set) on the data volume. Photos are stored in the database.
 ENV POSGATE_HTTP_LISTEN=0.0.0.0:8080 \
     POSGATE_LOG_FORMAT=json \
-    POSGATE_MQTT_PHOTO_DIR=/var/lib/posgate/photos \
+    POSGATE_MQTT_PHOTO_DIR= \
     POSGATE_DATABASE_SQLITE_PATH=/var/lib/posgate/posgate.db
 EXPOSE 8080
 USER 10001:10001

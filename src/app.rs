@@ -205,7 +205,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let settings = ProtocolSettings {
         // Validated with the rest of the configuration.
         mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
-        photo_dir: config.mqtt.photo_dir.clone().into(),
         utc_offset_minutes: config.ledger.utc_offset_minutes,
         mqtt_cancel_window_seconds: config.mqtt.cancel_window_seconds,
     };
@@ -264,8 +263,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
     }
     actix_rt::spawn(crate::jpos_sweeper::schedule(gateway.clone()));
-    if config.ktv.settings_poll_ms > 0 && gateway.store.backend_name() == "postgres" {
-        actix_rt::spawn(crate::ktv::settings_watch::watch(gateway.clone()));
+    if gateway.store.backend_name() == "postgres" {
+        actix_rt::spawn(crate::change_feed::follow(gateway.clone()));
     }
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));

@@ -297,7 +297,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.keep_alive_seconds", help: "MQTT keep-alive, seconds" },
     Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds" },
     Setting { key: "mqtt.debit_order", help: "money assets a consumption draws, in order (subsidy = btYe, cash = xjYe)" },
-    Setting { key: "mqtt.photo_dir", help: "directory where uploaded photos (frame_imgup) are saved, one folder per device" },
+    Setting { key: "mqtt.photo_dir", help: "directory of photos (frame_imgup) stored before photos moved into the database, read for those only; empty = none" },
     Setting { key: "mqtt.command_inline_bytes_max", help: "largest command published inline, bytes; larger ones are served at a cmdDataUrl" },
     Setting { key: "mqtt.command_ack_timeout_seconds", help: "default time a device has to acknowledge a command, seconds" },
     Setting { key: "mqtt.command_url_ttl_seconds", help: "how long a cmdDataUrl stays valid, seconds (served up to 5 times, until the command is acknowledged)" },
@@ -333,7 +333,6 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "ktv.backfill_interval_seconds", help: "seconds between scheduled KTV backfills of every venue; 0 = admin trigger only" },
     Setting { key: "ktv.backfill_days_back", help: "the scheduled backfill pulls the business date this many days ago (1 = yesterday)" },
     Setting { key: "ktv.backfill_horizon_days", help: "the scheduled backfill retries incomplete business dates up to this many days ago (at least backfill_days_back)" },
-    Setting { key: "ktv.settings_poll_ms", help: "how often each replica looks for venue key/option changes made on another replica, ms; 0 = never" },
     Setting { key: "log.format", help: "log format: text or json" },
     Setting { key: "log.filter", help: "tracing filter (info, posgate=debug,...); RUST_LOG overrides" },
 ];
@@ -586,9 +585,6 @@ impl Config {
         }
         if posgate_protocols::mqtt_pos::HttpUrl::new(&self.mqtt.public_base_url).is_err() {
             return invalid("mqtt.public_base_url", "must be an http(s) URL");
-        }
-        if self.mqtt.photo_dir.is_empty() {
-            return invalid("mqtt.photo_dir", "must name a directory");
         }
         if posgate_protocols::ktv::AesMode::parse(&self.ktv.cipher_mode).is_none() {
             return invalid(

@@ -4,6 +4,7 @@
 
 pub mod amqp;
 pub mod app;
+pub mod change_feed;
 pub mod config;
 pub mod http;
 pub mod jpos_sweeper;

@@ -935,8 +935,7 @@ async fn revisions_days_and_num_on_postgres() {
 
 /// A second replica of `v`'s gateway on the same PostgreSQL database.
 async fn second_replica(pg: &str) -> (posgate::app::Running, Uploader) {
-    let mut c = config(Some(pg.to_string()));
-    c.ktv.settings_poll_ms = 100;
+    let c = config(Some(pg.to_string()));
     let running = posgate::app::start(c)
         .await
         .expect("start the second replica");
@@ -954,8 +953,7 @@ async fn a_key_change_reaches_every_replica() {
     let Some(pg) = testing::scratch_pg_url() else {
         return;
     };
-    let mut c = config(Some(pg.clone()));
-    c.ktv.settings_poll_ms = 100;
+    let c = config(Some(pg.clone()));
     let v = venue_with(c, true).await;
     let (second, mut upload_b) = second_replica(&pg).await;
     upload_b.companycode = CompanyCode::parse(&v.code).unwrap();

@@ -117,15 +117,7 @@ async fn capabilities(w: World) {
         21,
         "1,400 + 200 is over the daily ceiling"
     );
-    let (status, _) = w
-        .admin
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/admin/v1/terminals/{terminal}/capabilities/top_up"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
+    w.gw.revoke(terminal, "top_up").await;
     assert_eq!(
         d.consume(&consumption(2, 3, &u, 500, &t)).await.unwrap(),
         first,

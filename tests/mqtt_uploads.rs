@@ -1,6 +1,6 @@
 //! MQTT POS uploads end to end (spec section 6): a device publishes device messages
 //! (`message`), photos (`frame_imgup`) and dish records (`menu_rec`) through a real broker;
-//! posgate stores them (photos on disk under `mqtt.photo_dir`, one folder per device) and the
+//! posgate stores them (photos in the database, image and metadata) and the
 //! admin API lists them. Uploads get no answer, so the tests poll the admin API (at most 5 s).
 //! Every scenario runs through the embedded broker and through Mosquitto (127.0.0.1:1883), on
 //! SQLite, and once more on PostgreSQL; an unreachable service is skipped (or fails the test
@@ -15,7 +15,6 @@ use posgate::sim::mqtt_device::SimDevice;
 use posgate_actors::testing;
 use posgate_protocols::mqtt_pos::limits::PHOTO_BYTES_MAX;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Standard base64 with padding, as the devices send photos.
@@ -53,16 +52,9 @@ fn dish_record(pos_num: u64) -> Vec<u8> {
 struct World {
     gw: MqttGateway,
     admin: Admin,
-    photo_dir: PathBuf,
 }
 
-impl Drop for World {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.photo_dir);
-    }
-}
-
-/// A gateway with its own photo directory: on SQLite unless `pg` names a database, on the
+/// A gateway: on SQLite unless `pg` names a database, on the
 /// embedded broker unless `external` names one.
 async fn world(external: Option<(String, u16)>, pg: Option<String>) -> World {
     world_with(external, move |c| {
@@ -73,26 +65,36 @@ async fn world(external: Option<(String, u16)>, pg: Option<String>) -> World {
     .await
 }
 
-/// A gateway with its own photo directory, after `tweak` adjusted its configuration.
+/// A gateway, after `tweak` adjusted its configuration.
 async fn world_with(
     external: Option<(String, u16)>,
     tweak: impl FnOnce(&mut posgate::config::Config) + 'static,
 ) -> World {
-    let photo_dir = std::env::temp_dir().join(format!("posgate-photos-{}", rand::random::<u64>()));
-    let dir = photo_dir.to_string_lossy().into_owned();
-    let gw = MqttGateway::start(external, move |c| {
-        c.mqtt.photo_dir = dir;
-        tweak(c);
-    })
-    .await;
+    let gw = MqttGateway::start(external, tweak).await;
     World {
         admin: Admin::new(gw.admin.base.clone()),
         gw,
-        photo_dir,
     }
 }
 
 impl World {
+    /// Breaks (`true`) or repairs photo storage, as a database fault would: the photo
+    /// table is renamed away, so every write to it fails, and renamed back.
+    async fn block_photos(&self, blocked: bool) {
+        let (from, to) = match blocked {
+            true => ("mqtt_photos", "mqtt_photos_blocked"),
+            false => ("mqtt_photos_blocked", "mqtt_photos"),
+        };
+        let sql = format!("ALTER TABLE {from} RENAME TO {to}");
+        self.gw
+            .running
+            .gateway
+            .store
+            .transaction(move |db| Box::pin(async move { db.batch(&sql).await }))
+            .await
+            .expect("rename the photo table");
+    }
+
     /// A registered device: (simulator, terminal id).
     async fn device(&self) -> (SimDevice, i64) {
         self.gw.device().await
@@ -164,32 +166,6 @@ impl World {
     }
 }
 
-/// Every regular file under `dir`, relative to it.
-fn files_under(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(
-                    path.strip_prefix(dir)
-                        .unwrap()
-                        .to_string_lossy()
-                        .replace('\\', "/"),
-                );
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 async fn notices_and_photos(w: World) {
     let (d, t) = w.device().await;
     let dev = d.id().to_string();
@@ -203,7 +179,7 @@ async fn notices_and_photos(w: World) {
     assert_eq!(notices[0]["kind"], "fe");
     assert_eq!(notices[0]["param"], "-4001");
 
-    // A photo: saved under photo_dir/{device}/{imgPath}, same bytes, listed, downloadable.
+    // A photo: stored under the name {device}/{imgPath}, same bytes, listed, downloadable.
     let bytes = photo_bytes(20_000);
     d.upload(
         "frame_imgup",
@@ -217,29 +193,19 @@ async fn notices_and_photos(w: World) {
     assert_eq!(p["file_path"], format!("{dev}/2021-05-07/jk686538.jpg"));
     assert_eq!(p["bytes"], 20_000);
     assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
-    let on_disk = std::fs::read(
-        w.photo_dir
-            .join(&dev)
-            .join("2021-05-07")
-            .join("jk686538.jpg"),
-    )
-    .expect("photo file");
-    assert_eq!(on_disk, bytes);
     let (status, kind, body) = w.content(t, p["id"].as_i64().unwrap()).await;
     assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
     assert_eq!(body, bytes);
 
-    // A path-traversal imgPath stays inside photo_dir (sanitised to etc/x.jpg).
+    // A path-traversal imgPath is sanitised (to etc/x.jpg).
     let evil = photo_bytes(300);
     d.upload("frame_imgup", &photo_upload("../../etc/x.jpg", &evil))
         .await
         .unwrap();
     let photos = w.wait_for(t, "photos", 2).await;
     assert_eq!(photos[0]["file_path"], format!("{dev}/etc/x.jpg"));
-    assert_eq!(
-        std::fs::read(w.photo_dir.join(&dev).join("etc").join("x.jpg")).unwrap(),
-        evil
-    );
+    let (_, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
+    assert_eq!(body, evil);
     // A PNG is served as such.
     let png = [&[0x89, b'P', b'N', b'G'][..], &photo_bytes(100)].concat();
     d.upload("frame_imgup", &photo_upload("2021-05-07/face.PNG", &png))
@@ -248,9 +214,13 @@ async fn notices_and_photos(w: World) {
     let photos = w.wait_for(t, "photos", 3).await;
     let (status, kind, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
     assert_eq!((status, kind.as_str(), body), (200, "image/png", png));
-    // Nothing but the three photos was written (no temporary files left either).
+    let mut names: Vec<&str> = photos
+        .iter()
+        .filter_map(|p| p["file_path"].as_str())
+        .collect();
+    names.sort_unstable();
     assert_eq!(
-        files_under(&w.photo_dir),
+        names,
         vec![
             format!("{dev}/2021-05-07/face.PNG"),
             format!("{dev}/2021-05-07/jk686538.jpg"),
@@ -258,7 +228,7 @@ async fn notices_and_photos(w: World) {
         ]
     );
 
-    // An oversized photo is refused: nothing stored, no file. A device message sent after it
+    // An oversized photo is refused: nothing stored. A device message sent after it
     // marks when the gateway has seen it.
     let big = photo_bytes(PHOTO_BYTES_MAX + 1);
     d.upload("frame_imgup", &photo_upload("2021-05-07/big.jpg", &big))
@@ -268,7 +238,6 @@ async fn notices_and_photos(w: World) {
     w.wait_for(t, "notices", 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(w.list(t, "photos").await.len(), 3);
-    assert!(!w.photo_dir.join(&dev).join("2021-05-07/big.jpg").exists());
 
     // Unknown terminal, bad limit, unknown photo.
     assert_eq!(
@@ -373,10 +342,7 @@ async fn dish_records_and_redelivery(w: World) {
     assert_eq!(photos.len(), 1);
     let (_, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
     assert_eq!(body, bytes);
-    assert_eq!(
-        files_under(&w.photo_dir),
-        vec![format!("{dev}/2026-11-24/p7.jpg")]
-    );
+    assert_eq!(photos[0]["file_path"], format!("{dev}/2026-11-24/p7.jpg"));
 }
 
 /// Review 2.11: an upload whose storing failed is neither acknowledged nor lost: posgate
@@ -384,9 +350,8 @@ async fn dish_records_and_redelivery(w: World) {
 /// works again.
 async fn stored_after_a_storage_failure(w: World) {
     let (d, t) = w.device().await;
-    // Storage broken: the photo directory is a plain file.
-    let _ = std::fs::remove_dir_all(&w.photo_dir);
-    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    // Storage broken: the photo table is gone.
+    w.block_photos(true).await;
     let world = &w;
     let attempts = move || async move {
         world.uploads_metric("photo", "retried").await
@@ -406,9 +371,8 @@ async fn stored_after_a_storage_failure(w: World) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(w.list(t, "photos").await.is_empty());
     // ...then repair storage: a retry stores it.
-    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    w.block_photos(false).await;
     let photos = w.wait_for(t, "photos", 1).await;
     let (status, _, body) = w.content(t, photos[0]["id"].as_i64().unwrap()).await;
     assert_eq!((status, body), (200, bytes));
@@ -438,8 +402,7 @@ async fn stored_after_a_storage_failure_postgres() {
 /// redelivers the upload, and it is stored once storage works again.
 async fn redelivered_when_not_stored(w: World) {
     let (d, t) = w.device().await;
-    let _ = std::fs::remove_dir_all(&w.photo_dir);
-    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    w.block_photos(true).await;
     let failed_before = w.uploads_metric("photo", "failed").await;
     let bytes = photo_bytes(2_000);
     d.upload("frame_imgup", &photo_upload("2026-12-01/r2.jpg", &bytes))
@@ -451,9 +414,8 @@ async fn redelivered_when_not_stored(w: World) {
         assert!(tokio::time::Instant::now() < deadline, "never given up");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(w.list(t, "photos").await.is_empty());
     // ...then storage is repaired: the redelivered upload is stored (at most 15 s).
-    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    w.block_photos(false).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     let photo = loop {
         if let Some(photo) = w.list(t, "photos").await.first() {

@@ -3,7 +3,6 @@
 //! uploads missed ([`backfill`]).
 
 pub mod backfill;
-pub mod settings_watch;
 pub mod wj091;
 
 use serde::{Deserialize, Serialize};
@@ -29,9 +28,6 @@ pub struct KtvConfig {
     /// How far back the scheduled backfill retries business dates that are not complete:
     /// today minus this many days (at least `backfill_days_back`).
     pub backfill_horizon_days: u32,
-    /// Milliseconds between two looks for venue options changed on another replica (the
-    /// venue's actor is then reloaded); 0 = never (a single replica).
-    pub settings_poll_ms: u64,
 }
 
 impl Default for KtvConfig {
@@ -44,7 +40,6 @@ impl Default for KtvConfig {
             backfill_interval_seconds: 0,
             backfill_days_back: 1,
             backfill_horizon_days: 7,
-            settings_poll_ms: 2_000,
         }
     }
 }

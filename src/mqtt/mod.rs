@@ -45,7 +45,8 @@ pub struct MqttConfig {
     pub reconnect_backoff_max_seconds: u64,
     /// Money assets a consumption draws, in order (`subsidy` = btYe, `cash` = xjYe).
     pub debit_order: Vec<String>,
-    /// Directory where uploaded photos (`frame_imgup`) are saved, one folder per device.
+    /// Directory of the photos stored before photos moved into the database (read for those
+    /// only; new photos are stored in the database); empty = none.
     pub photo_dir: String,
     /// Largest command published inline, bytes; larger ones go as `cmdDataUrl`.
     pub command_inline_bytes_max: usize,

@@ -112,6 +112,19 @@ impl MqttGateway {
         assert_eq!(status, 200, "{body}");
     }
 
+    /// Revokes a capability of terminal `terminal`.
+    pub async fn revoke(&self, terminal: i64, capability: &str) {
+        let (status, body) = self
+            .admin
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/admin/v1/terminals/{terminal}/capabilities/{capability}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+    }
+
     /// Registers a new terminal and connects a simulated device for it; returns the
     /// terminal id too.
     pub async fn device(&self) -> (SimDevice, i64) {

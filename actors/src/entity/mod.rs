@@ -117,8 +117,6 @@ pub struct ProtocolSettings {
     /// MQTT POS: the money assets an online or offline amount consumption draws, in order
     /// (subsidy `btYe` before cash `xjYe` by default).
     pub mqtt_debit_order: Vec<crate::ledger::Asset>,
-    /// MQTT POS: where uploaded photos are saved (one folder per device).
-    pub photo_dir: std::path::PathBuf,
     /// The business day's offset east of UTC, minutes (`ledger.utc_offset_minutes`).
     pub utc_offset_minutes: i32,
     /// MQTT POS: how long after a consumption a mode 31 cancel may still undo it, seconds.
@@ -136,7 +134,6 @@ impl Default for ProtocolSettings {
     fn default() -> Self {
         ProtocolSettings {
             mqtt_debit_order: vec![crate::ledger::Asset::Subsidy, crate::ledger::Asset::Cash],
-            photo_dir: std::path::PathBuf::from("photos"),
             utc_offset_minutes: 480,
             mqtt_cancel_window_seconds: 600,
         }

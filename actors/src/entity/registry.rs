@@ -85,6 +85,39 @@ impl<E: Entity> Registry<E> {
         self.inner.live.lock().map_or(0, |m| m.len())
     }
 
+    /// Keys of the running actors.
+    pub fn live_keys(&self) -> Vec<String> {
+        self.inner
+            .live
+            .lock()
+            .map_or_else(|_| Vec::new(), |m| m.keys().cloned().collect())
+    }
+
+    /// Tells the actor of `key` to reload its record, if it is running (one that is not
+    /// loads afresh when it starts); returns whether it was. Sent past the mailbox bound: a
+    /// reload must not be lost to a busy actor, and it is one message per change.
+    pub fn reload_if_live(&self, key: &str) -> bool
+    where
+        E: Handler<Ask<super::Reload, Result<(), EntityError>>>,
+        E::Context: ToEnvelope<E, Ask<super::Reload, Result<(), EntityError>>>,
+    {
+        let live = self
+            .inner
+            .live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some((_, addr)) = live.get(key).filter(|(_, addr)| addr.connected()) else {
+            return false;
+        };
+        // Nobody waits for the answer: dropping the receiver is fine.
+        let (reply, _) = tokio::sync::oneshot::channel();
+        addr.do_send(Ask {
+            query: super::Reload,
+            reply,
+        });
+        true
+    }
+
     /// Runs `f` on the registry's own address of the actor for `key`, spawning the actor
     /// if it is not running.
     ///

@@ -9,11 +9,9 @@
 //! persistent session, `mqtt.client_id`, which the adapter then resumes at once). Redelivered uploads
 //! (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
 //!
-//! Photos are written to `{photo_dir}/{deviceId}/{imgPath}` (imgPath as sanitised by the
-//! codec, checked again component by component here): first to a temporary file in the same
-//! directory, then renamed into place, so a reader never sees half a photo. A directory that
-//! resolves outside `photo_dir` (a symbolic link) is refused. Then the metadata row
-//! (size, SHA-256) is written.
+//! A photo is stored in the database, image and metadata (size, SHA-256) in one row named
+//! `{deviceId}/{imgPath}` (imgPath as sanitised by the codec), so that every replica serves
+//! it.
 
 use super::terminal::{TerminalActor, TerminalState};
 use super::terminal_mqtt::MqttReply;
@@ -24,8 +22,6 @@ use futures::future::LocalBoxFuture;
 use posgate_protocols::mqtt_pos::uploads::{DeviceNotice, MenuRecord, PhotoUpload};
 use posgate_protocols::mqtt_pos::DeviceMessage;
 use sha2::{Digest, Sha256};
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 use tokio::sync::oneshot;
 
 /// Why an upload was not stored.
@@ -34,9 +30,6 @@ enum UploadError {
     /// The upload cannot be stored as sent (unsafe path); retrying will not help.
     #[error("refused: {0}")]
     Refused(&'static str),
-    /// Writing the photo file failed.
-    #[error("photo file: {0}")]
-    Io(#[from] std::io::Error),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -45,7 +38,7 @@ enum UploadError {
 /// What an upload's storing gave: `true` when something new was stored.
 type Stored = LocalBoxFuture<'static, Result<bool, UploadError>>;
 
-/// Pauses before each new attempt to store an upload whose storing failed (file or store
+/// Pauses before each new attempt to store an upload whose storing failed (a store
 /// error; a refusal is final). The broker's message stays unacknowledged meanwhile, which
 /// holds back the acknowledgements of later messages: the retries are kept short.
 const STORE_RETRY_DELAYS_MS: [u64; 4] = [200, 400, 800, 1600];
@@ -64,7 +57,6 @@ fn upload_kind(message: &DeviceMessage) -> Option<&'static str> {
 #[derive(Clone)]
 struct UploadTarget {
     store: Store,
-    photo_dir: PathBuf,
     terminal_id: i64,
     device: String,
 }
@@ -75,13 +67,7 @@ impl UploadTarget {
         let t = self.clone();
         match message {
             DeviceMessage::Notice(n) => Box::pin(store_notice(t.store, t.terminal_id, n)),
-            DeviceMessage::Photo(p) => Box::pin(store_photo(
-                t.store,
-                t.photo_dir,
-                t.terminal_id,
-                t.device,
-                p,
-            )),
+            DeviceMessage::Photo(p) => Box::pin(store_photo(t.store, t.terminal_id, t.device, p)),
             DeviceMessage::MenuRecord(r) => {
                 Box::pin(store_dish_record(t.store, t.terminal_id, t.device, r))
             }
@@ -139,7 +125,6 @@ impl TerminalActor {
         };
         let target = UploadTarget {
             store: self.deps.store.clone(),
-            photo_dir: self.deps.settings.photo_dir.clone(),
             terminal_id: state.terminal.id,
             device: state.terminal.code,
         };
@@ -208,68 +193,20 @@ async fn store_dish_record(
 
 async fn store_photo(
     store: Store,
-    photo_dir: PathBuf,
     terminal_id: i64,
     device: String,
     photo: PhotoUpload,
 ) -> Result<bool, UploadError> {
-    let relative = format!("{device}/{}", photo.img_path.as_str());
-    let target = uploads::photo_file(&photo_dir, &relative).ok_or(UploadError::Refused(
-        "photo path not inside the photo directory",
-    ))?;
-    let sha256 = hex::encode(Sha256::digest(&photo.photo));
-    let bytes = i64::try_from(photo.photo.len()).unwrap_or(i64::MAX);
-    let bytes_owned = photo.photo;
-    tokio::task::spawn_blocking(move || write_photo(&photo_dir, &target, &bytes_owned))
-        .await
-        .map_err(|e| UploadError::Io(std::io::Error::other(e.to_string())))??;
     let row = NewPhoto {
         terminal_id,
         img_path: photo.img_path.as_str().to_string(),
-        file_path: relative,
-        bytes,
-        sha256,
+        file_path: format!("{device}/{}", photo.img_path.as_str()),
+        bytes: i64::try_from(photo.photo.len()).unwrap_or(i64::MAX),
+        sha256: hex::encode(Sha256::digest(&photo.photo)),
+        content: photo.photo,
     };
     let now = now_ms();
     Ok(store
         .transaction(move |db| Box::pin(async move { uploads::upsert_photo(db, &row, now).await }))
         .await?)
-}
-
-/// Writes `bytes` to `target` (inside `root`) atomically: a new temporary file in the target's
-/// directory, flushed, then renamed over the target. Refuses when the target's directory
-/// resolves outside `root` (a symbolic link on the way).
-fn write_photo(root: &Path, target: &Path, bytes: &[u8]) -> Result<(), UploadError> {
-    let parent = target
-        .parent()
-        .ok_or(UploadError::Refused("photo path has no directory"))?;
-    std::fs::create_dir_all(parent)?;
-    let root = root.canonicalize()?;
-    if !parent.canonicalize()?.starts_with(&root) {
-        return Err(UploadError::Refused(
-            "photo directory leaves the photo directory",
-        ));
-    }
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .ok_or(UploadError::Refused("photo path has no file name"))?;
-    let temp = parent.join(format!(
-        ".{name}.{}.tmp",
-        hex::encode(rand::random::<[u8; 8]>())
-    ));
-    let written = (|| {
-        // create_new: never opens (or follows) something that already exists.
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, target)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    Ok(written?)
 }

@@ -127,6 +127,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0018_ktv_member_income.sql"),
         sqlite: include_str!("../../../sql/sqlite/0018_ktv_member_income.sql"),
     },
+    Migration {
+        version: 19,
+        name: "change_feed",
+        postgres: include_str!("../../../sql/postgres/0019_change_feed.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0019_change_feed.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod capabilities;
 pub mod catalog;
+pub mod change_feed;
 pub mod commands;
 pub mod ds50;
 pub mod exceptions;

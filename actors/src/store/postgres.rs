@@ -75,6 +75,7 @@ fn typed(params: &[Value]) -> Vec<(&(dyn ToSql + Sync), Type)> {
                 Value::Null => (&None::<i64>, Type::INT8),
                 Value::I64(x) => (x, Type::INT8),
                 Value::Text(x) => (x, Type::TEXT),
+                Value::Bytes(x) => (x, Type::BYTEA),
                 Value::I64Array(x) => (x, Type::INT8_ARRAY),
                 Value::TextArray(x) => (x, Type::TEXT_ARRAY),
             }
@@ -96,6 +97,7 @@ fn convert(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
                 Value::Text(row.try_get::<_, Option<String>>(i).map_err(decode)?)
             }
+            Type::BYTEA => Value::Bytes(row.try_get::<_, Option<Vec<u8>>>(i).map_err(decode)?),
             ref other => {
                 return Err(StoreError::Decode(format!(
                     "column {} has unsupported type {other}",
@@ -104,7 +106,7 @@ fn convert(row: &tokio_postgres::Row) -> Result<Row, StoreError> {
             }
         };
         out.push(match v {
-            Value::I64(None) | Value::Text(None) => Value::Null,
+            Value::I64(None) | Value::Text(None) | Value::Bytes(None) => Value::Null,
             v => v,
         });
     }

@@ -26,6 +26,8 @@ pub enum Value {
     I64(Option<i64>),
     /// A TEXT (may be NULL when bound).
     Text(Option<String>),
+    /// A BYTEA / BLOB (may be NULL when bound).
+    Bytes(Option<Vec<u8>>),
     /// A BIGINT[] (PostgreSQL only).
     I64Array(Vec<i64>),
     /// A TEXT[] (PostgreSQL only).
@@ -62,6 +64,11 @@ impl From<Option<&str>> for Value {
         Value::Text(v.map(str::to_string))
     }
 }
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(Some(v))
+    }
+}
 impl From<Vec<i64>> for Value {
     fn from(v: Vec<i64>) -> Self {
         Value::I64Array(v)
@@ -70,6 +77,20 @@ impl From<Vec<i64>> for Value {
 impl From<Vec<String>> for Value {
     fn from(v: Vec<String>) -> Self {
         Value::TextArray(v)
+    }
+}
+
+impl Value {
+    /// The value's kind, for error messages (never its content: bytes may be large).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::I64(_) => "integer",
+            Value::Text(_) => "text",
+            Value::Bytes(_) => "bytes",
+            Value::I64Array(_) => "integer array",
+            Value::TextArray(_) => "text array",
+        }
     }
 }
 
@@ -99,6 +120,19 @@ impl Row {
     pub fn text(&self, i: usize) -> Result<String, StoreError> {
         self.opt_text(i)?
             .ok_or_else(|| StoreError::Decode(format!("column {i} is NULL")))
+    }
+
+    /// Column `i` as nullable bytes (BYTEA / BLOB).
+    pub fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.0.get(i) {
+            Some(Value::Bytes(v)) => Ok(v.clone()),
+            Some(Value::Null) => Ok(None),
+            Some(other) => Err(StoreError::Decode(format!(
+                "column {i}: expected bytes, got {}",
+                other.kind()
+            ))),
+            None => Err(StoreError::Decode(format!("no column {i}"))),
+        }
     }
 
     /// Column `i` as nullable TEXT.

@@ -58,7 +58,10 @@ fn bind(params: &[Value]) -> Result<Vec<rusqlite::types::Value>, StoreError> {
     params
         .iter()
         .map(|v| match v {
-            Value::Null | Value::I64(None) | Value::Text(None) => Ok(rusqlite::types::Value::Null),
+            Value::Null | Value::I64(None) | Value::Text(None) | Value::Bytes(None) => {
+                Ok(rusqlite::types::Value::Null)
+            }
+            Value::Bytes(Some(x)) => Ok(rusqlite::types::Value::Blob(x.clone())),
             Value::I64(Some(x)) => Ok(rusqlite::types::Value::Integer(*x)),
             Value::Text(Some(x)) => Ok(rusqlite::types::Value::Text(x.clone())),
             Value::I64Array(_) | Value::TextArray(_) => Err(StoreError::Decode(
@@ -92,9 +95,10 @@ impl Db for SqliteTx<'_> {
                     ValueRef::Null => Value::Null,
                     ValueRef::Integer(x) => Value::I64(Some(x)),
                     ValueRef::Text(t) => Value::Text(Some(String::from_utf8_lossy(t).into_owned())),
-                    ValueRef::Real(_) | ValueRef::Blob(_) => {
+                    ValueRef::Blob(b) => Value::Bytes(Some(b.to_vec())),
+                    ValueRef::Real(_) => {
                         return Err(StoreError::Decode(format!(
-                            "column {i} is not integer or text"
+                            "column {i} is a floating-point number"
                         )))
                     }
                 });

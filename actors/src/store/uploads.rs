@@ -1,5 +1,5 @@
 //! What consumption machines upload besides payments (MQTT POS spec section 6): device
-//! messages, photo metadata (the bytes live on disk under `mqtt.photo_dir`) and dish
+//! messages, photos (metadata and image, so that any replica serves them) and dish
 //! records, written once against [`Db`] for both backends.
 //!
 //! MQTT QoS 1 redelivers, so every write is idempotent on the upload's natural key: a notice
@@ -44,8 +44,7 @@ pub struct NewNotice {
     pub param: String,
 }
 
-/// The metadata of a photo (`frame_imgup`); the bytes are in the file `file_path`, relative
-/// to the photo directory.
+/// The metadata of a photo (`frame_imgup`); its image is read with [`photo_content`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoRecord {
@@ -55,7 +54,8 @@ pub struct PhotoRecord {
     pub terminal_id: i64,
     /// `imgPath`, sanitised (the name the consumption request carried).
     pub img_path: String,
-    /// The file, relative to the photo directory: `{deviceId}/{img_path}`.
+    /// The photo's name: `{deviceId}/{img_path}` (also its file under `mqtt.photo_dir`
+    /// for photos stored before images moved into the database).
     pub file_path: String,
     /// Size in bytes.
     pub bytes: i64,
@@ -65,15 +65,17 @@ pub struct PhotoRecord {
     pub received_at_ms: i64,
 }
 
-/// A new photo's metadata to store.
+/// A new photo to store.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewPhoto {
     /// The terminal that sent it.
     pub terminal_id: i64,
     /// `imgPath`, sanitised.
     pub img_path: String,
-    /// The file, relative to the photo directory.
+    /// The photo's name: `{deviceId}/{img_path}`.
     pub file_path: String,
+    /// The image.
+    pub content: Vec<u8>,
     /// Size in bytes.
     pub bytes: i64,
     /// SHA-256 of the bytes, lowercase hex.
@@ -194,18 +196,18 @@ pub async fn insert_notice(db: &dyn Db, n: &NewNotice, now_ms: i64) -> Result<bo
     Ok(changed > 0)
 }
 
-/// Stores a photo's metadata; returns `false` when the same photo (same terminal, imgPath
+/// Stores a photo (metadata and image); returns `false` when the same photo (same terminal, imgPath
 /// and SHA-256) was already stored. A different photo under a stored imgPath replaces the
 /// metadata, as its file replaced the old file.
 pub async fn upsert_photo(db: &dyn Db, p: &NewPhoto, now_ms: i64) -> Result<bool, StoreError> {
     let changed = db
         .execute(
             "INSERT INTO mqtt_photos (terminal_id, img_path, file_path, bytes, sha256, \
-             received_at_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             received_at_ms, content) VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (terminal_id, img_path) DO UPDATE SET file_path = excluded.file_path, \
              bytes = excluded.bytes, sha256 = excluded.sha256, \
-             received_at_ms = excluded.received_at_ms \
-             WHERE mqtt_photos.sha256 <> excluded.sha256",
+             received_at_ms = excluded.received_at_ms, content = excluded.content \
+             WHERE mqtt_photos.sha256 <> excluded.sha256 OR mqtt_photos.content IS NULL",
             &[
                 p.terminal_id.into(),
                 p.img_path.as_str().into(),
@@ -213,6 +215,7 @@ pub async fn upsert_photo(db: &dyn Db, p: &NewPhoto, now_ms: i64) -> Result<bool
                 p.bytes.into(),
                 p.sha256.as_str().into(),
                 now_ms.into(),
+                p.content.clone().into(),
             ],
         )
         .await?;
@@ -314,6 +317,24 @@ pub async fn list_dish_records(
     .iter()
     .map(dish_row)
     .collect()
+}
+
+/// The image of one photo of a terminal: `Some((name, Some(bytes)))`, or `Some((name, None))`
+/// for a photo stored before images moved into the database (its bytes are in the file
+/// `name` under `mqtt.photo_dir`: see [`photo_file`]).
+pub async fn photo_content(
+    db: &dyn Db,
+    terminal_id: i64,
+    photo_id: i64,
+) -> Result<Option<(String, Option<Vec<u8>>)>, StoreError> {
+    query_opt(
+        db,
+        "SELECT file_path, content FROM mqtt_photos WHERE terminal_id = $1 AND id = $2",
+        &[terminal_id.into(), photo_id.into()],
+    )
+    .await?
+    .map(|r| Ok((r.text(0)?, r.opt_bytes(1)?)))
+    .transpose()
 }
 
 /// The file of a photo: `photo_dir` joined with `relative` (`{deviceId}/{img_path}`), or

@@ -39,7 +39,7 @@ pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(found(merchant, "merchant")?))
 }
 
-/// Rename a merchant or change its status; its actor reloads.
+/// Rename a merchant or change its status; its actor and its terminals' reload.
 #[utoipa::path(tag = "merchants", request_body = MerchantPatch, security(("bearer" = [])), responses(
     (status = 200, body = Merchant), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/merchants/{id}")]
@@ -58,6 +58,7 @@ pub async fn update(
     .await?;
     let merchant = found(merchant, "merchant")?;
     gw.merchants.call(&id.to_string(), Reload).await?;
+    crate::change_feed::reload_merchant(&gw, id).await;
     Ok(HttpResponse::Ok().json(merchant))
 }
 

@@ -137,24 +137,33 @@ pub async fn photo_content(
 ) -> Result<HttpResponse, ApiError> {
     let (id, photo_id) = path.into_inner();
     let photo = with_db(&gw, move |db| {
-        Box::pin(async move { uploads::get_photo(db, id, photo_id).await })
+        Box::pin(async move { uploads::photo_content(db, id, photo_id).await })
     })
     .await?;
-    let photo = found(photo, "photo")?;
-    let dir = std::path::PathBuf::from(&gw.config.mqtt.photo_dir);
-    // The stored path is re-checked: it must stay inside the photo directory.
-    let file = uploads::photo_file(&dir, &photo.file_path).ok_or_else(|| {
-        tracing::warn!(photo = photo.id, "stored photo path refused");
-        ApiError::not_found("photo file")
-    })?;
-    let bytes = web::block(move || std::fs::read(file))
+    let (name, content) = found(photo, "photo")?;
+    let bytes = match content {
+        Some(bytes) => bytes,
+        None => legacy_photo_file(&gw.config.mqtt.photo_dir, photo_id, &name).await?,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(photo_content_type(&name))
+        .body(bytes))
+}
+
+/// The image of a photo stored before images moved into the database: the file `name`
+/// under `mqtt.photo_dir` (the stored name is re-checked: it must stay inside that directory).
+async fn legacy_photo_file(dir: &str, photo_id: i64, name: &str) -> Result<Vec<u8>, ApiError> {
+    let file = uploads::photo_file(std::path::Path::new(dir), name)
+        .filter(|_| !dir.is_empty())
+        .ok_or_else(|| {
+            tracing::warn!(photo = photo_id, "stored photo path refused");
+            ApiError::not_found("photo file")
+        })?;
+    web::block(move || std::fs::read(file))
         .await
         .map_err(|_| ApiError::unavailable("unavailable", "photo read failed"))?
         .map_err(|e| {
-            tracing::warn!(photo = photo.id, error = %e, "photo file unreadable");
+            tracing::warn!(photo = photo_id, error = %e, "photo file unreadable");
             ApiError::not_found("photo file")
-        })?;
-    Ok(HttpResponse::Ok()
-        .content_type(photo_content_type(&photo.file_path))
-        .body(bytes))
+        })
 }
