@@ -77,14 +77,7 @@ fn edit(mut body: Value, changes: &[(&str, Value)]) -> Value {
 }
 
 async fn ds50_terminal(admin: &Admin, merchant: i64, sn: &str) -> i64 {
-    let (status, t) = admin
-        .post(
-            "/admin/v1/terminals",
-            json!({"family": "ds50", "code": sn, "merchant_id": merchant}),
-        )
-        .await;
-    assert_eq!(status, 201, "{t}");
-    t["id"].as_i64().unwrap()
+    admin.terminal("ds50", sn, merchant).await
 }
 
 /// Issues a posparam.ini for terminal `id`; returns the file.
@@ -134,16 +127,11 @@ impl Ds50 {
     /// An account of `merchant` with `cash` fen and a card; returns (account, PAN).
     async fn card(&self, merchant: i64, cash: i64) -> (i64, String) {
         let pan = random_pan();
-        let (status, account) = self
+        let account = self
             .admin
-            .post(
-                "/admin/v1/accounts",
-                json!({"merchant_id": merchant, "user_id": format!("u{}", rand::random::<u32>()),
-                       "card_number": pan, "initial_balances": {"cash": cash}}),
-            )
+            .card_account(merchant, &pan, json!({"cash": cash}))
             .await;
-        assert_eq!(status, 201, "{account}");
-        (account["id"].as_i64().unwrap(), pan)
+        (account, pan)
     }
 
     async fn cash(&self, account: i64) -> i64 {

@@ -8,7 +8,6 @@ mod common;
 use common::mqtt::MqttGateway;
 use common::Admin;
 use posgate::secret::Secret;
-use posgate_actors::testing;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -33,18 +32,6 @@ fn exported_names(exposition: &str) -> BTreeSet<String> {
         .filter_map(|line| line.split(['{', ' ']).next())
         .map(str::to_string)
         .collect()
-}
-
-/// The local RabbitMQ URL, or `None` after the skip/require policy.
-fn rabbitmq() -> Option<String> {
-    let addr = "127.0.0.1:5672".parse().expect("socket address");
-    match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
-        Ok(_) => Some(
-            std::env::var("POSGATE_TEST_AMQP_URL")
-                .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
-        ),
-        Err(e) => testing::unavailable("RabbitMQ", &e.to_string()),
-    }
 }
 
 /// Traffic that touches every family: admin writes (ledger postings), a device over MQTT,
@@ -93,7 +80,9 @@ async fn drive(gw: &MqttGateway) {
 
 #[actix_rt::test]
 async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
-    let Some(amqp_url) = rabbitmq() else { return };
+    let Some(amqp_url) = common::rabbitmq() else {
+        return;
+    };
     let gw = MqttGateway::start(None, |c| {
         c.amqp.url = Secret::new(amqp_url);
         c.amqp.exchange = format!("posgate.test.contract.{:x}", rand::random::<u64>());

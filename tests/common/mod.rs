@@ -11,6 +11,19 @@ use posgate::config::Config;
 use posgate::secret::Secret;
 use serde_json::{json, Value};
 
+/// The local RabbitMQ URL (`POSGATE_TEST_AMQP_URL`, or guest on 127.0.0.1:5672), or `None`
+/// after the skip/require policy when nothing listens there.
+pub fn rabbitmq() -> Option<String> {
+    let addr = "127.0.0.1:5672".parse().expect("socket address");
+    match std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)) {
+        Ok(_) => Some(
+            std::env::var("POSGATE_TEST_AMQP_URL")
+                .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into()),
+        ),
+        Err(e) => posgate_actors::testing::unavailable("RabbitMQ", &e.to_string()),
+    }
+}
+
 /// The admin token the tests configure.
 pub const TOKEN: &str = "test-admin-token-0123456789";
 
@@ -104,6 +117,31 @@ impl Admin {
             .await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().unwrap()
+    }
+
+    /// Registers a terminal of `family` (`mqtt_pos`, `jpos`, `ds50`); returns its id.
+    pub async fn terminal(&self, family: &str, code: &str, merchant: i64) -> i64 {
+        let (status, t) = self
+            .post(
+                "/admin/v1/terminals",
+                json!({"family": family, "code": code, "merchant_id": merchant}),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        t["id"].as_i64().unwrap()
+    }
+
+    /// Creates an account with card `pan` and `balances` (`{"cash": 100}`); returns its id.
+    pub async fn card_account(&self, merchant: i64, pan: &str, balances: Value) -> i64 {
+        let (status, account) = self
+            .post(
+                "/admin/v1/accounts",
+                json!({"merchant_id": merchant, "user_id": format!("u{}", rand::random::<u32>()),
+                       "card_number": pan, "initial_balances": balances}),
+            )
+            .await;
+        assert_eq!(status, 201, "{account}");
+        account["id"].as_i64().unwrap()
     }
 
     /// Creates an account with `cash` fen; returns its id.
