@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod mqtt;
+pub mod process;
 pub mod sim;
 
 use posgate::config::Config;
