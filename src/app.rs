@@ -174,7 +174,8 @@ pub struct Running {
 
 impl Running {
     /// Runs until SIGTERM or SIGINT (or until the HTTP server stops by itself), then shuts
-    /// down in order, as [`Running::stop`] does.
+    /// down in order, as [`Running::stop`] does; a second signal ends the shutdown at once
+    /// (an error: the process exits 1).
     pub async fn wait(mut self) -> std::io::Result<()> {
         tokio::select! {
             result = &mut self.server => {
@@ -185,7 +186,13 @@ impl Running {
             }
             signal = shutdown_signal() => tracing::info!(signal, "stopping"),
         }
-        self.shutdown().await
+        tokio::select! {
+            result = self.shutdown() => result,
+            signal = shutdown_signal() => {
+                tracing::warn!(signal, "second signal: exiting without finishing the shutdown");
+                Err(std::io::Error::other("interrupted while shutting down"))
+            }
+        }
     }
 
     /// Stops gracefully, within `http.shutdown_timeout_seconds`: the HTTP server takes no

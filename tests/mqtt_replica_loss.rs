@@ -6,7 +6,8 @@
 //! request has been answered, no device ever received two answers to one request (each
 //! request has its own amount, so an answer tells which request it answers; a second one is
 //! counted, however late), each `posNum` was debited once, the ledger audit is clean, and
-//! the replicas still running exit 0 on SIGTERM. The longest wait a device saw after the
+//! the replicas still running exit 0 on SIGTERM; a replica stopped with SIGTERM answers
+//! every message it took, so no device had to re-send. The longest wait a device saw after the
 //! kill is printed (no timing assertion). Skips (or fails under
 //! POSGATE_REQUIRE_SERVICES=1) without Mosquitto or PostgreSQL.
 
@@ -26,8 +27,12 @@ use std::time::{Duration, Instant};
 const DEVICES: usize = 20;
 const REQUESTS: u64 = 40;
 const OPENING_CASH: i64 = 1_000_000;
-/// How long a device waits for an answer before re-sending the same request.
+/// How long a device waits for an answer before re-sending the same request: as short as
+/// a device's when a replica is killed (its messages in flight are lost)...
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
+/// ...and long when a replica is stopped (SIGTERM), which must answer every message it
+/// took: a re-send then means a lost message, not a slow answer.
+const PATIENT_ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends of one request before the device gives up.
 const ATTEMPTS: u32 = 15;
 /// A device's pause between two requests.
@@ -153,8 +158,13 @@ impl Seen {
 }
 
 /// Sends request `n` until its answer comes (re-sending the same bytes after each
-/// [`ANSWER_TIMEOUT`]), counting every answer that arrives meanwhile.
-async fn request(device: &mut SimDevice, user: &str, n: u64, seen: &mut Seen) -> bool {
+/// `timeout`), counting every answer that arrives meanwhile.
+async fn request(
+    device: &mut SimDevice,
+    (user, n): (&str, u64),
+    timeout: Duration,
+    seen: &mut Seen,
+) -> bool {
     let body = consumption(1, n, user, amount(n)).to_string();
     let started = Instant::now();
     for sends in 1..=ATTEMPTS {
@@ -163,7 +173,7 @@ async fn request(device: &mut SimDevice, user: &str, n: u64, seen: &mut Seen) ->
             .upload("api_ret", body.as_bytes())
             .await
             .expect("publish");
-        let deadline = Instant::now() + ANSWER_TIMEOUT;
+        let deadline = Instant::now() + timeout;
         while let Some(answer) = device
             .unexpected_answer(deadline.saturating_duration_since(Instant::now()))
             .await
@@ -178,10 +188,11 @@ async fn request(device: &mut SimDevice, user: &str, n: u64, seen: &mut Seen) ->
 }
 
 /// Plays one device through its requests; `answered` counts answered requests overall.
-async fn drive(mut till: Till, answered: Arc<AtomicUsize>) -> (Till, Seen) {
+async fn drive(mut till: Till, timeout: Duration, answered: Arc<AtomicUsize>) -> (Till, Seen) {
     let mut seen = Seen::default();
     for n in 1..=REQUESTS {
-        if request(&mut till.device, &till.user, n, &mut seen).await {
+        let user = till.user.clone();
+        if request(&mut till.device, (&user, n), timeout, &mut seen).await {
             answered.fetch_add(1, Ordering::SeqCst);
         } else {
             seen.unanswered.push(n);
@@ -195,9 +206,14 @@ async fn drive(mut till: Till, answered: Arc<AtomicUsize>) -> (Till, Seen) {
     (till, seen)
 }
 
-/// Runs the devices' load; once a third of it is answered, `disrupt` runs (concurrently)
-/// and returns the moment it struck. Returns what each device saw and that moment.
-async fn load_with<F, Fut>(cluster: &Cluster, disrupt: F) -> (Vec<(Till, Seen)>, Instant)
+/// Runs the devices' load (answers awaited `timeout` before a re-send); once a third of it
+/// is answered, `disrupt` runs (concurrently) and returns the moment it struck. Returns
+/// what each device saw and that moment.
+async fn load_with<F, Fut>(
+    cluster: &Cluster,
+    timeout: Duration,
+    disrupt: F,
+) -> (Vec<(Till, Seen)>, Instant)
 where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Instant>,
@@ -207,8 +223,11 @@ where
         tills.push(cluster.till(n).await);
     }
     let answered = Arc::new(AtomicUsize::new(0));
-    let devices =
-        futures::future::join_all(tills.into_iter().map(|till| drive(till, answered.clone())));
+    let devices = futures::future::join_all(
+        tills
+            .into_iter()
+            .map(|till| drive(till, timeout, answered.clone())),
+    );
     let third = DEVICES * REQUESTS as usize / 3;
     let trigger = async {
         while answered.load(Ordering::SeqCst) < third {
@@ -220,8 +239,14 @@ where
 }
 
 /// Every request answered exactly once, nothing odd, each posNum debited once, the audit
-/// clean; prints the longest wait of a request still open at `struck`.
-async fn assert_served_once(cluster: &Cluster, seen: &[(Till, Seen)], struck: Instant) {
+/// clean; prints the longest wait of a request still open at `struck`. Returns how many
+/// requests were re-sent.
+async fn assert_served_once(
+    cluster: &Cluster,
+    seen: &[(Till, Seen)],
+    struck: Instant,
+    scenario: &str,
+) -> usize {
     let mut longest = Duration::ZERO;
     let mut resent = 0;
     for (till, seen) in seen {
@@ -266,11 +291,28 @@ async fn assert_served_once(cluster: &Cluster, seen: &[(Till, Seen)], struck: In
         );
     }
     eprintln!(
-        "longest wait of a request open after the disruption: {longest:?}; {resent} requests re-sent"
+        "{scenario}: longest wait of a request open after it: {longest:?}; {resent} requests re-sent"
     );
     let (_, audit) = cluster.admin.get("/admin/v1/ledger/audit").await;
     assert_eq!(audit["unbalanced"], json!([]));
     assert_eq!(audit["balance_mismatches"], json!([]));
+    resent
+}
+
+/// How many device messages `replica` has handled (its `posgate_mqtt_messages_total`).
+async fn messages_handled(replica: &Replica) -> f64 {
+    let text = common::client()
+        .get(format!("{}/metrics", replica.base))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    text.lines()
+        .filter(|line| line.starts_with("posgate_mqtt_messages_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Stops the replicas still running with SIGTERM: each exits 0.
@@ -288,14 +330,18 @@ async fn a_killed_replicas_devices_are_served_by_the_others_once() {
         return;
     };
     let mut victim = cluster.replicas.pop().expect("three replicas");
-    let (seen, struck) = load_with(&cluster, move || async move {
+    let (seen, struck) = load_with(&cluster, ANSWER_TIMEOUT, move || async move {
+        assert!(
+            messages_handled(&victim).await > 0.0,
+            "the victim had a share"
+        );
         victim.signal("KILL");
         let struck = Instant::now();
         let _ = victim.child.wait().await;
         struck
     })
     .await;
-    assert_served_once(&cluster, &seen, struck).await;
+    let _ = assert_served_once(&cluster, &seen, struck, "kill -9").await;
     terminate_all(std::mem::take(&mut cluster.replicas)).await;
 }
 
@@ -306,13 +352,21 @@ async fn a_replica_stopped_with_sigterm_answers_what_it_took_then_exits_0() {
         return;
     };
     let victim = cluster.replicas.pop().expect("two replicas");
-    let (seen, struck) = load_with(&cluster, move || async move {
+    let (seen, struck) = load_with(&cluster, PATIENT_ANSWER_TIMEOUT, move || async move {
+        assert!(
+            messages_handled(&victim).await > 0.0,
+            "the victim had a share"
+        );
         let struck = Instant::now();
         let status = victim.terminate(Duration::from_secs(60)).await;
         assert!(status.success(), "the stopped replica exited with {status}");
         struck
     })
     .await;
-    assert_served_once(&cluster, &seen, struck).await;
+    let resent = assert_served_once(&cluster, &seen, struck, "SIGTERM").await;
+    assert_eq!(
+        resent, 0,
+        "requests the stopping replica took and never answered"
+    );
     terminate_all(std::mem::take(&mut cluster.replicas)).await;
 }

@@ -45,6 +45,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 const CLIENT_CHANNEL_CAPACITY: usize = 1024;
 /// Unacknowledged QoS 1 publishes in flight towards the broker.
 const INFLIGHT_MAX: u16 = 200;
+/// While stopping, how long no device message may have arrived (nor an acknowledgement
+/// gone out) before the adapter disconnects: after an UNSUBACK a broker still delivers
+/// what it had queued for the session, as the acknowledgements make room.
+const STOP_QUIET: Duration = Duration::from_millis(500);
 
 /// A running MQTT adapter; publishes server-to-device messages.
 #[derive(Clone)]
@@ -166,7 +170,8 @@ impl MqttAdapter {
             // The session has ended already.
             return true;
         }
-        matches!(tokio::time::timeout(within, stopped).await, Ok(Ok(())))
+        // Told, or the session ended without telling (a second stop): either way in time.
+        tokio::time::timeout(within, stopped).await.is_ok()
     }
 
     /// Decodes, routes and answers one device message; returns whether to acknowledge it
@@ -285,6 +290,7 @@ enum Step {
     Polled(Result<Event, ConnectionError>),
     Resume,
     Stop(oneshot::Sender<()>),
+    /// Nothing in flight any more, or quiet for [`STOP_QUIET`] (while stopping).
     Idle,
 }
 
@@ -307,6 +313,8 @@ struct Session {
     unsubscribing: usize,
     /// Device messages that arrived after the stop began (still answered on a clean session).
     arrived_while_stopping: usize,
+    /// While stopping: when the last message arrived, UNSUBACK came or acknowledgement went.
+    last_activity: Instant,
     disconnecting: bool,
 }
 
@@ -334,6 +342,7 @@ impl Session {
             stopping: None,
             unsubscribing: 0,
             arrived_while_stopping: 0,
+            last_activity: Instant::now(),
             disconnecting: false,
         }
     }
@@ -349,7 +358,12 @@ impl Session {
                 polled = self.eventloop.poll() => Step::Polled(polled),
                 () = self.resume.notified() => Step::Resume,
                 Some(done) = stops.recv(), if self.stopping.is_none() => Step::Stop(done),
-                () = self.in_flight.idle(), if self.stopping.is_some() => Step::Idle,
+                () = self.in_flight.idle(), if self.stopping.is_some() => {
+                    self.last_activity = Instant::now();
+                    Step::Idle
+                }
+                () = tokio::time::sleep_until((self.last_activity + STOP_QUIET).into()),
+                    if self.settled_while_stopping() => Step::Idle,
             };
             let ended = match step {
                 Step::Polled(Ok(event)) => self.on_event(event, &mut backoff),
@@ -360,7 +374,8 @@ impl Session {
                     // Dropping the connection keeps the session's own unacknowledged
                     // publishes for resending; the next poll reconnects.
                     self.connection_ended();
-                    false
+                    // While stopping, the next start gets the redelivery instead.
+                    self.stopping.is_some()
                 }
                 Step::Stop(done) => self.begin_stop(done),
                 Step::Idle => false,
@@ -389,6 +404,7 @@ impl Session {
             }
             Event::Incoming(Packet::Publish(publish)) => self.dispatch(publish),
             Event::Incoming(Packet::UnsubAck(_)) => {
+                self.last_activity = Instant::now();
                 self.unsubscribing = self.unsubscribing.saturating_sub(1);
             }
             Event::Outgoing(Outgoing::Disconnect) if self.disconnecting => return true,
@@ -442,6 +458,7 @@ impl Session {
         };
         if self.stopping.is_some() {
             self.arrived_while_stopping += 1;
+            self.last_activity = Instant::now();
             if self.persistent {
                 // Left unacknowledged: the broker redelivers it to the next start.
                 return;
@@ -498,6 +515,7 @@ impl Session {
     /// in flight are still answered. Returns whether the session has ended (not connected).
     fn begin_stop(&mut self, done: oneshot::Sender<()>) -> bool {
         self.stopping = Some(done);
+        self.last_activity = Instant::now();
         tracing::info!(in_flight = self.in_flight.count(), "MQTT adapter stopping");
         if self.acks.is_none() {
             return true;
@@ -513,15 +531,20 @@ impl Session {
         false
     }
 
-    /// While stopping, once no subscription can bring more messages and every message in
-    /// flight is settled: queues the DISCONNECT (behind the answers and acknowledgements).
+    /// Stopping, not disconnecting yet, no UNSUBACK awaited and nothing in flight.
+    fn settled_while_stopping(&self) -> bool {
+        self.stopping.is_some()
+            && !self.disconnecting
+            && self.unsubscribing == 0
+            && self.in_flight.count() == 0
+    }
+
+    /// While stopping, once no subscription can bring more messages, every message in
+    /// flight is settled and none has come for [`STOP_QUIET`]: queues the DISCONNECT
+    /// (behind the answers and acknowledgements).
     /// Returns whether the session has ended without one (it could not be queued).
     fn maybe_disconnect(&mut self) -> bool {
-        if self.stopping.is_none()
-            || self.disconnecting
-            || self.unsubscribing > 0
-            || self.in_flight.count() > 0
-        {
+        if !self.settled_while_stopping() || self.last_activity.elapsed() < STOP_QUIET {
             return false;
         }
         self.disconnecting = true;
