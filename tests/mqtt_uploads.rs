@@ -50,6 +50,10 @@ fn dish_record(pos_num: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The scenarios that make photo storing fail, one at a time: they watch the process-wide
+/// `posgate_mqtt_uploads_total{kind="photo"}` counters for their own failure.
+static PHOTO_FAILURES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct World {
     gw: MqttGateway,
     admin: Admin,
@@ -383,6 +387,7 @@ async fn dish_records_and_redelivery(w: World) {
 /// retries it (the broker's message unacknowledged meanwhile) and stores it once storage
 /// works again.
 async fn stored_after_a_storage_failure(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
     let (d, t) = w.device().await;
     // Storage broken: the photo directory is a plain file.
     let _ = std::fs::remove_dir_all(&w.photo_dir);
@@ -437,6 +442,7 @@ async fn stored_after_a_storage_failure_postgres() {
 /// persistent session (`mqtt.client_id`) the gateway resumes the session, the broker
 /// redelivers the upload, and it is stored once storage works again.
 async fn redelivered_when_not_stored(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
     let (d, t) = w.device().await;
     let _ = std::fs::remove_dir_all(&w.photo_dir);
     std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
@@ -464,6 +470,52 @@ async fn redelivered_when_not_stored(w: World) {
     };
     let (_, _, body) = w.content(t, photo["id"].as_i64().unwrap()).await;
     assert_eq!(body, bytes);
+}
+
+/// Review 6.1: a clean session (the replicas' kind) never redelivers, so an upload still not
+/// stored after the retries is acknowledged all the same: the acknowledgement of the
+/// message behind it stays in order (the embedded broker drops a client that acknowledges
+/// out of order) and later messages are served on the same connection.
+async fn acknowledged_and_lost_on_a_clean_session(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
+    let (d, t) = w.device().await;
+    let _ = std::fs::remove_dir_all(&w.photo_dir);
+    std::fs::write(&w.photo_dir, b"not a directory").expect("block the photo directory");
+    let failed_before = w.uploads_metric("photo", "failed").await;
+    d.upload(
+        "frame_imgup",
+        &photo_upload("2026-12-01/lost.jpg", &photo_bytes(1_000)),
+    )
+    .await
+    .unwrap();
+    d.upload("message", &notice("behind the photo"))
+        .await
+        .unwrap();
+    // Given up (after its retries, at most 15 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while w.uploads_metric("photo", "failed").await <= failed_before {
+        assert!(tokio::time::Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_file(&w.photo_dir).expect("unblock the photo directory");
+    // ...and the messages behind it and after it are served.
+    d.upload("message", &notice("after the photo"))
+        .await
+        .unwrap();
+    w.wait_for(t, "notices", 2).await;
+    assert!(w.list(t, "photos").await.is_empty(), "not redelivered");
+}
+
+#[actix_rt::test]
+async fn acknowledged_and_lost_on_a_clean_session_embedded_broker() {
+    acknowledged_and_lost_on_a_clean_session(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn acknowledged_and_lost_on_a_clean_session_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        acknowledged_and_lost_on_a_clean_session(world(Some(addr), None).await).await;
+    }
 }
 
 /// A world whose gateway keeps a persistent MQTT session.

@@ -110,16 +110,6 @@ impl<T> InOrder<T> {
 /// Queues one PUBACK; `Err` when the client's request channel is full.
 pub(super) type AckSink = Box<dyn Fn(&Publish) -> Result<(), rumqttc::ClientError>>;
 
-/// What a sequencer does with a message given up without acknowledgement.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum OnSkip {
-    /// Persistent session: acknowledge nothing more on this connection and call the resume
-    /// hook, for the broker to redeliver the message on the next one.
-    Resume,
-    /// Clean session: pass over it (it cannot be redelivered) and go on acknowledging.
-    PassOver,
-}
-
 /// Sends the PUBACKs of one connection in arrival order; see the module documentation.
 pub(super) struct AckSequencer {
     next: u64,
@@ -140,7 +130,9 @@ impl AckTicket {
         let _ = self.done.send((self.seq, Some(publish)));
     }
 
-    /// Leaves the message unacknowledged (see [`OnSkip`]).
+    /// Leaves the message unacknowledged for the broker to redeliver (a persistent
+    /// session): nothing more is acknowledged on this connection, and the sequencer's
+    /// resume hook is called once the earlier messages are acknowledged.
     pub(super) fn skip(self) {
         let _ = self.done.send((self.seq, None));
     }
@@ -148,13 +140,11 @@ impl AckTicket {
 
 impl AckSequencer {
     /// Starts the sequencer of connection `generation`: PUBACKs go to `sink` while `gate` is
-    /// open for that generation, and are dropped after. `resume` is called on a skip with
-    /// [`OnSkip::Resume`].
+    /// open for that generation, and are dropped after. `resume` is called on a skip.
     pub(super) fn start(
         generation: u64,
         gate: AckGate,
         sink: AckSink,
-        on_skip: OnSkip,
         resume: Box<dyn Fn()>,
         in_flight: Arc<InFlight>,
     ) -> AckSequencer {
@@ -169,13 +159,10 @@ impl AckSequencer {
                         Some(publish) if !ended => {
                             ended = !ack_if_live(&gate, generation, &sink, &publish).await;
                         }
-                        None if !ended && on_skip == OnSkip::Resume => {
+                        None if !ended => {
                             ended = true;
                             resume();
                         }
-                        None if !ended => tracing::error!(
-                            "MQTT message left unacknowledged on a clean session: it is not redelivered"
-                        ),
                         // Acknowledging is over on this connection.
                         _ => {}
                     }
@@ -274,8 +261,7 @@ mod tests {
             generation,
             gate,
             sink,
-            OnSkip::PassOver,
-            Box::new(|| {}),
+            Box::new(|| panic!("nothing is skipped")),
             in_flight.clone(),
         )
     }
@@ -312,7 +298,7 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn a_skip_on_a_persistent_session_ends_acknowledging_and_resumes() {
+    async fn a_skip_ends_acknowledging_and_resumes() {
         let gate = AckGate::default();
         gate.open(1);
         let sent = Rc::new(RefCell::new(Vec::new()));
@@ -326,7 +312,6 @@ mod tests {
                 log.borrow_mut().push((1, p.pkid));
                 Ok(())
             }),
-            OnSkip::Resume,
             Box::new(move || *resumes.borrow_mut() += 1),
             in_flight.clone(),
         );

@@ -13,17 +13,18 @@
 //! it did not acknowledge.
 //!
 //! Uploads get no answer, so a device never sends one again: the terminal actor retries a
-//! failed store in-process a few times with backoff (about 3 s in all) before giving up. An
-//! upload given up is left unacknowledged: on a persistent session the adapter then stops
+//! failed store in-process a few times with backoff (about 3 s in all) before giving up. On
+//! a persistent session an upload given up is left unacknowledged: the adapter stops
 //! acknowledging and resumes the session, and the broker redelivers it (with the messages
-//! after it, which are idempotent); on a clean session it is lost, and logged (metric
-//! `posgate_mqtt_messages_total{outcome="unstored"}`).
+//! after it, which are idempotent). A clean session never redelivers: the upload is
+//! acknowledged all the same (in order, freeing the broker's in-flight slot) and lost,
+//! logged and counted (`posgate_mqtt_messages_total{outcome="unstored"}`).
 //!
 //! Stopping ([`MqttAdapter::stop`]): the adapter unsubscribes (a clean session; a persistent
 //! one leaves the messages that arrive from then on unacknowledged for its next start), lets
 //! the handlers in flight publish their answers, acknowledges them, and disconnects.
 
-use super::acks::{AckGate, AckSequencer, AckSink, InFlight, OnSkip};
+use super::acks::{AckGate, AckSequencer, AckSink, InFlight};
 use super::MqttConfig;
 use posgate_actors::entity::{
     refusal_reply, MqttDeviceMessage, MqttReply, Registry, TerminalActor,
@@ -420,16 +421,10 @@ impl Session {
         let client = self.adapter.client.clone();
         let sink: AckSink = Box::new(move |publish: &Publish| client.try_ack(publish));
         let resume = self.resume.clone();
-        let on_skip = if self.persistent {
-            OnSkip::Resume
-        } else {
-            OnSkip::PassOver
-        };
         self.acks = Some(AckSequencer::start(
             self.generation,
             self.gate.clone(),
             sink,
-            on_skip,
             Box::new(move || resume.notify_one()),
             self.in_flight.clone(),
         ));
@@ -467,11 +462,17 @@ impl Session {
         let ticket = acks.next();
         let adapter = self.adapter.clone();
         let terminals = self.terminals.clone();
+        let persistent = self.persistent;
         actix_rt::spawn(async move {
             if adapter.handle(&publish, &terminals).await {
                 ticket.finish(publish);
-            } else {
+            } else if persistent {
                 ticket.skip();
+            } else {
+                // A clean session never redelivers it: acknowledged all the same, so that it
+                // holds no broker in-flight slot and later acknowledgements stay in order.
+                tracing::error!(topic = %publish.topic, "MQTT upload not stored: lost (clean session)");
+                ticket.finish(publish);
             }
         });
     }
