@@ -301,18 +301,7 @@ async fn assert_served_once(
 
 /// How many device messages `replica` has handled (its `posgate_mqtt_messages_total`).
 async fn messages_handled(replica: &Replica) -> f64 {
-    let text = common::client()
-        .get(format!("{}/metrics", replica.base))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics body");
-    text.lines()
-        .filter(|line| line.starts_with("posgate_mqtt_messages_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    common::metric_sum(&replica.base, "posgate_mqtt_messages_total", &[]).await
 }
 
 /// Stops the replicas still running with SIGTERM: each exits 0.

@@ -149,22 +149,9 @@ impl World {
 
     /// The value of `posgate_mqtt_uploads_total{kind, outcome}` (0 when absent).
     async fn uploads_metric(&self, kind: &str, outcome: &str) -> f64 {
-        let text = common::client()
-            .get(format!("http://{}/metrics", self.gw.running.addr))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        text.lines()
-            .filter(|l| l.starts_with("posgate_mqtt_uploads_total{"))
-            .filter(|l| {
-                l.contains(&format!("kind=\"{kind}\""))
-                    && l.contains(&format!("outcome=\"{outcome}\""))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        let base = format!("http://{}", self.gw.running.addr);
+        let labels = [("kind", kind), ("outcome", outcome)];
+        common::metric_sum(&base, "posgate_mqtt_uploads_total", &labels).await
     }
 }
 
