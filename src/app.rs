@@ -173,25 +173,90 @@ pub struct Running {
 }
 
 impl Running {
-    /// Runs until the server stops (SIGINT/SIGTERM, or [`Running::stop`]), then drains the
-    /// accounts shards.
-    pub async fn wait(self) -> std::io::Result<()> {
-        let result = self
-            .server
-            .await
-            .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
-        tracing::info!("HTTP server stopped; draining ledger batches");
-        self.gateway.accounts.drain().await;
-        tracing::info!("drained");
+    /// Runs until SIGTERM or SIGINT (or until the HTTP server stops by itself), then shuts
+    /// down in order, as [`Running::stop`] does; a second signal ends the shutdown at once
+    /// (an error: the process exits 1).
+    pub async fn wait(mut self) -> std::io::Result<()> {
+        tokio::select! {
+            result = &mut self.server => {
+                tracing::warn!("HTTP server stopped by itself; stopping");
+                self.gateway.stop_mqtt().await;
+                self.drain().await;
+                return result.unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+            }
+            signal = shutdown_signal() => tracing::info!(signal, "stopping"),
+        }
+        tokio::select! {
+            result = self.shutdown() => result,
+            signal = shutdown_signal() => {
+                tracing::warn!(signal, "second signal: exiting without finishing the shutdown");
+                Err(std::io::Error::other("interrupted while shutting down"))
+            }
+        }
+    }
+
+    /// Stops gracefully, within `http.shutdown_timeout_seconds`: the HTTP server takes no
+    /// new connections and lets its requests finish while the MQTT adapter takes no new
+    /// device messages, answers and acknowledges the ones in flight and disconnects; then
+    /// the accounts shards commit what they have queued.
+    pub async fn stop(self) {
+        // A stopped server's result carries nothing worth reporting here.
+        let _ = self.shutdown().await;
+    }
+
+    async fn shutdown(mut self) -> std::io::Result<()> {
+        let http = async {
+            self.handle.stop(true).await;
+            (&mut self.server)
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())))
+        };
+        let (result, ()) = futures::join!(http, self.gateway.stop_mqtt());
+        tracing::info!("HTTP server and MQTT adapter stopped");
+        self.drain().await;
         result
     }
 
-    /// Stops gracefully: no new connections, in-flight requests finish, batches drain.
-    pub async fn stop(self) {
-        self.handle.stop(true).await;
-        // A stopped server's result carries nothing worth reporting here.
-        let _ = self.wait().await;
+    async fn drain(&self) {
+        tracing::info!("draining ledger batches");
+        self.gateway.accounts.drain().await;
+        tracing::info!("drained");
     }
+}
+
+impl Gateway {
+    /// Stops the MQTT adapter (if any) within the HTTP shutdown timeout.
+    async fn stop_mqtt(&self) {
+        let Some(mqtt) = &self.mqtt else { return };
+        let within = std::time::Duration::from_secs(self.config.http.shutdown_timeout_seconds);
+        if !mqtt.stop(within).await {
+            tracing::warn!(
+                ?within,
+                "MQTT messages still in flight at the shutdown timeout"
+            );
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT; returns its name.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = term.recv() => return "SIGTERM",
+                _ = tokio::signal::ctrl_c() => return "SIGINT",
+            },
+            Err(e) => tracing::error!(error = %e, "cannot listen for SIGTERM"),
+        }
+    }
+    // Without a handler the process could not be stopped gracefully: wait for SIGINT.
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(error = %e, "cannot listen for SIGINT");
+        std::future::pending::<()>().await;
+    }
+    "SIGINT"
 }
 
 /// Builds everything and starts the HTTP server; the caller awaits [`Running::wait`].
@@ -280,6 +345,8 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .configure(|cfg| http::configure(cfg, &routes))
     })
     .shutdown_timeout(config.http.shutdown_timeout_seconds)
+    // Running::wait handles the signals: the MQTT adapter stops with the HTTP server.
+    .disable_signals()
     .bind(&config.http.listen)?;
     if config.http.workers > 0 {
         server = server.workers(config.http.workers);

@@ -291,11 +291,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "mqtt.port", help: "external MQTT broker port" },
     Setting { key: "mqtt.username", help: "MQTT user name; empty = none" },
     Setting { key: "mqtt.password", help: "MQTT password" },
-    Setting { key: "mqtt.client_id", help: "MQTT client id; empty = random with a clean session (give replicas stable ids in production)" },
+    Setting { key: "mqtt.client_id", help: "MQTT client id with a persistent session, single replica only (not with mqtt.shared_group); empty = posgate-<random> per start with a clean session (replicas)" },
     Setting { key: "mqtt.topic_prefix", help: "device topic prefix (the spec's Topic前缀)" },
     Setting { key: "mqtt.shared_group", help: "shared-subscription group so replicas split device traffic ($share/<group>/...); empty = plain" },
     Setting { key: "mqtt.keep_alive_seconds", help: "MQTT keep-alive, seconds" },
-    Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds" },
+    Setting { key: "mqtt.reconnect_backoff_max_seconds", help: "longest wait between reconnection attempts, seconds (full jitter, doubling from 1 s, reset on connect)" },
     Setting { key: "mqtt.debit_order", help: "money assets a consumption draws, in order (subsidy = btYe, cash = xjYe)" },
     Setting { key: "mqtt.photo_dir", help: "directory of photos (frame_imgup) stored before photos moved into the database, read for those only; empty = none" },
     Setting { key: "mqtt.command_inline_bytes_max", help: "largest command published inline, bytes; larger ones are served at a cmdDataUrl" },
@@ -554,6 +554,15 @@ impl Config {
         {
             return invalid("mqtt.embedded_listen", "not a socket address (host:port)");
         }
+        if !self.mqtt.client_id.is_empty() && !self.mqtt.shared_group.is_empty() {
+            return invalid(
+                "mqtt.client_id",
+                "a persistent session is for a single replica: leave it empty with mqtt.shared_group",
+            );
+        }
+        if self.mqtt.reconnect_backoff_max_seconds == 0 {
+            return invalid("mqtt.reconnect_backoff_max_seconds", "must be at least 1");
+        }
         if self.mqtt_debit_order().is_none() {
             return invalid(
                 "mqtt.debit_order",
@@ -801,6 +810,17 @@ mod tests {
             (
                 "mqtt.embedded_listen",
                 Box::new(|c| c.mqtt.embedded_listen = "x".into()),
+            ),
+            (
+                "mqtt.client_id",
+                Box::new(|c| {
+                    c.mqtt.client_id = "replica-a".into();
+                    c.mqtt.shared_group = "posgate".into();
+                }),
+            ),
+            (
+                "mqtt.reconnect_backoff_max_seconds",
+                Box::new(|c| c.mqtt.reconnect_backoff_max_seconds = 0),
             ),
             (
                 "mqtt.debit_order",

@@ -9,6 +9,7 @@
 
 mod common;
 
+use common::process::Replica;
 use common::{client, Admin, TOKEN};
 use futures::StreamExt;
 use posgate_actors::testing;
@@ -16,50 +17,10 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Duration;
-use tokio::process::{Child, Command};
 
 const ACCOUNTS: usize = 10;
 const OPENING_CASH: i64 = 20_000;
 const DEBITS_PER_PHASE: usize = 600;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-async fn replica(url: &str) -> (Child, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_posgate"))
-        .arg("serve")
-        .env("POSGATE_DATABASE_URL", url)
-        .env("POSGATE_DATABASE_POOL_SIZE", "4")
-        .env("POSGATE_ADMIN_TOKEN", TOKEN)
-        .env(
-            "POSGATE_CARDS_HMAC_KEY",
-            "cluster-test-card-key-0123456789abcdef",
-        )
-        .env("POSGATE_HTTP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSGATE_HTTP_WORKERS", "2")
-        .env("POSGATE_ACCOUNTS_SHARDS", "2")
-        .env("POSGATE_LOG_FILTER", "warn")
-        .env("POSGATE_MQTT_ENABLED", "false")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn posgate");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = client();
-    for _ in 0..200 {
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return (child, base);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("replica on {base} did not become ready");
-}
 
 /// One attempt of a debit on one replica: `Some((status, body))`, or `None` when the
 /// replica could not be reached (killed).
@@ -87,8 +48,10 @@ async fn two_replicas_never_overdraw_or_duplicate() {
     let Some(url) = testing::scratch_pg_url() else {
         return;
     };
-    let (a_proc, a) = replica(&url).await;
-    let (mut b_proc, b) = replica(&url).await;
+    let a_proc = Replica::spawn(&url, &[]).await;
+    let a = a_proc.base.clone();
+    let mut b_proc = Replica::spawn(&url, &[]).await;
+    let b = b_proc.base.clone();
     let admin = Admin::new(a.clone());
     let merchant = admin.merchant().await;
     let mut accounts = Vec::new();
@@ -147,8 +110,8 @@ async fn two_replicas_never_overdraw_or_duplicate() {
     }
 
     // Kill replica B without warning, then run phase 2 on A, retrying every phase-1 key too.
-    b_proc.start_kill().expect("kill replica b");
-    let _ = b_proc.wait().await;
+    b_proc.child.start_kill().expect("kill replica b");
+    let _ = b_proc.child.wait().await;
     let retry_all = plan.clone();
     let results: Vec<_> =
         futures::stream::iter(retry_all.into_iter().map(|(key, account, amount)| {
@@ -235,16 +198,6 @@ async fn two_replicas_never_overdraw_or_duplicate() {
     assert_eq!(audit["balance_mismatches"], json!([]));
 
     // The survivor drains and exits cleanly on SIGTERM.
-    let pid = a_proc.id().expect("replica a pid");
-    let mut a_proc = a_proc;
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("send SIGTERM");
-    assert!(killed.success());
-    let status = tokio::time::timeout(Duration::from_secs(30), a_proc.wait())
-        .await
-        .expect("replica a stops within 30 s")
-        .expect("wait for replica a");
+    let status = a_proc.terminate(Duration::from_secs(30)).await;
     assert!(status.success(), "replica a exited with {status}");
 }

@@ -23,14 +23,12 @@ async fn shared_subscription_splits_devices_between_replicas() {
     let a = MqttGateway::start(Some(broker.clone()), move |c| {
         c.database.url = Secret::new(url_a);
         c.mqtt.shared_group = group_a;
-        c.mqtt.client_id = format!("replica-a-{}", rand::random::<u32>());
     })
     .await;
     let prefix = a.prefix.clone();
     let b = MqttGateway::start(Some(broker), move |c| {
         c.database.url = Secret::new(url);
         c.mqtt.shared_group = group;
-        c.mqtt.client_id = format!("replica-b-{}", rand::random::<u32>());
         c.mqtt.topic_prefix = prefix;
     })
     .await;

@@ -49,6 +49,10 @@ fn dish_record(pos_num: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The scenarios that make photo storing fail, one at a time: they watch the process-wide
+/// `posgate_mqtt_uploads_total{kind="photo"}` counters for their own failure.
+static PHOTO_FAILURES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct World {
     gw: MqttGateway,
     admin: Admin,
@@ -147,22 +151,9 @@ impl World {
 
     /// The value of `posgate_mqtt_uploads_total{kind, outcome}` (0 when absent).
     async fn uploads_metric(&self, kind: &str, outcome: &str) -> f64 {
-        let text = common::client()
-            .get(format!("http://{}/metrics", self.gw.running.addr))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics body");
-        text.lines()
-            .filter(|l| l.starts_with("posgate_mqtt_uploads_total{"))
-            .filter(|l| {
-                l.contains(&format!("kind=\"{kind}\""))
-                    && l.contains(&format!("outcome=\"{outcome}\""))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        let base = format!("http://{}", self.gw.running.addr);
+        let labels = [("kind", kind), ("outcome", outcome)];
+        common::metric_sum(&base, "posgate_mqtt_uploads_total", &labels).await
     }
 }
 
@@ -349,6 +340,7 @@ async fn dish_records_and_redelivery(w: World) {
 /// retries it (the broker's message unacknowledged meanwhile) and stores it once storage
 /// works again.
 async fn stored_after_a_storage_failure(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
     let (d, t) = w.device().await;
     // Storage broken: the photo table is gone.
     w.block_photos(true).await;
@@ -401,6 +393,7 @@ async fn stored_after_a_storage_failure_postgres() {
 /// persistent session (`mqtt.client_id`) the gateway resumes the session, the broker
 /// redelivers the upload, and it is stored once storage works again.
 async fn redelivered_when_not_stored(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
     let (d, t) = w.device().await;
     w.block_photos(true).await;
     let failed_before = w.uploads_metric("photo", "failed").await;
@@ -426,6 +419,51 @@ async fn redelivered_when_not_stored(w: World) {
     };
     let (_, _, body) = w.content(t, photo["id"].as_i64().unwrap()).await;
     assert_eq!(body, bytes);
+}
+
+/// Review 6.1: a clean session (the replicas' kind) never redelivers, so an upload still not
+/// stored after the retries is acknowledged all the same: the acknowledgement of the
+/// message behind it stays in order (the embedded broker drops a client that acknowledges
+/// out of order) and later messages are served on the same connection.
+async fn acknowledged_and_lost_on_a_clean_session(w: World) {
+    let _serial = PHOTO_FAILURES.lock().await;
+    let (d, t) = w.device().await;
+    w.block_photos(true).await;
+    let failed_before = w.uploads_metric("photo", "failed").await;
+    d.upload(
+        "frame_imgup",
+        &photo_upload("2026-12-01/lost.jpg", &photo_bytes(1_000)),
+    )
+    .await
+    .unwrap();
+    d.upload("message", &notice("behind the photo"))
+        .await
+        .unwrap();
+    // Given up (after its retries, at most 15 s)...
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while w.uploads_metric("photo", "failed").await <= failed_before {
+        assert!(tokio::time::Instant::now() < deadline, "never given up");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    w.block_photos(false).await;
+    // ...and the messages behind it and after it are served.
+    d.upload("message", &notice("after the photo"))
+        .await
+        .unwrap();
+    w.wait_for(t, "notices", 2).await;
+    assert!(w.list(t, "photos").await.is_empty(), "not redelivered");
+}
+
+#[actix_rt::test]
+async fn acknowledged_and_lost_on_a_clean_session_embedded_broker() {
+    acknowledged_and_lost_on_a_clean_session(world(None, None).await).await;
+}
+
+#[actix_rt::test]
+async fn acknowledged_and_lost_on_a_clean_session_mosquitto() {
+    if let Some(addr) = mosquitto() {
+        acknowledged_and_lost_on_a_clean_session(world(Some(addr), None).await).await;
+    }
 }
 
 /// A world whose gateway keeps a persistent MQTT session.

@@ -15,6 +15,7 @@ mod common;
 mod fixture;
 
 use common::mqtt::mosquitto;
+use common::process::{free_port, Replica};
 use common::{client, Admin, TOKEN};
 use fixture::encode;
 use posgate::sim::mqtt_device::{consumption, SimDevice};
@@ -23,7 +24,6 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::process::{Child, Command};
 
 /// Opening balance of every account, fen (or points minor units).
 const OPENING: i64 = 10_000_000;
@@ -44,99 +44,59 @@ struct Shared {
     group: String,
 }
 
-/// One replica process and its fixed HTTP port (kept across a restart).
-struct Replica {
-    port: u16,
-    child: Option<Child>,
+impl Shared {
+    /// The settings of a replica of this cluster.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("POSGATE_DATABASE_POOL_SIZE", "6".into()),
+            ("POSGATE_HTTP_SHUTDOWN_TIMEOUT_SECONDS", "10".into()),
+            ("POSGATE_MQTT_ENABLED", "true".into()),
+            ("POSGATE_MQTT_EMBEDDED_BROKER", "false".into()),
+            ("POSGATE_MQTT_HOST", self.broker.0.clone()),
+            ("POSGATE_MQTT_PORT", self.broker.1.to_string()),
+            ("POSGATE_MQTT_TOPIC_PREFIX", self.prefix.clone()),
+            ("POSGATE_MQTT_SHARED_GROUP", self.group.clone()),
+            ("POSGATE_AMQP_URL", self.amqp_url.clone()),
+            ("POSGATE_DS50_MQTT_PUBLIC_HOST", "mqtt.pay.example".into()),
+            ("POSGATE_DS50_ALLOW_CLEARTEXT", "true".into()),
+        ]
+    }
 }
 
-impl Replica {
+/// A replica slot: its fixed HTTP port (kept across a restart) and its process, if running.
+struct Slot {
+    port: u16,
+    replica: Option<Replica>,
+}
+
+impl Slot {
     fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// Starts a replica on `port` and waits until it is ready.
-async fn spawn(shared: &Shared, port: u16) -> Child {
-    let child = Command::new(env!("CARGO_BIN_EXE_posgate"))
-        .arg("serve")
-        .env("POSGATE_DATABASE_URL", &shared.db_url)
-        .env("POSGATE_DATABASE_POOL_SIZE", "6")
-        .env("POSGATE_ADMIN_TOKEN", TOKEN)
-        .env(
-            "POSGATE_CARDS_HMAC_KEY",
-            "three-replicas-card-key-0123456789",
-        )
-        .env("POSGATE_HTTP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("POSGATE_HTTP_WORKERS", "2")
-        .env("POSGATE_HTTP_SHUTDOWN_TIMEOUT_SECONDS", "10")
-        .env("POSGATE_ACCOUNTS_SHARDS", "2")
-        .env("POSGATE_LOG_FILTER", "warn")
-        .env("POSGATE_MQTT_ENABLED", "true")
-        .env("POSGATE_MQTT_EMBEDDED_BROKER", "false")
-        .env("POSGATE_MQTT_HOST", &shared.broker.0)
-        .env("POSGATE_MQTT_PORT", shared.broker.1.to_string())
-        .env("POSGATE_MQTT_TOPIC_PREFIX", &shared.prefix)
-        .env("POSGATE_MQTT_SHARED_GROUP", &shared.group)
-        .env("POSGATE_AMQP_URL", &shared.amqp_url)
-        .env("POSGATE_DS50_MQTT_PUBLIC_HOST", "mqtt.pay.example")
-        .env("POSGATE_DS50_ALLOW_CLEARTEXT", "true")
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn posgate");
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..400 {
-        if let Ok(res) = client().get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return child;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("replica on {base} did not become ready");
-}
-
-fn signal(child: &Child, name: &str) {
-    let pid = child.id().expect("a running replica");
-    let sent = std::process::Command::new("kill")
-        .args([format!("-{name}"), pid.to_string()])
-        .status()
-        .expect("send a signal");
-    assert!(sent.success(), "kill -{name} {pid}");
-}
-
 /// The faults, in order: replica 1 killed with SIGKILL and restarted, then replica 2
-/// stopped with SIGTERM, which must drain and exit 0. Returns the bases still running.
-async fn faults(shared: Shared, mut replicas: Vec<Replica>, done: Arc<AtomicBool>) -> Vec<Replica> {
+/// stopped with SIGTERM, which must drain and exit 0. Returns the slots.
+async fn faults(shared: Shared, mut slots: Vec<Slot>, done: Arc<AtomicBool>) -> Vec<Slot> {
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let victim = replicas[1].child.take().expect("replica 1");
-    signal(&victim, "KILL");
-    let _ = victim.wait_with_output().await;
+    let mut victim = slots[1].replica.take().expect("replica 1");
+    victim.signal("KILL");
+    let _ = victim.child.wait().await;
     eprintln!("replica 1 killed");
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    replicas[1].child = Some(spawn(&shared, replicas[1].port).await);
+    let port = slots[1].port;
+    slots[1].replica = Some(Replica::spawn_on(&shared.db_url, port, &shared.env()).await);
     eprintln!("replica 1 restarted");
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let mut stopped = replicas[2].child.take().expect("replica 2");
-    signal(&stopped, "TERM");
-    let status = tokio::time::timeout(Duration::from_secs(30), stopped.wait())
-        .await
-        .expect("replica 2 stops within 30 s")
-        .expect("wait for replica 2");
+    let stopped = slots[2].replica.take().expect("replica 2");
+    let status = stopped.terminate(Duration::from_secs(30)).await;
     assert!(
         status.success(),
         "replica 2 exited with {status} on SIGTERM"
     );
     eprintln!("replica 2 stopped");
     done.store(true, Ordering::SeqCst);
-    replicas
+    slots
 }
 
 /// Runs `one` for request 1, 2, ... until the faults are over and `AFTER_FAULTS` more;
@@ -441,15 +401,16 @@ async fn three_replicas_lose_nothing_and_answer_once() {
         prefix: format!("three{}", rand::random::<u32>()),
         group: format!("posgate{}", rand::random::<u32>()),
     };
-    let mut replicas = Vec::new();
+    let mut slots = Vec::new();
     for _ in 0..3 {
         let port = free_port();
-        replicas.push(Replica {
+        let replica = Replica::spawn_on(&shared.db_url, port, &shared.env()).await;
+        slots.push(Slot {
             port,
-            child: Some(spawn(&shared, port).await),
+            replica: Some(replica),
         });
     }
-    let bases: Vec<String> = replicas.iter().map(Replica::base).collect();
+    let bases: Vec<String> = slots.iter().map(Slot::base).collect();
     let admin = Admin::new(bases[0].clone());
     let merchant = admin.merchant().await;
     let jpos = Arc::new(jpos_setup(&admin, merchant).await);
@@ -458,7 +419,7 @@ async fn three_replicas_lose_nothing_and_answer_once() {
     let machines = devices(&admin, merchant, &shared).await;
 
     let done = Arc::new(AtomicBool::new(false));
-    let chaos = tokio::spawn(faults(shared.clone(), replicas, done.clone()));
+    let chaos = tokio::spawn(faults(shared.clone(), slots, done.clone()));
     let (b, j, d) = (bases.clone(), jpos.clone(), ds50.clone());
     let jpos_load = run_client(done.clone(), move |n| jpos_one(b.clone(), j.clone(), n));
     let b = bases.clone();
@@ -479,11 +440,11 @@ async fn three_replicas_lose_nothing_and_answer_once() {
         admin_load,
         futures::future::join_all(device_loads)
     );
-    let replicas = chaos.await.expect("the faults ran");
-    let live: Vec<String> = replicas
+    let slots = chaos.await.expect("the faults ran");
+    let live: Vec<String> = slots
         .iter()
-        .filter(|r| r.child.is_some())
-        .map(Replica::base)
+        .filter(|s| s.replica.is_some())
+        .map(Slot::base)
         .collect();
     let admin = Admin::new(live[0].clone());
 

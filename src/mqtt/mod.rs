@@ -6,6 +6,7 @@
 //! device messages are decoded by `posgate_protocols::mqtt_pos`, routed to the device's
 //! terminal actor, and the answer is published on `{prefix}/pos/{deviceId}/api`.
 
+mod acks;
 pub mod adapter;
 pub mod broker;
 
@@ -30,9 +31,12 @@ pub struct MqttConfig {
     pub username: String,
     /// Broker password.
     pub password: Secret<String>,
-    /// Client id; empty = `posgate-<random>` with a clean session. Give each replica a
-    /// stable id in production so the broker keeps its session (and queued QoS 1 messages)
-    /// across reconnects.
+    /// Client id of a persistent session (the broker queues QoS 1 messages while the
+    /// gateway is away and redelivers what it did not acknowledge), for a single replica
+    /// only: refused with `shared_group`. Empty (the default, and what replicas use) =
+    /// `posgate-<random>` chosen at every start, with a clean session that the broker drops
+    /// when the process disconnects or dies, so its share of device traffic goes to the
+    /// other members of the group at once.
     pub client_id: String,
     /// Topic prefix of the devices (the spec's "Topic前缀").
     pub topic_prefix: String,
@@ -41,7 +45,9 @@ pub struct MqttConfig {
     pub shared_group: String,
     /// MQTT keep-alive, seconds.
     pub keep_alive_seconds: u64,
-    /// Longest wait between reconnection attempts, seconds (backoff doubles from 1 s).
+    /// Longest wait between reconnection attempts, seconds: the wait is drawn at random
+    /// (full jitter) below a ceiling that doubles from 1 s up to this, and is reset by a
+    /// successful connection.
     pub reconnect_backoff_max_seconds: u64,
     /// Money assets a consumption draws, in order (`subsidy` = btYe, `cash` = xjYe).
     pub debit_order: Vec<String>,

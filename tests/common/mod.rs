@@ -5,6 +5,7 @@
 
 pub mod logs;
 pub mod mqtt;
+pub mod process;
 pub mod sim;
 
 use posgate::config::Config;
@@ -156,4 +157,27 @@ impl Admin {
         assert_eq!(status, 201, "{body}");
         body["id"].as_i64().unwrap()
     }
+}
+
+/// The sum of the samples of Prometheus metric `name` on the gateway at `base` whose labels
+/// include every `label="value"` of `labels` (0 when there is none).
+pub async fn metric_sum(base: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
+    let prefix = format!("{name}{{");
+    text.lines()
+        .filter(|l| l.starts_with(&prefix))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(label, value)| l.contains(&format!("{label}=\"{value}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }

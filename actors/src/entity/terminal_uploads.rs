@@ -5,9 +5,11 @@
 //! mailbox (a photo write must not hold up payments), and the adapter's reply is sent only
 //! once the upload is stored, so the broker's message is acknowledged after the data is
 //! safe. A storage failure is retried a few times, briefly; an upload still not stored gets
-//! no reply and its message is not acknowledged, so the broker redelivers it (on a
-//! persistent session, `mqtt.client_id`, which the adapter then resumes at once). Redelivered uploads
-//! (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
+//! no reply, which tells the adapter it was not stored: on a persistent session
+//! (`mqtt.client_id`, one replica) the message is left unacknowledged and the session
+//! resumed, so the broker redelivers it; on a clean session (replicas in a shared group)
+//! nothing can be redelivered, so it is acknowledged and counted lost (`unstored`).
+//! Redelivered uploads (MQTT QoS 1) are stored once: see [`crate::store::uploads`].
 //!
 //! A photo is stored in the database, image and metadata (size, SHA-256) in one row named
 //! `{deviceId}/{imgPath}` (imgPath as sanitised by the codec), so that every replica serves
@@ -96,7 +98,7 @@ impl UploadTarget {
                 return Some("refused");
             }
             let Some(delay) = delays.next() else {
-                tracing::error!(device = %device, kind, error = %error, "MQTT upload not stored: left unacknowledged for the broker to redeliver");
+                tracing::error!(device = %device, kind, error = %error, "MQTT upload not stored after its retries");
                 return None;
             };
             tracing::warn!(device = %device, kind, error = %error, retry_in_ms = delay, "MQTT upload not stored, retrying");
