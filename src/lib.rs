@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod jpos_sweeper;
 pub mod ktv;
+pub mod metric_catalog;
 pub mod mqtt;
 pub mod secret;
 pub mod sim;

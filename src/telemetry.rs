@@ -68,35 +68,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 fn describe() {
-    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
-    describe_counter!(
-        "posgate_http_requests_total",
-        "HTTP requests by protocol, endpoint (route pattern) and status"
-    );
-    describe_histogram!(
-        "posgate_http_request_duration_seconds",
-        Unit::Seconds,
-        "HTTP request latency by protocol and endpoint"
-    );
-    describe_histogram!(
-        "posgate_accounts_batch_size",
-        Unit::Count,
-        "postings committed per ledger transaction, by shard"
-    );
-    describe_histogram!(
-        "posgate_accounts_commit_seconds",
-        Unit::Seconds,
-        "ledger batch commit latency, by shard"
-    );
-    describe_gauge!("posgate_live_actors", "live entity actors by kind");
-    describe_counter!(
-        "posgate_mailbox_rejections_total",
-        "requests refused because an actor mailbox was full, by actor kind"
-    );
-    describe_counter!(
-        "posgate_ledger_errors_total",
-        "ledger batch failures by kind (conflict_retried, unavailable, constraint, invariant...)"
-    );
+    crate::metric_catalog::describe_all();
 }
 
 /// Exports, at 0, the counters the alert rules watch with `increase()` (rare events), so the
