@@ -57,6 +57,17 @@ pub fn scratch_pg_url() -> Option<String> {
     }
 }
 
+/// The URL of a new scratch PostgreSQL database (migrated) of the caller's own, for a test
+/// that acts as the database operator on it (refusing connections, killing sessions,
+/// editing the migrations table) while other tests of the process run. `None`, after the
+/// skip/require policy, when PostgreSQL is unreachable.
+pub async fn own_scratch_pg_url() -> Option<String> {
+    match create_scratch().await {
+        Ok(url) => Some(url),
+        Err(why) => unavailable("PostgreSQL", &why),
+    }
+}
+
 async fn create_scratch() -> Result<String, String> {
     let server = pg_server_url();
     let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
@@ -98,7 +109,9 @@ async fn create_scratch() -> Result<String, String> {
     let _ = driver.await;
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
-    let store = Store::postgres(&url, 1).await.map_err(|e| e.to_string())?;
+    let store = Store::postgres(&url, &crate::store::PgOptions::with_pool_size(1))
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(url)
 }
@@ -125,7 +138,7 @@ pub fn pg_database_name(url: &str) -> &str {
 pub async fn pg_store() -> Option<Store> {
     let url = scratch_pg_url()?;
     Some(
-        Store::postgres(&url, 8)
+        Store::postgres(&url, &crate::store::PgOptions::with_pool_size(8))
             .await
             .expect("connect scratch database"),
     )
