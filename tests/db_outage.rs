@@ -32,6 +32,8 @@ use tokio::net::{TcpListener, TcpStream};
 const ACCOUNTS: usize = 6;
 /// Debits sent during the outage.
 const DEBITS: usize = 600;
+/// Opening cash of each account, fen.
+const OPENING: i64 = 1_000_000;
 /// Debits in flight at once.
 const CONCURRENCY: usize = 48;
 
@@ -275,6 +277,18 @@ async fn debit_until_answered(admin: &Admin, account: i64, key: &str) -> u16 {
     503
 }
 
+/// How much was debited from `accounts`, each opened with `OPENING` fen.
+async fn debited(admin: &Admin, accounts: &[i64]) -> i64 {
+    let mut total = 0;
+    for account in accounts {
+        let (_, balances) = admin
+            .get(&format!("/admin/v1/accounts/{account}/balances"))
+            .await;
+        total += OPENING - balances["cash"].as_i64().expect("cash");
+    }
+    total
+}
+
 #[actix_rt::test]
 async fn killed_sessions_never_turn_a_posted_debit_into_a_retry_answer() {
     let Some((mut c, database)) = own_database().await else {
@@ -291,7 +305,7 @@ async fn killed_sessions_never_turn_a_posted_debit_into_a_retry_answer() {
     let merchant = admin.merchant().await;
     let mut accounts = Vec::new();
     for _ in 0..ACCOUNTS {
-        accounts.push(admin.account(merchant, 1_000_000).await);
+        accounts.push(admin.account(merchant, OPENING).await);
     }
     let stop = Arc::new(AtomicBool::new(false));
     let killer = tokio::spawn(keep_killing(database.clone(), stop.clone()));
@@ -336,14 +350,11 @@ async fn killed_sessions_never_turn_a_posted_debit_into_a_retry_answer() {
         "not posted after the retries: {missing:?}"
     );
     assert!(posted.values().all(|n| *n == 1), "a debit posted twice");
-    let mut total = 0;
-    for account in &accounts {
-        let (_, balances) = admin
-            .get(&format!("/admin/v1/accounts/{account}/balances"))
-            .await;
-        total += 1_000_000 - balances["cash"].as_i64().expect("cash");
-    }
-    assert_eq!(total, DEBITS as i64, "the balances moved once per debit");
+    assert_eq!(
+        debited(&admin, &accounts).await,
+        DEBITS as i64,
+        "the balances moved once per debit"
+    );
     running.stop().await;
 }
 
