@@ -270,3 +270,42 @@ impl Handler<Drain> for Shard {
 impl Message for Drain {
     type Result = ();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::settle;
+    use crate::ledger::{Balances, Flags, PostOutcome};
+
+    fn outcome(transaction_id: i64, replayed: bool) -> PostOutcome {
+        PostOutcome {
+            transaction_id,
+            refusal: None,
+            amount: 100,
+            posted_amount: 100,
+            balances: Balances::default(),
+            flags: Flags::default(),
+            replayed,
+            key_conflict: false,
+        }
+    }
+
+    #[test]
+    fn a_replay_of_the_lost_commits_row_is_the_lost_commits_answer() {
+        // Request 0: the lost commit landed (the resubmission replays its row 10).
+        // Request 1: it did not (the resubmission posted row 21 now).
+        // Request 2: it was a replay of an older row 5 all along.
+        let lost = vec![outcome(10, false), outcome(11, false), outcome(5, true)];
+        let again = vec![outcome(10, true), outcome(21, false), outcome(5, true)];
+        let settled = settle(&[lost], again);
+        assert_eq!(settled[0], outcome(10, false), "first answer, not a replay");
+        assert_eq!(settled[1], outcome(21, false));
+        assert_eq!(settled[2], outcome(5, true));
+    }
+
+    #[test]
+    fn a_replay_of_another_row_is_the_resubmissions_answer() {
+        // The lost commit's row 11 never landed, but another replica posted the key as 30.
+        let settled = settle(&[vec![outcome(11, false)]], vec![outcome(30, true)]);
+        assert_eq!(settled, vec![outcome(30, true)]);
+    }
+}
