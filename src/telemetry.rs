@@ -118,11 +118,6 @@ fn describe() {
         "posgate_db_pool_waits_total",
         "connection checkouts that had to wait for a connection"
     );
-    describe_counter!(
-        "posgate_db_pool_wait_seconds_total",
-        Unit::Seconds,
-        "time spent waiting for pooled connections"
-    );
     describe_gauge!(
         "posgate_offline_exceptions_open",
         "offline exceptions waiting for an operator (database-wide, at scrape time)"
@@ -152,8 +147,6 @@ pub async fn sample(store: &Store, pool_size: u32) {
             .set(f64::from(state.idle_connections));
         metrics::gauge!("posgate_db_pool_connections", "state" => "in_use").set(f64::from(in_use));
         metrics::counter!("posgate_db_pool_waits_total").absolute(state.statistics.get_waited);
-        metrics::counter!("posgate_db_pool_wait_seconds_total")
-            .absolute(state.statistics.get_wait_time.as_secs());
     }
     let since = chrono::Utc::now().timestamp_millis() - ONLINE_WINDOW_MS;
     match store.backlog(since).await {

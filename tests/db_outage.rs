@@ -44,28 +44,9 @@ async fn own_database() -> Option<(Config, String)> {
     Some((config(Some(url)), database))
 }
 
-/// Terminates every session of `database` but the caller's.
-fn kill_sessions_sql(database: &str) -> String {
-    format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
-         AND pid <> pg_backend_pid();"
-    )
-}
-
-/// Refuses (and cuts) or allows again connections to `database`.
-async fn set_connections(database: &str, allowed: bool) {
-    let mut sql = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allowed};");
-    if !allowed {
-        sql.push_str(&kill_sessions_sql(database));
-    }
-    testing::pg_server_execute(&sql)
-        .await
-        .expect("change database connection rights");
-}
-
 /// Kills the gateway's sessions every few milliseconds until `stop`; returns the rounds.
 async fn keep_killing(database: String, stop: Arc<AtomicBool>) -> usize {
-    let sql = kill_sessions_sql(&database);
+    let sql = testing::pg_terminate_sessions_sql(&database);
     let mut rounds = 0;
     while !stop.load(Ordering::Relaxed) {
         testing::pg_server_execute(&sql)
@@ -366,14 +347,14 @@ async fn refused_connections_get_prompt_retry_answers_from_jpos_and_the_admin_ap
     let j = Jpos::start(c).await;
     assert_eq!(j.checkin().await.status(), "00");
     let account = j.admin.account(j.merchant, 10_000).await;
-    set_connections(&database, false).await;
+    testing::pg_allow_connections(&database, false).await;
     let started = Instant::now();
     let (admin_status, admin_body) = debit(&j.admin, account, "refused-1").await;
     let admin_elapsed = started.elapsed();
     let started = Instant::now();
     let consume = j.consume(1, 1, "1.00", "0").await;
     let jpos_elapsed = started.elapsed();
-    set_connections(&database, true).await;
+    testing::pg_allow_connections(&database, true).await;
     println!("database refusing connections: admin debit answered in {admin_elapsed:?}, jpos consume in {jpos_elapsed:?}");
     assert_eq!(admin_status, 503, "{admin_body}");
     assert_eq!(admin_body["error"], "store_unavailable", "{admin_body}");
@@ -452,14 +433,14 @@ async fn readyz_tells_an_unreachable_database_from_pending_migrations() {
         "{body}"
     );
     // The database gone: unreachable.
-    set_connections(&database, false).await;
+    testing::pg_allow_connections(&database, false).await;
     let started = Instant::now();
     let (status, body) = readyz(&base).await;
     println!(
         "readyz with the database refusing connections answered in {:?}",
         started.elapsed()
     );
-    set_connections(&database, true).await;
+    testing::pg_allow_connections(&database, true).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["reason"], "database_unreachable", "{body}");
     running.stop().await;

@@ -129,6 +129,27 @@ pub async fn pg_server_execute(sql: &str) -> Result<(), String> {
     result
 }
 
+/// SQL that terminates every session of `database` but the caller's (run it with
+/// [`pg_server_execute`]).
+pub fn pg_terminate_sessions_sql(database: &str) -> String {
+    format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
+         AND pid <> pg_backend_pid();"
+    )
+}
+
+/// Lets connections to `database` in again, or refuses them and cuts the open ones (a
+/// database outage as an operator makes one). Panics when the server refuses the change.
+pub async fn pg_allow_connections(database: &str, allowed: bool) {
+    let mut sql = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allowed};");
+    if !allowed {
+        sql.push_str(&pg_terminate_sessions_sql(database));
+    }
+    pg_server_execute(&sql)
+        .await
+        .expect("change database connection rights");
+}
+
 /// The database name of a PostgreSQL URL (the part after the last `/`).
 pub fn pg_database_name(url: &str) -> &str {
     url.rsplit_once('/').map_or(url, |(_, name)| name)

@@ -59,7 +59,7 @@ impl PgOptions {
     }
 }
 
-/// Opens a pool to `url` with `options`. Fails if the first connection fails.
+/// Opens a pool to `url` with `options`. Fails if a first connection cannot be opened.
 pub async fn connect(url: &str, options: &PgOptions) -> Result<PgPool, StoreError> {
     let mut config: tokio_postgres::Config = url
         .parse()
@@ -77,7 +77,9 @@ pub async fn connect(url: &str, options: &PgOptions) -> Result<PgPool, StoreErro
         .build(manager)
         .await
         .map_err(unavailable)?;
-    drop(pool.get().await.map_err(acquire_failed)?);
+    // The first connection, bounded by the connect timeout rather than the (shorter)
+    // acquire timeout: a database that is slow to answer at start is not yet an outage.
+    drop(pool.dedicated_connection().await.map_err(unavailable)?);
     Ok(pool)
 }
 
