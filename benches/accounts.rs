@@ -176,7 +176,10 @@ fn main() {
         };
         match testing::scratch_pg_url() {
             Some(url) => {
-                let store = Store::postgres(&url, 4).await.expect("connect");
+                let store =
+                    Store::postgres(&url, &posgate_actors::store::PgOptions::with_pool_size(4))
+                        .await
+                        .expect("connect");
                 bench("postgres", store, batched(50_000), unbatched(5_000)).await;
             }
             None => println!("postgres   skipped: PostgreSQL unreachable"),

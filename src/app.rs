@@ -78,7 +78,7 @@ impl Gateway {
 /// Opens the configured store and applies pending migrations.
 pub async fn open_store(config: &Config) -> Result<Store, StartError> {
     let store = if config.database.is_postgres() {
-        Store::postgres(config.database.url.expose(), config.database.pool_size).await?
+        Store::postgres(config.database.url.expose(), &config.database.pg_options()).await?
     } else {
         Store::sqlite(&config.database.sqlite_path)?
     };

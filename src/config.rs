@@ -13,8 +13,10 @@ use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use posgate_actors::accounts::AccountsConfig;
 use posgate_actors::entity::EntityConfig;
+use posgate_actors::store::PgOptions;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
+use std::time::Duration;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -85,14 +87,32 @@ pub struct DatabaseConfig {
     pub sqlite_path: String,
     /// PostgreSQL connections.
     pub pool_size: u32,
+    /// Longest a transaction waits for a pooled connection (or a new one), ms; then the
+    /// request gets its protocol's retry answer.
+    pub acquire_timeout_ms: u64,
+    /// Longest opening one connection (TCP and login) may take, ms.
+    pub connect_timeout_ms: u64,
+    /// `TCP_USER_TIMEOUT` of the connections, ms: a connection whose sent data stays
+    /// unacknowledged this long is dropped (a vanished server); 0 = system default.
+    pub tcp_user_timeout_ms: u64,
+    /// Connections older than this are replaced, seconds; 0 = never.
+    pub max_lifetime_seconds: u64,
+    /// Idle connections unused this long are closed, seconds; 0 = never.
+    pub idle_timeout_seconds: u64,
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
+        let pg = PgOptions::default();
         DatabaseConfig {
             url: Secret::default(),
             sqlite_path: "posgate.db".into(),
-            pool_size: 16,
+            pool_size: pg.pool_size,
+            acquire_timeout_ms: pg.acquire_timeout.as_millis() as u64,
+            connect_timeout_ms: pg.connect_timeout.as_millis() as u64,
+            tcp_user_timeout_ms: pg.tcp_user_timeout.as_millis() as u64,
+            max_lifetime_seconds: pg.max_lifetime.map_or(0, |d| d.as_secs()),
+            idle_timeout_seconds: pg.idle_timeout.map_or(0, |d| d.as_secs()),
         }
     }
 }
@@ -101,6 +121,54 @@ impl DatabaseConfig {
     /// Whether PostgreSQL is configured (otherwise SQLite).
     pub fn is_postgres(&self) -> bool {
         !self.url.expose().is_empty()
+    }
+
+    /// The PostgreSQL pool and connection settings.
+    pub fn pg_options(&self) -> PgOptions {
+        let seconds = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        PgOptions {
+            pool_size: self.pool_size,
+            acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            tcp_user_timeout: Duration::from_millis(self.tcp_user_timeout_ms),
+            max_lifetime: seconds(self.max_lifetime_seconds),
+            idle_timeout: seconds(self.idle_timeout_seconds),
+        }
+    }
+
+    /// Checks the pool settings' ranges.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, why: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                why: why.to_string(),
+            })
+        };
+        if self.pool_size == 0 {
+            return invalid("database.pool_size", "must be at least 1");
+        }
+        if !(10..=60_000).contains(&self.acquire_timeout_ms) {
+            return invalid("database.acquire_timeout_ms", "must be within 10..=60000");
+        }
+        if !(100..=60_000).contains(&self.connect_timeout_ms) {
+            return invalid("database.connect_timeout_ms", "must be within 100..=60000");
+        }
+        if self.tcp_user_timeout_ms > 600_000 {
+            return invalid("database.tcp_user_timeout_ms", "must be at most 600000");
+        }
+        if self.idle_timeout_seconds > 0 && self.idle_timeout_seconds < 30 {
+            return invalid(
+                "database.idle_timeout_seconds",
+                "must be 0 (never) or at least 30",
+            );
+        }
+        if self.max_lifetime_seconds > 0 && self.max_lifetime_seconds < 30 {
+            return invalid(
+                "database.max_lifetime_seconds",
+                "must be 0 (never) or at least 30",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -273,6 +341,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "database.url", help: "PostgreSQL URL (postgres://user@host/db); empty = embedded SQLite" },
     Setting { key: "database.sqlite_path", help: "SQLite database file used when database.url is empty" },
     Setting { key: "database.pool_size", help: "PostgreSQL connections in the pool" },
+    Setting { key: "database.acquire_timeout_ms", help: "longest a request waits for a pooled database connection before its retry answer, ms" },
+    Setting { key: "database.connect_timeout_ms", help: "longest opening one database connection (TCP and login) may take, ms" },
+    Setting { key: "database.tcp_user_timeout_ms", help: "TCP_USER_TIMEOUT of database connections: unacknowledged data this long drops the connection, ms; 0 = system default" },
+    Setting { key: "database.max_lifetime_seconds", help: "database connections older than this are replaced, seconds; 0 = never" },
+    Setting { key: "database.idle_timeout_seconds", help: "idle database connections unused this long are closed, seconds; 0 = never" },
     Setting { key: "admin.token", help: "bearer token of the admin API; empty = generated and printed at start (SQLite mode only; required with PostgreSQL)" },
     Setting { key: "cards.hmac_key", help: "HMAC-SHA256 key of the card index, 32+ characters; empty = key file <sqlite_path>.cardkey (SQLite mode only; required with PostgreSQL)" },
     Setting { key: "ledger.utc_offset_minutes", help: "UTC offset of the business day used by daily limits, minutes (480 = UTC+8)" },
@@ -281,6 +354,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "accounts.commit_wait_us", help: "longest a posting waits for companions before its batch commits, microseconds" },
     Setting { key: "accounts.mailbox_capacity", help: "postings a shard holds queued before answering busy" },
     Setting { key: "accounts.commit_retries_max", help: "retries of a batch after a transaction conflict" },
+    Setting { key: "accounts.commit_resolve_seconds", help: "how long a shard keeps asking the database what a batch whose COMMIT answer was lost did, before answering outcome-unknown (retry with the same identity), seconds" },
     Setting { key: "entities.idle_timeout_seconds", help: "seconds without messages after which a terminal/merchant/venue actor stops" },
     Setting { key: "entities.mailbox_capacity", help: "messages an entity actor holds queued before answering busy" },
     Setting { key: "entities.arbiters", help: "threads entity actors run on; 0 = one per CPU core" },
@@ -444,9 +518,7 @@ impl Config {
         if self.http.request_body_bytes_max < 1024 {
             return invalid("http.request_body_bytes_max", "must be at least 1024");
         }
-        if self.database.pool_size == 0 {
-            return invalid("database.pool_size", "must be at least 1");
-        }
+        self.database.validate()?;
         if self.database.is_postgres() {
             if self.admin.token.expose().is_empty() {
                 return invalid("admin.token", "required when database.url is set");
@@ -511,6 +583,9 @@ impl Config {
         }
         if self.accounts.mailbox_capacity == 0 {
             return invalid("accounts.mailbox_capacity", "must be at least 1");
+        }
+        if self.accounts.commit_resolve_seconds > 300 {
+            return invalid("accounts.commit_resolve_seconds", "must be at most 300");
         }
         if self.entities.mailbox_capacity == 0 {
             return invalid("entities.mailbox_capacity", "must be at least 1");
@@ -747,6 +822,30 @@ mod tests {
                 Box::new(|c| c.http.request_body_bytes_max = 10),
             ),
             ("database.pool_size", Box::new(|c| c.database.pool_size = 0)),
+            (
+                "database.acquire_timeout_ms",
+                Box::new(|c| c.database.acquire_timeout_ms = 0),
+            ),
+            (
+                "database.connect_timeout_ms",
+                Box::new(|c| c.database.connect_timeout_ms = 1),
+            ),
+            (
+                "database.tcp_user_timeout_ms",
+                Box::new(|c| c.database.tcp_user_timeout_ms = 10_000_000),
+            ),
+            (
+                "database.max_lifetime_seconds",
+                Box::new(|c| c.database.max_lifetime_seconds = 1),
+            ),
+            (
+                "database.idle_timeout_seconds",
+                Box::new(|c| c.database.idle_timeout_seconds = 1),
+            ),
+            (
+                "accounts.commit_resolve_seconds",
+                Box::new(|c| c.accounts.commit_resolve_seconds = 100_000),
+            ),
             (
                 "admin.token",
                 Box::new(|c| c.database.url = Secret::new("postgres://x/y".into())),

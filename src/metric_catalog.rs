@@ -76,7 +76,40 @@ pub const METRICS: &[Metric] = &[
     // Ledger.
     count_histogram("posgate_accounts_batch_size", "postings committed per ledger transaction (shard)"),
     seconds("posgate_accounts_commit_seconds", "ledger batch commit latency (shard)"),
-    counter("posgate_ledger_errors_total", "ledger batch failures (kind: conflict_retried, unavailable, constraint, conflict, decode, invariant)"),
+    counter("posgate_ledger_errors_total", "ledger batch failures (kind: conflict_retried, unavailable, commit_unknown, constraint, conflict, decode, invariant)"),
+    counter(
+        "posgate_ledger_commit_unknown_total",
+        "postings of a batch whose COMMIT answer was lost (resolution: landed, resubmitted, unresolved)",
+    ),
+    // Database.
+    gauge(
+        "posgate_db_pool_connections",
+        "PostgreSQL pool connections at scrape time (state: idle, in_use)",
+    ),
+    gauge(
+        "posgate_db_pool_size",
+        "most connections the PostgreSQL pool may open (database.pool_size)",
+    ),
+    counter(
+        "posgate_db_pool_acquire_timeouts_total",
+        "transactions that got no pooled connection within database.acquire_timeout_ms",
+    ),
+    counter(
+        "posgate_db_pool_waits_total",
+        "connection checkouts that had to wait for a connection",
+    ),
+    gauge(
+        "posgate_offline_exceptions_open",
+        "offline exceptions waiting for an operator (database-wide, at scrape time)",
+    ),
+    gauge(
+        "posgate_intake_dead_letters",
+        "partner messages that are dead, waiting for a replay (database-wide, at scrape time)",
+    ),
+    gauge(
+        "posgate_devices_online",
+        "terminals seen in the last 5 minutes (family; database-wide; only MQTT POS reports presence)",
+    ),
     // Replica coherence.
     gauge("posgate_change_feed_connected", "1 while this replica listens to the PostgreSQL change feed"),
     counter("posgate_change_feed_events_total", "change-feed events applied (kind: listening, terminal, merchant, venue)"),

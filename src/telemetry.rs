@@ -6,6 +6,7 @@
 
 use crate::config::LogConfig;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use posgate_actors::store::Store;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -71,6 +72,40 @@ fn describe() {
     crate::metric_catalog::describe_all();
 }
 
+/// How recently a terminal must have been seen to count as online.
+const ONLINE_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// Samples, at scrape time, the gauges read from the pool and the database (pool state,
+/// waiting work, devices online). A database that does not answer leaves the database-wide
+/// gauges at their last value (the pool gauges still show the outage). `pool_size` is
+/// `database.pool_size`.
+pub async fn sample(store: &Store, pool_size: u32) {
+    if let Some(state) = store.pool_state() {
+        metrics::gauge!("posgate_db_pool_size").set(f64::from(pool_size));
+        let in_use = state.connections.saturating_sub(state.idle_connections);
+        metrics::gauge!("posgate_db_pool_connections", "state" => "idle")
+            .set(f64::from(state.idle_connections));
+        metrics::gauge!("posgate_db_pool_connections", "state" => "in_use").set(f64::from(in_use));
+        metrics::counter!("posgate_db_pool_waits_total").absolute(state.statistics.get_waited);
+    }
+    let since = chrono::Utc::now().timestamp_millis() - ONLINE_WINDOW_MS;
+    match store.backlog(since).await {
+        Ok(backlog) => {
+            metrics::gauge!("posgate_offline_exceptions_open").set(backlog.open_exceptions as f64);
+            metrics::gauge!("posgate_intake_dead_letters").set(backlog.dead_letters as f64);
+            for family in ["mqtt_pos", "jpos", "ds50"] {
+                let seen = backlog
+                    .devices_seen
+                    .iter()
+                    .find(|(f, _)| f == family)
+                    .map_or(0, |(_, n)| *n);
+                metrics::gauge!("posgate_devices_online", "family" => family).set(seen as f64);
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "metrics: database-wide gauges not sampled"),
+    }
+}
+
 /// Exports, at 0, the counters the alert rules watch with `increase()` (rare events), so the
 /// first event after a start is an increase Prometheus sees, not a new series.
 fn zero_alerting_counters() {
@@ -85,6 +120,12 @@ fn zero_alerting_counters() {
     ] {
         metrics::counter!("posgate_ledger_errors_total", "kind" => kind).increment(0);
     }
+    metrics::counter!("posgate_ledger_errors_total", "kind" => "commit_unknown").increment(0);
+    for resolution in ["landed", "resubmitted", "unresolved"] {
+        metrics::counter!("posgate_ledger_commit_unknown_total", "resolution" => resolution)
+            .increment(0);
+    }
+    metrics::counter!("posgate_db_pool_acquire_timeouts_total").increment(0);
     for kind in ["accounts_shard", "terminal", "merchant", "venue"] {
         metrics::counter!("posgate_mailbox_rejections_total", "kind" => kind).increment(0);
     }

@@ -339,9 +339,12 @@ async fn sales_on_postgres() {
     };
     let secrets = sale_scenario(config(Some(url.clone()))).await;
     // Every row of every table, as text: no card data, no API key.
-    let store = posgate_actors::store::Store::postgres(&url, 1)
-        .await
-        .unwrap();
+    let store = posgate_actors::store::Store::postgres(
+        &url,
+        &posgate_actors::store::PgOptions::with_pool_size(1),
+    )
+    .await
+    .unwrap();
     let dump = store
         .transaction(|db| {
             Box::pin(async move {

@@ -668,9 +668,12 @@ async fn a_retry_finishes_a_pending_consume() {
     let first = j.consume(1, 1, "3.00", "4.00").await;
     assert_eq!(first.status(), "00", "{}", first.text);
     assert_eq!(j.points().await, 10_000 - 300 + 400);
-    let store = posgate_actors::store::Store::postgres(&url, 1)
-        .await
-        .expect("store");
+    let store = posgate_actors::store::Store::postgres(
+        &url,
+        &posgate_actors::store::PgOptions::with_pool_size(1),
+    )
+    .await
+    .expect("store");
     let key = format!("jpos:{}:{}", j.store_no, j.terminal_no);
     let reset = store
         .transaction(move |db| {

@@ -1,11 +1,11 @@
 //! The monitoring contract: every metric the Grafana dashboard and the alert rules of the
 //! Helm chart (`helm/posgate/files/`) query is exported by a running gateway. A gateway
-//! with MQTT (embedded broker) and RabbitMQ is started in-process, driven over real HTTP,
-//! MQTT and AMQP, and its `/metrics` scraped.
+//! with MQTT (embedded broker), RabbitMQ and PostgreSQL is started in-process, driven over
+//! real HTTP, MQTT and AMQP, and its `/metrics` scraped.
 
 mod common;
 
-use common::mqtt::MqttGateway;
+use common::mqtt::{Backend, MqttGateway};
 use common::Admin;
 use posgate::secret::Secret;
 use serde_json::json;
@@ -78,17 +78,56 @@ async fn drive(gw: &MqttGateway) {
     }
 }
 
+/// `promtool check metrics` on a scrape: names, types, help texts and units by the
+/// Prometheus conventions. promtool comes with Debian's `prometheus` package (`.ci/run`
+/// installs it); without it the check is skipped with a notice, or fails under
+/// POSGATE_REQUIRE_SERVICES=1.
+fn promtool_check_metrics(exposition: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            let _: Option<()> = posgate_actors::testing::unavailable("promtool", &e.to_string());
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .expect("promtool stdin")
+        .write_all(exposition.as_bytes())
+        .expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool check metrics: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 #[actix_rt::test]
 async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
     let Some(amqp_url) = common::rabbitmq() else {
         return;
     };
-    let gw = MqttGateway::start(None, |c| {
+    // On PostgreSQL, as in production: the pool and change-feed metrics exist only there.
+    let Some(gw) = MqttGateway::on(Backend::Postgres, |c| {
         c.amqp.url = Secret::new(amqp_url);
         c.amqp.exchange = format!("posgate.test.contract.{:x}", rand::random::<u64>());
         c.amqp.request_timeout_ms = 300;
     })
-    .await;
+    .await
+    else {
+        return;
+    };
     drive(&gw).await;
     let res = common::client()
         .get(format!("{}/metrics", gw.admin.base))
@@ -96,7 +135,9 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported() {
         .await
         .expect("scrape");
     assert_eq!(res.status().as_u16(), 200);
-    let exported = exported_names(&res.text().await.expect("metrics body"));
+    let exposition = res.text().await.expect("metrics body");
+    promtool_check_metrics(&exposition);
+    let exported = exported_names(&exposition);
 
     let used: BTreeSet<String> = metric_names(DASHBOARD)
         .union(&metric_names(RULES))

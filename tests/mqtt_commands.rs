@@ -797,7 +797,9 @@ async fn fan_out_reports_each_device_mosquitto() {
 #[actix_rt::test]
 async fn fan_out_reports_each_device_postgres() {
     if let Some(url) = testing::scratch_pg_url() {
-        let store = Store::postgres(&url, 1).await.expect("store");
+        let store = Store::postgres(&url, &posgate_actors::store::PgOptions::with_pool_size(1))
+            .await
+            .expect("store");
         let gw = MqttGateway::start(None, small_inline_on(Some(url), None)).await;
         fan_out_reports_each_device(gw, store).await;
     }

@@ -17,19 +17,6 @@ fn sign(app_key: &str, raw: &str) -> String {
     hex::encode_upper(md5.finalize())
 }
 
-async fn set_connections(database: &str, allowed: bool) {
-    let mut sql = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allowed};");
-    if !allowed {
-        sql.push_str(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
-             AND pid <> pg_backend_pid();"
-        ));
-    }
-    testing::pg_server_execute(&sql)
-        .await
-        .expect("change database connection rights");
-}
-
 #[actix_rt::test]
 async fn database_outage_answers_503_and_the_retry_is_consumed_once() {
     let Some(url) = testing::scratch_pg_url() else {
@@ -60,9 +47,9 @@ async fn database_outage_answers_503_and_the_retry_is_consumed_once() {
             .body(raw.clone())
             .send()
     };
-    set_connections(&database, false).await;
+    testing::pg_allow_connections(&database, false).await;
     let during = post().await.expect("post").status().as_u16();
-    set_connections(&database, true).await;
+    testing::pg_allow_connections(&database, true).await;
     assert_eq!(
         during, 503,
         "a notification that cannot be stored must be retried"

@@ -57,6 +57,17 @@ pub fn scratch_pg_url() -> Option<String> {
     }
 }
 
+/// The URL of a new scratch PostgreSQL database (migrated) of the caller's own, for a test
+/// that acts as the database operator on it (refusing connections, killing sessions,
+/// editing the migrations table) while other tests of the process run. `None`, after the
+/// skip/require policy, when PostgreSQL is unreachable.
+pub async fn own_scratch_pg_url() -> Option<String> {
+    match create_scratch().await {
+        Ok(url) => Some(url),
+        Err(why) => unavailable("PostgreSQL", &why),
+    }
+}
+
 async fn create_scratch() -> Result<String, String> {
     let server = pg_server_url();
     let (client, connection) = tokio_postgres::connect(&server, tokio_postgres::NoTls)
@@ -98,7 +109,9 @@ async fn create_scratch() -> Result<String, String> {
     let _ = driver.await;
     let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
     let url = format!("{base}/{name}");
-    let store = Store::postgres(&url, 1).await.map_err(|e| e.to_string())?;
+    let store = Store::postgres(&url, &crate::store::PgOptions::with_pool_size(1))
+        .await
+        .map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(url)
 }
@@ -116,6 +129,27 @@ pub async fn pg_server_execute(sql: &str) -> Result<(), String> {
     result
 }
 
+/// SQL that terminates every session of `database` but the caller's (run it with
+/// [`pg_server_execute`]).
+pub fn pg_terminate_sessions_sql(database: &str) -> String {
+    format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' \
+         AND pid <> pg_backend_pid();"
+    )
+}
+
+/// Lets connections to `database` in again, or refuses them and cuts the open ones (a
+/// database outage as an operator makes one). Panics when the server refuses the change.
+pub async fn pg_allow_connections(database: &str, allowed: bool) {
+    let mut sql = format!("ALTER DATABASE {database} ALLOW_CONNECTIONS {allowed};");
+    if !allowed {
+        sql.push_str(&pg_terminate_sessions_sql(database));
+    }
+    pg_server_execute(&sql)
+        .await
+        .expect("change database connection rights");
+}
+
 /// The database name of a PostgreSQL URL (the part after the last `/`).
 pub fn pg_database_name(url: &str) -> &str {
     url.rsplit_once('/').map_or(url, |(_, name)| name)
@@ -125,7 +159,7 @@ pub fn pg_database_name(url: &str) -> &str {
 pub async fn pg_store() -> Option<Store> {
     let url = scratch_pg_url()?;
     Some(
-        Store::postgres(&url, 8)
+        Store::postgres(&url, &crate::store::PgOptions::with_pool_size(8))
             .await
             .expect("connect scratch database"),
     )

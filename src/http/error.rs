@@ -161,6 +161,14 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "store unavailable");
                 ApiError::unavailable("store_unavailable", "database unavailable, retry later")
             }
+            StoreError::CommitUnknown(_) => {
+                tracing::warn!(error = %e, "store commit outcome unknown");
+                ApiError::unavailable(
+                    "store_unavailable",
+                    "database connection lost while committing: the change may or may not \
+                     be saved; read it back before retrying",
+                )
+            }
             StoreError::Decode(_) | StoreError::Invariant(_) => {
                 tracing::error!(error = %e, "store error");
                 ApiError::new(

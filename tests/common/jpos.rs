@@ -508,9 +508,12 @@ pub fn from_terminal(mut form: Form, terminal_no: &str) -> Form {
 pub async fn with_store(pg: bool) -> Option<(Config, posgate_actors::store::Store)> {
     if pg {
         let url = testing::scratch_pg_url()?;
-        let store = posgate_actors::store::Store::postgres(&url, 1)
-            .await
-            .expect("store");
+        let store = posgate_actors::store::Store::postgres(
+            &url,
+            &posgate_actors::store::PgOptions::with_pool_size(1),
+        )
+        .await
+        .expect("store");
         return Some((config(Some(url)), store));
     }
     let dir = std::env::temp_dir().join(format!("posgate-jpos-{}", rand::random::<u64>()));

@@ -8,6 +8,14 @@
 //! grows with load by itself. Correctness never depends on the sharding: the store locks the
 //! accounts' rows and compare-and-sets balances, so two gateway replicas (each with its own
 //! shards) cannot overdraw an account between them.
+//!
+//! A batch whose COMMIT answer is lost ([`crate::store::StoreError::CommitUnknown`]) is not
+//! answered "failed": every posting is idempotent by key, so the shard submits the same batch
+//! again until the database answers (at most `commit_resolve_seconds`). A request the lost
+//! commit did post comes back as a replay of the very journal row the lost commit wrote, and
+//! is answered with that first outcome; the others are posted (or refused) now. Only when
+//! the database stays away is the answer a store error meaning "outcome unknown, retry with
+//! the same identity".
 
 mod shard;
 
@@ -36,6 +44,9 @@ pub struct AccountsConfig {
     pub mailbox_capacity: usize,
     /// Times a batch is retried after a transaction conflict (deadlock, lost race).
     pub commit_retries_max: u32,
+    /// How long a shard keeps asking the database for the outcome of a batch whose COMMIT
+    /// answer was lost before it answers "outcome unknown, retry with the same identity".
+    pub commit_resolve_seconds: u64,
 }
 
 impl Default for AccountsConfig {
@@ -46,6 +57,7 @@ impl Default for AccountsConfig {
             commit_wait_us: 500,
             mailbox_capacity: 4096,
             commit_retries_max: 5,
+            commit_resolve_seconds: 5,
         }
     }
 }
@@ -63,6 +75,11 @@ impl AccountsConfig {
     /// The commit wait as a duration.
     pub fn commit_wait(&self) -> Duration {
         Duration::from_micros(self.commit_wait_us)
+    }
+
+    /// The commit resolution time box as a duration.
+    pub fn commit_resolve(&self) -> Duration {
+        Duration::from_secs(self.commit_resolve_seconds)
     }
 }
 

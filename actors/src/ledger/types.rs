@@ -393,7 +393,9 @@ impl PostOutcome {
     }
 }
 
-/// An infrastructure failure: nothing was posted and the request may be retried as is.
+/// An infrastructure failure: the request may be retried as is (same identity). Nothing was
+/// posted, except that a `Store` error may report a commit whose outcome stayed unknown
+/// (the retry then gets the stored answer if it had posted).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LedgerError {
     /// The mailbox of the actor that should take the request is full.

@@ -24,6 +24,7 @@ pub mod sql;
 pub mod sqlite;
 pub mod uploads;
 
+pub use postgres::PgOptions;
 pub use sql::{Db, Dialect, Row, StoreError, Value};
 
 use crate::ledger::{PostOutcome, PostRequest};
@@ -56,10 +57,10 @@ pub fn now_ms() -> i64 {
 }
 
 impl Store {
-    /// Connects to PostgreSQL with a pool of `pool_size` connections.
-    pub async fn postgres(url: &str, pool_size: u32) -> Result<Store, StoreError> {
+    /// Connects to PostgreSQL with a pool shaped by `options`.
+    pub async fn postgres(url: &str, options: &PgOptions) -> Result<Store, StoreError> {
         Ok(Store {
-            backend: Backend::Postgres(postgres::connect(url, pool_size).await?),
+            backend: Backend::Postgres(postgres::connect(url, options).await?),
         })
     }
 
@@ -80,59 +81,52 @@ impl Store {
     }
 
     /// Runs `f` in one database transaction: committed if it returns `Ok`, rolled back
-    /// otherwise. SQLite transactions run on a blocking thread (`BEGIN IMMEDIATE`).
+    /// otherwise. SQLite transactions run on a blocking thread (`BEGIN IMMEDIATE`). A
+    /// COMMIT whose answer is lost fails with [`StoreError::CommitUnknown`].
     pub async fn transaction<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: for<'a> FnOnce(&'a dyn Db) -> LocalBoxFuture<'a, Result<R, StoreError>> + Send + 'static,
+    {
+        self.transaction_tentative(f).await.map_err(|e| e.error)
+    }
+
+    /// Like [`Store::transaction`], but a failure whose COMMIT outcome is unknown keeps the
+    /// value `f` returned: it is the answer if (and only if) the commit did land.
+    pub async fn transaction_tentative<R, F>(&self, f: F) -> Result<R, TxFailure<R>>
     where
         R: Send + 'static,
         F: for<'a> FnOnce(&'a dyn Db) -> LocalBoxFuture<'a, Result<R, StoreError>> + Send + 'static,
     {
         match &self.backend {
             Backend::Postgres(pool) => {
-                let mut conn = pool
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let mut conn = pool.get().await.map_err(postgres::acquire_failed)?;
                 let tx = conn.transaction().await.map_err(postgres::classify)?;
-                let result = f(&postgres::PgTx(&tx)).await;
-                match result {
-                    Ok(value) => {
-                        tx.commit().await.map_err(postgres::classify)?;
-                        Ok(value)
-                    }
+                match f(&postgres::PgTx(&tx)).await {
+                    Ok(value) => match tx.commit().await.map_err(postgres::classify_commit) {
+                        Ok(()) => Ok(value),
+                        Err(error @ StoreError::CommitUnknown(_)) => Err(TxFailure {
+                            error,
+                            tentative: Some(value),
+                        }),
+                        Err(error) => Err(error.into()),
+                    },
                     Err(e) => {
                         // Rollback errors are moot: the transaction is discarded either way.
                         let _ = tx.rollback().await;
-                        Err(e)
+                        Err(e.into())
                     }
                 }
             }
-            Backend::Sqlite(conn) => {
-                let conn = conn.clone();
-                tokio::task::spawn_blocking(move || {
-                    let guard = conn.lock().map_err(|_| {
-                        StoreError::Unavailable("sqlite connection poisoned".into())
-                    })?;
-                    guard
-                        .execute_batch("BEGIN IMMEDIATE")
-                        .map_err(sqlite::classify)?;
-                    let result = futures::executor::block_on(f(&sqlite::SqliteTx(&guard)));
-                    match result {
-                        Ok(value) => match guard.execute_batch("COMMIT") {
-                            Ok(()) => Ok(value),
-                            Err(e) => {
-                                let _ = guard.execute_batch("ROLLBACK");
-                                Err(sqlite::classify(e))
-                            }
-                        },
-                        Err(e) => {
-                            let _ = guard.execute_batch("ROLLBACK");
-                            Err(e)
-                        }
-                    }
-                })
-                .await
-                .map_err(|e| StoreError::Unavailable(format!("sqlite worker failed: {e}")))?
-            }
+            Backend::Sqlite(conn) => Ok(sqlite_transaction(conn.clone(), f).await?),
+        }
+    }
+
+    /// The PostgreSQL pool's state (`None` on SQLite).
+    pub fn pool_state(&self) -> Option<bb8::State> {
+        match &self.backend {
+            Backend::Postgres(pool) => Some(pool.state()),
+            Backend::Sqlite(_) => None,
         }
     }
 
@@ -140,6 +134,63 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.transaction(|db| Box::pin(async move { db.query("SELECT 1", &[]).await.map(drop) }))
             .await
+    }
+
+    /// The database's migrations against this binary's: a read-only check for readiness.
+    pub async fn schema_status(&self) -> Result<SchemaStatus, StoreError> {
+        let applied: Vec<i64> = self
+            .transaction(|db| {
+                Box::pin(async move {
+                    db.query("SELECT version FROM schema_migrations", &[])
+                        .await?
+                        .iter()
+                        .map(|r| r.i64(0))
+                        .collect()
+                })
+            })
+            .await?;
+        let known: Vec<i64> = migrate::MIGRATIONS.iter().map(|m| m.version).collect();
+        let mut pending: Vec<i64> = known
+            .iter()
+            .copied()
+            .filter(|v| !applied.contains(v))
+            .collect();
+        let mut ahead: Vec<i64> = applied.into_iter().filter(|v| !known.contains(v)).collect();
+        pending.sort_unstable();
+        ahead.sort_unstable();
+        Ok(SchemaStatus { pending, ahead })
+    }
+
+    /// What waits for an operator and which devices are present, for the metrics: open
+    /// offline exceptions, dead partner letters, terminals seen since `seen_since_ms` by
+    /// family (only MQTT POS terminals report presence today).
+    pub async fn backlog(&self, seen_since_ms: i64) -> Result<Backlog, StoreError> {
+        self.transaction(move |db| {
+            Box::pin(async move {
+                let count =
+                    |sql: &'static str| async move { sql::query_one(db, sql, &[]).await?.i64(0) };
+                let open_exceptions =
+                    count("SELECT COUNT(*) FROM offline_exceptions WHERE status = 'open'").await?;
+                let dead_letters =
+                    count("SELECT COUNT(*) FROM partner_intake WHERE status = 'dead'").await?;
+                let devices_seen = db
+                    .query(
+                        "SELECT family, COUNT(*) FROM terminals WHERE last_seen_at_ms >= $1 \
+                         GROUP BY family",
+                        &[seen_since_ms.into()],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
+                    .collect::<Result<_, StoreError>>()?;
+                Ok(Backlog {
+                    open_exceptions,
+                    dead_letters,
+                    devices_seen,
+                })
+            })
+        })
+        .await
     }
 
     /// Applies pending migrations; returns the versions applied now.
@@ -164,10 +215,97 @@ impl Store {
         &self,
         requests: Vec<PostRequest>,
     ) -> Result<Vec<PostOutcome>, StoreError> {
+        self.commit_batch_tentative(requests)
+            .await
+            .map_err(|e| e.error)
+    }
+
+    /// [`Store::commit_batch`], keeping the outcomes the batch would have when its COMMIT
+    /// answer is lost (see [`Store::transaction_tentative`]).
+    pub async fn commit_batch_tentative(
+        &self,
+        requests: Vec<PostRequest>,
+    ) -> Result<Vec<PostOutcome>, TxFailure<Vec<PostOutcome>>> {
         let now = now_ms();
-        self.transaction(move |db| {
+        self.transaction_tentative(move |db| {
             Box::pin(async move { ledger_io::commit_batch(db, &requests, now).await })
         })
         .await
     }
+}
+
+/// The database's migrations compared with this binary's ([`Store::schema_status`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Versions this binary has that the database lacks (not ready).
+    pub pending: Vec<i64>,
+    /// Versions the database has that this binary does not know: a newer release's
+    /// expand-only migrations, applied ahead of a rolling upgrade (still ready).
+    pub ahead: Vec<i64>,
+}
+
+/// Counts for the metrics ([`Store::backlog`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Offline exceptions still `open`.
+    pub open_exceptions: i64,
+    /// Partner messages (`partner_intake`) that are `dead`.
+    pub dead_letters: i64,
+    /// Terminals seen recently, by family.
+    pub devices_seen: Vec<(String, i64)>,
+}
+
+/// A failed transaction of [`Store::transaction_tentative`].
+#[derive(Debug)]
+pub struct TxFailure<R> {
+    /// Why it failed.
+    pub error: StoreError,
+    /// With [`StoreError::CommitUnknown`]: what the transaction returned before its COMMIT,
+    /// true if the commit landed.
+    pub tentative: Option<R>,
+}
+
+impl<R> From<StoreError> for TxFailure<R> {
+    fn from(error: StoreError) -> Self {
+        TxFailure {
+            error,
+            tentative: None,
+        }
+    }
+}
+
+/// Runs `f` in a `BEGIN IMMEDIATE` transaction on a blocking thread. An in-process COMMIT
+/// has a definite outcome: a failed one is rolled back.
+async fn sqlite_transaction<R, F>(
+    conn: Arc<Mutex<rusqlite::Connection>>,
+    f: F,
+) -> Result<R, StoreError>
+where
+    R: Send + 'static,
+    F: for<'a> FnOnce(&'a dyn Db) -> LocalBoxFuture<'a, Result<R, StoreError>> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let guard = conn
+            .lock()
+            .map_err(|_| StoreError::Unavailable("sqlite connection poisoned".into()))?;
+        guard
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(sqlite::classify)?;
+        let result = futures::executor::block_on(f(&sqlite::SqliteTx(&guard)));
+        match result {
+            Ok(value) => match guard.execute_batch("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = guard.execute_batch("ROLLBACK");
+                    Err(sqlite::classify(e))
+                }
+            },
+            Err(e) => {
+                let _ = guard.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    })
+    .await
+    .map_err(|e| StoreError::Unavailable(format!("sqlite worker failed: {e}")))?
 }

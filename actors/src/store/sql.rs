@@ -147,7 +147,8 @@ impl Row {
     }
 }
 
-/// A store failure. Nothing of the failed transaction was committed.
+/// A store failure. Nothing of the failed transaction was committed, except after
+/// [`StoreError::CommitUnknown`], whose transaction may or may not have been.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// Connection, I/O or server failure; retrying later may succeed.
@@ -168,6 +169,22 @@ pub enum StoreError {
     /// A ledger invariant failed before writing; nothing was written.
     #[error("ledger invariant violated: {0}")]
     Invariant(String),
+    /// COMMIT was sent but its answer was lost (connection cut, server shutting down): the
+    /// transaction may or may not have been committed. Only a read-back (or an idempotent
+    /// retry with the same keys) once the database answers tells which.
+    #[error("commit outcome unknown: {0}")]
+    CommitUnknown(String),
+}
+
+impl StoreError {
+    /// Whether the database may answer if asked again later (unavailable, conflict, or a
+    /// commit whose outcome is unknown).
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Conflict(_) | StoreError::CommitUnknown(_)
+        )
+    }
 }
 
 /// An open transaction of either backend.
