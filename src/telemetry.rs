@@ -117,10 +117,10 @@ fn zero_alerting_counters() {
         "conflict",
         "decode",
         "invariant",
+        "commit_unknown",
     ] {
         metrics::counter!("posgate_ledger_errors_total", "kind" => kind).increment(0);
     }
-    metrics::counter!("posgate_ledger_errors_total", "kind" => "commit_unknown").increment(0);
     for resolution in ["landed", "resubmitted", "unresolved"] {
         metrics::counter!("posgate_ledger_commit_unknown_total", "resolution" => resolution)
             .increment(0);
@@ -128,5 +128,9 @@ fn zero_alerting_counters() {
     metrics::counter!("posgate_db_pool_acquire_timeouts_total").increment(0);
     for kind in ["accounts_shard", "terminal", "merchant", "venue"] {
         metrics::counter!("posgate_mailbox_rejections_total", "kind" => kind).increment(0);
+    }
+    for kind in ["message", "frame_imgup", "menu_rec"] {
+        metrics::counter!("posgate_mqtt_messages_total", "kind" => kind, "outcome" => "unstored")
+            .increment(0);
     }
 }

@@ -84,6 +84,8 @@ pub fn decode(payload: &str) -> Option<Change> {
 /// forwards every change, and reconnects (with jittered backoff) whenever the connection
 /// fails or stops answering.
 pub async fn follow(url: String, events: mpsc::Sender<FeedEvent>) {
+    // Exported from the start, so a feed that never connects shows (and alerts) too.
+    metrics::gauge!("posgate_change_feed_connected").set(0.0);
     let mut ceiling = BACKOFF_MIN;
     loop {
         match listen(&url, &events).await {
