@@ -523,3 +523,45 @@ async fn dish_records_and_redelivery_postgres() {
         dish_records_and_redelivery(world(None, Some(url)).await).await;
     }
 }
+
+/// Photos stored before images moved into the database (migration 19) have no image in their
+/// row: theirs is read from its file under `mqtt.photo_dir`, and a stored name that would
+/// leave that directory is refused.
+#[actix_rt::test]
+async fn photos_of_an_older_version_are_read_from_the_photo_directory() {
+    let dir = std::env::temp_dir().join(format!("posgate-legacy-{}", rand::random::<u64>()));
+    let dir_setting = dir.to_string_lossy().into_owned();
+    let w = world_with(None, move |c| c.mqtt.photo_dir = dir_setting).await;
+    let (d, t) = w.device().await;
+    let bytes = photo_bytes(700);
+    std::fs::create_dir_all(dir.join(d.id()).join("2020-01-01")).expect("photo directory");
+    std::fs::write(dir.join(d.id()).join("2020-01-01/old.jpg"), &bytes).expect("old photo");
+    let names = [
+        format!("{}/2020-01-01/old.jpg", d.id()),
+        "../escape.jpg".to_string(),
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let sql = format!(
+            "INSERT INTO mqtt_photos (terminal_id, img_path, file_path, bytes, sha256, \
+             received_at_ms) VALUES ({t}, 'old{i}.jpg', '{name}', 700, 'x', 1)"
+        );
+        w.gw.running
+            .gateway
+            .store
+            .transaction(move |db| Box::pin(async move { db.batch(&sql).await }))
+            .await
+            .expect("a photo row of an older version");
+    }
+    let photos = w.list(t, "photos").await;
+    let id_of = |name: &str| {
+        photos
+            .iter()
+            .find(|p| p["file_path"] == name)
+            .and_then(|p| p["id"].as_i64())
+            .expect("listed")
+    };
+    let (status, kind, body) = w.content(t, id_of(&names[0])).await;
+    assert_eq!((status, kind.as_str(), body), (200, "image/jpeg", bytes));
+    assert_eq!(w.content(t, id_of(&names[1])).await.0, 404);
+    let _ = std::fs::remove_dir_all(&dir);
+}
