@@ -8,6 +8,7 @@ mod common;
 #[path = "common/jpos.rs"]
 mod fixture;
 
+use common::mqtt::{next_publish, subscriber};
 use common::{client, config, metric_sum, TOKEN};
 use fixture::{random_pan, Jpos};
 use md5::{Digest, Md5};
@@ -18,7 +19,6 @@ use posgate_actors::store::{catalog, pospal as store_pospal};
 use posgate_actors::testing;
 use posgate_protocols::ds50::PosParam;
 use serde_json::{json, Value};
-use std::time::Duration;
 
 #[actix_rt::test]
 async fn every_payment_family_is_announced_once_on_sqlite() {
@@ -46,45 +46,6 @@ fn with_mqtt(c: &mut Config) -> (u16, String) {
     c.ds50.mqtt_public_host = "mqtt.pay.example".into();
     c.ds50.allow_cleartext = true;
     (port, c.mqtt.topic_prefix.clone())
-}
-
-/// A subscriber to `topic` on the broker at 127.0.0.1:`port`, subscribed when returned.
-async fn subscriber(port: u16, topic: &str) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
-    let id = format!("speaker-{}", rand::random::<u32>());
-    let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-    options.set_keep_alive(Duration::from_secs(10));
-    let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
-    client
-        .subscribe(topic, rumqttc::QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) =
-                events.poll().await.expect("subscriber connection")
-            {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("subscribed");
-    (client, events)
-}
-
-/// The next broadcast the speaker hears.
-async fn heard(events: &mut rumqttc::EventLoop) -> Value {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) =
-                events.poll().await.expect("subscriber connection")
-            {
-                return serde_json::from_slice(&p.payload).unwrap();
-            }
-        }
-    })
-    .await
-    .expect("an announcement arrives")
 }
 
 /// The broadcast of payment `id` of `amount` fen.
@@ -298,7 +259,8 @@ async fn scenario(mut c: Config) {
     let mut canteen = canteen(&j, port, &prefix, 10_000).await;
     let speaker = speaker(&j, 10_000).await;
     let till = till(&j).await;
-    let (_client, mut events) = subscriber(port, &format!("pos/message/{}", speaker.sn)).await;
+    let topic = format!("pos/message/{}", speaker.sn);
+    let (_client, mut events) = subscriber("127.0.0.1", port, &topic).await;
     let (_, m) = j
         .admin
         .get(&format!("/admin/v1/merchants/{}", j.merchant))
@@ -319,30 +281,30 @@ async fn scenario(mut c: Config) {
     assert_eq!(canteen.device.consume(&online).await.unwrap()["xfCode"], 0);
     let (id, amount) = last_debit(&j, canteen.account).await;
     assert_eq!(amount, 1_250);
-    assert_eq!(heard(&mut events).await, announcement(id, 1_250));
+    assert_eq!(next_publish(&mut events).await.1, announcement(id, 1_250));
     // A jpos consume of 10.00 points, then its retry.
     let first = j.consume(1, 1, "10.00", "0").await;
     assert_eq!(first.status(), "00", "{}", first.text);
     assert_eq!(j.consume(1, 1, "10.00", "0").await.text, first.text);
     let (id, _) = last_debit(&j, j.account).await;
-    assert_eq!(heard(&mut events).await, announcement(id, 1_000));
+    assert_eq!(next_publish(&mut events).await.1, announcement(id, 1_000));
     // A DS50 sale, then its retry.
     let sale = speaker.sale(&j, "66.66", 1).await;
     assert_eq!(speaker.sale(&j, "66.66", 1).await, sale);
     let (id, _) = last_debit(&j, speaker.account).await;
-    assert_eq!(heard(&mut events).await, announcement(id, 6_666));
+    assert_eq!(next_publish(&mut events).await.1, announcement(id, 6_666));
     // A Pospal ticket paid from the member's balance, then its redelivery.
     let ticket = till.ticket(&format!("S{}", till.uid), "76.21");
     assert_eq!(till.send(&j, "ticket.new", &ticket).await, "accepted");
     assert_eq!(till.send(&j, "ticket.new", &ticket).await, "duplicate");
     let (id, _) = last_debit(&j, till.account).await;
-    assert_eq!(heard(&mut events).await, announcement(id, 7_621));
+    assert_eq!(next_publish(&mut events).await.1, announcement(id, 7_621));
 
     // The retries announced nothing: the next broadcast is the next payment's.
     let next = consumption(1, 3, &canteen.user, 5);
     assert_eq!(canteen.device.consume(&next).await.unwrap()["xfCode"], 0);
     let (id, _) = last_debit(&j, canteen.account).await;
-    assert_eq!(heard(&mut events).await, announcement(id, 5));
+    assert_eq!(next_publish(&mut events).await.1, announcement(id, 5));
     assert_eq!(claims(&j).await, 5);
     // (The metric is the test process's: the other backend's scenario may add to it.)
     let announced = metric_sum(
