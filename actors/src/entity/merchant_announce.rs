@@ -148,3 +148,38 @@ impl Handler<Ask<Announce, ()>> for MerchantActor {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::{LimitPolicy, VoidKind};
+
+    fn debit(sources: Vec<Asset>) -> Operation {
+        Operation::Debit {
+            amount: 100,
+            sources,
+            discount: false,
+            limits: LimitPolicy::None,
+            overdraft: false,
+            award_points: 0,
+        }
+    }
+
+    #[test]
+    fn money_debits_are_payments() {
+        assert!(is_money_payment(&debit(vec![Asset::Subsidy, Asset::Cash])));
+        assert!(is_money_payment(&debit(vec![Asset::Purse])));
+        assert!(!is_money_payment(&debit(vec![Asset::Copies])));
+        assert!(!is_money_payment(&debit(vec![Asset::Points])));
+        let credit = Operation::Credit {
+            asset: Asset::Cash,
+            amount: 100,
+        };
+        assert!(!is_money_payment(&credit));
+        let cancel = Operation::Void {
+            original_key: "k".into(),
+            kind: VoidKind::Cancel,
+        };
+        assert!(!is_money_payment(&cancel));
+    }
+}
