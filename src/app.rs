@@ -278,6 +278,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         accounts: accounts.clone(),
         settings: Arc::new(settings),
         publisher: Default::default(),
+        merchants: Default::default(),
     };
     let arbiters = EntityArbiters::start(config.entities.arbiters);
     let terminals = Registry::new(deps.clone(), config.entities.clone(), arbiters.clone());
@@ -296,6 +297,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tracing::info!("WJ091 disabled: set amqp.url to a RabbitMQ broker to pull venue data");
         None
     };
+    let merchants: Registry<MerchantActor> =
+        Registry::new(deps.clone(), config.entities.clone(), arbiters.clone());
+    // The one place the slot is filled, before any posting can be announced.
+    let _ = deps.merchants.set(merchants.downgrade());
     let ktv_kek = ktv_kek(&card_key);
     let pospal_kek = pospal_kek(&config, &card_key);
     crate::http::pospal::seal_clear_keys(&store, &pospal_kek).await?;
@@ -311,7 +316,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
             .unwrap_or_default(),
         terminals,
         mqtt,
-        merchants: Registry::new(deps.clone(), config.entities.clone(), arbiters.clone()),
+        merchants,
         venues: Registry::new(deps, config.entities.clone(), arbiters),
         config: config.clone(),
         store,

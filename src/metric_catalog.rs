@@ -135,6 +135,7 @@ pub const METRICS: &[Metric] = &[
     counter("posgate_pending_resolved_total", "jpos requests left pending and resolved by the sweeper (outcome)"),
     // DS50.
     counter("posgate_ds50_sales_total", "DS50 sales and reversals (result)"),
+    counter("posgate_payment_announcements_total", "payments announced on a merchant's DS50 speakers (outcome)"),
     // Pospal and partner intake.
     counter("posgate_pospal_notifications_total", "Pospal notifications (cmd, result)"),
     counter("posgate_pospal_balance_mismatches_total", "Pospal member balances that differ from posgate's (asset)"),

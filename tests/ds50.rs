@@ -6,14 +6,13 @@
 
 mod common;
 
-use common::mqtt::MqttGateway;
+use common::mqtt::{next_publish, subscriber, MqttGateway};
 use common::{config, Admin};
 use posgate::config::Config;
 use posgate_actors::store::{ds50 as store_ds50, now_ms};
 use posgate_actors::testing;
 use posgate_protocols::ds50::{MqttAuth, PosParam};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const PIN: &str = "ADF34EF2424A042E";
 
@@ -618,49 +617,6 @@ async fn no_card_data_in_the_database_file() {
     }
     assert!(haystack.contains(&format!("{}****{}", &pan[..6], &pan[pan.len() - 4..])));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Subscribes to `topic` on the broker; returns the client and its event loop once
-/// subscribed.
-async fn subscriber(
-    host: &str,
-    port: u16,
-    topic: &str,
-) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
-    let mut options =
-        rumqttc::MqttOptions::new(format!("ds50-test-{}", rand::random::<u32>()), host, port);
-    options.set_keep_alive(Duration::from_secs(10));
-    let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
-    client
-        .subscribe(topic, rumqttc::QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) =
-                events.poll().await.expect("subscriber connection")
-            {
-                break;
-            }
-        }
-    })
-    .await
-    .expect("subscribed");
-    (client, events)
-}
-
-async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Value) {
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) =
-                events.poll().await.expect("subscriber connection")
-            {
-                return (p.topic.clone(), serde_json::from_slice(&p.payload).unwrap());
-            }
-        }
-    })
-    .await
-    .expect("a broadcast arrives")
 }
 
 /// Broadcasts on `broker` (embedded or Mosquitto): one device on the default topic, one on

@@ -77,6 +77,9 @@ pub struct Merchant {
     pub status: MerchantStatus,
     /// The merchant's counter account: the other side of its customers' postings.
     pub counter_account_id: i64,
+    /// Every payment posted at the merchant is announced on its DS50 speakers.
+    #[serde(default)]
+    pub announce_payments: bool,
     /// Creation time, unix ms.
     pub created_at_ms: i64,
     /// Last update, unix ms.

@@ -50,6 +50,7 @@ async fn world() -> World {
             accounts,
             settings: Default::default(),
             publisher: Default::default(),
+            merchants: Default::default(),
         },
         store,
         merchant,

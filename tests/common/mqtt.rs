@@ -5,7 +5,7 @@ use super::{config, Admin};
 use posgate::config::Config;
 use posgate::sim::mqtt_device::SimDevice;
 use posgate_actors::testing;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::time::Duration;
 
 /// A running gateway with MQTT.
@@ -142,4 +142,48 @@ impl MqttGateway {
             .expect("device connects");
         (device, t["id"].as_i64().expect("terminal id"))
     }
+}
+
+/// Subscribes to `topic` on the broker; returns the client and its event loop once
+/// subscribed.
+pub async fn subscriber(
+    host: &str,
+    port: u16,
+    topic: &str,
+) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
+    let mut options =
+        rumqttc::MqttOptions::new(format!("ds50-test-{}", rand::random::<u32>()), host, port);
+    options.set_keep_alive(Duration::from_secs(10));
+    let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
+    client
+        .subscribe(topic, rumqttc::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) =
+                events.poll().await.expect("subscriber connection")
+            {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("subscribed");
+    (client, events)
+}
+
+/// The next message the subscriber receives: its topic and its JSON payload.
+pub async fn next_publish(events: &mut rumqttc::EventLoop) -> (String, Value) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)) =
+                events.poll().await.expect("subscriber connection")
+            {
+                return (p.topic.clone(), serde_json::from_slice(&p.payload).unwrap());
+            }
+        }
+    })
+    .await
+    .expect("a broadcast arrives")
 }

@@ -4,11 +4,13 @@
 //! are published in the order they were asked for.
 
 use super::merchant::MerchantActor;
+use super::DevicePublisher;
 use crate::mailbox::Ask;
 use crate::store::ds50 as store_ds50;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use actix::prelude::*;
 use posgate_protocols::ds50::{broadcast_topic, DeviceSn};
+use std::sync::Arc;
 
 /// Publish a broadcast to one device of the merchant, or to all its active DS50 devices.
 #[derive(Clone, Debug)]
@@ -75,40 +77,56 @@ impl Handler<Ask<Ds50Broadcast, Ds50BroadcastReply>> for MerchantActor {
         };
         let store = self.deps.store.clone();
         ctx.wait(
-            async move {
-                let targets = store
-                    .transaction(move |db| Box::pin(store_ds50::broadcast_targets(db, merchant_id)))
-                    .await?;
-                let targets: Vec<_> = match query.terminal_id {
-                    Some(id) => {
-                        let target = targets
-                            .into_iter()
-                            .find(|t| t.terminal_id == id)
-                            .ok_or(BroadcastError::UnknownTerminal)?;
-                        if !target.active {
-                            return Err(BroadcastError::Inactive);
-                        }
-                        vec![target]
-                    }
-                    None => targets.into_iter().filter(|t| t.active).collect(),
-                };
-                let mut published = Vec::with_capacity(targets.len());
-                for target in targets {
-                    let topic = DeviceSn::parse(&target.sn)
-                        .ok()
-                        .and_then(|sn| broadcast_topic(&target.mqtt_topic, &sn).ok())
-                        .ok_or_else(|| BroadcastError::BadTopic(target.sn.clone()))?;
-                    if let Err(reason) = publisher.to_topic(topic, query.payload.clone()).await {
-                        return Err(BroadcastError::Publish { published, reason });
-                    }
-                    published.push(target.sn);
-                }
-                Ok(published)
-            }
+            fan_out(
+                store,
+                publisher,
+                merchant_id,
+                query.terminal_id,
+                query.payload,
+            )
             .into_actor(self)
             .map(move |result, _, _| {
                 let _ = reply.send(result);
             }),
         );
     }
+}
+
+/// Publishes `payload` to the DS50 device `terminal_id` of merchant `merchant_id`, or to all
+/// its active DS50 devices, each on its own topic; returns the serial numbers published to.
+pub(super) async fn fan_out(
+    store: Store,
+    publisher: Arc<dyn DevicePublisher>,
+    merchant_id: i64,
+    terminal_id: Option<i64>,
+    payload: Vec<u8>,
+) -> Ds50BroadcastReply {
+    let targets = store
+        .transaction(move |db| Box::pin(store_ds50::broadcast_targets(db, merchant_id)))
+        .await?;
+    let targets: Vec<_> = match terminal_id {
+        Some(id) => {
+            let target = targets
+                .into_iter()
+                .find(|t| t.terminal_id == id)
+                .ok_or(BroadcastError::UnknownTerminal)?;
+            if !target.active {
+                return Err(BroadcastError::Inactive);
+            }
+            vec![target]
+        }
+        None => targets.into_iter().filter(|t| t.active).collect(),
+    };
+    let mut published = Vec::with_capacity(targets.len());
+    for target in targets {
+        let topic = DeviceSn::parse(&target.sn)
+            .ok()
+            .and_then(|sn| broadcast_topic(&target.mqtt_topic, &sn).ok())
+            .ok_or_else(|| BroadcastError::BadTopic(target.sn.clone()))?;
+        if let Err(reason) = publisher.to_topic(topic, payload.clone()).await {
+            return Err(BroadcastError::Publish { published, reason });
+        }
+        published.push(target.sn);
+    }
+    Ok(published)
 }

@@ -26,6 +26,7 @@
 //! operator rather than refused.
 
 use super::merchant::MerchantActor;
+use super::merchant_announce::{announce_payment, is_money_payment};
 use super::EntityError;
 use crate::ledger::{
     Asset, Flags, LedgerError, LimitPolicy, Operation, PostOutcome, PostRequest, Refusal, VoidKind,
@@ -583,6 +584,7 @@ async fn submit(
 /// Step 2: the postings; returns the outcome when a posting changes it.
 async fn post_all(
     deps: &super::EntityDeps,
+    merchant_id: i64,
     business_key: &str,
     account_id: i64,
     business_date: NaiveDate,
@@ -591,6 +593,9 @@ async fn post_all(
     let mut outcome = None;
     for posting in postings {
         let result = submit(deps, account_id, business_date, posting).await?;
+        if is_money_payment(&posting.op) {
+            announce_payment(&deps.merchants, merchant_id, &result);
+        }
         if result.key_conflict {
             metrics::counter!("posgate_pospal_key_conflicts_total").increment(1);
             tracing::warn!(
@@ -751,8 +756,15 @@ async fn execute(
     let date = plan.business_date.unwrap_or(today);
     if let Some(account_id) = work.account {
         let postings = std::mem::take(&mut work.postings);
-        if let Some(outcome) =
-            post_all(&deps, &plan.business_key, account_id, date, &postings).await?
+        if let Some(outcome) = post_all(
+            &deps,
+            merchant_id,
+            &plan.business_key,
+            account_id,
+            date,
+            &postings,
+        )
+        .await?
         {
             work.outcome = outcome;
         }

@@ -10,6 +10,7 @@ pub mod cached;
 mod jpos;
 mod lifecycle;
 mod merchant;
+mod merchant_announce;
 mod merchant_ds50;
 mod merchant_pospal;
 mod registry;
@@ -29,13 +30,14 @@ pub use jpos::{
 };
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};
+pub use merchant_announce::{Announce, MerchantSlot, ANNOUNCE_OUTCOMES};
 pub use merchant_ds50::{BroadcastError, Ds50Broadcast, Ds50BroadcastReply};
 pub use merchant_pospal::{
     order_stage, plan as pospal_plan, points_hundredths, stock_flow_stage, DocumentStep, MemberRef,
     PlanError as PospalPlanError, PospalDelivery, PospalNotify, PospalNotifyReply, PospalPlan,
     Posting as PospalPosting,
 };
-pub use registry::{Entity, EntityArbiters, Registry};
+pub use registry::{Entity, EntityArbiters, Registry, WeakRegistry};
 pub use terminal::{TerminalActor, TerminalPost, TerminalPostReply, TerminalState};
 pub use terminal_commands::{SendCommand, SendCommandReply};
 pub use terminal_ds50::{
@@ -89,6 +91,9 @@ pub struct EntityDeps {
     /// Publishes to devices; filled once the MQTT adapter has started (it needs the
     /// terminal registry first), empty when MQTT is disabled.
     pub publisher: PublisherSlot,
+    /// The merchant actors, told of posted payments to announce; filled once the merchant
+    /// registry exists (it holds these deps), empty where nothing announces.
+    pub merchants: MerchantSlot,
 }
 
 /// Publishes server-to-device messages (implemented by the MQTT adapter).

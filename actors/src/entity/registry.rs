@@ -66,7 +66,35 @@ impl<E: Entity> Clone for Registry<E> {
     }
 }
 
+/// A handle on a registry that does not keep it alive: what the entities' own dependencies
+/// hold (the merchant registry's deps point back at it).
+pub struct WeakRegistry<E: Entity> {
+    inner: Weak<Inner<E>>,
+}
+
+impl<E: Entity> Clone for WeakRegistry<E> {
+    fn clone(&self) -> Self {
+        WeakRegistry {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<E: Entity> WeakRegistry<E> {
+    /// The registry, while it exists.
+    pub fn upgrade(&self) -> Option<Registry<E>> {
+        self.inner.upgrade().map(|inner| Registry { inner })
+    }
+}
+
 impl<E: Entity> Registry<E> {
+    /// A handle that does not keep the registry alive.
+    pub fn downgrade(&self) -> WeakRegistry<E> {
+        WeakRegistry {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// An empty registry.
     pub fn new(deps: EntityDeps, config: EntityConfig, arbiters: EntityArbiters) -> Registry<E> {
         Registry {

@@ -85,6 +85,17 @@ impl TerminalActor {
     }
 }
 
+impl TerminalActor {
+    /// The terminal's merchant when `request` is a payment in money (which the merchant may
+    /// want announced on its speakers).
+    pub(super) fn payment_merchant(&self, request: &PostRequest) -> Option<i64> {
+        if !super::merchant_announce::is_money_payment(&request.op) {
+            return None;
+        }
+        self.state.get().ok().map(|s| s.terminal.merchant_id)
+    }
+}
+
 cached_entity!(TerminalActor, TerminalState);
 
 impl Entity for TerminalActor {

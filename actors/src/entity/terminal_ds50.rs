@@ -11,6 +11,7 @@
 //! reversal under `ds50:{sn}:{batch}:{trace}:reversal`: it undoes the sale if it posted, and
 //! leaves a tombstone that refuses it if it has not arrived yet.
 
+use super::merchant_announce::announce_payment;
 use super::terminal::{TerminalActor, TerminalState};
 use super::EntityError;
 use crate::ledger::{
@@ -322,7 +323,11 @@ impl Handler<Ask<Ds50Sale, Ds50SaleReply>> for TerminalActor {
 impl TerminalActor {
     /// Submits a sale's (or reversal's) posting to the ledger and answers `reply` with the
     /// outcome's code.
+    /// A posted sale is announced on the merchant's speakers.
     fn post_sale(&self, request: PostRequest, reply: oneshot::Sender<SaleReply>) {
+        let announce = self
+            .payment_merchant(&request)
+            .map(|merchant| (self.deps.merchants.clone(), merchant));
         match self.deps.accounts.submit(request) {
             Err(e) => {
                 let _ = reply.send(SaleReply::decline(ds50_entity_code(&EntityError::from(e))));
@@ -330,7 +335,12 @@ impl TerminalActor {
             Ok(rx) => {
                 actix::spawn(async move {
                     let out = match rx.await.unwrap_or(Err(LedgerError::ShuttingDown)) {
-                        Ok(outcome) => sale_reply(&outcome),
+                        Ok(outcome) => {
+                            if let Some((merchants, merchant)) = &announce {
+                                announce_payment(merchants, *merchant, &outcome);
+                            }
+                            sale_reply(&outcome)
+                        }
                         Err(e) => SaleReply::decline(ds50_entity_code(&EntityError::from(e))),
                     };
                     let _ = reply.send(out);

@@ -16,6 +16,7 @@
 //! queue and are acknowledged, so that no served meal is ever lost.
 
 use super::cached::Loaded;
+use super::merchant_announce::announce_payment;
 use super::terminal::{TerminalActor, TerminalState};
 use super::{EntityError, ProtocolSettings};
 use crate::ledger::{
@@ -433,10 +434,19 @@ impl TerminalActor {
 
     /// Hands `request` to the accounts shard now (arrival order) and answers when it has
     /// committed.
+    /// A posted online amount consumption is announced on the merchant's speakers.
     fn submit(&mut self, request: PostRequest, copies: bool, reply: oneshot::Sender<MqttReply>) {
+        let announce = self
+            .payment_merchant(&request)
+            .map(|merchant| (self.deps.merchants.clone(), merchant));
         self.submit_then(request, move |outcome| async move {
             let out = match outcome {
-                Ok(outcome) => consume_reply(&outcome, copies),
+                Ok(outcome) => {
+                    if let Some((merchants, merchant)) = &announce {
+                        announce_payment(merchants, *merchant, &outcome);
+                    }
+                    consume_reply(&outcome, copies)
+                }
                 Err(e) => ConsumeReply::refused(entity_code(&e), WireBalances::default()),
             };
             let _ = reply.send(Some(out.encode()));

@@ -6,7 +6,7 @@ use crate::ledger::{Asset, Balances, Flags};
 use crate::model::*;
 
 const MERCHANT_COLS: &str =
-    "id, code, name, status, counter_account_id, created_at_ms, updated_at_ms";
+    "id, code, name, status, counter_account_id, created_at_ms, updated_at_ms, announce_payments";
 const GROUP_COLS: &str =
     "id, merchant_id, name, single_limit, daily_amount_limit, daily_count_limit, \
      offline_amount_limit, offline_count_limit, discount_percent, created_at_ms, updated_at_ms";
@@ -38,6 +38,7 @@ fn merchant_row(r: &Row) -> Result<Merchant, StoreError> {
         counter_account_id: r.opt_i64(4)?.unwrap_or_default(),
         created_at_ms: r.i64(5)?,
         updated_at_ms: r.i64(6)?,
+        announce_payments: r.i64(7)? != 0,
     })
 }
 
@@ -222,6 +223,26 @@ pub async fn update_merchant(
 ) -> Result<Option<Merchant>, StoreError> {
     let status = status.map(MerchantStatus::as_str);
     if !update_name_status(db, "merchants", id, name, status, now_ms).await? {
+        return Ok(None);
+    }
+    get_merchant(db, id).await
+}
+
+/// Turns the announcement of the merchant's payments on its DS50 speakers on or off;
+/// returns the merchant, `None` when there is none.
+pub async fn set_announce_payments(
+    db: &dyn Db,
+    id: i64,
+    on: bool,
+    now_ms: i64,
+) -> Result<Option<Merchant>, StoreError> {
+    let n = db
+        .execute(
+            "UPDATE merchants SET announce_payments = $2, updated_at_ms = $3 WHERE id = $1",
+            &[id.into(), i64::from(on).into(), now_ms.into()],
+        )
+        .await?;
+    if n == 0 {
         return Ok(None);
     }
     get_merchant(db, id).await

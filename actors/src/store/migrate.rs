@@ -133,6 +133,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0019_change_feed.sql"),
         sqlite: include_str!("../../../sql/sqlite/0019_change_feed.sql"),
     },
+    Migration {
+        version: 20,
+        name: "payment_announcements",
+        postgres: include_str!("../../../sql/postgres/0020_payment_announcements.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0020_payment_announcements.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -5,6 +5,7 @@
 //! (catalog CRUD in [`catalog`], the ledger's batch commit in [`ledger_io`]) is written once
 //! against [`Db`], so the conformance suite runs the same code on both.
 
+pub mod announcements;
 pub mod audit;
 pub mod capabilities;
 pub mod catalog;

@@ -84,6 +84,9 @@ pub struct MerchantPatch {
     pub name: Option<String>,
     /// New status.
     pub status: Option<MerchantStatus>,
+    /// Announce every payment posted at the merchant (MQTT consumption, jpos consume, DS50
+    /// sale, Pospal ticket) on its DS50 speakers.
+    pub announce_payments: Option<bool>,
 }
 
 impl Validate for MerchantPatch {

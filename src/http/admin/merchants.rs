@@ -39,7 +39,8 @@ pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRespo
     Ok(HttpResponse::Ok().json(found(merchant, "merchant")?))
 }
 
-/// Rename a merchant or change its status; its actor and its terminals' reload.
+/// Rename a merchant, change its status or its `announce_payments` setting; its actor and
+/// its terminals' reload.
 #[utoipa::path(tag = "merchants", request_body = MerchantPatch, security(("bearer" = [])), responses(
     (status = 200, body = Merchant), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[patch("/merchants/{id}")]
@@ -49,10 +50,18 @@ pub async fn update(
     body: ValidJson<MerchantPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let MerchantPatch { name, status } = body.0;
+    let MerchantPatch {
+        name,
+        status,
+        announce_payments,
+    } = body.0;
     let merchant = with_db(&gw, move |db| {
         Box::pin(async move {
-            catalog::update_merchant(db, id, name.as_deref(), status, now_ms()).await
+            let merchant = catalog::update_merchant(db, id, name.as_deref(), status, now_ms());
+            match (merchant.await?, announce_payments) {
+                (Some(_), Some(on)) => catalog::set_announce_payments(db, id, on, now_ms()).await,
+                (merchant, _) => Ok(merchant),
+            }
         })
     })
     .await?;

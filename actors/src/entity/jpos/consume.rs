@@ -147,7 +147,7 @@ impl Flow {
         let key = row.ledger_key.clone().unwrap_or_default();
         let mut posted = None;
         if let Some(op) = Self::consume_op(row.point_amount, row.persent_point) {
-            match self.post_checked(self.request(&key, account, op)).await {
+            match self.post_payment(self.request(&key, account, op)).await {
                 Ok(balances) => posted = Some(balances),
                 // Nothing answered yet: the retry finishes it.
                 Err(code @ (JposStatus::IssuerUnavailable | JposStatus::SystemBusy)) => {

@@ -36,6 +36,7 @@ pub use settle::{batch_totals, totals_json};
 
 use consume::Undoes;
 
+use super::merchant_announce::announce_payment;
 use super::terminal::{TerminalActor, TerminalState};
 use super::{EntityDeps, EntityError};
 use crate::ledger::{
@@ -612,6 +613,17 @@ impl Flow {
     /// Posts and maps the outcome: the balances when posted, the code otherwise.
     async fn post_checked(&self, request: PostRequest) -> Result<Balances, JposStatus> {
         checked(self.post(request).await?)
+    }
+
+    /// [`Flow::post_checked`] for a consume: a points debit posted now (the card's points,
+    /// amounts in fen to jpos) is announced on the merchant's speakers.
+    async fn post_payment(&self, request: PostRequest) -> Result<Balances, JposStatus> {
+        let payment = matches!(request.op, Operation::Debit { .. });
+        let outcome = self.post(request).await?;
+        if payment {
+            announce_payment(&self.deps.merchants, self.merchant_id(), &outcome);
+        }
+        checked(outcome)
     }
 
     /// [`Flow::post_checked`] for a reversal's posting, counting an overdraft it made.
