@@ -22,6 +22,10 @@ pub struct TerminalState {
     pub terminal: Terminal,
     /// Its merchant is active.
     pub merchant_active: bool,
+    /// Its merchant wants its payments announced (`announce_payments`): only then is the
+    /// merchant actor told of them (a change of the setting reloads the merchant's
+    /// terminals, on every replica through the change feed).
+    pub merchant_announces: bool,
     /// The capabilities an operator granted it (top-up, load), with their ceilings.
     pub grants: Vec<Grant>,
 }
@@ -70,13 +74,16 @@ impl TerminalActor {
                     let Some(terminal) = catalog::find_terminal(db, family, &code).await? else {
                         return Ok(None);
                     };
-                    let merchant_active = catalog::get_merchant(db, terminal.merchant_id)
-                        .await?
+                    let merchant = catalog::get_merchant(db, terminal.merchant_id).await?;
+                    let merchant_active = merchant
+                        .as_ref()
                         .is_some_and(|m| m.status == MerchantStatus::Active);
+                    let merchant_announces = merchant.is_some_and(|m| m.announce_payments);
                     let grants = capabilities::grants(db, terminal.id).await?;
                     Ok(Some(TerminalState {
                         terminal,
                         merchant_active,
+                        merchant_announces,
                         grants,
                     }))
                 })
@@ -86,13 +93,16 @@ impl TerminalActor {
 }
 
 impl TerminalActor {
-    /// The terminal's merchant when `request` is a payment in money (which the merchant may
-    /// want announced on its speakers).
+    /// The terminal's merchant when `request` is a payment in money and the merchant wants
+    /// its payments announced on its speakers.
     pub(super) fn payment_merchant(&self, request: &PostRequest) -> Option<i64> {
         if !super::merchant_announce::is_money_payment(&request.op) {
             return None;
         }
-        self.state.get().ok().map(|s| s.terminal.merchant_id)
+        let state = self.state.get().ok()?;
+        state
+            .merchant_announces
+            .then_some(state.terminal.merchant_id)
     }
 }
 

@@ -618,7 +618,8 @@ impl Flow {
     /// [`Flow::post_checked`] for a consume: a points debit posted now (the card's points,
     /// amounts in fen to jpos) is announced on the merchant's speakers.
     async fn post_payment(&self, request: PostRequest) -> Result<Balances, JposStatus> {
-        let payment = matches!(request.op, Operation::Debit { .. });
+        let payment =
+            matches!(request.op, Operation::Debit { .. }) && self.state.merchant_announces;
         let outcome = self.post(request).await?;
         if payment {
             announce_payment(&self.deps.merchants, self.merchant_id(), &outcome);
