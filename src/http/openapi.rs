@@ -92,6 +92,7 @@ pub fn document() -> &'static Value {
             for (path, item) in paths.iter_mut() {
                 if path.starts_with(ADMIN_PREFIX) {
                     admin_refusals(item);
+                    path_parameter_rules(item);
                 }
             }
         }
@@ -254,6 +255,32 @@ fn admin_refusals(item: &mut Value) {
         }
         if operation.get("security").is_none() {
             operation["security"] = json!([{"bearer": []}]);
+        }
+    }
+}
+
+/// What the text path parameters must be, by name (actix infers only their type): a venue
+/// code as the KTV protocol reads it, a Pospal appId as the admin API stores it.
+fn path_parameter_rules(item: &mut Value) {
+    let Some(item) = item.as_object_mut() else {
+        return;
+    };
+    for operation in item.values_mut() {
+        let Some(parameters) = operation
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+        else {
+            continue;
+        };
+        for parameter in parameters {
+            let pattern = match parameter["name"].as_str() {
+                Some("companycode") => "^[A-Za-z0-9_-]{1,32}$",
+                Some("app_id") => "^[!-~]{1,128}$",
+                _ => continue,
+            };
+            if parameter["in"] == "path" {
+                parameter["schema"] = json!({"type": "string", "pattern": pattern});
+            }
         }
     }
 }

@@ -142,6 +142,7 @@ pub struct SendBody {
     #[serde(default = "yes")]
     pub ack: bool,
     /// Seconds the device has to acknowledge (default `mqtt.command_ack_timeout_seconds`).
+    #[schema(minimum = 1, maximum = 86_400)]
     pub timeout_seconds: Option<u64>,
 }
 
