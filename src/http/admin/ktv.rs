@@ -255,8 +255,19 @@ pub async fn overview(
 #[derive(Deserialize, IntoParams)]
 pub struct DateQuery {
     /// Business date.
-    #[param(format = Date)]
+    #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub date: String,
+}
+
+/// A business date as the KTV protocol reads it: `yyyy-MM-dd`, from 1970, day 01-31.
+fn business_date_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(
+            "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        ))
+        .description(Some("Business date, `yyyy-MM-dd` (from 1970)"))
+        .build()
 }
 
 fn business_date(field: &str, text: &str) -> Result<BusinessDate, ApiError> {
@@ -265,16 +276,16 @@ fn business_date(field: &str, text: &str) -> Result<BusinessDate, ApiError> {
 
 /// List the stored bills of a business date.
 #[utoipa::path(tag = "venues", params(DateQuery), security(("bearer" = [])), responses(
-    (status = 200, body = [StoredBill]), (status = 400, body = ErrorBody)))]
+    (status = 200, body = [StoredBill]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
 #[get("/venues/{companycode}/bills")]
 pub async fn bills(
     gw: web::Data<Gateway>,
     code: web::Path<String>,
     query: web::Query<DateQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
     let date = business_date("date", &query.date)?;
-    let rows = with_db(&gw, move |db| {
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
         Box::pin(async move { store_ktv::bills_of_day(db, &code, date.as_str()).await })
     })
     .await?;
@@ -330,6 +341,7 @@ pub async fn notices(
 pub struct Wj091Body {
     /// Request type 0-9 (spec table).
     #[serde(rename = "type")]
+    #[schema(minimum = 0, maximum = 9)]
     pub kind: i64,
     /// Business date `yyyy-MM-dd` (types 2, 3, 5, 7, 8).
     #[serde(default)]
@@ -492,7 +504,7 @@ pub async fn wj091(
 #[serde(deny_unknown_fields)]
 pub struct BackfillBody {
     /// Business date `yyyy-MM-dd`.
-    #[schema(format = Date)]
+    #[schema(schema_with = business_date_text)]
     pub date: String,
 }
 
