@@ -596,6 +596,14 @@ async fn refusals_are_json_and_wrong_methods_answer_405_with_allow() {
     assert_eq!(methods, ["GET", "PATCH"]);
     let (status, allow, _) = raw(&admin, "POST", "/healthz").await;
     assert_eq!((status, allow.as_str()), (405, "GET"));
+    let array = common::client()
+        .post(format!("{}/admin/v1/merchants", admin.base))
+        .bearer_auth(TOKEN)
+        .json(&json!(["m1", "Merchant"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(array.status(), 400);
     let (status, allow, body) = raw(&admin, "GET", "/admin/v1/nowhere/1").await;
     assert_eq!((status, allow.as_str()), (404, ""));
     assert_eq!(body["error"], "not_found");
@@ -633,5 +641,24 @@ async fn openapi_document_is_absolute_and_documents_refusals() {
     assert_eq!(mismatches["maxItems"], 4);
     assert!(schemas["NewGroup"].get("allOf").is_none());
     assert!(schemas["NewGroup"]["properties"]["discount_percent"].is_object());
+    // Unique operation ids, and links from a creation to the operations using its id.
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_string()), "operationId {id} twice");
+        }
+    }
+    let links = &doc["paths"]["/admin/v1/merchants"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["merchants_get"]["operationId"], "merchants_get");
+    assert_eq!(
+        links["merchants_get"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    let venue = &doc["paths"]["/admin/v1/venues"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        venue["venues_bills"]["parameters"]["companycode"],
+        "$response.body#/companycode"
+    );
     running.stop().await;
 }

@@ -103,3 +103,42 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        amount: i64,
+        #[serde(default)]
+        items: Vec<i64>,
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_refused() {
+        let body: Body = parse(br#"{"amount": 107.0, "items": [1.0, 2]}"#).unwrap();
+        assert_eq!(
+            body,
+            Body {
+                amount: 107,
+                items: vec![1, 2]
+            }
+        );
+        let refused = parse::<Body>(br#"{"amount": 107.5}"#).unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("amount"));
+        let huge = parse::<Body>(br#"{"amount": 1e30}"#).unwrap_err();
+        assert_eq!(huge.field.as_deref(), Some("amount"));
+    }
+
+    #[test]
+    fn a_body_is_an_object() {
+        let refused = parse::<Body>(b"[5, []]").unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("body"));
+        assert_eq!(refused.message, "must be a JSON object");
+        let missing = parse::<Body>(b"{}").unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("amount"));
+    }
+}

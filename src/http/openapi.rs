@@ -88,6 +88,8 @@ pub fn document() -> &'static Value {
         rebase_paths(&mut doc);
         tuples_as_bounded_arrays(&mut doc);
         merge_flattened(&mut doc);
+        closed_variants(&mut doc);
+        unique_operation_ids(&mut doc);
         if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
             for (path, item) in paths.iter_mut() {
                 if path.starts_with(ADMIN_PREFIX) {
@@ -95,6 +97,9 @@ pub fn document() -> &'static Value {
                     path_parameter_rules(item);
                 }
             }
+        }
+        for (collection, field, targets) in CREATED {
+            link_created(&mut doc, collection, field, targets);
         }
         doc
     })
@@ -125,6 +130,105 @@ pub fn allowed_methods(path: &str) -> Option<String> {
 const HTTP_METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
+
+/// What a creating operation (`POST` of a collection, 201) makes: the field of its answer
+/// that identifies it, and the path prefixes whose parameter of that name it fills.
+const CREATED: [(&str, &str, &[&str]); 5] = [
+    (
+        "/admin/v1/merchants",
+        "id",
+        &["/admin/v1/merchants/{id}", "/admin/v1/jpos/merchants/{id}"],
+    ),
+    ("/admin/v1/groups", "id", &["/admin/v1/groups/{id}"]),
+    (
+        "/admin/v1/terminals",
+        "id",
+        &["/admin/v1/terminals/{id}", "/admin/v1/jpos/terminals/{id}"],
+    ),
+    (
+        "/admin/v1/accounts",
+        "id",
+        &["/admin/v1/accounts/{id}", "/admin/v1/jpos/accounts/{id}"],
+    ),
+    (
+        "/admin/v1/venues",
+        "companycode",
+        &["/admin/v1/venues/{companycode}"],
+    ),
+];
+
+/// Links the 201 answer of `POST collection` to every operation under `targets`: its
+/// `field` is their path parameter of the same name.
+fn link_created(doc: &mut Value, collection: &str, field: &str, targets: &[&str]) {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
+    let mut links = serde_json::Map::new();
+    for (path, item) in paths {
+        let under = targets
+            .iter()
+            .any(|t| path == t || path.starts_with(&format!("{t}/")));
+        if !under {
+            continue;
+        }
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            if let Some(id) = operation["operationId"].as_str() {
+                links.insert(
+                    id.to_string(),
+                    json!({
+                        "operationId": id,
+                        "parameters": {field: format!("$response.body#/{field}")},
+                        "description": format!("{} {path} of the created resource", method.to_uppercase()),
+                    }),
+                );
+            }
+        }
+    }
+    if let Some(created) = doc.pointer_mut(&format!(
+        "/paths/{}/post/responses/201",
+        collection.replace('/', "~1")
+    )) {
+        created["links"] = Value::Object(links);
+    }
+}
+
+/// Enums read with `deny_unknown_fields` whose variants utoipa leaves open to any other
+/// field.
+const CLOSED_ENUMS: [&str; 1] = ["CommandBody"];
+
+/// Closes the variants of [`CLOSED_ENUMS`]: serde refuses a field a variant does not name.
+fn closed_variants(doc: &mut Value) {
+    for name in CLOSED_ENUMS {
+        let pointer = format!("/components/schemas/{name}/oneOf");
+        let Some(variants) = doc.pointer_mut(&pointer).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for variant in variants {
+            variant["additionalProperties"] = Value::Bool(false);
+        }
+    }
+}
+
+/// utoipa names an operation after its handler (`create`, `get`, `list`...), which several
+/// modules share: prefix every id with the operation's tag, making them unique as links need.
+fn unique_operation_ids(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for operation in paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|i| i.values_mut())
+    {
+        let tag = operation["tags"][0]
+            .as_str()
+            .unwrap_or("operations")
+            .to_string();
+        if let Some(id) = operation["operationId"].as_str() {
+            operation["operationId"] = json!(format!("{tag}_{id}"));
+        }
+    }
+}
 
 fn rebase_paths(doc: &mut Value) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {

@@ -35,6 +35,19 @@ fn base64_text() -> utoipa::openapi::Object {
         .build()
 }
 
+/// The schema of an operator's name or note an action records: 1 to 500 characters, not
+/// all blank (what [`check_operator_note`] accepts).
+pub fn recorded_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(TEXT_MAX))
+        .pattern(Some(
+            r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        ))
+        .build()
+}
+
 /// Longest operator name and note, characters.
 const TEXT_MAX: usize = 500;
 
@@ -179,10 +192,10 @@ pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRespo
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
     /// Who replays it (recorded).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = recorded_text)]
     pub operator: String,
     /// Why, what was fixed (recorded).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = recorded_text)]
     pub note: String,
     /// A corrected body, base64, interpreted instead of the stored one (which is kept).
     #[schema(schema_with = base64_text)]
@@ -328,10 +341,10 @@ pub async fn list_refused(
 #[serde(deny_unknown_fields)]
 pub struct RecheckBody {
     /// Who re-checks it (recorded on the intake row it becomes).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = recorded_text)]
     pub operator: String,
     /// Why (what was fixed on posgate's side).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = recorded_text)]
     pub note: String,
 }
 

@@ -315,10 +315,10 @@ pub struct ResolveBody {
     #[schema(schema_with = action_values)]
     pub action: String,
     /// Who resolves it (recorded).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = super::intake::recorded_text)]
     pub operator: String,
     /// Why (recorded).
-    #[schema(min_length = 1, max_length = 500, pattern = r"[\S\x1c-\x1f]")]
+    #[schema(schema_with = super::intake::recorded_text)]
     pub note: String,
 }
 
