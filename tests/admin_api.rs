@@ -531,10 +531,11 @@ async fn operations_endpoints_and_openapi() {
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
-        "/merchants",
-        "/accounts/{id}/debit",
-        "/transactions",
-        "/ledger/audit",
+        "/admin/v1/merchants",
+        "/admin/v1/accounts/{id}/debit",
+        "/admin/v1/transactions",
+        "/admin/v1/ledger/audit",
+        "/healthz",
     ] {
         assert!(doc["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
@@ -545,5 +546,113 @@ async fn operations_endpoints_and_openapi() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+    running.stop().await;
+}
+
+/// Sends `method path` with the admin token; the status, the `Allow` header and the JSON body
+/// (every refusal is JSON).
+async fn raw(admin: &Admin, method: &str, path: &str) -> (u16, String, serde_json::Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let res = common::client()
+        .request(method, format!("{}{path}", admin.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let allow = res
+        .headers()
+        .get("allow")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
+        "{path}: not JSON"
+    );
+    (status, allow, res.json().await.unwrap())
+}
+
+#[actix_rt::test]
+async fn refusals_are_json_and_wrong_methods_answer_405_with_allow() {
+    let (running, admin) = sqlite_gateway().await;
+    let (status, _, body) = raw(&admin, "GET", "/admin/v1/merchants/abc").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_path"))
+    );
+    let (status, _, body) = raw(&admin, "GET", "/admin/v1/transactions?limit=x").await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    let (status, allow, body) = raw(&admin, "DELETE", "/admin/v1/merchants/1").await;
+    assert_eq!(status, 405);
+    assert_eq!(body["error"], "method_not_allowed");
+    let mut methods: Vec<&str> = allow.split(", ").collect();
+    methods.sort_unstable();
+    assert_eq!(methods, ["GET", "PATCH"]);
+    let (status, allow, _) = raw(&admin, "POST", "/healthz").await;
+    assert_eq!((status, allow.as_str()), (405, "GET"));
+    let array = common::client()
+        .post(format!("{}/admin/v1/merchants", admin.base))
+        .bearer_auth(TOKEN)
+        .json(&json!(["m1", "Merchant"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(array.status(), 400);
+    let (status, allow, body) = raw(&admin, "GET", "/admin/v1/nowhere/1").await;
+    assert_eq!((status, allow.as_str()), (404, ""));
+    assert_eq!(body["error"], "not_found");
+    running.stop().await;
+}
+
+#[actix_rt::test]
+async fn openapi_document_is_absolute_and_documents_refusals() {
+    let (running, admin) = sqlite_gateway().await;
+    let (status, doc) = admin.get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["servers"][0]["url"], "/");
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let admin_path = path.starts_with("/admin/v1/");
+        assert!(admin_path || ["/healthz", "/readyz", "/metrics"].contains(&path.as_str()));
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            if admin_path {
+                for status in ["401", "404", "503"] {
+                    assert!(responses.get(status).is_some(), "{method} {path}: {status}");
+                }
+                assert!(operation["security"].is_array(), "{method} {path}");
+            }
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    let mismatches = &schemas["AuditReport"]["properties"]["balance_mismatches"]["items"];
+    assert!(mismatches["items"].is_object(), "{mismatches}");
+    assert_eq!(mismatches["maxItems"], 4);
+    assert!(schemas["NewGroup"].get("allOf").is_none());
+    assert!(schemas["NewGroup"]["properties"]["discount_percent"].is_object());
+    // Unique operation ids, and links from a creation to the operations using its id.
+    let mut ids = std::collections::HashSet::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let id = operation["operationId"].as_str().unwrap();
+            assert!(ids.insert(id.to_string()), "operationId {id} twice");
+        }
+    }
+    let links = &doc["paths"]["/admin/v1/merchants"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["merchants_get"]["operationId"], "merchants_get");
+    assert_eq!(
+        links["merchants_get"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    let venue = &doc["paths"]["/admin/v1/venues"]["post"]["responses"]["201"]["links"];
+    assert_eq!(
+        venue["venues_bills"]["parameters"]["companycode"],
+        "$response.body#/companycode"
+    );
     running.stop().await;
 }

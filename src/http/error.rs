@@ -61,6 +61,23 @@ impl ApiError {
         }
     }
 
+    /// 400: a path parameter is invalid (not a number, out of range).
+    pub fn invalid_path(field: impl Into<String>, message: impl Into<String>) -> ApiError {
+        ApiError {
+            field: Some(field.into()),
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", message)
+        }
+    }
+
+    /// 405: the route exists, not with this method (the answer adds `Allow`).
+    pub fn method_not_allowed(method: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{method} is not allowed here: see the Allow header"),
+        )
+    }
+
     /// 401: missing or wrong credentials.
     pub fn unauthorized() -> ApiError {
         ApiError::new(

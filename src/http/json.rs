@@ -23,10 +23,17 @@ pub struct ValidJson<T>(pub T);
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-/// Parses `bytes` as `T`, naming the failing field.
+/// Parses `bytes`, a JSON object, as `T`, naming the failing field. A number with a zero
+/// fraction (`107.0`) is the integer it equals (JSON Schema's `integer` admits it).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if !value.is_object() {
+        // Serde would read a struct from an array of its fields in order: refuse it.
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
+    integral_floats_as_integers(&mut value);
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let mut path = e.path().to_string();
         let message = e.inner().to_string();
         // A missing field is reported at its parent: name the field itself.
@@ -45,6 +52,25 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         }
         ApiError::invalid(path, message)
     })
+}
+
+/// Largest float magnitude that converts to an `i64` exactly (2^63).
+const I64_FLOAT_BOUND: f64 = 9_223_372_036_854_775_808.0;
+
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64() {
+                if f.fract() == 0.0 && f.abs() < I64_FLOAT_BOUND {
+                    // In range and integral: the cast is exact.
+                    *value = serde_json::Value::from(f as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
@@ -75,5 +101,44 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for ValidJson<T> {
             value.validate()?;
             Ok(ValidJson(value))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        amount: i64,
+        #[serde(default)]
+        items: Vec<i64>,
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_refused() {
+        let body: Body = parse(br#"{"amount": 107.0, "items": [1.0, 2]}"#).unwrap();
+        assert_eq!(
+            body,
+            Body {
+                amount: 107,
+                items: vec![1, 2]
+            }
+        );
+        let refused = parse::<Body>(br#"{"amount": 107.5}"#).unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("amount"));
+        let huge = parse::<Body>(br#"{"amount": 1e30}"#).unwrap_err();
+        assert_eq!(huge.field.as_deref(), Some("amount"));
+    }
+
+    #[test]
+    fn a_body_is_an_object() {
+        let refused = parse::<Body>(b"[5, []]").unwrap_err();
+        assert_eq!(refused.field.as_deref(), Some("body"));
+        assert_eq!(refused.message, "must be a JSON object");
+        let missing = parse::<Body>(b"{}").unwrap_err();
+        assert_eq!(missing.field.as_deref(), Some("amount"));
     }
 }

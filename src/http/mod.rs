@@ -23,21 +23,48 @@ use std::time::Instant;
 
 /// Registers every route; device endpoints whose paths are settings go where `config` says.
 pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
-    cfg.service(health::healthz)
-        .service(health::readyz)
-        .service(health::metrics)
-        .service(openapi::openapi_json)
-        .service(command_documents::fetch)
-        .configure(|cfg| ds50::configure(cfg, &config.ds50))
-        .configure(|cfg| pospal::configure(cfg, &config.pospal))
-        .configure(|cfg| ktv::configure(cfg, &config.ktv.upload_path))
-        .configure(jpos::configure)
-        .configure(admin::configure)
-        .default_service(web::to(not_found));
+    cfg.app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| error::ApiError::invalid_path("path", e.to_string()).into()),
+    )
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| error::ApiError::invalid_query("query", e.to_string()).into()),
+    )
+    .app_data(
+        web::JsonConfig::default()
+            .error_handler(|e, _| error::ApiError::invalid("body", e.to_string()).into()),
+    )
+    .service(health::healthz)
+    .service(health::readyz)
+    .service(health::metrics)
+    .service(openapi::openapi_json)
+    .service(command_documents::fetch)
+    .configure(|cfg| ds50::configure(cfg, &config.ds50))
+    .configure(|cfg| pospal::configure(cfg, &config.pospal))
+    .configure(|cfg| ktv::configure(cfg, &config.ktv.upload_path))
+    .configure(jpos::configure)
+    .configure(admin::configure)
+    .default_service(web::to(not_found));
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, error::ApiError> {
-    Err(error::ApiError::not_found("route"))
+/// No route matched: 405 with `Allow` when the path is documented with other methods,
+/// else 404; both with the ErrorBody.
+async fn not_found(req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError;
+    match openapi::allowed_methods(req.path()) {
+        Some(allow) => {
+            let mut response =
+                error::ApiError::method_not_allowed(req.method().as_str()).error_response();
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
+            }
+            response
+        }
+        None => error::ApiError::not_found("route").error_response(),
+    }
 }
 
 /// The protocol label of a path (a bounded set): the configured device paths first, then

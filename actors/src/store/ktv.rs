@@ -880,12 +880,12 @@ pub struct VenueState {
     pub close_time: String,
     /// The last realtime snapshot as uploaded (revenue, batches, unsettled drinks,
     /// gua_zhang/xiao_zhang, room states in upload order).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub realtime: Option<serde_json::Value>,
     /// The snapshot's `date`.
     pub realtime_date: String,
     /// The last payment settings.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub payment_settings: Option<serde_json::Value>,
     /// Last upload times, unix ms.
     pub open_time_at_ms: Option<i64>,

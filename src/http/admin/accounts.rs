@@ -54,12 +54,7 @@ pub async fn create(
             if let Some(g) = group_id {
                 match catalog::get_group(db, g).await? {
                     Some(group) if group.merchant_id == merchant_id => {}
-                    _ => {
-                        return Ok(Err(ApiError::invalid(
-                            "group_id",
-                            "no such group for this merchant",
-                        )))
-                    }
+                    _ => return Ok(Err(ApiError::not_found("group of this merchant"))),
                 }
             }
             if let Some((hmac, _)) = &card {
@@ -161,12 +156,7 @@ pub async fn update(
             if let Some(Some(g)) = patch.group_id {
                 match catalog::get_group(db, g).await? {
                     Some(group) if group.merchant_id == account.merchant_id => {}
-                    _ => {
-                        return Ok(Err(ApiError::invalid(
-                            "group_id",
-                            "no such group for this merchant",
-                        )))
-                    }
+                    _ => return Ok(Err(ApiError::not_found("group of this merchant"))),
                 }
             }
             Ok(catalog::update_account(db, id, &patch, now_ms())

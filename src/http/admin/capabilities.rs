@@ -20,8 +20,10 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
     /// Largest amount of one operation, fen (0 = no ceiling).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub per_transaction_max: i64,
     /// Largest total per business day of this terminal, fen (0 = no ceiling).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub daily_max: i64,
 }
 
@@ -102,7 +104,9 @@ pub async fn list(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResp
 
 /// Grant a capability (`top_up`, `load`, `card_activation`) to a terminal, or change its
 /// ceilings (money capabilities only; `card_activation` has none).
-#[utoipa::path(tag = "terminals", request_body = GrantBody, security(("bearer" = [])), responses(
+#[utoipa::path(tag = "terminals", request_body = GrantBody, params(("id" = i64, Path, description = "terminal id"),
+        ("capability" = Capability, Path, description = "the capability")),
+    security(("bearer" = [])), responses(
     (status = 200, body = Grant), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[put("/terminals/{id}/capabilities/{capability}")]
 pub async fn grant(
@@ -120,7 +124,9 @@ pub async fn grant(
 }
 
 /// Revoke a capability from a terminal (204, also when it was not granted).
-#[utoipa::path(tag = "terminals", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "terminals", params(("id" = i64, Path, description = "terminal id"),
+        ("capability" = Capability, Path, description = "the capability")),
+    security(("bearer" = [])), responses(
     (status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[delete("/terminals/{id}/capabilities/{capability}")]
 pub async fn revoke(

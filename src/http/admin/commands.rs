@@ -35,6 +35,7 @@ pub enum CommandBody {
     /// `/pos/cmd` openDoor.
     OpenDoor {
         /// `keepMs`, at most 60000.
+        #[schema(maximum = 60_000)]
         keep_ms: Option<u32>,
     },
     /// `/config/set_time`; `time` (`yyyy-MM-dd HH:mm:ss`) defaults to now at the ledger's
@@ -46,6 +47,7 @@ pub enum CommandBody {
     /// `/pos/sys_cfg`.
     SysCfg {
         /// `depName`.
+        #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
         place_name: String,
         /// `qrKey`.
         qr_key: Option<String>,
@@ -58,17 +60,21 @@ pub enum CommandBody {
     /// `/pos/meal_menu`: the quick menu of one group.
     MealMenu {
         /// Menu group, 0-6.
+        #[schema(maximum = 6)]
         group: u8,
         /// Dishes.
+        #[schema(max_items = 200)]
         items: Vec<MenuItemBody>,
     },
     /// `/pos/media`: advertisement pictures.
     Media {
         /// `baseUrl`.
+        #[schema(max_length = 1024, pattern = r"^https?://[!-~]+$")]
         base_url: String,
         /// `true` updates the listed pictures, `false` replaces all.
         is_part: bool,
         /// Pictures.
+        #[schema(max_items = 100)]
         items: Vec<MediaItemBody>,
     },
     /// `/pos/white_list`, built from the merchant's active accounts: `i` user id, `n` name,
@@ -78,6 +84,7 @@ pub enum CommandBody {
         /// `partial` (update and add) or `full` (replace everything on the device).
         mode: WhiteListModeBody,
         /// `baseUrl` of relative photo URLs.
+        #[schema(max_length = 1024, pattern = r"^https?://[!-~]+$")]
         base_url: String,
     },
 }
@@ -87,12 +94,16 @@ pub enum CommandBody {
 #[serde(deny_unknown_fields)]
 pub struct MenuItemBody {
     /// Dish id.
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{1,32}$")]
     pub id: String,
     /// Keypad digits.
+    #[schema(pattern = r"^[0-9]{1,8}$")]
     pub key: String,
     /// Dish name.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
     pub name: String,
     /// Price, fen.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub price: i64,
 }
 
@@ -106,6 +117,7 @@ pub struct MediaItemBody {
     #[serde(default)]
     pub change: ChangeBody,
     /// Picture URL or path relative to `base_url`.
+    #[schema(max_length = 1024, pattern = r"^[!-~]+$")]
     pub url: String,
 }
 
@@ -142,6 +154,7 @@ pub struct SendBody {
     #[serde(default = "yes")]
     pub ack: bool,
     /// Seconds the device has to acknowledge (default `mqtt.command_ack_timeout_seconds`).
+    #[schema(minimum = 1, maximum = 86_400)]
     pub timeout_seconds: Option<u64>,
 }
 

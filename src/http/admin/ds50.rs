@@ -43,10 +43,17 @@ fn check_lifetime(days: u32) -> Result<(), ApiError> {
 pub struct PosParamBody {
     /// Days the new API key stays valid, 1..=3650 (default 365).
     #[serde(default = "default_days")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: u32,
     /// The device's broadcast topic prefix (`mqtt_topic`; broadcasts go to
-    /// `{mqtt_topic}/{SN}`), at most 31 bytes (the firmware's buffer). Absent: the one the
+    /// `{mqtt_topic}/{SN}`), 1 to 31 printable ASCII characters (the firmware's buffer is 31
+    /// bytes), no `+` or `#`, not starting or ending with `/`. Absent: the one the
     /// device has (`pos/message` at first).
+    #[schema(
+        min_length = 1,
+        max_length = 31,
+        pattern = r##"^[ -"$-*,-.0-~]([ -"$-*,-~]*[ -"$-*,-.0-~])?$"##
+    )]
     pub mqtt_topic: Option<String>,
 }
 
@@ -58,6 +65,11 @@ impl Validate for PosParamBody {
     fn validate(&self) -> Result<(), ApiError> {
         check_lifetime(self.expires_in_days)?;
         if let Some(topic) = &self.mqtt_topic {
+            // Printable ASCII: one byte a character, so the length the document states is
+            // the firmware's byte limit.
+            if !topic.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+                return Err(ApiError::invalid("mqtt_topic", "must be printable ASCII"));
+            }
             validate_topic_prefix(topic)
                 .map_err(|e| ApiError::invalid("mqtt_topic", e.to_string()))?;
         }
@@ -70,13 +82,21 @@ impl Validate for PosParamBody {
 #[serde(deny_unknown_fields)]
 pub struct BroadcastBody {
     /// Text the device speaks (with `trans_type` `00`).
+    #[schema(max_length = 200, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub message: Option<String>,
     /// Amount, fen (sent as a cents string, at most 12 digits).
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     pub amount: i64,
     /// `00` guidance (the box starts a card sale of `amount`) or `99` amount only.
+    #[schema(schema_with = trans_type_values)]
     pub trans_type: String,
     /// Order id, 1-32 bytes; the box ignores a broadcast repeating the previous one.
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[^\x00-\x1f\x7f-\x9f]+$")]
     pub order_id: String,
+}
+
+fn trans_type_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["00", "99"])
 }
 
 impl Validate for BroadcastBody {
@@ -255,6 +275,7 @@ fn new_mqtt_login(sn: &str) -> (String, String) {
 pub struct MerchantKeyBody {
     /// Days the key stays valid, 1..=3650 (default 365).
     #[serde(default = "default_days")]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: u32,
 }
 

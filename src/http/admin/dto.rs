@@ -37,6 +37,25 @@ pub fn check_identifier(field: &str, value: &str, max: usize) -> Result<(), ApiE
     Ok(())
 }
 
+/// The schema of a text parameter that takes exactly one of `values`.
+pub fn text_enum(values: &[&str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// [`text_enum`] of an optional body field: `null` is accepted too.
+pub fn text_enum_or_null(values: &[&str]) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut enumerated: Vec<serde_json::Value> = values.iter().map(|v| (*v).into()).collect();
+    enumerated.push(serde_json::Value::Null);
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some(enumerated))
+        .build()
+}
+
 /// Checks a display name: at most `NAME_CHARS_MAX` characters, no control characters.
 pub fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     if value.chars().count() > NAME_CHARS_MAX || value.chars().any(char::is_control) {
@@ -64,8 +83,10 @@ pub fn check_amount(field: &str, value: i64, min: i64) -> Result<(), ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct NewMerchant {
     /// Unique code, `[A-Za-z0-9_.:-]{1,64}`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.:-]{1,64}$")]
     pub code: String,
     /// Display name.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
 }
 
@@ -81,6 +102,7 @@ impl Validate for NewMerchant {
 #[serde(deny_unknown_fields)]
 pub struct MerchantPatch {
     /// New name.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     /// New status.
     pub status: Option<MerchantStatus>,
@@ -103,16 +125,22 @@ impl Validate for MerchantPatch {
 #[serde(deny_unknown_fields)]
 pub struct GroupRulesBody {
     /// Single limit `dcxe`, fen; 0 = none.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub single_limit: Option<i64>,
     /// Daily amount `rxe`, fen; 0 = none.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub daily_amount_limit: Option<i64>,
     /// Daily count `rxc`; 0 = none.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub daily_count_limit: Option<i64>,
     /// Offline amount `zxe`, fen; 0 = none.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub offline_amount_limit: Option<i64>,
     /// Offline count `zxc`; 0 = none.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub offline_count_limit: Option<i64>,
     /// Discount `dz`: percent paid, 0-100.
+    #[schema(minimum = 0, maximum = 100)]
     pub discount_percent: Option<i64>,
 }
 
@@ -146,6 +174,7 @@ pub struct NewGroup {
     /// Owning merchant.
     pub merchant_id: i64,
     /// Group name (MQTT `g`), unique per merchant.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.:-]{1,64}$")]
     pub name: String,
     /// Rules.
     #[serde(flatten)]
@@ -170,7 +199,7 @@ pub const MQTT_DEVICE_ID_RULE: &str =
     "an mqtt_pos code is the device id of its topics: 1 to 32 letters, digits, - or _, never `all` (the broadcast topic)";
 
 /// Create a terminal.
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewTerminal {
     /// Protocol family.
@@ -184,6 +213,46 @@ pub struct NewTerminal {
     #[serde(default)]
     pub name: String,
 }
+
+/// One family's form of [`NewTerminal`]: its `family` value and what its `code` must be.
+fn new_terminal_form(family: &str, code: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "properties": {
+            "family": {"type": "string", "enum": [family]},
+            "code": code,
+            "merchant_id": {"type": "integer", "format": "int64", "description": "Owning merchant."},
+            "name": {"type": "string", "maxLength": NAME_CHARS_MAX,
+                     "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$", "description": "Display name."},
+        },
+        "required": ["family", "code", "merchant_id"],
+        "additionalProperties": false,
+    })
+}
+
+impl utoipa::PartialSchema for NewTerminal {
+    /// The code's rule depends on the family: one form per family.
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        let device = serde_json::json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,32}$"});
+        // The device id pattern without the word `all` (no look-ahead: generators lack it).
+        let mqtt = serde_json::json!({"type": "string", "description": MQTT_DEVICE_ID_RULE,
+            "pattern": "^([A-Za-z0-9_-]{1,2}|[A-Za-z0-9_-]{4,32}|[A-Zb-z0-9_-][A-Za-z0-9_-]{2}\
+                |a[A-Za-km-z0-9_-][A-Za-z0-9_-]|al[A-Za-km-z0-9_-])$"});
+        let jpos = serde_json::json!({"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$",
+            "description": "`storeNo:terminalNo`"});
+        let schema = serde_json::json!({
+            "description": "Create a terminal: its family, device id (`code`), merchant and name.",
+            "oneOf": [
+                new_terminal_form("mqtt_pos", mqtt),
+                new_terminal_form("jpos", jpos),
+                new_terminal_form("ds50", device),
+            ],
+        });
+        utoipa::openapi::RefOr::T(serde_json::from_value(schema).unwrap_or_default())
+    }
+}
+
+impl ToSchema for NewTerminal {}
 
 impl Validate for NewTerminal {
     fn validate(&self) -> Result<(), ApiError> {
@@ -213,6 +282,7 @@ impl Validate for NewTerminal {
 #[serde(deny_unknown_fields)]
 pub struct TerminalPatch {
     /// New name.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     /// New status.
     pub status: Option<TerminalStatus>,
@@ -232,18 +302,23 @@ impl Validate for TerminalPatch {
 pub struct InitialBalances {
     /// Cash, fen.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub cash: i64,
     /// Subsidy, fen.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub subsidy: i64,
     /// Copies.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub copies: i64,
     /// Points.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub points: i64,
     /// Offline purse, fen.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub purse: i64,
 }
 
@@ -272,13 +347,16 @@ pub struct NewAccount {
     /// Owning merchant.
     pub merchant_id: i64,
     /// Owner's id (MQTT `userId`, member id), unique per merchant.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.:-]{1,64}$")]
     pub user_id: String,
     /// Display name.
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
     /// Group.
     pub group_id: Option<i64>,
     /// Card number (PAN, 12-19 digits): stored only as a keyed hash and a mask.
+    #[schema(pattern = r"^[0-9]{12,19}$")]
     pub card_number: Option<String>,
     /// Opening balances, posted as credits.
     #[serde(default)]
@@ -312,6 +390,7 @@ impl Validate for NewAccount {
 #[serde(deny_unknown_fields)]
 pub struct AccountPatchBody {
     /// New name.
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: Option<String>,
     /// New group; `null` removes the account from its group.
     #[serde(default, deserialize_with = "double_option")]
@@ -338,6 +417,7 @@ impl Validate for AccountPatchBody {
 #[serde(deny_unknown_fields)]
 pub struct NewCard {
     /// Card number (PAN, 12-19 digits).
+    #[schema(pattern = r"^[0-9]{12,19}$")]
     pub card_number: String,
 }
 
@@ -354,8 +434,14 @@ impl Validate for NewCard {
 pub struct CreditBody {
     /// Client-chosen key; a retry with the same key posts nothing and returns the first
     /// answer.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[A-Za-z0-9_.:-]{1,128}$"
+    )]
     pub idempotency_key: String,
     /// Amount, minor units, positive.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     /// Asset credited (default cash).
     #[serde(default = "cash")]
@@ -387,12 +473,34 @@ impl Validate for CreditBody {
 pub struct DebitBody {
     /// Client-chosen key; a retry with the same key posts nothing and returns the first
     /// answer.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[A-Za-z0-9_.:-]{1,128}$"
+    )]
     pub idempotency_key: String,
     /// Amount, minor units, positive.
+    #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     /// Assets drawn, in order (default `["cash"]`); money assets only, or one unit asset.
     #[serde(default = "cash_only")]
+    #[schema(schema_with = debit_sources)]
     pub sources: Vec<Asset>,
+}
+
+/// Distinct money assets in order, or one unit asset.
+fn debit_sources() -> utoipa::openapi::Schema {
+    let schema = serde_json::json!({
+        "description": "Assets drawn, in order (default [\"cash\"]): distinct money assets, \
+            or one unit asset.",
+        "anyOf": [
+            {"type": "array", "items": {"type": "string", "enum": ["cash", "subsidy", "purse"]},
+             "minItems": 1, "maxItems": 3, "uniqueItems": true},
+            {"type": "array", "items": {"type": "string", "enum": ["copies", "points"]},
+             "minItems": 1, "maxItems": 1},
+        ],
+    });
+    serde_json::from_value(schema).unwrap_or_default()
 }
 
 impl Validate for DebitBody {

@@ -24,11 +24,17 @@ pub struct ListQuery {
     /// Only this merchant's.
     pub merchant_id: Option<i64>,
     /// Only `open`, `booked` or `written_off` ones.
+    #[param(schema_with = status_values)]
     pub status: Option<String>,
     /// Next page: the `next_before_id` of the previous page.
     pub before_id: Option<i64>,
     /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+}
+
+fn status_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["open", "booked", "written_off"])
 }
 
 /// A page of exceptions, newest first.
@@ -94,6 +100,7 @@ pub struct BookBody {
     /// The account of the record's merchant to debit.
     pub account_id: i64,
     /// Why (kept with the resolution).
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub note: String,
 }
 
@@ -108,6 +115,11 @@ impl Validate for BookBody {
 #[serde(deny_unknown_fields)]
 pub struct WriteOffBody {
     /// Why (required, kept with the resolution).
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^ \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub note: String,
 }
 

@@ -15,6 +15,39 @@ use posgate_actors::store::now_ms;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+/// Canonical padded base64, blanks around it allowed (what `decode_base64` reads).
+const BASE64_PATTERN: &str = concat!(
+    r"^[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
+    r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?",
+    r"[\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+);
+
+fn base64_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::String,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .pattern(Some(BASE64_PATTERN))
+        .description(Some(
+            "A corrected body, base64, interpreted instead of the stored one",
+        ))
+        .build()
+}
+
+/// The schema of an operator's name or note an action records: 1 to 500 characters, not
+/// all blank (what [`check_operator_note`] accepts).
+pub fn recorded_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .min_length(Some(1))
+        .max_length(Some(TEXT_MAX))
+        .pattern(Some(
+            r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+        ))
+        .build()
+}
+
 /// Longest operator name and note, characters.
 const TEXT_MAX: usize = 500;
 
@@ -63,14 +96,17 @@ pub async fn interpret(
 #[serde(deny_unknown_fields)]
 pub struct IntakeQuery {
     /// `pospal` or `ktv`.
+    #[param(schema_with = partner_values)]
     pub partner: Option<String>,
     /// A merchant id (Pospal) or venue code (KTV).
     pub owner: Option<String>,
     /// `dead` (default), `received`, `applied`, `replayed`, or `all`.
+    #[param(schema_with = intake_status_values)]
     pub status: Option<String>,
     /// Next page: only ids below this one (the last id of the previous page).
     pub before_id: Option<i64>,
     /// Page size 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -156,11 +192,22 @@ pub async fn get(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpRespo
 #[serde(deny_unknown_fields)]
 pub struct ReplayBody {
     /// Who replays it (recorded).
+    #[schema(schema_with = recorded_text)]
     pub operator: String,
     /// Why, what was fixed (recorded).
+    #[schema(schema_with = recorded_text)]
     pub note: String,
     /// A corrected body, base64, interpreted instead of the stored one (which is kept).
+    #[schema(schema_with = base64_text)]
     pub corrected_body_b64: Option<String>,
+}
+
+fn partner_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["pospal", "ktv"])
+}
+
+fn intake_status_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["dead", "received", "applied", "replayed", "all"])
 }
 
 /// Checks the operator and note an operator action records: 1 to 500 characters each.
@@ -251,10 +298,12 @@ pub async fn replay(
 #[serde(deny_unknown_fields)]
 pub struct RefusedQuery {
     /// `pospal` or `ktv`.
+    #[param(schema_with = partner_values)]
     pub partner: Option<String>,
     /// Next page: only ids below this one.
     pub before_id: Option<i64>,
     /// Page size 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -292,8 +341,10 @@ pub async fn list_refused(
 #[serde(deny_unknown_fields)]
 pub struct RecheckBody {
     /// Who re-checks it (recorded on the intake row it becomes).
+    #[schema(schema_with = recorded_text)]
     pub operator: String,
     /// Why (what was fixed on posgate's side).
+    #[schema(schema_with = recorded_text)]
     pub note: String,
 }
 

@@ -12,7 +12,7 @@ use posgate_actors::model::{Terminal, TerminalFamily};
 use posgate_actors::store::jpos::{self as store_jpos, MerchantRules, EARN_RATE_BP_MAX};
 use posgate_actors::store::{catalog, now_ms, Db, StoreError};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// Longest advertisement, characters.
 pub const ADVERTISEMENT_CHARS_MAX: usize = 200;
@@ -23,9 +23,11 @@ pub const ADVERTISEMENT_CHARS_MAX: usize = 200;
 pub struct RulesBody {
     /// Points granted per yuan of cash, in basis points of a point (10000 = 1 point per
     /// yuan), 0..=1000000.
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub earn_rate_bp: i64,
     /// Receipt advertisement (`advertisement`), at most 200 characters; empty = none.
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub advertisement: String,
     /// Cards spend only once activated through `card/active` (for cards issued inactive);
     /// a card never activated is refused with `62`. Default false.
@@ -261,9 +263,10 @@ pub struct PendingView {
 }
 
 /// Query of the listings.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
     /// Most rows, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Settlements: only the unbalanced ones.
     #[serde(default)]
@@ -275,7 +278,7 @@ fn limit_of(query: &ListQuery) -> Result<i64, ApiError> {
 }
 
 /// A jpos terminal's journal, newest first (card numbers masked).
-#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "jpos", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = [TransView]), (status = 404, body = ErrorBody)))]
 #[get("/jpos/terminals/{id}/transactions")]
 pub async fn transactions(
@@ -307,7 +310,7 @@ pub async fn transactions(
 /// resolved by the pending-row sweeper (`resolved_by = sweeper`), newest first: what an
 /// operator checks after an outage. A pending request is resolved within
 /// `jpos.pending_resolve_after_seconds` (and half as much again).
-#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "jpos", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = [PendingView]), (status = 400, body = ErrorBody)))]
 #[get("/jpos/pending")]
 pub async fn pending(
@@ -371,7 +374,7 @@ fn settlement_view(s: store_jpos::Settlement) -> SettlementView {
 }
 
 /// A jpos terminal's settlements, newest first (`?unbalanced=true`: discrepancy reports only).
-#[utoipa::path(tag = "jpos", security(("bearer" = [])), responses(
+#[utoipa::path(tag = "jpos", params(ListQuery), security(("bearer" = [])), responses(
     (status = 200, body = [SettlementView]), (status = 404, body = ErrorBody)))]
 #[get("/jpos/terminals/{id}/settlements")]
 pub async fn settlements(
@@ -421,15 +424,24 @@ pub async fn settlement(
 #[serde(deny_unknown_fields)]
 pub struct TicketBody {
     /// Ticket id (the wire `id`), positive.
+    #[schema(minimum = 1)]
     pub ticket_id: i64,
     /// `01` group-buy, `02` exchange, `03` voucher.
+    #[schema(schema_with = ticket_type_values)]
     pub ticket_type: String,
     /// Name shown on the terminal, 1..=64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// Face value, fen.
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub face_amount: i64,
     /// How many to add (issue), 1..=9999; in answers, how many the account holds.
+    #[schema(minimum = 1, maximum = 9999)]
     pub num: i64,
+}
+
+fn ticket_type_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["01", "02", "03"])
 }
 
 impl Validate for TicketBody {

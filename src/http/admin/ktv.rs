@@ -28,9 +28,10 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KtvSettingsBody {
-    /// The venue's AES-128 upload key: 16 characters (their UTF-8 bytes, as Java gateways
-    /// use it) or 32 hex digits. Absent: keep the stored key. Stored wrapped, never returned.
+    /// The venue's AES-128 upload key: 16 printable ASCII characters (their bytes, as Java
+    /// gateways use it) or 32 hex digits. Absent: keep the stored key. Stored wrapped, never returned.
     #[serde(default)]
+    #[schema(pattern = r"^([ -~]{16}|[0-9A-Fa-f]{32})$")]
     pub key: Option<String>,
     /// Whether realtime and vouchers must be sealed (default true); false accepts plain JSON.
     #[serde(default = "yes")]
@@ -38,10 +39,12 @@ pub struct KtvSettingsBody {
     /// The venue's cipher mode: `aes-128-ecb-pkcs7` or `aes-128-cbc-pkcs7`; "" = the
     /// gateway's `ktv.cipher_mode`. Absent: keep the stored one.
     #[serde(default)]
+    #[schema(schema_with = cipher_mode_values)]
     pub cipher_mode: Option<String>,
     /// With a new `key`: how long the replaced key is still accepted, seconds (0-2592000,
     /// default 0: at once replaced), while the venue's gateway switches.
     #[serde(default)]
+    #[schema(maximum = 2_592_000)]
     pub key_overlap_seconds: u32,
 }
 
@@ -53,11 +56,17 @@ fn yes() -> bool {
 const KEY_OVERLAP_SECONDS_MAX: u32 = 30 * 24 * 3600;
 
 fn parse_key(text: &str) -> Option<AesKey> {
-    if text.len() == 32 {
+    if text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         AesKey::from_hex(text).ok()
-    } else {
+    } else if text.len() == 16 && text.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
         AesKey::from_text(text).ok()
+    } else {
+        None
     }
+}
+
+fn cipher_mode_values() -> utoipa::openapi::Object {
+    super::dto::text_enum_or_null(&["", "aes-128-ecb-pkcs7", "aes-128-cbc-pkcs7"])
 }
 
 impl Validate for KtvSettingsBody {
@@ -65,7 +74,7 @@ impl Validate for KtvSettingsBody {
         if self.key.as_deref().is_some_and(|k| parse_key(k).is_none()) {
             return Err(ApiError::invalid(
                 "key",
-                "must be 16 characters or 32 hex digits",
+                "must be 16 printable ASCII characters or 32 hex digits",
             ));
         }
         if let Some(mode) = self.cipher_mode.as_deref() {
@@ -150,7 +159,12 @@ pub async fn set_settings(
 #[serde(deny_unknown_fields)]
 pub struct VenueStatusBody {
     /// `active` or `disabled`.
+    #[schema(schema_with = venue_status_values)]
     pub status: String,
+}
+
+fn venue_status_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["active", "disabled"])
 }
 
 impl Validate for VenueStatusBody {
@@ -241,7 +255,19 @@ pub async fn overview(
 #[derive(Deserialize, IntoParams)]
 pub struct DateQuery {
     /// Business date.
+    #[param(pattern = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")]
     pub date: String,
+}
+
+/// A business date as the KTV protocol reads it: `yyyy-MM-dd`, from 1970, day 01-31.
+fn business_date_text() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(
+            "^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$",
+        ))
+        .description(Some("Business date, `yyyy-MM-dd` (from 1970)"))
+        .build()
 }
 
 fn business_date(field: &str, text: &str) -> Result<BusinessDate, ApiError> {
@@ -250,16 +276,16 @@ fn business_date(field: &str, text: &str) -> Result<BusinessDate, ApiError> {
 
 /// List the stored bills of a business date.
 #[utoipa::path(tag = "venues", params(DateQuery), security(("bearer" = [])), responses(
-    (status = 200, body = [StoredBill]), (status = 400, body = ErrorBody)))]
+    (status = 200, body = [StoredBill]), (status = 400, body = ErrorBody),
+    (status = 404, body = ErrorBody)))]
 #[get("/venues/{companycode}/bills")]
 pub async fn bills(
     gw: web::Data<Gateway>,
     code: web::Path<String>,
     query: web::Query<DateQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let code = code.into_inner();
     let date = business_date("date", &query.date)?;
-    let rows = with_db(&gw, move |db| {
+    let rows = for_venue(&gw, code.into_inner(), move |db, code| {
         Box::pin(async move { store_ktv::bills_of_day(db, &code, date.as_str()).await })
     })
     .await?;
@@ -287,6 +313,7 @@ pub async fn bill(
 #[serde(deny_unknown_fields)]
 pub struct LimitQuery {
     /// How many, newest first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -314,6 +341,7 @@ pub async fn notices(
 pub struct Wj091Body {
     /// Request type 0-9 (spec table).
     #[serde(rename = "type")]
+    #[schema(minimum = 0, maximum = 9)]
     pub kind: i64,
     /// Business date `yyyy-MM-dd` (types 2, 3, 5, 7, 8).
     #[serde(default)]
@@ -476,6 +504,7 @@ pub async fn wj091(
 #[serde(deny_unknown_fields)]
 pub struct BackfillBody {
     /// Business date `yyyy-MM-dd`.
+    #[schema(schema_with = business_date_text)]
     pub date: String,
 }
 
@@ -537,8 +566,10 @@ pub async fn member_income(
 #[serde(deny_unknown_fields)]
 pub struct DaysQuery {
     /// First business date (default: 30 days before `to`).
+    #[param(format = Date)]
     pub from: Option<String>,
     /// Last business date (default: today's business date).
+    #[param(format = Date)]
     pub to: Option<String>,
 }
 

@@ -28,6 +28,7 @@ pub struct AppBody {
     /// The merchant its notifications belong to.
     pub merchant_id: i64,
     /// The appKey Pospal signs with (16-128 printable characters). Write-only.
+    #[schema(min_length = 16, max_length = 128, pattern = r"^[!-~]{16,128}$")]
     pub app_key: String,
     /// Whether its notifications are taken (default true).
     #[serde(default = "yes")]
@@ -133,28 +134,59 @@ pub async fn put_app(
     })
 }
 
-/// A listing's filters.
+/// The events listing's filters.
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct EventsQuery {
     /// How many, newest first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// Events: only this `cmd`.
+    /// Only this `cmd`.
     pub cmd: Option<String>,
-    /// Events: only this subject (ticket `sn`, `customerUid`, coupon code, document id).
+    /// Only this subject (ticket `sn`, `customerUid`, coupon code, document id).
     pub subject: Option<String>,
-    /// Documents: `stock_flow` (default) or `product_order`.
-    pub kind: Option<String>,
-    /// Events: only this outcome (e.g. `posted:below_zero`, `awaiting_original`).
+    /// Only this outcome (e.g. `posted:below_zero`, `awaiting_original`).
     pub outcome: Option<String>,
-    /// Mismatches: `open` or `resolved` (default both).
+}
+
+/// The mismatches listing's filters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MismatchesQuery {
+    /// How many, newest first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `open` or `resolved` (default both).
+    #[param(schema_with = mismatch_status_values)]
     pub status: Option<String>,
 }
 
-impl ListQuery {
-    fn limit(&self) -> Result<i64, ApiError> {
-        page_limit(self.limit)
-    }
+/// The documents listing's filters.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentsQuery {
+    /// How many, most recently updated first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `stock_flow` (default) or `product_order`.
+    #[param(schema_with = kind_values)]
+    pub kind: Option<String>,
+}
+
+fn kind_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["stock_flow", "product_order"])
+}
+
+fn mismatch_status_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["open", "resolved"])
+}
+
+fn format_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["json", "csv"])
+}
+
+fn action_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&["note", "adjust"])
 }
 
 /// Runs a listing for merchant `id` (404 when there is no such merchant).
@@ -192,17 +224,17 @@ pub async fn apps(gw: web::Data<Gateway>, id: web::Path<i64>) -> Result<HttpResp
 }
 
 /// A merchant's consumed notifications, newest first.
-#[utoipa::path(tag = "pospal", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pospal", params(EventsQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<Event>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/pospal/events")]
 pub async fn events(
     gw: web::Data<Gateway>,
     id: web::Path<i64>,
-    query: web::Query<ListQuery>,
+    query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let limit = query.limit()?;
-    let ListQuery {
+    let limit = page_limit(query.limit)?;
+    let EventsQuery {
         cmd,
         subject,
         outcome,
@@ -220,16 +252,16 @@ pub async fn events(
 
 /// Tickets whose `afterUsedMoney` (cash) or `afterGaintPoint` (points) differed from the
 /// ledger's balance, newest first; `status=open` for those still to resolve.
-#[utoipa::path(tag = "pospal", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pospal", params(MismatchesQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<Mismatch>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/pospal/mismatches")]
 pub async fn mismatches(
     gw: web::Data<Gateway>,
     id: web::Path<i64>,
-    query: web::Query<ListQuery>,
+    query: web::Query<MismatchesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let limit = query.limit()?;
+    let limit = page_limit(query.limit)?;
     let status = match query.into_inner().status {
         None => None,
         Some(s) if s == "open" || s == "resolved" => Some(s),
@@ -251,16 +283,16 @@ pub async fn mismatches(
 
 /// The state of a merchant's stock flows or online orders, folded from their
 /// notifications, most recently updated first.
-#[utoipa::path(tag = "pospal", params(ListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(tag = "pospal", params(DocumentsQuery), security(("bearer" = [])), responses(
     (status = 200, body = Vec<Document>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/pospal/documents")]
 pub async fn documents(
     gw: web::Data<Gateway>,
     id: web::Path<i64>,
-    query: web::Query<ListQuery>,
+    query: web::Query<DocumentsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let limit = query.limit()?;
+    let limit = page_limit(query.limit)?;
     let kind = match query.kind.as_deref() {
         None => DocumentKind::StockFlow,
         Some(name) => DocumentKind::parse(name).ok_or_else(|| {
@@ -280,10 +312,13 @@ pub async fn documents(
 pub struct ResolveBody {
     /// `note`: explained, nothing posted; `adjust`: post the difference so posgate follows
     /// Pospal (a credit, or a debit that may go below zero, keyed `pospal:adjust:{id}`).
+    #[schema(schema_with = action_values)]
     pub action: String,
     /// Who resolves it (recorded).
+    #[schema(schema_with = super::intake::recorded_text)]
     pub operator: String,
     /// Why (recorded).
+    #[schema(schema_with = super::intake::recorded_text)]
     pub note: String,
 }
 
@@ -392,10 +427,13 @@ pub async fn resolve_mismatch(
 #[serde(deny_unknown_fields)]
 pub struct TotalsQuery {
     /// First business day, `YYYY-MM-DD`.
+    #[param(format = Date)]
     pub from: String,
     /// Last business day, `YYYY-MM-DD` (at most 366 days after `from`).
+    #[param(format = Date)]
     pub to: String,
     /// `json` (default) or `csv`.
+    #[param(schema_with = format_values)]
     pub format: Option<String>,
 }
 
@@ -432,7 +470,9 @@ fn totals_csv(days: &[TicketDay]) -> String {
 /// A merchant's Pospal ticket totals per business day (days without tickets are left
 /// out), as JSON or CSV (`format=csv`, `text/csv`).
 #[utoipa::path(tag = "pospal", params(TotalsQuery), security(("bearer" = [])), responses(
-    (status = 200, body = Vec<TicketDay>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    (status = 200, description = "the days, as JSON or (`format=csv`) CSV",
+        content((Vec<TicketDay> = "application/json"), (String = "text/csv"))),
+    (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/pospal/ticket-totals")]
 pub async fn ticket_totals(
     gw: web::Data<Gateway>,

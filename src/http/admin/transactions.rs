@@ -18,13 +18,14 @@ pub struct ListQuery {
     pub account_id: Option<i64>,
     /// Only this terminal key (`mqtt:5394611`, `jpos:S1:T1`, `ds50:SN`).
     pub terminal: Option<String>,
-    /// Created at or after, unix ms.
+    /// Created at or after, unix ms (after `to_ms`: an empty range, nothing listed).
     pub from_ms: Option<i64>,
     /// Created before, unix ms.
     pub to_ms: Option<i64>,
     /// Next page: the `next_before_id` of the previous page.
     pub before_id: Option<i64>,
     /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -47,14 +48,6 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;
-    if let (Some(from), Some(to)) = (q.from_ms, q.to_ms) {
-        if from > to {
-            return Err(ApiError::invalid_query(
-                "from_ms",
-                "must not be after to_ms",
-            ));
-        }
-    }
     let filter = TransactionFilter {
         account_id: q.account_id,
         terminal: q.terminal,

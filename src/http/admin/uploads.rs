@@ -15,6 +15,7 @@ use utoipa::IntoParams;
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     /// How many, newest first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
@@ -71,6 +72,7 @@ pub async fn notices(
 #[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
     /// How many, newest first: 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// Only the photo of this `imgPath`: the `device_fields.imgPath` of a consumption in
     /// `GET /transactions` names the photo taken with it.
@@ -128,7 +130,7 @@ pub fn photo_content_type(file_path: &str) -> &'static str {
 /// The image bytes of one photo of a terminal.
 #[utoipa::path(tag = "uploads", security(("bearer" = [])), responses(
     (status = 200, description = "the image (image/jpeg, or image/png when its name ends in .png)",
-        content_type = "image/jpeg", body = Vec<u8>),
+        content((Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
     (status = 404, body = ErrorBody)))]
 #[get("/terminals/{id}/photos/{photo_id}/content")]
 pub async fn photo_content(

@@ -1,6 +1,6 @@
 //! KTV venues.
 
-use super::dto::{check_identifier, check_name, IDENTIFIER_CHARS_MAX};
+use super::dto::check_name;
 use super::{found, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
@@ -15,18 +15,22 @@ use utoipa::ToSchema;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewVenue {
-    /// The venue system's company code.
+    /// The venue system's company code: 1 to 32 letters, digits, `-` or `_`.
+    #[schema(min_length = 1, max_length = 32, pattern = r"^[A-Za-z0-9_-]{1,32}$")]
     pub companycode: String,
     /// Owning merchant.
     pub merchant_id: i64,
     /// Display name.
     #[serde(default)]
+    #[schema(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub name: String,
 }
 
 impl Validate for NewVenue {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier("companycode", &self.companycode, IDENTIFIER_CHARS_MAX)?;
+        posgate_protocols::ktv::CompanyCode::parse(&self.companycode).map_err(|_| {
+            ApiError::invalid("companycode", "must be 1 to 32 letters, digits, - or _")
+        })?;
         check_name("name", &self.name)
     }
 }
