@@ -267,30 +267,10 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let card_key = card_key(&config)?;
     let token = admin_token(&config);
     let accounts = Accounts::start(store.clone(), config.accounts.clone());
-    let settings = ProtocolSettings {
-        // Validated with the rest of the configuration.
-        mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
-        utc_offset_minutes: config.ledger.utc_offset_minutes,
-        mqtt_cancel_window_seconds: config.mqtt.cancel_window_seconds,
-    };
-    let deps = EntityDeps {
-        store: store.clone(),
-        accounts: accounts.clone(),
-        settings: Arc::new(settings),
-        publisher: Default::default(),
-        merchants: Default::default(),
-    };
+    let deps = entity_deps(&config, &store, &accounts);
     let arbiters = EntityArbiters::start(config.entities.arbiters);
     let terminals = Registry::new(deps.clone(), config.entities.clone(), arbiters.clone());
-    let mqtt = if config.mqtt.enabled {
-        let adapter = MqttAdapter::start(&config.mqtt, terminals.clone())
-            .map_err(|e| StartError::Io(std::io::Error::other(format!("MQTT: {e}"))))?;
-        // The one place the slot is filled, before any command can be sent.
-        let _ = deps.publisher.set(Arc::new(adapter.clone()));
-        Some(adapter)
-    } else {
-        None
-    };
+    let mqtt = start_mqtt(&config, &deps, &terminals)?;
     let wj091 = if config.amqp.enabled() {
         Some(Wj091Client::new(RpcClient::start(&config.amqp)))
     } else {
@@ -329,13 +309,59 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         )
         .map_err(|e| StartError::Io(std::io::Error::other(format!("SMS: {e}"))))?,
     });
-    if config.ktv.backfill_interval_seconds > 0 && gateway.wj091.is_some() {
+    spawn_background_jobs(&gateway);
+    serve(gateway, token)
+}
+
+/// What the entity actors share: the store, the accounts shards and the protocol rules
+/// (the publisher and merchant slots are filled once those exist).
+fn entity_deps(config: &Config, store: &Store, accounts: &Accounts) -> EntityDeps {
+    let settings = ProtocolSettings {
+        // Validated with the rest of the configuration.
+        mqtt_debit_order: config.mqtt_debit_order().unwrap_or_default(),
+        utc_offset_minutes: config.ledger.utc_offset_minutes,
+        mqtt_cancel_window_seconds: config.mqtt.cancel_window_seconds,
+    };
+    EntityDeps {
+        store: store.clone(),
+        accounts: accounts.clone(),
+        settings: Arc::new(settings),
+        publisher: Default::default(),
+        merchants: Default::default(),
+    }
+}
+
+/// Starts the MQTT adapter when `mqtt.enabled`, and makes it the entities' publisher.
+fn start_mqtt(
+    config: &Config,
+    deps: &EntityDeps,
+    terminals: &Registry<TerminalActor>,
+) -> Result<Option<MqttAdapter>, StartError> {
+    if !config.mqtt.enabled {
+        return Ok(None);
+    }
+    let adapter = MqttAdapter::start(&config.mqtt, terminals.clone())
+        .map_err(|e| StartError::Io(std::io::Error::other(format!("MQTT: {e}"))))?;
+    // The one place the slot is filled, before any command can be sent.
+    let _ = deps.publisher.set(Arc::new(adapter.clone()));
+    Ok(Some(adapter))
+}
+
+/// The gateway's own background work: the KTV backfill (with WJ091), the jpos pending
+/// sweeper and, on PostgreSQL, the change feed.
+fn spawn_background_jobs(gateway: &web::Data<Gateway>) {
+    if gateway.config.ktv.backfill_interval_seconds > 0 && gateway.wj091.is_some() {
         actix_rt::spawn(crate::ktv::backfill::schedule(gateway.clone()));
     }
     actix_rt::spawn(crate::jpos_sweeper::schedule(gateway.clone()));
     if gateway.store.backend_name() == "postgres" {
         actix_rt::spawn(crate::change_feed::follow(gateway.clone()));
     }
+}
+
+/// Binds the HTTP server and starts it on the current actix system.
+fn serve(gateway: web::Data<Gateway>, token: Secret<String>) -> Result<Running, StartError> {
+    let config = &gateway.config;
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
     let limit = config.http.request_body_bytes_max;
