@@ -108,7 +108,7 @@ pub const METRICS: &[Metric] = &[
     ),
     gauge(
         "posgate_devices_online",
-        "terminals seen in the last 5 minutes (family; database-wide; only MQTT POS reports presence)",
+        "terminals seen in the last 5 minutes (family; database-wide)",
     ),
     // Replica coherence.
     gauge("posgate_change_feed_connected", "1 while this replica listens to the PostgreSQL change feed"),

@@ -208,6 +208,8 @@ async fn sale_scenario(c: Config) -> Vec<String> {
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["acqResponseCode"], "00", "{first}");
     assert_eq!(first["transStatus"], "APPROVE");
+    let terminal = ds50_terminal_id(&gw).await;
+    assert!(gw.admin.last_seen(terminal).await > 0, "a sale is presence");
     let auth_code = first["acqAuthCode"].as_str().unwrap().to_string();
     assert!(!auth_code.is_empty());
     assert_eq!(gw.cash(account).await, 10_000 - 6666);

@@ -63,6 +63,10 @@ async fn scenario(c: Config) {
     // Checkin: batch 000001, the store's name, a working key sealed under the master key.
     let r = j.checkin().await;
     assert_eq!((r.http, r.status()), (200, "00"), "{}", r.text);
+    assert!(
+        j.admin.last_seen(j.terminal_id).await > 0,
+        "a request is presence"
+    );
     assert_eq!(r.json["message"], "交易成功");
     assert_eq!(r.json["batchNo"], "000001");
     assert_eq!(r.json["storeName"], "Canteen");

@@ -132,6 +132,24 @@ impl Admin {
         t["id"].as_i64().unwrap()
     }
 
+    /// Waits (at most 5 s: it is written off the request's path) until terminal `id` has a
+    /// last-seen time; returns it.
+    pub async fn last_seen(&self, id: i64) -> i64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let (status, t) = self.get(&format!("/admin/v1/terminals/{id}")).await;
+            assert_eq!(status, 200, "{t}");
+            if let Some(at) = t["last_seen_at_ms"].as_i64() {
+                return at;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "terminal {id} never seen: {t}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Creates an account with card `pan` and `balances` (`{"cash": 100}`); returns its id.
     pub async fn card_account(&self, merchant: i64, pan: &str, balances: Value) -> i64 {
         let (status, account) = self

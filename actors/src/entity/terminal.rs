@@ -104,6 +104,41 @@ impl TerminalActor {
             .merchant_announces
             .then_some(state.terminal.merchant_id)
     }
+
+    /// Records that the device was seen (every request counts, of every family; at most one
+    /// store write per `SEEN_WRITE_INTERVAL`); `report` is what an MQTT device reported
+    /// when it came online.
+    pub(super) fn seen(&mut self, ctx: &mut Context<Self>, report: Option<String>) {
+        const SEEN_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
+        let due = self
+            .seen_written
+            .is_none_or(|t| t.elapsed() >= SEEN_WRITE_INTERVAL);
+        if !due && report.is_none() {
+            return;
+        }
+        let Loaded::Found(state) = &self.state else {
+            return;
+        };
+        self.seen_written = Some(std::time::Instant::now());
+        let id = state.terminal.id;
+        let store = self.deps.store.clone();
+        ctx.spawn(
+            async move {
+                let now = crate::store::now_ms();
+                if let Err(e) = store
+                    .transaction(move |db| {
+                        Box::pin(async move {
+                            catalog::touch_terminal(db, id, now, report.as_deref()).await
+                        })
+                    })
+                    .await
+                {
+                    tracing::warn!(terminal = id, error = %e, "could not record last seen");
+                }
+            }
+            .into_actor(self),
+        );
+    }
 }
 
 cached_entity!(TerminalActor, TerminalState);

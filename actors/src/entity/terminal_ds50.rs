@@ -267,6 +267,7 @@ impl Handler<Ask<Ds50Sale, Ds50SaleReply>> for TerminalActor {
                 return;
             }
         };
+        self.seen(ctx, None);
         let merchant_id = state.terminal.merchant_id;
         let terminal_key = self.life.key().to_string();
         let store = self.deps.store.clone();

@@ -15,7 +15,6 @@
 //! with ceilings; offline records (51/52) that cannot be booked go to the offline exception
 //! queue and are acknowledged, so that no served meal is ever lost.
 
-use super::cached::Loaded;
 use super::merchant_announce::announce_payment;
 use super::terminal::{TerminalActor, TerminalState};
 use super::{EntityError, ProtocolSettings};
@@ -588,40 +587,6 @@ impl TerminalActor {
                     }),
                 );
             },
-        );
-    }
-
-    /// Records that the device was seen (every message counts; at most one store write per
-    /// `SEEN_WRITE_INTERVAL`).
-    fn seen(&mut self, ctx: &mut Context<Self>, report: Option<String>) {
-        const SEEN_WRITE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(30);
-        let due = self
-            .seen_written
-            .is_none_or(|t| t.elapsed() >= SEEN_WRITE_INTERVAL);
-        if !due && report.is_none() {
-            return;
-        }
-        let Loaded::Found(state) = &self.state else {
-            return;
-        };
-        self.seen_written = Some(std::time::Instant::now());
-        let id = state.terminal.id;
-        let store = self.deps.store.clone();
-        ctx.spawn(
-            async move {
-                let now = crate::store::now_ms();
-                if let Err(e) = store
-                    .transaction(move |db| {
-                        Box::pin(async move {
-                            catalog::touch_terminal(db, id, now, report.as_deref()).await
-                        })
-                    })
-                    .await
-                {
-                    tracing::warn!(terminal = id, error = %e, "could not record last seen");
-                }
-            }
-            .into_actor(self),
         );
     }
 }

@@ -164,7 +164,7 @@ impl Store {
 
     /// What waits for an operator and which devices are present, for the metrics: open
     /// offline exceptions, dead partner letters, terminals seen since `seen_since_ms` by
-    /// family (only MQTT POS terminals report presence today).
+    /// family (every request of a terminal counts as presence).
     pub async fn backlog(&self, seen_since_ms: i64) -> Result<Backlog, StoreError> {
         self.transaction(move |db| {
             Box::pin(async move {

@@ -359,6 +359,9 @@ impl Handler<Ask<JposCall, JposAnswer>> for TerminalActor {
                 return;
             }
         };
+        if !sweeping {
+            self.seen(ctx, None);
+        }
         let flow = Flow {
             deps: self.deps.clone(),
             state,
