@@ -71,16 +71,9 @@ async fn apply(gw: &Gateway, event: FeedEvent) {
 
 /// Reloads every running actor: after a (re)connection, changes may have been missed.
 fn reload_everything(gw: &Gateway) {
-    let mut reloaded = 0;
-    for key in gw.terminals.live_keys() {
-        reloaded += usize::from(gw.terminals.reload_if_live(&key));
-    }
-    for key in gw.merchants.live_keys() {
-        reloaded += usize::from(gw.merchants.reload_if_live(&key));
-    }
-    for key in gw.venues.live_keys() {
-        reloaded += usize::from(gw.venues.reload_if_live(&key));
-    }
+    let reloaded = gw.terminals.reload_all_live()
+        + gw.merchants.reload_all_live()
+        + gw.venues.reload_all_live();
     tracing::info!(reloaded, "change feed listening: running actors reloaded");
 }
 
@@ -93,11 +86,7 @@ pub async fn reload_merchant(gw: &Gateway, id: i64) {
         .transaction(move |db| {
             Box::pin(async move {
                 let mut keys = Vec::new();
-                for family in [
-                    TerminalFamily::MqttPos,
-                    TerminalFamily::Jpos,
-                    TerminalFamily::Ds50,
-                ] {
+                for family in TerminalFamily::ALL {
                     let terminals = catalog::list_terminals(db, id, family).await?;
                     keys.extend(terminals.iter().map(|t| t.actor_key()));
                 }
@@ -115,9 +104,7 @@ pub async fn reload_merchant(gw: &Gateway, id: i64) {
             // The running terminals keep the old merchant status until they reload; reload
             // them all rather than trade on it.
             tracing::warn!(merchant = id, error = %e, "merchant's terminals not listed: reloading every terminal");
-            for key in gw.terminals.live_keys() {
-                gw.terminals.reload_if_live(&key);
-            }
+            gw.terminals.reload_all_live();
         }
     }
 }

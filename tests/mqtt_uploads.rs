@@ -82,6 +82,16 @@ async fn world_with(
 }
 
 impl World {
+    /// Waits (at most 15 s) until a photo upload was given up after its retries: the
+    /// `failed` count passes `failed_before`.
+    async fn given_up(&self, failed_before: f64) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while self.uploads_metric("photo", "failed").await <= failed_before {
+            assert!(tokio::time::Instant::now() < deadline, "never given up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Breaks (`true`) or repairs photo storage, as a database fault would: the photo
     /// table is renamed away, so every write to it fails, and renamed back.
     async fn block_photos(&self, blocked: bool) {
@@ -402,11 +412,7 @@ async fn redelivered_when_not_stored(w: World) {
         .await
         .unwrap();
     // Given up once (after its retries, at most 15 s)...
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while w.uploads_metric("photo", "failed").await <= failed_before {
-        assert!(tokio::time::Instant::now() < deadline, "never given up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    w.given_up(failed_before).await;
     // ...then storage is repaired: the redelivered upload is stored (at most 15 s).
     w.block_photos(false).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -440,11 +446,7 @@ async fn acknowledged_and_lost_on_a_clean_session(w: World) {
         .await
         .unwrap();
     // Given up (after its retries, at most 15 s)...
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    while w.uploads_metric("photo", "failed").await <= failed_before {
-        assert!(tokio::time::Instant::now() < deadline, "never given up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    w.given_up(failed_before).await;
     w.block_photos(false).await;
     // ...and the messages behind it and after it are served.
     d.upload("message", &notice("after the photo"))

@@ -53,6 +53,13 @@ status_enum!(
 );
 
 impl TerminalFamily {
+    /// Every family.
+    pub const ALL: [TerminalFamily; 3] = [
+        TerminalFamily::MqttPos,
+        TerminalFamily::Jpos,
+        TerminalFamily::Ds50,
+    ];
+
     /// The entity-actor key prefix of this family (`mqtt`, `jpos`, `ds50`).
     pub const fn key_prefix(self) -> &'static str {
         match self {

@@ -114,7 +114,7 @@ impl<E: Entity> Registry<E> {
     }
 
     /// Keys of the running actors.
-    pub fn live_keys(&self) -> Vec<String> {
+    fn live_keys(&self) -> Vec<String> {
         self.inner
             .live
             .lock()
@@ -144,6 +144,18 @@ impl<E: Entity> Registry<E> {
             reply,
         });
         true
+    }
+
+    /// Tells every running actor to reload its record; returns how many were told.
+    pub fn reload_all_live(&self) -> usize
+    where
+        E: Handler<Ask<super::Reload, Result<(), EntityError>>>,
+        E::Context: ToEnvelope<E, Ask<super::Reload, Result<(), EntityError>>>,
+    {
+        self.live_keys()
+            .iter()
+            .filter(|key| self.reload_if_live(key))
+            .count()
     }
 
     /// Runs `f` on the registry's own address of the actor for `key`, spawning the actor

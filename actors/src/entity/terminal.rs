@@ -58,13 +58,10 @@ impl TerminalActor {
         let Some((prefix, code)) = key.split_once(':') else {
             return Ok(None);
         };
-        let Some(family) = [
-            TerminalFamily::MqttPos,
-            TerminalFamily::Jpos,
-            TerminalFamily::Ds50,
-        ]
-        .into_iter()
-        .find(|f| f.key_prefix() == prefix) else {
+        let Some(family) = TerminalFamily::ALL
+            .into_iter()
+            .find(|f| f.key_prefix() == prefix)
+        else {
             return Ok(None);
         };
         let code = code.to_string();
