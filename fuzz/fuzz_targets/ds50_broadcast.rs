@@ -1,0 +1,23 @@
+//! DS50: the voice broadcast payload (spec 3.4). Invariants: what decodes fits the
+//! firmware's payload buffer once encoded, and round-trips.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::assert_round_trip;
+use posgate_protocols::ds50::limits::{BROADCAST_PAYLOAD_BYTES_MAX, REPLY_BYTES_MAX};
+use posgate_protocols::ds50::Broadcast;
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > REPLY_BYTES_MAX + 1 {
+        return;
+    }
+    let Ok(broadcast) = Broadcast::decode(data) else {
+        return;
+    };
+    let encoded = broadcast.encode();
+    assert!(
+        encoded.len() <= BROADCAST_PAYLOAD_BYTES_MAX,
+        "payload over the firmware buffer"
+    );
+    assert_round_trip(&broadcast, Broadcast::decode(&encoded));
+});

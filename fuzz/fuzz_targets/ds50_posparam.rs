@@ -1,0 +1,23 @@
+//! DS50: `posparam.ini` (spec 3.1/3.2). Invariant: a parsed file that renders (it fits
+//! the firmware's buffers) parses back to the same parameters.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::assert_round_trip;
+use posgate_protocols::ds50::limits::POSPARAM_BYTES_MAX;
+use posgate_protocols::ds50::PosParam;
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() > POSPARAM_BYTES_MAX + 1 {
+        return;
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(params) = PosParam::parse(text) else {
+        return;
+    };
+    if let Ok(rendered) = params.render() {
+        assert_round_trip(&params, PosParam::parse(&rendered));
+    }
+});

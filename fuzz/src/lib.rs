@@ -1,0 +1,41 @@
+//! Pieces the fuzz targets share: how the first input byte chooses a variant, the fixed
+//! keys the crypto targets open with, and the invariants checked on every decoded value.
+//!
+//! Each target under `fuzz_targets/` feeds one decoder of `posgate-protocols` the bytes
+//! libFuzzer gives it, bounded as the real adapter bounds them, and asserts what must hold
+//! beyond "no panic" (see docs/fuzzing.md).
+
+use std::fmt::Debug;
+
+/// The venue key of the KTV crypto targets: the key of the crate's own openssl fixture
+/// (`protocols/src/ktv/testdata/fixture.sealed`), so that fixture is a valid seed.
+pub const KTV_KEY: [u8; 16] = *b"posgate-ktv-key!";
+
+/// The Pospal app key the notification target signs and verifies with.
+pub const POSPAL_APP_KEY: &str = "posgate-fuzz-app-key";
+
+/// The card number a PIN block is opened for when the input names none.
+pub const DEFAULT_PAN: &str = "6222021234567890123";
+
+/// Splits off the first byte to choose one of `choices` (modulo their number); `None` for
+/// an empty input.
+pub fn pick<'a, T: Clone>(choices: &[T], data: &'a [u8]) -> Option<(T, &'a [u8])> {
+    let (first, rest) = data.split_first()?;
+    Some((choices[usize::from(*first) % choices.len()].clone(), rest))
+}
+
+/// Asserts that decoding the encoding of a decoded value gives the value back.
+pub fn assert_round_trip<T: PartialEq + Debug, E: Debug>(decoded: &T, again: Result<T, E>) {
+    match again {
+        Ok(again) => assert_eq!(&again, decoded, "decode(encode(x)) differs from x"),
+        Err(error) => panic!("the encoding of a decoded value does not decode: {error:?}"),
+    }
+}
+
+/// Asserts that `shown` (a `Debug` rendering, a key) does not carry `pan` in full.
+pub fn assert_pan_hidden(shown: &str, pan: &str) {
+    assert!(
+        pan.len() < 12 || !shown.contains(pan),
+        "a full card number is shown"
+    );
+}
