@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -125,6 +126,20 @@ def spec(name):
     return sorted(set(json_blocks(text) + [f for f in fenced if "{" in f and len(f) < 8000]))
 
 
+def crate_literals(module):
+    """The JSON literals (`r#"{...}"#`) of a protocols module's sources and tests."""
+    literals = []
+    for source in sorted((ROOT / "protocols" / "src" / module).glob("*.rs")):
+        text = source.read_text(encoding="utf-8")
+        literals += [m for m in re.findall(r'r#"(.*?)"#', text, re.S) if m.startswith("{")]
+    return sorted(set(literals))
+
+
+def examples(spec_name, module):
+    """A protocol's seeds: its spec's examples, then its module's literals."""
+    return spec(spec_name) + crate_literals(module)
+
+
 def gzip_blobs(text):
     """The base64 gzip blobs (`H4sI...`) quoted in a spec."""
     return [part for part in text.split('"') if part.startswith("H4sI") and " " not in part]
@@ -160,14 +175,14 @@ def pin_block(pin):
 
 
 def mqtt():
-    for block in spec("mqtt-pos-consumption-machine.txt"):
+    for block in examples("mqtt-pos-consumption-machine.txt", "mqtt_pos"):
         write("mqtt_inbound", block, range(6))
         write("mqtt_uploads", block, range(5))
         write("mqtt_consume", block, range(2))
 
 
 def ds50():
-    for block in spec("ds50-cloud-speaker.txt"):
+    for block in examples("ds50-cloud-speaker.txt", "ds50"):
         for target in ("ds50_sale_request", "ds50_sale_reply", "ds50_details_request",
                        "ds50_details_reply", "ds50_posparam", "ds50_broadcast"):
             write(target, block)
@@ -186,7 +201,7 @@ def pospal_body_text(envelope):
 
 
 def pospal():
-    for block in spec("pospal-notifications.txt"):
+    for block in examples("pospal-notifications.txt", "pospal"):
         write("pospal_envelope", block)
         write("pospal_notification", block)
         cmd, body = pospal_body_text(block)
@@ -196,7 +211,7 @@ def pospal():
 
 
 def ktv():
-    blocks = spec("ktv-merchant-link.txt")
+    blocks = examples("ktv-merchant-link.txt", "ktv")
     for block in blocks:
         write("ktv_envelope", block)
         write("ktv_upload", block, range(5))

@@ -3,21 +3,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_round_trip;
+use posgate_fuzz::decode_round_trip;
 use posgate_protocols::ds50::limits::{BROADCAST_PAYLOAD_BYTES_MAX, REPLY_BYTES_MAX};
 use posgate_protocols::ds50::Broadcast;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REPLY_BYTES_MAX + 1 {
-        return;
+    if let Some(broadcast) =
+        decode_round_trip(data, REPLY_BYTES_MAX, Broadcast::decode, Broadcast::encode)
+    {
+        let bytes = broadcast.encode().len();
+        assert!(
+            bytes <= BROADCAST_PAYLOAD_BYTES_MAX,
+            "payload over the firmware buffer"
+        );
     }
-    let Ok(broadcast) = Broadcast::decode(data) else {
-        return;
-    };
-    let encoded = broadcast.encode();
-    assert!(
-        encoded.len() <= BROADCAST_PAYLOAD_BYTES_MAX,
-        "payload over the firmware buffer"
-    );
-    assert_round_trip(&broadcast, Broadcast::decode(&encoded));
 });

@@ -3,13 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::bounded;
 use posgate_protocols::ds50::limits::{PAGE_NO_MAX, PAGE_SIZE_MAX, REQUEST_BYTES_MAX};
 use posgate_protocols::ds50::DetailsRequest;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REQUEST_BYTES_MAX + 1 {
+    let Some(data) = bounded(data, REQUEST_BYTES_MAX) else {
         return;
-    }
+    };
     if let Ok(request) = DetailsRequest::decode(data) {
         assert!(request.offset() <= u64::from(PAGE_NO_MAX) * u64::from(PAGE_SIZE_MAX));
     }

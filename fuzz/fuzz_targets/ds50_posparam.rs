@@ -3,14 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_round_trip;
+use posgate_fuzz::{assert_round_trip, bounded};
 use posgate_protocols::ds50::limits::POSPARAM_BYTES_MAX;
 use posgate_protocols::ds50::PosParam;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > POSPARAM_BYTES_MAX + 1 {
+    let Some(data) = bounded(data, POSPARAM_BYTES_MAX) else {
         return;
-    }
+    };
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };

@@ -3,15 +3,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_round_trip;
+use posgate_fuzz::decode_round_trip;
 use posgate_protocols::ds50::limits::REPLY_BYTES_MAX;
 use posgate_protocols::ds50::SaleReply;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REPLY_BYTES_MAX + 1 {
-        return;
-    }
-    if let Ok(reply) = SaleReply::decode(data) {
-        assert_round_trip(&reply, SaleReply::decode(&reply.encode()));
-    }
+    decode_round_trip(data, REPLY_BYTES_MAX, SaleReply::decode, SaleReply::encode);
 });

@@ -4,14 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_pan_hidden;
+use posgate_fuzz::{assert_pan_hidden, bounded};
 use posgate_protocols::ds50::limits::REQUEST_BYTES_MAX;
 use posgate_protocols::ds50::SaleRequest;
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REQUEST_BYTES_MAX + 1 {
+    let Some(data) = bounded(data, REQUEST_BYTES_MAX) else {
         return;
-    }
+    };
     let Ok(request) = SaleRequest::decode(data) else {
         return;
     };

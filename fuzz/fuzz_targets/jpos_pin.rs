@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::DEFAULT_PAN;
+use posgate_fuzz::{bounded, DEFAULT_PAN};
 use posgate_protocols::jpos::limits::VALUE_BYTES_MAX;
 use posgate_protocols::jpos::pin::{open_pin_block, seal_pin_block};
 use posgate_protocols::jpos::types::PinBlock;
@@ -13,12 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let Some((key, rest)) = data.split_first_chunk::<16>() else {
         return;
     };
+    let Some(rest) = bounded(rest, VALUE_BYTES_MAX) else {
+        return;
+    };
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    if text.len() > VALUE_BYTES_MAX {
-        return;
-    }
     let (password, pan) = text.split_once(',').unwrap_or((text, DEFAULT_PAN));
     let Ok(block) = PinBlock::parse(password) else {
         return;

@@ -7,7 +7,7 @@
 
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{pick, KTV_KEY};
+use posgate_fuzz::{bounded, pick, KTV_KEY};
 use posgate_protocols::ktv::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
 use posgate_protocols::ktv::{open_with, seal_with, AesKey, AesMode};
 
@@ -22,9 +22,9 @@ fuzz_target!(|data: &[u8]| {
     let Some(((mode, raw), rest)) = pick(&CHOICES, data) else {
         return;
     };
-    if rest.len() > UPLOAD_BODY_BYTES_MAX {
+    let Some(rest) = bounded(rest, UPLOAD_BODY_BYTES_MAX) else {
         return;
-    }
+    };
     let text = if raw {
         base64::engine::general_purpose::STANDARD.encode(rest)
     } else {

@@ -2,15 +2,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_round_trip;
-use posgate_protocols::ktv::decode_envelope;
+use posgate_fuzz::decode_round_trip;
 use posgate_protocols::ktv::limits::UPLOAD_BODY_BYTES_MAX;
+use posgate_protocols::ktv::{decode_envelope, Envelope};
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > UPLOAD_BODY_BYTES_MAX + 1 {
-        return;
-    }
-    if let Ok(envelope) = decode_envelope(data) {
-        assert_round_trip(&envelope, decode_envelope(&envelope.encode()));
-    }
+    decode_round_trip(
+        data,
+        UPLOAD_BODY_BYTES_MAX,
+        decode_envelope,
+        Envelope::encode,
+    );
 });

@@ -6,6 +6,7 @@
 
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::bounded;
 use posgate_protocols::ktv::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
 use posgate_protocols::ktv::{zip_decode, zip_encode};
 
@@ -13,9 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((first, rest)) = data.split_first() else {
         return;
     };
-    if rest.len() > UPLOAD_BODY_BYTES_MAX {
+    let Some(rest) = bounded(rest, UPLOAD_BODY_BYTES_MAX) else {
         return;
-    }
+    };
     let text = if first % 2 == 1 {
         base64::engine::general_purpose::STANDARD.encode(rest)
     } else {

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::pick;
+use posgate_fuzz::{bounded, pick};
 use posgate_protocols::ktv::limits::DECOMPRESSED_BYTES_MAX;
 use posgate_protocols::ktv::upload::UploadPath;
 use posgate_protocols::ktv::{CompanyCode, Envelope, Upload};
@@ -21,9 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((path, json)) = pick(&PATHS, data) else {
         return;
     };
-    if json.len() > DECOMPRESSED_BYTES_MAX {
+    let Some(json) = bounded(json, DECOMPRESSED_BYTES_MAX) else {
         return;
-    }
+    };
     let venue = CompanyCode::parse("FUZZ01").expect("a valid company code");
     let envelope = Envelope::plain(venue.clone(), serde_json::Value::Null);
     let Ok(upload) = envelope.decode_opened(path, Some(json)) else {

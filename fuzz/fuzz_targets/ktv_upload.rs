@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{pick, KTV_KEY};
+use posgate_fuzz::{bounded, pick, KTV_KEY};
 use posgate_protocols::ktv::limits::UPLOAD_BODY_BYTES_MAX;
 use posgate_protocols::ktv::upload::UploadPath;
 use posgate_protocols::ktv::{decode_envelope, decode_upload, AesKey, SealPolicy};
@@ -13,9 +13,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((path, body)) = pick(&UploadPath::ALL, data) else {
         return;
     };
-    if body.len() > UPLOAD_BODY_BYTES_MAX + 1 {
+    let Some(body) = bounded(body, UPLOAD_BODY_BYTES_MAX) else {
         return;
-    }
+    };
     let key = AesKey::from_bytes(KTV_KEY);
     let upload = decode_upload(path, body, |_| Some(key.clone()));
     let policy = SealPolicy {

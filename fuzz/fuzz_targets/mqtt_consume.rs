@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::bounded;
 use posgate_protocols::mqtt_pos::limits::PAYLOAD_BYTES_MAX;
 use posgate_protocols::mqtt_pos::{
     decode_device_message, CommandAck, ConsumeRequest, DeviceMessage, DeviceMessageKind,
@@ -13,9 +14,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((first, payload)) = data.split_first() else {
         return;
     };
-    if payload.len() > PAYLOAD_BYTES_MAX + 1 {
+    let Some(payload) = bounded(payload, PAYLOAD_BYTES_MAX) else {
         return;
-    }
+    };
     let alone = if first % 2 == 0 {
         ConsumeRequest::decode(payload).map(DeviceMessage::Consume)
     } else {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::pick;
+use posgate_fuzz::{bounded, pick};
 use posgate_protocols::mqtt_pos::limits::{PAYLOAD_BYTES_MAX, PHOTO_PAYLOAD_BYTES_MAX};
 use posgate_protocols::mqtt_pos::{decode_device_message, DeviceMessage, DeviceMessageKind};
 
@@ -12,9 +12,9 @@ fuzz_target!(|data: &[u8]| {
     let Some((kind, payload)) = pick(DeviceMessageKind::all(), data) else {
         return;
     };
-    if payload.len() > PHOTO_PAYLOAD_BYTES_MAX + 1 {
+    let Some(payload) = bounded(payload, PHOTO_PAYLOAD_BYTES_MAX) else {
         return;
-    }
+    };
     let decoded = decode_device_message(kind, payload);
     if kind != DeviceMessageKind::FrameImgup && payload.len() > PAYLOAD_BYTES_MAX {
         assert!(decoded.is_err(), "an oversized payload was accepted");

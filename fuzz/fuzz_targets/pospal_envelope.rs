@@ -3,13 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use posgate_fuzz::bounded;
 use posgate_protocols::pospal::limits::REQUEST_BYTES_MAX;
 use posgate_protocols::pospal::{Cmd, Envelope};
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REQUEST_BYTES_MAX + 1 {
+    let Some(data) = bounded(data, REQUEST_BYTES_MAX) else {
         return;
-    }
+    };
     let Ok(envelope) = Envelope::decode(data) else {
         return;
     };

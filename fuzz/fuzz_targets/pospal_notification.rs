@@ -4,14 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::POSPAL_APP_KEY;
+use posgate_fuzz::{bounded, POSPAL_APP_KEY};
 use posgate_protocols::pospal::limits::REQUEST_BYTES_MAX;
 use posgate_protocols::pospal::{sign, AppKey, Notification, PospalError};
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > REQUEST_BYTES_MAX + 1 {
+    let Some(data) = bounded(data, REQUEST_BYTES_MAX) else {
         return;
-    }
+    };
     let key = AppKey::new(POSPAL_APP_KEY);
     let plain = Notification::decode(data);
     let signature = sign(&key, data);

@@ -2,15 +2,15 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::assert_round_trip;
-use posgate_protocols::ktv::decode_request;
+use posgate_fuzz::decode_round_trip;
 use posgate_protocols::ktv::limits::WJ091_REQUEST_BYTES_MAX;
+use posgate_protocols::ktv::{decode_request, Wj091Request};
 
 fuzz_target!(|data: &[u8]| {
-    if data.len() > WJ091_REQUEST_BYTES_MAX + 1 {
-        return;
-    }
-    if let Ok(request) = decode_request(data) {
-        assert_round_trip(&request, decode_request(&request.encode()));
-    }
+    decode_round_trip(
+        data,
+        WJ091_REQUEST_BYTES_MAX,
+        decode_request,
+        Wj091Request::encode,
+    );
 });

@@ -24,6 +24,31 @@ pub fn pick<'a, T: Clone>(choices: &[T], data: &'a [u8]) -> Option<(T, &'a [u8])
     Some((choices[usize::from(*first) % choices.len()].clone(), rest))
 }
 
+/// The input, unless it is longer than the adapter would let through: `max` (the decoder's
+/// own bound, from its `limits.rs`) plus one byte, so that the decoder's refusal of an
+/// oversized input is exercised too.
+pub fn bounded(data: &[u8], max: usize) -> Option<&[u8]> {
+    (data.len() <= max + 1).then_some(data)
+}
+
+/// The body of the round-trip targets: decodes `data` (bounded by `max`), and when it
+/// decodes, asserts that the encoding decodes to the same value, which it returns for
+/// further checks.
+pub fn decode_round_trip<T, E>(
+    data: &[u8],
+    max: usize,
+    decode: impl Fn(&[u8]) -> Result<T, E>,
+    encode: impl Fn(&T) -> Vec<u8>,
+) -> Option<T>
+where
+    T: PartialEq + Debug,
+    E: Debug,
+{
+    let decoded = decode(bounded(data, max)?).ok()?;
+    assert_round_trip(&decoded, decode(&encode(&decoded)));
+    Some(decoded)
+}
+
 /// Asserts that decoding the encoding of a decoded value gives the value back.
 pub fn assert_round_trip<T: PartialEq + Debug, E: Debug>(decoded: &T, again: Result<T, E>) {
     match again {
