@@ -145,12 +145,7 @@ impl DetailsReply {
     /// the day (all pages), `entries` the page. Refused if the page holds more than
     /// [`PAGE_SIZE_MAX`] entries or more entries than `total`.
     pub fn page(total: u64, entries: Vec<TransInfo>) -> Result<DetailsReply, Ds50Error> {
-        if entries.len() > PAGE_SIZE_MAX as usize || entries.len() as u64 > total {
-            return Err(Ds50Error::Invalid {
-                field: "transInfo",
-                reason: "more entries than the page size or the total",
-            });
-        }
+        check_page(total, entries.len())?;
         Ok(DetailsReply {
             code: ResponseCode::Approved,
             total,
@@ -230,12 +225,7 @@ impl DetailsReply {
             Some(Value::Array(items)) => items.as_slice(),
             Some(_) => return Err(Ds50Error::WrongType("transInfo")),
         };
-        if items.len() > PAGE_SIZE_MAX as usize {
-            return Err(Ds50Error::Invalid {
-                field: "transInfo",
-                reason: "more entries than the page size",
-            });
-        }
+        check_page(total, items.len())?;
         let entries = items
             .iter()
             .map(decode_entry)
@@ -246,6 +236,19 @@ impl DetailsReply {
             entries,
         })
     }
+}
+
+/// The rule of a page, the same for the builder and the decoder (so that a decoded reply is
+/// one posgate could have built): at most [`PAGE_SIZE_MAX`] entries, and no more entries
+/// than `total`, the count of the day's matching transactions over all pages.
+fn check_page(total: u64, entries: usize) -> Result<(), Ds50Error> {
+    if entries > PAGE_SIZE_MAX as usize || entries as u64 > total {
+        return Err(Ds50Error::Invalid {
+            field: "transInfo",
+            reason: "more entries than the page size or the total",
+        });
+    }
+    Ok(())
 }
 
 fn decode_entry(item: &Value) -> Result<TransInfo, Ds50Error> {
@@ -382,6 +385,28 @@ mod tests {
         assert!(DetailsReply::page(0, vec![]).is_ok());
     }
 
+    /// Found by the `ds50_details_reply` fuzz target: the decoder read a page the builder
+    /// refuses (more entries than `total`), so a simulator took it for a reply posgate
+    /// could send.
+    #[test]
+    fn decoder_refuses_what_the_builder_refuses() {
+        let more_than_total = SPEC_REPLY.replace("\"total\":1", "\"total\":0");
+        let error = DetailsReply::decode(more_than_total.as_bytes()).unwrap_err();
+        assert_eq!(error.code(), ResponseCode::FormatError);
+        let entry = SPEC_REPLY
+            .split_once('[')
+            .unwrap()
+            .1
+            .rsplit_once(']')
+            .unwrap()
+            .0;
+        let over_page = format!(
+            r#"{{"respCode":"00","total":50,"transInfo":[{}]}}"#,
+            vec![entry; PAGE_SIZE_MAX as usize + 1].join(",")
+        );
+        assert!(DetailsReply::decode(over_page.as_bytes()).is_err());
+    }
+
     proptest! {
         #[test]
         fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -393,7 +418,11 @@ mod tests {
         fn reply_mutations_never_panic(at in 0..SPEC_REPLY.len(), byte in any::<u8>()) {
             let mut bytes = SPEC_REPLY.as_bytes().to_vec();
             bytes[at] = byte;
-            let _ = DetailsReply::decode(&bytes);
+            // What decodes is a page the builder accepts, and round-trips.
+            if let Ok(reply) = DetailsReply::decode(&bytes) {
+                prop_assert!(reply.entries().len() as u64 <= reply.total());
+                prop_assert_eq!(DetailsReply::decode(&reply.encode()).ok(), Some(reply));
+            }
             let mut request = SPEC_REQUEST.as_bytes().to_vec();
             let at = at % request.len();
             request[at] = byte;
