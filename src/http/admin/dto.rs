@@ -67,6 +67,40 @@ pub fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Longest search text (`q`) of a listing.
+pub const SEARCH_CHARS_MAX: usize = 64;
+/// Longest reason of an operator's cancel or refund.
+pub const REASON_CHARS_MAX: usize = 200;
+
+/// Checks a listing's search text: at most [`SEARCH_CHARS_MAX`] characters, no control
+/// characters (a query parameter, so the refusal is `invalid_query`).
+pub fn check_search(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.chars().count() > SEARCH_CHARS_MAX || value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_query(
+            field,
+            format!("must be at most {SEARCH_CHARS_MAX} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an operator's reason: 1 to [`REASON_CHARS_MAX`] characters, not only blanks, no
+/// control characters.
+pub fn check_reason(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty()
+        || value.chars().count() > REASON_CHARS_MAX
+        || value.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "must say why in 1 to {REASON_CHARS_MAX} characters without control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an amount in minor units: `min..=AMOUNT_FEN_MAX`.
 pub fn check_amount(field: &str, value: i64, min: i64) -> Result<(), ApiError> {
     if value < min || value > AMOUNT_FEN_MAX {

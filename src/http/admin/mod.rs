@@ -1,5 +1,6 @@
 //! The admin REST API (`/admin/v1`, JSON, bearer token): merchants, groups, terminals,
-//! accounts and cards, credits and debits, balances, transactions, the ledger audit, venues.
+//! accounts and cards, credits and debits, balances, transactions (and an operator's cancel
+//! or refund), the ledger audit, venues, the console's overview.
 //!
 //! Handlers are thin: validate (the extractor), read or write the catalog through the store,
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
@@ -14,6 +15,7 @@ pub mod intake;
 pub mod jpos;
 pub mod ktv;
 pub mod merchants;
+pub mod overview;
 pub mod pospal;
 pub mod terminals;
 pub mod transactions;
@@ -32,12 +34,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
             .wrap(from_fn(require_admin))
+            .service(overview::get)
+            .service(merchants::list)
             .service(merchants::create)
             .service(merchants::get)
             .service(merchants::update)
             .service(merchants::create_group)
             .service(merchants::get_group)
             .service(merchants::update_group)
+            .service(terminals::list_of_merchant)
             .service(terminals::create)
             .service(terminals::get)
             .service(terminals::update)
@@ -67,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(jpos::settlement)
             .service(jpos::issue_tickets)
             .service(jpos::list_tickets)
+            .service(accounts::list)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)
@@ -76,6 +82,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(accounts::balances)
             .service(transactions::list)
             .service(transactions::audit)
+            .service(transactions::cancel)
+            .service(transactions::refund)
             .service(pospal::put_app)
             .service(pospal::apps)
             .service(pospal::events)
@@ -88,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(intake::recheck)
             .service(intake::get)
             .service(intake::replay)
+            .service(venues::list)
             .service(venues::create)
             .service(venues::get)
             .service(ktv::set_settings)

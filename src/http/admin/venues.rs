@@ -1,15 +1,15 @@
 //! KTV venues.
 
 use super::dto::check_name;
-use super::{found, with_db};
+use super::{found, next_before_id, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::model::Venue;
 use posgate_actors::store::{catalog, now_ms};
-use serde::Deserialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// Register a venue.
 #[derive(Deserialize, ToSchema)]
@@ -77,4 +77,45 @@ pub async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(found(venue, "venue")?))
+}
+
+/// Paging of the venue list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Next page: the `next_before_id` of the previous page.
+    pub before_id: Option<i64>,
+    /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// A page of venues, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct VenuePage {
+    /// The venues, as `GET /venues/{companycode}` shows each.
+    pub items: Vec<Venue>,
+    /// Pass as `before_id` for the next page; absent on the last page.
+    pub next_before_id: Option<i64>,
+}
+
+/// List KTV venues, newest first.
+#[utoipa::path(tag = "venues", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = VenuePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[get("/venues")]
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::page_venues(db, q.before_id, limit).await })
+    })
+    .await?;
+    let next_before_id = next_before_id(items.len(), limit, items.last().map(|v| v.id));
+    Ok(HttpResponse::Ok().json(VenuePage {
+        items,
+        next_before_id,
+    }))
 }
