@@ -160,7 +160,12 @@ pub const MQTT_ERROR_OUTCOMES: [&str; 4] = ["malformed", "busy", "bad_topic", "u
 pub fn request_counts(rendered: &str) -> Vec<RequestCount> {
     let mut counts: std::collections::BTreeMap<String, RequestCount> = Default::default();
     for (name, labels, value) in rendered.lines().filter_map(text_sample) {
-        let label = |key: &str| labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        let label = |key: &str| {
+            labels
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
         let (protocol, error) = match name {
             "posgate_http_requests_total" => {
                 let status = label("status").and_then(|s| s.parse::<u16>().ok());
@@ -189,9 +194,12 @@ pub fn request_counts(rendered: &str) -> Vec<RequestCount> {
     counts.into_values().collect()
 }
 
+/// A sample's labels, `(name, value)`, in their order on the line.
+type Labels = Vec<(String, String)>;
+
 /// One sample line of the Prometheus text format, `name{k="v",...} value`: the name, the
 /// labels (unescaped) and the value; `None` for comments, blank lines and anything else.
-fn text_sample(line: &str) -> Option<(&str, Vec<(String, String)>, f64)> {
+fn text_sample(line: &str) -> Option<(&str, Labels, f64)> {
     if line.starts_with('#') {
         return None;
     }
@@ -262,7 +270,12 @@ posgate_http_requests_total{protocol="ds50",status="2xx"
         assert_eq!(labels[0], ("a".to_string(), "x}y".to_string()));
         assert_eq!(labels[1], ("b".to_string(), "q\"z\\".to_string()));
         assert_eq!(value, 2.5);
-        for broken in ["m{a=x} 1", "m{a=\"x\"} one", "m{a=\"x\"", "# HELP m{a=\"x\"} 1"] {
+        for broken in [
+            "m{a=x} 1",
+            "m{a=\"x\"} one",
+            "m{a=\"x\"",
+            "# HELP m{a=\"x\"} 1",
+        ] {
             assert!(text_sample(broken).is_none(), "{broken}");
         }
         assert!(text_sample("m 1").is_none());

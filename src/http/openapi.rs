@@ -1,8 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, capabilities, commands, ds50, dto, exceptions, intake, jpos, ktv, merchants, overview,
-    pospal, terminals, transactions, uploads, venues,
+    accounts, capabilities, commands, ds50, dto, exceptions, intake, jpos, ktv, merchants,
+    overview, pospal, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;

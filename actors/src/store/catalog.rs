@@ -884,3 +884,19 @@ pub async fn last_transaction_of_terminal(
         .map(transaction_row)
         .transpose()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_substring_pattern_escapes_wildcards_and_folds_what_the_store_folds() {
+        assert_eq!(substring_pattern(Dialect::Sqlite, "Ab"), "%ab%");
+        assert_eq!(
+            substring_pattern(Dialect::Postgres, r"1%_\x"),
+            r"%1\%\_\\x%"
+        );
+        assert_eq!(substring_pattern(Dialect::Postgres, "ÉCOLE"), "%école%");
+        assert_eq!(substring_pattern(Dialect::Sqlite, "ÉCOLE"), "%École%");
+    }
+}

@@ -1464,13 +1464,12 @@ pub async fn incomplete_days(
     let (Some(from), Some(to)) = (dates.iter().min(), dates.iter().max()) else {
         return Ok(Vec::new());
     };
-    let complete: std::collections::HashSet<String> =
-        day_completeness(db, companycode, from, to)
-            .await?
-            .into_iter()
-            .filter(DayCompleteness::is_complete)
-            .map(|d| d.business_date)
-            .collect();
+    let complete: std::collections::HashSet<String> = day_completeness(db, companycode, from, to)
+        .await?
+        .into_iter()
+        .filter(DayCompleteness::is_complete)
+        .map(|d| d.business_date)
+        .collect();
     Ok(dates
         .iter()
         .filter(|d| !complete.contains(d.as_str()))

@@ -75,9 +75,10 @@ pub async fn list(
     let limit = page_limit(q.limit)?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(MerchantStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid_query("status", "must be active or suspended")
-        })?),
+        Some(s) => Some(
+            MerchantStatus::parse(s)
+                .ok_or_else(|| ApiError::invalid_query("status", "must be active or suspended"))?,
+        ),
     };
     if let Some(text) = &q.q {
         check_search("q", text)?;

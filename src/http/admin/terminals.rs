@@ -130,12 +130,13 @@ pub async fn list_of_merchant(
 ) -> Result<HttpResponse, ApiError> {
     let (merchant_id, q) = (id.into_inner(), query.into_inner());
     let limit = page_limit(q.limit)?;
-    let family = match q.family.as_deref() {
-        None => None,
-        Some(f) => Some(TerminalFamily::parse(f).ok_or_else(|| {
-            ApiError::invalid_query("family", "must be mqtt_pos, jpos or ds50")
-        })?),
-    };
+    let family =
+        match q.family.as_deref() {
+            None => None,
+            Some(f) => Some(TerminalFamily::parse(f).ok_or_else(|| {
+                ApiError::invalid_query("family", "must be mqtt_pos, jpos or ds50")
+            })?),
+        };
     let terminals = with_db(&gw, move |db| {
         Box::pin(async move {
             if catalog::get_merchant(db, merchant_id).await?.is_none() {

@@ -151,8 +151,7 @@ async fn post_operator(
     reason: String,
 ) -> Result<HttpResponse, ApiError> {
     // Every journal entry names its account and merchant; the columns are nullable only.
-    let (Some(account_id), Some(merchant_id)) = (original.account_id, original.merchant_id)
-    else {
+    let (Some(account_id), Some(merchant_id)) = (original.account_id, original.merchant_id) else {
         return Err(ApiError::not_found("transaction of an account"));
     };
     let device_fields = DeviceFields::from([
