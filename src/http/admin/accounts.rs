@@ -7,7 +7,7 @@ use super::dto::{
     check_search, AccountPatchBody, AccountView, CreditBody, DebitBody, NewAccount, NewCard,
     OutcomeView,
 };
-use super::{found, next_before_id, page_limit, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::ValidJson;
@@ -18,8 +18,8 @@ use posgate_actors::ledger::{Balances, LimitPolicy, Operation, PostOutcome, Post
 use posgate_actors::model::{Account, Card};
 use posgate_actors::store::catalog::CatalogFilter;
 use posgate_actors::store::{catalog, now_ms, Db, StoreError};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Create an account; its card is stored only as a keyed hash and a mask, its opening
 /// balances are posted as credits.
@@ -150,19 +150,10 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// A page of accounts, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct AccountPage {
-    /// The accounts, as `GET /accounts/{id}` shows each (cards masked).
-    pub items: Vec<AccountView>,
-    /// Pass as `before_id` for the next page; absent on the last page.
-    pub next_before_id: Option<i64>,
-}
-
 /// List user accounts with their balances and masked cards, newest first, by merchant and
 /// by text in their user id or name.
 #[utoipa::path(tag = "accounts", params(ListQuery), security(("bearer" = [])), responses(
-    (status = 200, body = AccountPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    (status = 200, body = Page<AccountView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[get("/accounts")]
 pub async fn list(
     gw: web::Data<Gateway>,
@@ -170,9 +161,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let limit = page_limit(q.limit)?;
-    if let Some(text) = &q.q {
-        check_search("q", text)?;
-    }
+    check_search(q.q.as_deref())?;
     let (merchant_id, filter) = (
         q.merchant_id,
         CatalogFilter {
@@ -191,11 +180,7 @@ pub async fn list(
         })
     })
     .await?;
-    let next_before_id = next_before_id(items.len(), limit, items.last().map(|v| v.account.id));
-    Ok(HttpResponse::Ok().json(AccountPage {
-        items,
-        next_before_id,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |v| v.account.id)))
 }
 
 /// Read an account with its balances and (masked) cards.

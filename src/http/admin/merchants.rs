@@ -1,7 +1,7 @@
 //! Merchants and their groups.
 
 use super::dto::{check_search, GroupRulesBody, MerchantPatch, NewGroup, NewMerchant};
-use super::{found, next_before_id, page_limit, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::ValidJson;
@@ -10,8 +10,8 @@ use posgate_actors::entity::Reload;
 use posgate_actors::model::{Group, Merchant, MerchantStatus};
 use posgate_actors::store::catalog::CatalogFilter;
 use posgate_actors::store::{catalog, now_ms};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Create a merchant (and its counter account).
 #[utoipa::path(tag = "merchants", request_body = NewMerchant, security(("bearer" = [])), responses(
@@ -54,18 +54,9 @@ fn status_values() -> utoipa::openapi::Object {
     ])
 }
 
-/// A page of merchants, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct MerchantPage {
-    /// The merchants, as `GET /merchants/{id}` shows each.
-    pub items: Vec<Merchant>,
-    /// Pass as `before_id` for the next page; absent on the last page.
-    pub next_before_id: Option<i64>,
-}
-
 /// List merchants, newest first, by status and by text in their code or name.
 #[utoipa::path(tag = "merchants", params(ListQuery), security(("bearer" = [])), responses(
-    (status = 200, body = MerchantPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    (status = 200, body = Page<Merchant>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[get("/merchants")]
 pub async fn list(
     gw: web::Data<Gateway>,
@@ -80,9 +71,7 @@ pub async fn list(
                 .ok_or_else(|| ApiError::invalid_query("status", "must be active or suspended"))?,
         ),
     };
-    if let Some(text) = &q.q {
-        check_search("q", text)?;
-    }
+    check_search(q.q.as_deref())?;
     let filter = CatalogFilter {
         q: q.q,
         before_id: q.before_id,
@@ -92,11 +81,7 @@ pub async fn list(
         Box::pin(async move { catalog::list_merchants(db, status, &filter).await })
     })
     .await?;
-    let next_before_id = next_before_id(items.len(), limit, items.last().map(|m| m.id));
-    Ok(HttpResponse::Ok().json(MerchantPage {
-        items,
-        next_before_id,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |m| m.id)))
 }
 
 /// Read a merchant.

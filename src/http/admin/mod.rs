@@ -149,6 +149,27 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// A page of a listing, newest (highest id) first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items, each as the resource's own `GET` shows it.
+    pub items: Vec<T>,
+    /// Pass as `before_id` for the next page; absent on the last page.
+    pub next_before_id: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// The page of `items` asked with `limit`, linked to the next one by the last item's
+    /// `id`.
+    pub fn of(items: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Page<T> {
+        let next_before_id = next_before_id(items.len(), limit, items.last().map(id));
+        Page {
+            items,
+            next_before_id,
+        }
+    }
+}
+
 /// The `before_id` of the page after one of `count` items whose last id is `last_id`: none
 /// when the page was not full (it was the last).
 pub fn next_before_id(count: usize, limit: i64, last_id: Option<i64>) -> Option<i64> {

@@ -1,7 +1,7 @@
 //! Terminals.
 
 use super::dto::{NewTerminal, TerminalPatch};
-use super::{found, next_before_id, page_limit, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::ValidJson;
@@ -109,18 +109,9 @@ fn family_values() -> utoipa::openapi::Object {
     super::dto::text_enum(&TerminalFamily::ALL.map(TerminalFamily::as_str))
 }
 
-/// A page of a merchant's terminals, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct TerminalPage {
-    /// The terminals, as `GET /terminals/{id}` shows each.
-    pub items: Vec<TerminalView>,
-    /// Pass as `before_id` for the next page; absent on the last page.
-    pub next_before_id: Option<i64>,
-}
-
 /// List a merchant's terminals with their presence, newest first, optionally of one family.
 #[utoipa::path(tag = "terminals", params(MerchantTerminalsQuery), security(("bearer" = [])), responses(
-    (status = 200, body = TerminalPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 200, body = Page<TerminalView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
     (status = 404, body = ErrorBody)))]
 #[get("/merchants/{id}/terminals")]
 pub async fn list_of_merchant(
@@ -149,15 +140,11 @@ pub async fn list_of_merchant(
     })
     .await?;
     let terminals = found(terminals, "merchant")?;
-    let next_before_id = next_before_id(terminals.len(), limit, terminals.last().map(|t| t.id));
-    let items = terminals
+    let views = terminals
         .into_iter()
         .map(|t| TerminalView::of(&gw, t))
         .collect();
-    Ok(HttpResponse::Ok().json(TerminalPage {
-        items,
-        next_before_id,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(views, limit, |v| v.terminal.id)))
 }
 
 /// Rename, disable or enable a terminal; its actor reloads at once.

@@ -1,8 +1,7 @@
 //! Transaction listing and the ledger audit.
 
 use super::accounts::{answer, post as post_to_merchant};
-use super::dto::{check_amount, check_identifier, check_reason, OutcomeView};
-use super::dto::{IDEMPOTENCY_KEY_CHARS_MAX, REASON_CHARS_MAX};
+use super::dto::{check_posting, check_reason, idempotency_key_schema, reason_schema, OutcomeView};
 use super::{found, next_before_id, page_limit, with_db};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
@@ -86,11 +85,7 @@ pub async fn audit(gw: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct CancelBody {
     /// Why (required; recorded on the journal entry as the device field `reason`).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^ \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = reason_schema)]
     pub reason: String,
 }
 
@@ -106,37 +101,22 @@ impl Validate for CancelBody {
 pub struct RefundBody {
     /// Client-chosen key of this refund; a retry with the same key posts nothing and returns
     /// the first answer.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[A-Za-z0-9_.:-]{1,128}$"
-    )]
+    #[schema(schema_with = idempotency_key_schema)]
     pub idempotency_key: String,
     /// Amount given back, minor units, positive, at most what is left of the debit.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
     pub amount: i64,
     /// Why (required; recorded on the journal entry as the device field `reason`).
-    #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^ \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(schema_with = reason_schema)]
     pub reason: String,
 }
 
 impl Validate for RefundBody {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier(
-            "idempotency_key",
-            &self.idempotency_key,
-            IDEMPOTENCY_KEY_CHARS_MAX,
-        )?;
-        check_amount("amount", self.amount, 1)?;
+        check_posting(&self.idempotency_key, self.amount)?;
         check_reason("reason", &self.reason)
     }
 }
-
-const _: () = assert!(REASON_CHARS_MAX == 200, "the schemas above state 200");
 
 /// Who the journal records as the operator of a cancel or refund.
 const OPERATOR: &str = "admin";

@@ -1,14 +1,14 @@
 //! KTV venues.
 
 use super::dto::check_name;
-use super::{found, next_before_id, page_limit, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
 use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::model::Venue;
 use posgate_actors::store::{catalog, now_ms};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 /// Register a venue.
@@ -90,18 +90,9 @@ pub struct ListQuery {
     pub limit: Option<i64>,
 }
 
-/// A page of venues, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct VenuePage {
-    /// The venues, as `GET /venues/{companycode}` shows each.
-    pub items: Vec<Venue>,
-    /// Pass as `before_id` for the next page; absent on the last page.
-    pub next_before_id: Option<i64>,
-}
-
 /// List KTV venues, newest first.
 #[utoipa::path(tag = "venues", params(ListQuery), security(("bearer" = [])), responses(
-    (status = 200, body = VenuePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    (status = 200, body = Page<Venue>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 #[get("/venues")]
 pub async fn list(
     gw: web::Data<Gateway>,
@@ -113,9 +104,5 @@ pub async fn list(
         Box::pin(async move { catalog::page_venues(db, q.before_id, limit).await })
     })
     .await?;
-    let next_before_id = next_before_id(items.len(), limit, items.last().map(|v| v.id));
-    Ok(HttpResponse::Ok().json(VenuePage {
-        items,
-        next_before_id,
-    }))
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |v| v.id)))
 }
