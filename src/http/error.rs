@@ -83,7 +83,17 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "missing or invalid bearer token",
+            "missing or invalid credentials (bearer token or console session)",
+        )
+    }
+
+    /// 403: a console session request that changes something came without its CSRF token
+    /// (`X-CSRF-Token`), or with another session's.
+    pub fn csrf_mismatch() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_mismatch",
+            "a console request that changes something needs the session's X-CSRF-Token header",
         )
     }
 

@@ -139,6 +139,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0020_payment_announcements.sql"),
         sqlite: include_str!("../../../sql/sqlite/0020_payment_announcements.sql"),
     },
+    Migration {
+        version: 21,
+        name: "console_sessions_and_admin_audit",
+        postgres: include_str!("../../../sql/postgres/0021_console_sessions_and_admin_audit.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0021_console_sessions_and_admin_audit.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

@@ -6,6 +6,7 @@
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
 
 pub mod accounts;
+pub mod audit_log;
 pub mod capabilities;
 pub mod commands;
 pub mod ds50;
@@ -22,6 +23,7 @@ pub mod transactions;
 pub mod uploads;
 pub mod venues;
 
+use super::audit::record_changes;
 use super::auth::require_admin;
 use super::error::ApiError;
 use crate::app::Gateway;
@@ -33,7 +35,9 @@ use posgate_actors::store::{Db, StoreError};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
+            .wrap(from_fn(record_changes))
             .wrap(from_fn(require_admin))
+            .service(audit_log::list)
             .service(overview::get)
             .service(merchants::list)
             .service(merchants::create)

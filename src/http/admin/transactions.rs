@@ -4,9 +4,10 @@ use super::accounts::{answer, post as post_to_merchant};
 use super::dto::{check_posting, check_reason, idempotency_key_schema, reason_schema, OutcomeView};
 use super::{found, next_before_id, page_limit, with_db};
 use crate::app::Gateway;
+use crate::http::auth::Principal;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use posgate_actors::ledger::{DeviceFields, Operation, PostRequest, VoidKind};
 use posgate_actors::model::{Transaction, TransactionFilter};
 use posgate_actors::store::audit::{run as run_audit, AuditReport};
@@ -118,8 +119,13 @@ impl Validate for RefundBody {
     }
 }
 
-/// Who the journal records as the operator of a cancel or refund.
-const OPERATOR: &str = "admin";
+/// Who the journal records as the operator of a cancel or refund: the request's principal
+/// (the session's credential, `admin` for the admin token).
+fn operator(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<Principal>()
+        .map_or_else(|| "admin".to_string(), |p| p.name.clone())
+}
 
 /// Posts `op` on the account of transaction `original` through its merchant's actor, keyed
 /// `key`, recording `reason` and the operator as device fields; answers like a debit.
@@ -128,7 +134,7 @@ async fn post_operator(
     original: &Transaction,
     key: String,
     op: Operation,
-    reason: String,
+    (reason, operator): (String, String),
 ) -> Result<HttpResponse, ApiError> {
     // Every journal entry names its account and merchant; the columns are nullable only.
     let (Some(account_id), Some(merchant_id)) = (original.account_id, original.merchant_id) else {
@@ -136,7 +142,7 @@ async fn post_operator(
     };
     let device_fields = DeviceFields::from([
         ("reason".to_string(), reason),
-        ("operator".to_string(), OPERATOR.to_string()),
+        ("operator".to_string(), operator),
     ]);
     let request = PostRequest {
         idempotency_key: key,
@@ -169,6 +175,7 @@ async fn original(gw: &Gateway, id: i64) -> Result<Transaction, ApiError> {
 #[post("/transactions/{id}/cancel")]
 pub async fn cancel(
     gw: web::Data<Gateway>,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<CancelBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,7 +185,8 @@ pub async fn cancel(
         kind: VoidKind::Cancel,
     };
     let key = format!("admin-cancel:{}", original.id);
-    post_operator(&gw, &original, key, op, body.0.reason).await
+    let recorded = (body.0.reason, operator(&req));
+    post_operator(&gw, &original, key, op, recorded).await
 }
 
 /// Refund part or all of a posted debit, keyed `admin-refund:{id}:{idempotency_key}` (a
@@ -191,6 +199,7 @@ pub async fn cancel(
 #[post("/transactions/{id}/refund")]
 pub async fn refund(
     gw: web::Data<Gateway>,
+    req: HttpRequest,
     id: web::Path<i64>,
     body: ValidJson<RefundBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -205,5 +214,5 @@ pub async fn refund(
         amount,
     };
     let key = format!("admin-refund:{}:{idempotency_key}", original.id);
-    post_operator(&gw, &original, key, op, reason).await
+    post_operator(&gw, &original, key, op, (reason, operator(&req))).await
 }

@@ -1,0 +1,96 @@
+//! Console login sessions, known by the SHA-256 of their id (the id itself lives only in the
+//! browser's cookie). Any replica can check a session: they are rows, not process memory.
+
+use super::sql::{query_opt, Db, StoreError};
+
+/// A live session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// Who logged in (the credential's name).
+    pub principal: String,
+    /// The credential's role (`administrator`...).
+    pub role: String,
+    /// When it was created, unix ms.
+    pub created_at_ms: i64,
+    /// Last request seen with it, unix ms (updated at most every minute).
+    pub last_seen_at_ms: i64,
+    /// Absolute end, unix ms.
+    pub expires_at_ms: i64,
+}
+
+/// Stores a new session.
+pub async fn create(db: &dyn Db, id_sha256: &str, row: &SessionRow) -> Result<(), StoreError> {
+    db.execute(
+        "INSERT INTO console_sessions (id_sha256, principal, role, created_at_ms, \
+         last_seen_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            id_sha256.into(),
+            row.principal.as_str().into(),
+            row.role.as_str().into(),
+            row.created_at_ms.into(),
+            row.last_seen_at_ms.into(),
+            row.expires_at_ms.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The session `id_sha256` if it is live at `now_ms`: before its absolute expiry and seen
+/// within `idle_ms`.
+pub async fn live(
+    db: &dyn Db,
+    id_sha256: &str,
+    now_ms: i64,
+    idle_ms: i64,
+) -> Result<Option<SessionRow>, StoreError> {
+    let row = query_opt(
+        db,
+        "SELECT principal, role, created_at_ms, last_seen_at_ms, expires_at_ms \
+         FROM console_sessions WHERE id_sha256 = $1 AND expires_at_ms > $2 \
+         AND last_seen_at_ms > $3",
+        &[id_sha256.into(), now_ms.into(), (now_ms - idle_ms).into()],
+    )
+    .await?;
+    row.map(|r| {
+        Ok(SessionRow {
+            principal: r.text(0)?,
+            role: r.text(1)?,
+            created_at_ms: r.i64(2)?,
+            last_seen_at_ms: r.i64(3)?,
+            expires_at_ms: r.i64(4)?,
+        })
+    })
+    .transpose()
+}
+
+/// Records that the session was used at `now_ms`.
+pub async fn touch(db: &dyn Db, id_sha256: &str, now_ms: i64) -> Result<(), StoreError> {
+    db.execute(
+        "UPDATE console_sessions SET last_seen_at_ms = $2 WHERE id_sha256 = $1",
+        &[id_sha256.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends the session (logout); returns whether it existed.
+pub async fn delete(db: &dyn Db, id_sha256: &str) -> Result<bool, StoreError> {
+    Ok(db
+        .execute(
+            "DELETE FROM console_sessions WHERE id_sha256 = $1",
+            &[id_sha256.into()],
+        )
+        .await?
+        == 1)
+}
+
+/// Removes the sessions that ended before `now_ms` (expired or idle longer than `idle_ms`);
+/// returns how many.
+pub async fn purge(db: &dyn Db, now_ms: i64, idle_ms: i64) -> Result<u64, StoreError> {
+    db.execute(
+        "DELETE FROM console_sessions WHERE expires_at_ms <= $1 OR last_seen_at_ms <= $2",
+        &[now_ms.into(), (now_ms - idle_ms).into()],
+    )
+    .await
+}

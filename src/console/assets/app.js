@@ -1,0 +1,1 @@
+// posgate console: the pages are added by the console module.
