@@ -432,8 +432,87 @@ fn requests_of(overview: &Value, protocol: &str) -> (u64, u64) {
         })
 }
 
+/// An open Pospal cash mismatch of `account`, keyed by `n`.
+fn mismatch(merchant: i64, account: i64, n: i64) -> posgate_actors::store::pospal::Mismatch {
+    posgate_actors::store::pospal::Mismatch {
+        id: 0,
+        merchant_id: merchant,
+        business_key: format!("overview-{merchant}-{n}"),
+        customer_uid: "1".into(),
+        account_id: account,
+        asset: "cash".into(),
+        pospal_balance: 100,
+        posgate_balance: 90,
+        recorded_at_ms: 1,
+        status: "open".into(),
+        resolution: String::new(),
+        note: String::new(),
+        resolved_by: String::new(),
+        resolved_at_ms: None,
+        adjustment_key: None,
+    }
+}
+
+/// Two each of what waits for an operator, one of each pair already settled: offline
+/// exceptions (one written off), Pospal mismatches (one resolved), partner messages (one
+/// dead, one still to apply), written straight to the store (they come from devices and
+/// partners in real life, which other tests drive).
+async fn waiting_work(store: &posgate_actors::store::Store, merchant: i64, account: i64) {
+    use posgate_actors::store::{exceptions, intake, pospal};
+    store
+        .transaction(move |db| {
+            Box::pin(async move {
+                for pos_num in [1, 2] {
+                    let new = exceptions::NewException {
+                        terminal: "mqtt:7000001".into(),
+                        pos_num,
+                        merchant_id: merchant,
+                        user_id: "404".into(),
+                        mode: 51,
+                        amount: 500,
+                        reason: "unknown_user".into(),
+                        raw: format!(r#"{{"posNum":{pos_num}}}"#),
+                    };
+                    let (row, _) = exceptions::record(db, &new, 1).await?;
+                    if pos_num == 1 {
+                        let off = exceptions::Resolution::WrittenOff;
+                        exceptions::resolve(db, row.id, off, "served", None, 2).await?;
+                    }
+                    let mismatch = mismatch(merchant, account, pos_num);
+                    pospal::record_mismatch(db, &mismatch, 1).await?;
+                    let owner = merchant.to_string();
+                    let body = format!("{{\"n\":{pos_num}}}");
+                    let message = intake::NewIntake {
+                        partner: intake::Partner::Pospal,
+                        owner: &owner,
+                        kind: "pushOrder",
+                        body: body.as_bytes(),
+                        identity: None,
+                        headers: &[],
+                    };
+                    let stored = intake::record(db, &message, 1).await?;
+                    if pos_num == 1 {
+                        intake::mark_dead(db, stored.id, "gave up", 2).await?;
+                    }
+                }
+                let open = pospal::list_mismatches(db, merchant, Some("open"), 1).await?;
+                let noted = pospal::Resolution {
+                    resolution: "noted",
+                    note: "explained".into(),
+                    resolved_by: "admin".into(),
+                    adjustment_key: None,
+                };
+                pospal::resolve_mismatch(db, open[0].id, &noted, 3).await?;
+                Ok(())
+            })
+        })
+        .await
+        .expect("waiting work stored");
+}
+
 /// The overview on a database of its own: a jpos terminal that checked in (online) with
-/// a request left pending, two MQTT terminals never seen, a venue with no complete day.
+/// a request left pending, two MQTT terminals never seen, a venue with no complete day,
+/// then one open of each kind of waiting work.
 async fn overview(config: posgate::config::Config, store: posgate_actors::store::Store) {
     let j = fixture::Jpos::start(config).await;
     let before = page(&j.admin, "/admin/v1/overview").await;
@@ -468,6 +547,15 @@ async fn overview(config: posgate::config::Config, store: posgate_actors::store:
         "pospal_mismatches_open",
     ] {
         assert_eq!(o[zero], 0, "{zero}: {o}");
+    }
+    waiting_work(&store, j.merchant, j.account).await;
+    let o = page(&j.admin, "/admin/v1/overview").await;
+    for one in [
+        "offline_exceptions_open",
+        "dead_letters",
+        "pospal_mismatches_open",
+    ] {
+        assert_eq!(o[one], 1, "{one}: {o}");
     }
     assert_eq!(o["requests_scope"], "replica");
     assert!(o["generated_at_ms"].as_i64().unwrap() >= before["generated_at_ms"].as_i64().unwrap());
