@@ -186,6 +186,10 @@ pub struct AdminConfig {
     /// The console's session cookie is `Secure` (sent over HTTPS only): set it when the
     /// console is reached through TLS, as behind the chart's ingress.
     pub console_secure_cookie: bool,
+    /// Admin requests each principal may make a minute, per replica; 0 = no limit.
+    pub requests_per_minute: u32,
+    /// Console logins each source address may try a minute, per replica; 0 = no limit.
+    pub console_logins_per_minute: u32,
 }
 
 impl Default for AdminConfig {
@@ -195,6 +199,8 @@ impl Default for AdminConfig {
             console_session_idle_minutes: 30,
             console_session_hours: 12,
             console_secure_cookie: false,
+            requests_per_minute: 1200,
+            console_logins_per_minute: 20,
         }
     }
 }
@@ -390,6 +396,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "admin.console_session_idle_minutes", help: "a console session unused this long ends, minutes (1..=1440)" },
     Setting { key: "admin.console_session_hours", help: "a console session ends this long after login whatever its use, hours (1..=168)" },
     Setting { key: "admin.console_secure_cookie", help: "mark the console's session cookie Secure (HTTPS only); set it when the console is reached through TLS" },
+    Setting { key: "admin.requests_per_minute", help: "admin API requests each principal may make a minute, per replica (429 beyond); 0 = no limit" },
+    Setting { key: "admin.console_logins_per_minute", help: "console logins each source address may try a minute, per replica (429 beyond); 0 = no limit" },
     Setting { key: "cards.hmac_key", help: "HMAC-SHA256 key of the card index, 32+ characters; empty = key file <sqlite_path>.cardkey (SQLite mode only; required with PostgreSQL)" },
     Setting { key: "ledger.utc_offset_minutes", help: "UTC offset of the business day used by daily limits, minutes (480 = UTC+8)" },
     Setting { key: "accounts.shards", help: "accounts shard actors; 0 = one per CPU core" },

@@ -145,6 +145,7 @@ pub const METRICS: &[Metric] = &[
     counter("posgate_intake_replays_total", "dead letters replayed by an operator (partner, result)"),
     // Console and admin audit.
     counter("posgate_console_logins_total", "console logins (result: ok, refused)"),
+    counter("posgate_admin_rate_limited_total", "admin requests and console logins refused over their rate (what)"),
     counter("posgate_admin_audit_failures_total", "admin changes made whose audit record could not be written"),
     // KTV and AMQP.
     counter("posgate_ktv_uploads_total", "KTV venue uploads (kind, ret)"),

@@ -386,6 +386,41 @@ async fn operator_refusals(admin: &Admin, a: i64) {
     }
 }
 
+/// Issues a credential of `role`; returns its token.
+async fn credential(admin: &Admin, name: &str, role: &str) -> String {
+    let (status, issued) = admin
+        .post("/admin/v1/credentials", json!({"name": name, "role": role}))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    issued["token"].as_str().expect("token").to_string()
+}
+
+/// A refund made with an issued operator credential records its name as the operator; a
+/// read-only credential may not refund.
+async fn operator_is_the_principal(admin: &Admin, a: i64) {
+    let t = debit(admin, a, 5).await;
+    let name = format!("ops-{}", rand::random::<u32>());
+    let path = format!("{}/admin/v1/transactions/{t}/refund", admin.base);
+    let body = json!({"idempotency_key": "r1", "amount": 5, "reason": "cold soup"});
+    let reader = credential(admin, &format!("ro-{}", rand::random::<u32>()), "read_only").await;
+    let refused = admin.http.post(&path).bearer_auth(reader).json(&body);
+    assert_eq!(refused.send().await.unwrap().status(), 403);
+    let token = credential(admin, &name, "operator").await;
+    let answer = admin.http.post(&path).bearer_auth(token).json(&body);
+    let answer: Value = answer.send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["status"], "posted", "{answer}");
+    let journal = page(
+        admin,
+        &format!("/admin/v1/transactions?account_id={a}&limit=1"),
+    )
+    .await;
+    assert_eq!(journal["items"][0]["id"], answer["transaction_id"]);
+    assert_eq!(
+        journal["items"][0]["device_fields"],
+        json!({"reason": "cold soup", "operator": name})
+    );
+}
+
 async fn cancel_and_refund(admin: &Admin) {
     let m = admin.merchant().await;
     let a = admin.account(m, 1000).await;
@@ -401,6 +436,7 @@ async fn cancel_and_refund(admin: &Admin) {
     assert_eq!(status, 201);
     cancels(admin, a).await;
     operator_refusals(admin, a).await;
+    operator_is_the_principal(admin, a).await;
 }
 
 #[actix_rt::test]

@@ -161,13 +161,7 @@ impl Session {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        common::reply(req).await
     }
 
     async fn logout_ends_it(&self, base: &str) {

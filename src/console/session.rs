@@ -6,15 +6,16 @@
 //! `GET /console/session`).
 
 use crate::app::Gateway;
-use crate::http::auth::{AdminToken, Principal, Role};
+use crate::http::auth::{principal_of_token, token_sha256, AdminToken, Principal, Role};
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::limits::AdminLimits;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{delete, get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
 use posgate_actors::store::admin_audit::AuditVia;
 use posgate_actors::store::console_sessions::{self, SessionRow};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use utoipa::ToSchema;
 
 /// The session cookie's name.
@@ -49,7 +50,8 @@ pub struct SessionView {
 /// Log in to the console: exchanges the admin credential for a session cookie.
 #[utoipa::path(tag = "console", request_body = Login, responses(
     (status = 200, body = SessionView, description = "logged in; the answer sets the session cookie"),
-    (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    (status = 429, body = ErrorBody, description = "too many logins from this address")))]
 #[post(
     "/console/session",
     wrap = "actix_web::middleware::from_fn(crate::http::audit::record_changes)"
@@ -58,25 +60,25 @@ pub async fn login(
     req: HttpRequest,
     gw: web::Data<Gateway>,
     token: web::Data<AdminToken>,
+    limits: web::Data<AdminLimits>,
     body: web::Json<Login>,
 ) -> Result<HttpResponse, ApiError> {
-    if !token.matches(&body.token) {
+    let source = req.peer_addr().map(|a| a.ip());
+    limits.admit_login(source)?;
+    let Some(principal) = principal_of_token(&gw, &token, &body.token, AuditVia::Login).await?
+    else {
         metrics::counter!("posgate_console_logins_total", "result" => "refused").increment(1);
-        tracing::warn!(peer = ?req.peer_addr(), "console login refused: wrong credential");
+        tracing::warn!(?source, "console login refused: wrong credential");
         return Err(ApiError::unauthorized());
-    }
-    let principal = Principal::admin_token(AuditVia::Login);
-    let id = hex::encode(rand::random::<[u8; 32]>());
-    let now = now_ms();
-    let limits = &gw.config.admin;
-    let row = SessionRow {
-        principal: principal.name.clone(),
-        role: principal.role.as_str().into(),
-        created_at_ms: now,
-        last_seen_at_ms: now,
-        expires_at_ms: now + hours_ms(limits.console_session_hours),
     };
-    let (hash, stored, idle) = (id_sha256(&id), row.clone(), idle_ms(&gw));
+    let id = hex::encode(rand::random::<[u8; 32]>());
+    let row = new_session(&gw, &principal);
+    let (hash, stored, now, idle) = (
+        token_sha256(&id),
+        row.clone(),
+        row.created_at_ms,
+        idle_ms(&gw),
+    );
     crate::http::admin::with_db(&gw, move |db| {
         Box::pin(async move {
             console_sessions::purge(db, now, idle).await?;
@@ -85,11 +87,24 @@ pub async fn login(
     })
     .await?;
     metrics::counter!("posgate_console_logins_total", "result" => "ok").increment(1);
+    let role = principal.role;
     req.extensions_mut().insert(principal);
-    let cookie = session_cookie(&gw, id.clone());
     Ok(HttpResponse::Ok()
-        .cookie(cookie)
-        .json(view(&id, &row, Role::Administrator)))
+        .cookie(session_cookie(&gw, id.clone()))
+        .json(view(&id, &row, role)))
+}
+
+/// The stored session of `principal`, starting now.
+fn new_session(gw: &Gateway, principal: &Principal) -> SessionRow {
+    let now = now_ms();
+    SessionRow {
+        credential_id: principal.credential_id,
+        principal: principal.name.clone(),
+        role: principal.role.as_str().into(),
+        created_at_ms: now,
+        last_seen_at_ms: now,
+        expires_at_ms: now + hours_ms(gw.config.admin.console_session_hours),
+    }
 }
 
 /// The current console session (the cookie's), with its CSRF token.
@@ -113,7 +128,7 @@ pub async fn current(req: HttpRequest, gw: web::Data<Gateway>) -> Result<HttpRes
 pub async fn logout(req: HttpRequest, gw: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
     let principal = authenticate(&gw, &req).await?;
     let id = session_id(&req).ok_or_else(ApiError::unauthorized)?;
-    let hash = id_sha256(&id);
+    let hash = token_sha256(&id);
     crate::http::admin::with_db(&gw, move |db| {
         Box::pin(async move { console_sessions::delete(db, &hash).await })
     })
@@ -143,12 +158,13 @@ pub async fn authenticate(gw: &Gateway, req: &HttpRequest) -> Result<Principal, 
         name: row.principal,
         role,
         via: AuditVia::Session,
+        credential_id: row.credential_id,
     })
 }
 
 /// The live session `id` and its role (401 when it ended or is unknown); records its use.
 async fn live_session(gw: &Gateway, id: &str) -> Result<(SessionRow, Role), ApiError> {
-    let (hash, now, idle) = (id_sha256(id), now_ms(), idle_ms(gw));
+    let (hash, now, idle) = (token_sha256(id), now_ms(), idle_ms(gw));
     let row = crate::http::admin::with_db(gw, move |db| {
         Box::pin(async move {
             let row = console_sessions::live(db, &hash, now, idle).await?;
@@ -191,11 +207,6 @@ fn session_cookie(gw: &Gateway, value: String) -> Cookie<'static> {
         .finish()
 }
 
-/// What the database keeps of a session id.
-fn id_sha256(id: &str) -> String {
-    hex::encode(Sha256::digest(id.as_bytes()))
-}
-
 /// The CSRF token of session `id`: HMAC-SHA256 keyed by the id, so only who holds the id
 /// (the browser, in the HttpOnly cookie) and the gateway can know it.
 fn csrf_token(id: &str) -> String {
@@ -232,7 +243,7 @@ mod tests {
         assert_ne!(csrf_token(&a), csrf_token(&b));
         assert_ne!(
             csrf_token(&a),
-            id_sha256(&a),
+            token_sha256(&a),
             "the stored hash does not reveal it"
         );
     }

@@ -29,8 +29,16 @@ pub async fn record_changes(
     let (method, path) = (req.method().to_string(), req.path().to_string());
     let route = req.match_pattern().unwrap_or_else(|| path.clone());
     let gw = req.app_data::<web::Data<Gateway>>().cloned();
-    let response = next.call(req).await?;
-    let principal = response.request().extensions().get::<Principal>().cloned();
+    let before = req.extensions().get::<Principal>().cloned();
+    let result = next.call(req).await;
+    // A refusal of an inner middleware (the role check) is an error, not a response.
+    let (status, principal) = match &result {
+        Ok(res) => (
+            res.status(),
+            res.request().extensions().get::<Principal>().cloned(),
+        ),
+        Err(e) => (e.as_response_error().status_code(), before),
+    };
     let entry = AuditEntry {
         id: 0,
         at_ms: chrono::Utc::now().timestamp_millis(),
@@ -45,13 +53,13 @@ pub async fn record_changes(
         method,
         route,
         path,
-        status: i64::from(response.status().as_u16()),
+        status: i64::from(status.as_u16()),
         body: masked_body(&bytes),
     };
     if let Some(gw) = gw {
         store(&gw, entry).await;
     }
-    Ok(response)
+    result
 }
 
 /// Writes `entry`; a failure is logged and counted, the answer already given stands.

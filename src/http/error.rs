@@ -97,6 +97,25 @@ impl ApiError {
         )
     }
 
+    /// 403: the principal's role does not permit the operation.
+    pub fn forbidden(role: &str, method: &str, route: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the {role} role may not {method} {route}"),
+        )
+    }
+
+    /// 429 with `Retry-After`: the caller (a principal, or a login's source address) went
+    /// over its rate.
+    pub fn rate_limited(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {what}; retry after Retry-After seconds"),
+        )
+    }
+
     /// 404.
     pub fn not_found(what: &str) -> ApiError {
         ApiError::new(
@@ -164,7 +183,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS
+        {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         if self.status == StatusCode::UNAUTHORIZED {

@@ -12,6 +12,7 @@ pub mod health;
 pub mod jpos;
 pub mod json;
 pub mod ktv;
+pub mod limits;
 pub mod openapi;
 pub mod pospal;
 

@@ -1,8 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, audit_log, capabilities, commands, ds50, dto, exceptions, intake, jpos, ktv,
-    merchants, overview, pospal, terminals, transactions, uploads, venues,
+    accounts, audit_log, capabilities, commands, credentials, ds50, dto, exceptions, intake, jpos,
+    ktv, merchants, overview, pospal, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -69,6 +69,7 @@ impl Modify for BearerAuth {
         ktv::events, ktv::member_income, ktv::set_status,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
         audit_log::list,
+        credentials::list, credentials::create, credentials::rotate, credentials::revoke,
         session::login, session::current, session::logout,
         health::healthz, health::readyz, health::metrics,
     ),
@@ -148,7 +149,12 @@ const HTTP_METHODS: [&str; 8] = [
 
 /// What a creating operation (`POST` of a collection, 201) makes: the field of its answer
 /// that identifies it, and the path prefixes whose parameter of that name it fills.
-const CREATED: [(&str, &str, &[&str]); 5] = [
+const CREATED: [(&str, &str, &[&str]); 6] = [
+    (
+        "/admin/v1/credentials",
+        "id",
+        &["/admin/v1/credentials/{id}"],
+    ),
     (
         "/admin/v1/merchants",
         "id",
@@ -362,12 +368,17 @@ fn admin_refusals(item: &mut Value) {
         if has_parameters || has_body {
             statuses.push(("400", "an invalid parameter or body; `field` names it"));
         }
+        statuses.push((
+            "429",
+            "the principal went over admin.requests_per_minute (`rate_limited`); retry after `Retry-After`",
+        ));
+        statuses.push((
+            "403",
+            "the principal's role does not permit it (`forbidden`), or a console session's \
+             change came without its X-CSRF-Token (`csrf_mismatch`)",
+        ));
         if method != "get" {
             statuses.push(("409", "conflicts with the current state (`conflict`)"));
-            statuses.push((
-                "403",
-                "a console session request without its X-CSRF-Token (`csrf_mismatch`)",
-            ));
         }
         if has_body {
             statuses.push(("413", "body larger than http.request_body_bytes_max"));

@@ -6,6 +6,8 @@ use super::sql::{query_opt, Db, StoreError};
 /// A live session.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
+    /// The admin credential logged in with; `None` for the configured admin token.
+    pub credential_id: Option<i64>,
     /// Who logged in (the credential's name).
     pub principal: String,
     /// The credential's role (`administrator`...).
@@ -22,7 +24,7 @@ pub struct SessionRow {
 pub async fn create(db: &dyn Db, id_sha256: &str, row: &SessionRow) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO console_sessions (id_sha256, principal, role, created_at_ms, \
-         last_seen_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+         last_seen_at_ms, expires_at_ms, credential_id) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[
             id_sha256.into(),
             row.principal.as_str().into(),
@@ -30,14 +32,16 @@ pub async fn create(db: &dyn Db, id_sha256: &str, row: &SessionRow) -> Result<()
             row.created_at_ms.into(),
             row.last_seen_at_ms.into(),
             row.expires_at_ms.into(),
+            row.credential_id.into(),
         ],
     )
     .await?;
     Ok(())
 }
 
-/// The session `id_sha256` if it is live at `now_ms`: before its absolute expiry and seen
-/// within `idle_ms`.
+/// The session `id_sha256` if it is live at `now_ms`: before its absolute expiry, seen
+/// within `idle_ms`, and its credential (if not the configured token) neither revoked nor
+/// past its end.
 pub async fn live(
     db: &dyn Db,
     id_sha256: &str,
@@ -46,9 +50,12 @@ pub async fn live(
 ) -> Result<Option<SessionRow>, StoreError> {
     let row = query_opt(
         db,
-        "SELECT principal, role, created_at_ms, last_seen_at_ms, expires_at_ms \
-         FROM console_sessions WHERE id_sha256 = $1 AND expires_at_ms > $2 \
-         AND last_seen_at_ms > $3",
+        "SELECT s.principal, s.role, s.created_at_ms, s.last_seen_at_ms, s.expires_at_ms, \
+         s.credential_id FROM console_sessions s \
+         LEFT JOIN admin_credentials c ON c.id = s.credential_id \
+         WHERE s.id_sha256 = $1 AND s.expires_at_ms > $2 AND s.last_seen_at_ms > $3 \
+         AND (s.credential_id IS NULL OR (c.revoked_at_ms IS NULL \
+         AND (c.expires_at_ms IS NULL OR c.expires_at_ms > $2)))",
         &[id_sha256.into(), now_ms.into(), (now_ms - idle_ms).into()],
     )
     .await?;
@@ -59,6 +66,7 @@ pub async fn live(
             created_at_ms: r.i64(2)?,
             last_seen_at_ms: r.i64(3)?,
             expires_at_ms: r.i64(4)?,
+            credential_id: r.opt_i64(5)?,
         })
     })
     .transpose()

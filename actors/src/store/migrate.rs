@@ -141,9 +141,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 21,
-        name: "console_sessions_and_admin_audit",
-        postgres: include_str!("../../../sql/postgres/0021_console_sessions_and_admin_audit.sql"),
-        sqlite: include_str!("../../../sql/sqlite/0021_console_sessions_and_admin_audit.sql"),
+        name: "admin_access",
+        postgres: include_str!("../../../sql/postgres/0021_admin_access.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0021_admin_access.sql"),
     },
 ];
 

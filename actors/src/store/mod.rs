@@ -6,6 +6,7 @@
 //! against [`Db`], so the conformance suite runs the same code on both.
 
 pub mod admin_audit;
+pub mod admin_credentials;
 pub mod announcements;
 pub mod audit;
 pub mod capabilities;

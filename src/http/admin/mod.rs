@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod audit_log;
 pub mod capabilities;
 pub mod commands;
+pub mod credentials;
 pub mod ds50;
 pub mod dto;
 pub mod exceptions;
@@ -24,7 +25,7 @@ pub mod uploads;
 pub mod venues;
 
 use super::audit::record_changes;
-use super::auth::require_admin;
+use super::auth::{enforce_role, require_admin};
 use super::error::ApiError;
 use crate::app::Gateway;
 use actix_web::middleware::from_fn;
@@ -35,9 +36,14 @@ use posgate_actors::store::{Db, StoreError};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
+            .wrap(from_fn(enforce_role))
             .wrap(from_fn(record_changes))
             .wrap(from_fn(require_admin))
             .service(audit_log::list)
+            .service(credentials::list)
+            .service(credentials::create)
+            .service(credentials::rotate)
+            .service(credentials::revoke)
             .service(overview::get)
             .service(merchants::list)
             .service(merchants::create)

@@ -120,7 +120,8 @@ impl Validate for RefundBody {
 }
 
 /// Who the journal records as the operator of a cancel or refund: the request's principal
-/// (the session's credential, `admin` for the admin token).
+/// (the calling credential's name, `admin` for the configured token). `require_admin` has
+/// always set it; the fallback only keeps a handler outside that scope from panicking.
 fn operator(req: &HttpRequest) -> String {
     req.extensions()
         .get::<Principal>()
