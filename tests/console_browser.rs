@@ -232,7 +232,7 @@ async fn venue_day_report(w: &World) -> String {
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let bills: Vec<Value> = (1..=3).map(|n| bill(&date, n)).collect();
     let uploader = Uploader::new(
-        format!("{}/gateway/upload", w.browser.base),
+        format!("{}/gateway/upload", w.gw.admin.base),
         CompanyCode::parse(&code).unwrap(),
         None,
     );
