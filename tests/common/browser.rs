@@ -8,6 +8,7 @@ use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,7 +27,8 @@ pub const DESKTOP: (u32, u32) = (1280, 800);
 /// Phone width (375 px).
 pub const PHONE: (u32, u32) = (375, 812);
 
-/// A running chromedriver; killed when dropped.
+/// A running chromedriver in a process group of its own, with the browsers it started;
+/// the whole group is killed when dropped (a failed journey leaves no Chromium behind).
 struct Driver {
     child: Child,
     port: u16,
@@ -34,7 +36,8 @@ struct Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
     }
 }
@@ -52,6 +55,7 @@ impl Driver {
         let port = super::process::free_port();
         let child = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

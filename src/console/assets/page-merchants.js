@@ -186,10 +186,10 @@ export async function terminal(ctx) {
       [t('online_report'), json(x.online_report)],
     ]),
     section(t('capabilities'), capabilityTable(capabilities)),
-    x.family === 'mqtt_pos'
+    ...(x.family === 'mqtt_pos'
       ? [section(t('commands'), h('button', { type: 'button', class: 'secondary', id: 'commands-refresh', onclick: () => loadCommands().catch(fail) }, t('refresh')), commands),
         section(t('send_command'), commandForm(id, loadCommands))]
-      : null,
+      : []),
   );
   await loadCommands();
 }

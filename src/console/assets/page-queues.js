@@ -23,7 +23,7 @@ function listPage(ctx, title, route, filters, body) {
     for (const el of f.elements) if (el.name && el.value) query.set(el.name, el.value);
     window.location.hash = `#${route}?${query}`;
   });
-  ctx.page.replaceChildren(h('h1', { tabindex: -1 }, title), search, body);
+  ctx.page.replaceChildren(h('h1', { tabindex: -1 }, title), search, ...[body].flat());
 }
 
 /** Opens `content` as a panel titled `title` in `dialog`, focusing its first field. */
