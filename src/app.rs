@@ -364,12 +364,17 @@ fn serve(gateway: web::Data<Gateway>, token: Secret<String>) -> Result<Running, 
     let config = &gateway.config;
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
+    let limits = web::Data::new(http::limits::AdminLimits::new(
+        config.admin.requests_per_minute,
+        config.admin.console_logins_per_minute,
+    ));
     let limit = config.http.request_body_bytes_max;
     let routes = config.clone();
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .app_data(token.clone())
+            .app_data(limits.clone())
             .app_data(http::json::BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .wrap(from_fn(http::record_metrics))

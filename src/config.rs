@@ -172,13 +172,59 @@ impl DatabaseConfig {
     }
 }
 
-/// Admin API settings.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// Admin API and console settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminConfig {
     /// Bearer token of the admin API. Empty: generated and printed at start-up (embedded
     /// mode only).
     pub token: Secret<String>,
+    /// A console session unused this long ends, minutes.
+    pub console_session_idle_minutes: u64,
+    /// A console session ends this long after login whatever its use, hours.
+    pub console_session_hours: u64,
+    /// The console's session cookie is `Secure` (sent over HTTPS only): set it when the
+    /// console is reached through TLS, as behind the chart's ingress.
+    pub console_secure_cookie: bool,
+    /// Admin requests each principal may make a minute, per replica; 0 = no limit.
+    pub requests_per_minute: u32,
+    /// Console logins each source address may try a minute, per replica; 0 = no limit.
+    pub console_logins_per_minute: u32,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token: Secret::default(),
+            console_session_idle_minutes: 30,
+            console_session_hours: 12,
+            console_secure_cookie: false,
+            requests_per_minute: 1200,
+            console_logins_per_minute: 20,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// Checks the console session settings' ranges.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, why: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                why: why.to_string(),
+            })
+        };
+        if !(1..=1440).contains(&self.console_session_idle_minutes) {
+            return invalid(
+                "admin.console_session_idle_minutes",
+                "must be within 1..=1440",
+            );
+        }
+        if !(1..=168).contains(&self.console_session_hours) {
+            return invalid("admin.console_session_hours", "must be within 1..=168");
+        }
+        Ok(())
+    }
 }
 
 /// Card index settings.
@@ -347,6 +393,11 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "database.max_lifetime_seconds", help: "database connections older than this are replaced, seconds; 0 = never" },
     Setting { key: "database.idle_timeout_seconds", help: "idle database connections unused this long are closed, seconds; 0 = never" },
     Setting { key: "admin.token", help: "bearer token of the admin API; empty = generated and printed at start (SQLite mode only; required with PostgreSQL)" },
+    Setting { key: "admin.console_session_idle_minutes", help: "a console session unused this long ends, minutes (1..=1440)" },
+    Setting { key: "admin.console_session_hours", help: "a console session ends this long after login whatever its use, hours (1..=168)" },
+    Setting { key: "admin.console_secure_cookie", help: "mark the console's session cookie Secure (HTTPS only); set it when the console is reached through TLS" },
+    Setting { key: "admin.requests_per_minute", help: "admin API requests each principal may make a minute, per replica (429 beyond); 0 = no limit" },
+    Setting { key: "admin.console_logins_per_minute", help: "console logins each source address may try a minute, per replica (429 beyond); 0 = no limit" },
     Setting { key: "cards.hmac_key", help: "HMAC-SHA256 key of the card index, 32+ characters; empty = key file <sqlite_path>.cardkey (SQLite mode only; required with PostgreSQL)" },
     Setting { key: "ledger.utc_offset_minutes", help: "UTC offset of the business day used by daily limits, minutes (480 = UTC+8)" },
     Setting { key: "accounts.shards", help: "accounts shard actors; 0 = one per CPU core" },
@@ -519,6 +570,7 @@ impl Config {
             return invalid("http.request_body_bytes_max", "must be at least 1024");
         }
         self.database.validate()?;
+        self.admin.validate()?;
         if self.database.is_postgres() {
             if self.admin.token.expose().is_empty() {
                 return invalid("admin.token", "required when database.url is set");

@@ -6,6 +6,7 @@ pub mod amqp;
 pub mod app;
 pub mod change_feed;
 pub mod config;
+pub mod console;
 pub mod http;
 pub mod jpos_sweeper;
 pub mod ktv;

@@ -143,6 +143,10 @@ pub const METRICS: &[Metric] = &[
     counter("posgate_pospal_key_conflicts_total", "Pospal business keys seen again with other content"),
     counter("posgate_intake_refusals_unkept_total", "refused partner requests not kept, over the per-minute budget (partner)"),
     counter("posgate_intake_replays_total", "dead letters replayed by an operator (partner, result)"),
+    // Console and admin audit.
+    counter("posgate_console_logins_total", "console logins (result: ok, refused)"),
+    counter("posgate_admin_rate_limited_total", "admin requests and console logins refused over their rate (what)"),
+    counter("posgate_admin_audit_failures_total", "admin changes made whose audit record could not be written"),
     // KTV and AMQP.
     counter("posgate_ktv_uploads_total", "KTV venue uploads (kind, ret)"),
     counter("posgate_ktv_bills_total", "KTV bills stored (source, outcome)"),

@@ -110,6 +110,7 @@ pub async fn sample(store: &Store, pool_size: u32) {
 /// first event after a start is an increase Prometheus sees, not a new series.
 fn zero_alerting_counters() {
     metrics::counter!("posgate_pospal_balance_mismatches_total").increment(0);
+    metrics::counter!("posgate_admin_audit_failures_total").increment(0);
     for kind in [
         "conflict_retried",
         "unavailable",

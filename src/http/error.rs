@@ -83,7 +83,36 @@ impl ApiError {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "missing or invalid bearer token",
+            "missing or invalid credentials (bearer token or console session)",
+        )
+    }
+
+    /// 403: a console session request that changes something came without its CSRF token
+    /// (`X-CSRF-Token`), or with another session's.
+    pub fn csrf_mismatch() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf_mismatch",
+            "a console request that changes something needs the session's X-CSRF-Token header",
+        )
+    }
+
+    /// 403: the principal's role does not permit the operation.
+    pub fn forbidden(role: &str, method: &str, route: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("the {role} role may not {method} {route}"),
+        )
+    }
+
+    /// 429 with `Retry-After`: the caller (a principal, or a login's source address) went
+    /// over its rate.
+    pub fn rate_limited(what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many {what}; retry after Retry-After seconds"),
         )
     }
 
@@ -154,7 +183,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS
+        {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         if self.status == StatusCode::UNAUTHORIZED {

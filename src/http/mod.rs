@@ -3,6 +3,7 @@
 //! route pattern.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod command_documents;
 pub mod ds50;
@@ -11,6 +12,7 @@ pub mod health;
 pub mod jpos;
 pub mod json;
 pub mod ktv;
+pub mod limits;
 pub mod openapi;
 pub mod pospal;
 
@@ -45,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     .configure(|cfg| ktv::configure(cfg, &config.ktv.upload_path))
     .configure(jpos::configure)
     .configure(admin::configure)
+    .configure(crate::console::configure)
     .default_service(web::to(not_found));
 }
 
@@ -92,6 +95,7 @@ fn protocol_of(path: &str, config: Option<&Config>) -> &'static str {
         "gateway" => "ktv",
         "mqtt" => "mqtt",
         "healthz" | "readyz" | "metrics" | "openapi.json" => "operations",
+        "console" => "console",
         _ => "other",
     }
 }

@@ -1,15 +1,16 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, capabilities, commands, ds50, dto, exceptions, intake, jpos, ktv, merchants, pospal,
-    terminals, transactions, uploads, venues,
+    accounts, audit_log, capabilities, commands, credentials, ds50, dto, exceptions, intake, jpos,
+    ktv, merchants, pospal, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
+use crate::console::session;
 use actix_web::{get, HttpResponse};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 struct BearerAuth;
@@ -21,6 +22,14 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                session::SESSION_COOKIE,
+                "a console session (POST /console/session); requests that are not reads \
+                 also carry its X-CSRF-Token header",
+            ))),
+        );
     }
 }
 
@@ -30,7 +39,9 @@ impl Modify for BearerAuth {
     info(
         title = "posgate admin API",
         description = "Merchants, groups, terminals, accounts, cards, credits and debits, \
-            transactions and the ledger audit. Every /admin route needs `Authorization: Bearer <token>`. \
+            transactions and the ledger audit, the admin audit log. Every /admin route needs \
+            `Authorization: Bearer <token>` or a console session cookie (with `X-CSRF-Token` on \
+            requests that are not reads). \
             Amounts are integer minor units (fen; units for copies and points).",
     ),
     paths(
@@ -56,6 +67,9 @@ impl Modify for BearerAuth {
         ktv::completeness, ktv::backfill_attempts, ktv::bill, ktv::report, ktv::report_csv,
         ktv::events, ktv::member_income, ktv::set_status,
         uploads::notices, uploads::photos, uploads::photo_content, uploads::dish_records,
+        audit_log::list,
+        credentials::list, credentials::create, credentials::rotate, credentials::revoke,
+        session::login, session::current, session::logout,
         health::healthz, health::readyz, health::metrics,
     ),
     components(schemas(
@@ -73,10 +87,11 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 /// Where the admin routes live; the operations routes (`/healthz`, `/readyz`, `/metrics`)
-/// are at the root, so the document's one server is `/` and its paths are absolute.
+/// and the console's session are at the root, so the document's one server is `/` and its
+/// paths are absolute.
 pub const ADMIN_PREFIX: &str = "/admin/v1";
 
-const OPERATIONS_PATHS: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+const ROOT_PATHS: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/console/session"];
 
 /// The served document: utoipa's description made absolute (admin paths under
 /// [`ADMIN_PREFIX`]), tuples as bounded arrays, and on every admin operation the refusals
@@ -133,7 +148,12 @@ const HTTP_METHODS: [&str; 8] = [
 
 /// What a creating operation (`POST` of a collection, 201) makes: the field of its answer
 /// that identifies it, and the path prefixes whose parameter of that name it fills.
-const CREATED: [(&str, &str, &[&str]); 5] = [
+const CREATED: [(&str, &str, &[&str]); 6] = [
+    (
+        "/admin/v1/credentials",
+        "id",
+        &["/admin/v1/credentials/{id}"],
+    ),
     (
         "/admin/v1/merchants",
         "id",
@@ -237,7 +257,7 @@ fn rebase_paths(doc: &mut Value) {
     let rebased: serde_json::Map<String, Value> = std::mem::take(paths)
         .into_iter()
         .map(|(path, item)| {
-            if OPERATIONS_PATHS.contains(&path.as_str()) {
+            if ROOT_PATHS.contains(&path.as_str()) {
                 (path, item)
             } else {
                 (format!("{ADMIN_PREFIX}{path}"), item)
@@ -246,7 +266,7 @@ fn rebase_paths(doc: &mut Value) {
         .collect();
     *paths = rebased;
     doc["servers"] = json!([{"url": "/", "description": "admin routes under /admin/v1, \
-        operations routes (/healthz, /readyz, /metrics) at the root"}]);
+        operations routes (/healthz, /readyz, /metrics) and the console session at the root"}]);
 }
 
 /// utoipa renders a Rust tuple as `prefixItems` with `items: false`, which schemathesis
@@ -334,7 +354,10 @@ fn admin_refusals(item: &mut Value) {
                 .and_then(Value::as_array)
                 .is_some_and(|p| !p.is_empty());
         let mut statuses = vec![
-            ("401", "missing or invalid bearer token (`unauthorized`)"),
+            (
+                "401",
+                "missing or invalid bearer token or console session (`unauthorized`)",
+            ),
             ("404", "a referenced resource does not exist (`not_found`)"),
             (
                 "503",
@@ -344,6 +367,15 @@ fn admin_refusals(item: &mut Value) {
         if has_parameters || has_body {
             statuses.push(("400", "an invalid parameter or body; `field` names it"));
         }
+        statuses.push((
+            "429",
+            "the principal went over admin.requests_per_minute (`rate_limited`); retry after `Retry-After`",
+        ));
+        statuses.push((
+            "403",
+            "the principal's role does not permit it (`forbidden`), or a console session's \
+             change came without its X-CSRF-Token (`csrf_mismatch`)",
+        ));
         if method != "get" {
             statuses.push(("409", "conflicts with the current state (`conflict`)"));
         }
@@ -357,9 +389,7 @@ fn admin_refusals(item: &mut Value) {
                 responses[status] = error_response(description);
             }
         }
-        if operation.get("security").is_none() {
-            operation["security"] = json!([{"bearer": []}]);
-        }
+        operation["security"] = json!([{"bearer": []}, {"session": []}]);
     }
 }
 

@@ -36,6 +36,10 @@ pub fn config(pg_url: Option<String>) -> Config {
     c.http.listen = "127.0.0.1:0".into();
     c.http.workers = 2;
     c.admin.token = Secret::new(TOKEN.into());
+    // Tests drive the admin API far faster than operators; tests/admin_roles.rs checks the
+    // limits.
+    c.admin.requests_per_minute = 0;
+    c.admin.console_logins_per_minute = 0;
     c.cards.hmac_key = Secret::new("test-card-key-0123456789abcdef-0123".into());
     c.accounts.shards = 2;
     // Tests that need MQTT turn it on with a broker of their own.
@@ -54,6 +58,17 @@ pub fn client() -> reqwest::Client {
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("build HTTP client")
+}
+
+/// Sends `req`; returns the status and the body (JSON, or the text as a JSON string).
+pub async fn reply(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
 }
 
 /// An admin API client for one gateway.
@@ -83,13 +98,7 @@ impl Admin {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.expect("request");
-        let status = res.status().as_u16();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        reply(req).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {

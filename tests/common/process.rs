@@ -34,6 +34,7 @@ impl Replica {
             .env("POSGATE_DATABASE_URL", url)
             .env("POSGATE_DATABASE_POOL_SIZE", "4")
             .env("POSGATE_ADMIN_TOKEN", TOKEN)
+            .env("POSGATE_ADMIN_REQUESTS_PER_MINUTE", "0")
             .env(
                 "POSGATE_CARDS_HMAC_KEY",
                 "cluster-test-card-key-0123456789abcdef",

@@ -139,6 +139,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0020_payment_announcements.sql"),
         sqlite: include_str!("../../../sql/sqlite/0020_payment_announcements.sql"),
     },
+    Migration {
+        version: 21,
+        name: "admin_access",
+        postgres: include_str!("../../../sql/postgres/0021_admin_access.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0021_admin_access.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

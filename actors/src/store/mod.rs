@@ -5,12 +5,15 @@
 //! (catalog CRUD in [`catalog`], the ledger's batch commit in [`ledger_io`]) is written once
 //! against [`Db`], so the conformance suite runs the same code on both.
 
+pub mod admin_audit;
+pub mod admin_credentials;
 pub mod announcements;
 pub mod audit;
 pub mod capabilities;
 pub mod catalog;
 pub mod change_feed;
 pub mod commands;
+pub mod console_sessions;
 pub mod ds50;
 pub mod exceptions;
 pub mod intake;

@@ -5,8 +5,10 @@
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
 
 pub mod accounts;
+pub mod audit_log;
 pub mod capabilities;
 pub mod commands;
+pub mod credentials;
 pub mod ds50;
 pub mod dto;
 pub mod exceptions;
@@ -20,7 +22,8 @@ pub mod transactions;
 pub mod uploads;
 pub mod venues;
 
-use super::auth::require_admin;
+use super::audit::record_changes;
+use super::auth::{enforce_role, require_admin};
 use super::error::ApiError;
 use crate::app::Gateway;
 use actix_web::middleware::from_fn;
@@ -31,7 +34,14 @@ use posgate_actors::store::{Db, StoreError};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin/v1")
+            .wrap(from_fn(enforce_role))
+            .wrap(from_fn(record_changes))
             .wrap(from_fn(require_admin))
+            .service(audit_log::list)
+            .service(credentials::list)
+            .service(credentials::create)
+            .service(credentials::rotate)
+            .service(credentials::revoke)
             .service(merchants::create)
             .service(merchants::get)
             .service(merchants::update)
