@@ -65,6 +65,7 @@ async fn operator_journeys_in_chromium() {
     let venue = venue_day_report(&w).await;
     payment_announced(&mut w).await;
     language_is_remembered(&w).await;
+    money_is_exact(&w.browser).await;
     screenshots(&w, &venue).await;
     w.browser.close().await;
     w.gw.running.stop().await;
@@ -320,6 +321,28 @@ async fn language_is_remembered(w: &World) {
     b.find_text("#page h1", "概览").await;
     b.find("#lang").await.select_by_value("en").await.unwrap();
     b.find_text("#nav", "Overview").await;
+}
+
+/// The console's money module shows fen as yuan and reads yuan as fen exactly, refusing
+/// what is not an amount.
+async fn money_is_exact(b: &Browser) {
+    let results = b
+        .run_async(
+            "const done = arguments[arguments.length - 1];
+             import('/console/assets/money.js').then((m) => done({
+               shown: [0, 5, -5, 1234, 100, 999999999999].map(m.yuan),
+               read: ['12.34', '0.1', '7', ' 3.05 ', '1.234', '-1', '1e3', '', '10000000000.00']
+                 .map(m.fen),
+             }));",
+        )
+        .await;
+    assert_eq!(
+        results,
+        json!({
+            "shown": ["0.00", "0.05", "-0.05", "12.34", "1.00", "9999999999.99"],
+            "read": [1234, 10, 700, 305, null, null, null, null, null],
+        })
+    );
 }
 
 /// Every page at desktop and phone width, in `target/console-screenshots/`.

@@ -50,6 +50,8 @@ function applyStatic() {
   document.getElementById('who').textContent = session
     ? t('logged_in_as', { principal: session.principal, role: session.role })
     : '';
+  // A read-only principal is offered no changes (the API would refuse them with 403).
+  document.body.dataset.role = session ? session.role : '';
   document.getElementById('nav').hidden = !session;
   document.getElementById('logout').hidden = !session;
 }

@@ -13,6 +13,7 @@ export async function audit(ctx) {
     { label: t('at'), cell: (e) => time(e.at_ms) },
     { label: t('principal'), cell: (e) => e.principal },
     { label: t('role'), cell: (e) => e.role },
+    { label: t('via'), cell: (e) => e.via || '' },
     { label: t('method'), cell: (e) => e.method },
     { label: t('path'), cell: (e) => e.path },
     { label: t('status'), cell: (e) => String(e.status) },

@@ -86,14 +86,14 @@ export async function venue(ctx) {
     facts([[t('name'), v.name], [t('merchant_id'), link(`/merchants/${v.merchant_id}`, String(v.merchant_id))], [t('status'), badge(v.status)]]),
     section(t('days'), daysTable(days)),
     section(t('report'),
-      form({ class: 'inline', id: 'report-range' }, [
+      form({ class: 'inline', id: 'report-range', role: 'search', 'aria-label': t('report') }, [
         field(t('from'), dateInput('from', from)),
         field(t('to'), dateInput('to', to)),
         h('button', { type: 'submit' }, t('show')),
       ], async (f) => go({ from: f.from.value, to: f.to.value })),
       h('div', { id: 'report' }, reportView(report))),
     section(t('bills'),
-      form({ class: 'inline', id: 'bills-date' }, [
+      form({ class: 'inline', id: 'bills-date', role: 'search', 'aria-label': t('bills') }, [
         field(t('date'), dateInput('date', date)),
         h('button', { type: 'submit' }, t('show')),
       ], async (f) => go({ date: f.date.value })),
