@@ -258,7 +258,7 @@ async fn venue_day_report(w: &World) -> String {
     b.find_text("#report", &yuan(revenue)).await;
     b.find_text(
         "#bills tbody",
-        &bills[0]["voucher"].as_str().unwrap_or_default().to_string(),
+        bills[0]["voucher"].as_str().unwrap_or_default(),
     )
     .await;
     code
