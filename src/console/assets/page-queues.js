@@ -33,6 +33,32 @@ function open(dialog, title, content) {
   if (first) first.focus();
 }
 
+/**
+ * A queue page: `spec.filters` above a table (`spec.id`) of what `spec.fetch(beforeId)`
+ * answers (a list, or a page with `next_before_id`), in `spec.columns(action)`. A row's
+ * `action(name, label, title, makeForm)` is a button opening `makeForm(done)` in a panel;
+ * `done(message)` closes it, reloads the table and announces the result.
+ */
+async function queuePage(ctx, spec) {
+  const list = h('div', { id: spec.id });
+  const dialog = h('div', {});
+  const action = (name, label, title, makeForm) => h('button', {
+    type: 'button', class: 'secondary', 'data-action': name, onclick: () => open(dialog, title, makeForm(done)),
+  }, label);
+  const fetchPage = async (before) => {
+    const answer = await spec.fetch(before);
+    return Array.isArray(answer) ? { items: answer } : answer;
+  };
+  const load = () => pagedTable(list, fetchPage, (items) => table(spec.title, spec.columns(action), items));
+  const done = async (message) => {
+    dialog.replaceChildren();
+    await load();
+    say(message);
+  };
+  listPage(ctx, spec.title, spec.route, spec.filters, [dialog, list]);
+  await load();
+}
+
 function noteField() {
   return field(t('note'), h('input', { name: 'note', required: true, maxlength: 500 }));
 }
@@ -41,33 +67,31 @@ function noteField() {
 export async function exceptions(ctx) {
   const status = ctx.query.get('status') || 'open';
   const merchantId = ctx.query.get('merchant_id') || '';
-  const list = h('div', { id: 'exceptions' });
-  const dialog = h('div', {});
-  const load = () => pagedTable(list, (before) => get('/offline-exceptions', { status, merchant_id: merchantId, before_id: before }), (items) => table(t('exceptions_title'), [
-    { label: t('id'), cell: (x) => String(x.id) },
-    { label: t('terminal'), cell: (x) => x.terminal },
-    { label: t('user'), cell: (x) => x.user_id },
-    { label: t('mode'), cell: (x) => String(x.mode) },
-    { label: t('amount'), cell: (x) => assetAmount(x.mode === 52 ? 'copies' : 'cash', x.amount) },
-    { label: t('reason'), cell: (x) => x.reason },
-    { label: t('status'), cell: (x) => [badge(x.status), x.resolution_note ? ` ${x.resolution_note}` : ''] },
-    { label: t('created'), cell: (x) => time(x.created_at_ms) },
-    { label: t('actions'), cell: (x) => (x.status === 'open' ? [
-      h('button', { type: 'button', class: 'secondary', 'data-action': 'book', onclick: () => open(dialog, t('book_title', { id: x.id }), bookForm(x, done)) }, t('book')),
-      ' ',
-      h('button', { type: 'button', class: 'secondary', 'data-action': 'write-off', onclick: () => open(dialog, t('write_off_title', { id: x.id }), writeOffForm(x, done)) }, t('write_off')),
-    ] : '') },
-  ], items));
-  const done = async (message) => {
-    dialog.replaceChildren();
-    await load();
-    say(message);
-  };
-  listPage(ctx, t('exceptions_title'), '/exceptions', [
-    field(t('status'), select('status', [['open', 'open'], ['booked', 'booked'], ['written_off', 'written_off']], status)),
-    field(t('merchant_id'), h('input', { name: 'merchant_id', type: 'number', min: 1, value: merchantId, inputmode: 'numeric' })),
-  ], [dialog, list]);
-  await load();
+  await queuePage(ctx, {
+    id: 'exceptions',
+    title: t('exceptions_title'),
+    route: '/exceptions',
+    filters: [
+      field(t('status'), select('status', [['open', 'open'], ['booked', 'booked'], ['written_off', 'written_off']], status)),
+      field(t('merchant_id'), h('input', { name: 'merchant_id', type: 'number', min: 1, value: merchantId, inputmode: 'numeric' })),
+    ],
+    fetch: (before) => get('/offline-exceptions', { status, merchant_id: merchantId, before_id: before }),
+    columns: (action) => [
+      { label: t('id'), cell: (x) => String(x.id) },
+      { label: t('terminal'), cell: (x) => x.terminal },
+      { label: t('user'), cell: (x) => x.user_id },
+      { label: t('mode'), cell: (x) => String(x.mode) },
+      { label: t('amount'), cell: (x) => assetAmount(x.mode === 52 ? 'copies' : 'cash', x.amount) },
+      { label: t('reason'), cell: (x) => x.reason },
+      { label: t('status'), cell: (x) => [badge(x.status), x.resolution_note ? ` ${x.resolution_note}` : ''] },
+      { label: t('created'), cell: (x) => time(x.created_at_ms) },
+      { label: t('actions'), cell: (x) => (x.status === 'open' ? [
+        action('book', t('book'), t('book_title', { id: x.id }), (done) => bookForm(x, done)),
+        ' ',
+        action('write-off', t('write_off'), t('write_off_title', { id: x.id }), (done) => writeOffForm(x, done)),
+      ] : '') },
+    ],
+  });
 }
 
 function bookForm(x, done) {
@@ -95,11 +119,16 @@ function writeOffForm(x, done) {
 export async function deadLetters(ctx) {
   const partner = ctx.query.get('partner') || '';
   const status = ctx.query.get('status') || 'dead';
-  const list = h('div', { id: 'dead-letters' });
-  const dialog = h('div', {});
-  const load = async () => {
-    const items = await get('/intake', { partner, status, limit: 100 });
-    list.replaceChildren(table(t('dead_letters_title'), [
+  await queuePage(ctx, {
+    id: 'dead-letters',
+    title: t('dead_letters_title'),
+    route: '/dead-letters',
+    filters: [
+      field(t('partner'), select('partner', [['', t('all')], ['pospal', 'pospal'], ['ktv', 'ktv']], partner)),
+      field(t('status'), select('status', ['dead', 'received', 'applied', 'replayed', 'all'].map((s) => [s, s]), status)),
+    ],
+    fetch: (before) => get('/intake', { partner, status, before_id: before }),
+    columns: (action) => [
       { label: t('id'), cell: (m) => String(m.id) },
       { label: t('partner'), cell: (m) => m.partner },
       { label: t('owner'), cell: (m) => m.owner },
@@ -109,20 +138,10 @@ export async function deadLetters(ctx) {
       { label: t('attempts'), cell: (m) => String(m.attempts) },
       { label: t('received_at'), cell: (m) => time(m.received_at_ms) },
       { label: t('actions'), cell: (m) => (m.status === 'dead' || m.status === 'received'
-        ? h('button', { type: 'button', class: 'secondary', 'data-action': 'replay', onclick: () => open(dialog, t('replay_title', { id: m.id }), replayForm(m, done)) }, t('replay'))
+        ? action('replay', t('replay'), t('replay_title', { id: m.id }), (done) => replayForm(m, done))
         : '') },
-    ], items));
-  };
-  const done = async (message) => {
-    dialog.replaceChildren();
-    await load();
-    say(message);
-  };
-  listPage(ctx, t('dead_letters_title'), '/dead-letters', [
-    field(t('partner'), select('partner', [['', t('all')], ['pospal', 'pospal'], ['ktv', 'ktv']], partner)),
-    field(t('status'), select('status', ['dead', 'received', 'applied', 'replayed', 'all'].map((s) => [s, s]), status)),
-  ], [dialog, list]);
-  await load();
+    ],
+  });
 }
 
 function replayForm(m, done) {
@@ -142,12 +161,16 @@ function replayForm(m, done) {
 export async function pospal(ctx) {
   const merchantId = ctx.query.get('merchant_id') || '';
   const status = ctx.query.get('status') || 'open';
-  const list = h('div', { id: 'mismatches' });
-  const dialog = h('div', {});
-  const load = async () => {
-    if (!merchantId) return;
-    const items = await get(`/merchants/${merchantId}/pospal/mismatches`, { status, limit: 500 });
-    list.replaceChildren(table(t('pospal_title'), [
+  await queuePage(ctx, {
+    id: 'mismatches',
+    title: t('pospal_title'),
+    route: '/pospal',
+    filters: [
+      field(t('merchant_id'), h('input', { name: 'merchant_id', type: 'number', min: 1, required: true, value: merchantId, inputmode: 'numeric' })),
+      field(t('status'), select('status', [['open', 'open'], ['resolved', 'resolved']], status)),
+    ],
+    fetch: async () => (merchantId ? get(`/merchants/${merchantId}/pospal/mismatches`, { status, limit: 500 }) : []),
+    columns: (action) => [
       { label: t('id'), cell: (m) => String(m.id) },
       { label: t('customer'), cell: (m) => link(`/accounts/${m.account_id}`, m.customer_uid) },
       { label: t('asset'), cell: (m) => m.asset },
@@ -157,20 +180,10 @@ export async function pospal(ctx) {
       { label: t('status'), cell: (m) => badge(m.status) },
       { label: t('resolution'), cell: (m) => [m.resolution, m.note ? ` ${m.note}` : ''] },
       { label: t('actions'), cell: (m) => (m.status === 'open'
-        ? h('button', { type: 'button', class: 'secondary', 'data-action': 'resolve', onclick: () => open(dialog, t('resolve_title', { id: m.id }), resolveForm(merchantId, m, done)) }, t('resolve'))
+        ? action('resolve', t('resolve'), t('resolve_title', { id: m.id }), (done) => resolveForm(merchantId, m, done))
         : '') },
-    ], items));
-  };
-  const done = async (message) => {
-    dialog.replaceChildren();
-    await load();
-    say(message);
-  };
-  listPage(ctx, t('pospal_title'), '/pospal', [
-    field(t('merchant_id'), h('input', { name: 'merchant_id', type: 'number', min: 1, required: true, value: merchantId, inputmode: 'numeric' })),
-    field(t('status'), select('status', [['open', 'open'], ['resolved', 'resolved']], status)),
-  ], [dialog, list]);
-  await load();
+    ],
+  });
 }
 
 function resolveForm(merchantId, m, done) {
