@@ -109,7 +109,7 @@ async fn device_comes_online(w: &World) {
     b.find_text("#terminals tr", &code).await;
     w.device.online().await.expect("online message");
     w.gw.admin.last_seen(w.terminal).await;
-    b.refresh_until("#terminals-refresh", "#terminals tbody tr", "online")
+    b.refresh_until("#terminals-refresh", "#terminals tbody .badge.online", "")
         .await;
     let row = b.find_text("#terminals tbody tr", &code).await;
     assert!(row.text().await.unwrap().contains("mqtt_pos"));

@@ -226,8 +226,8 @@ impl Browser {
         panic!("Tab never reached `{css}`");
     }
 
-    /// Clicks `button` until an element matching `css` shows `text` (a list that refreshes
-    /// on demand), within [`WAIT`].
+    /// Clicks `button` until an element matching `css` shows `text` ('' for any) (a list
+    /// that refreshes on demand), within [`WAIT`].
     pub async fn refresh_until(&self, button: &str, css: &str, text: &str) {
         let deadline = Instant::now() + WAIT;
         loop {

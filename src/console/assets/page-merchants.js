@@ -159,6 +159,18 @@ function capabilityTable(items) {
   ], items);
 }
 
+/** The device's last online report (JSON text of `[key, value]` pairs) as `key: value, …`. */
+function onlineReport(text) {
+  if (!text) return '';
+  try {
+    const pairs = JSON.parse(text);
+    if (Array.isArray(pairs)) return pairs.map((p) => (Array.isArray(p) ? `${p[0]}: ${p[1]}` : JSON.stringify(p))).join(', ');
+  } catch {
+    // Not JSON: shown as it is.
+  }
+  return json(text);
+}
+
 /** `#/terminals/{id}`. */
 export async function terminal(ctx) {
   const id = ctx.params[0];
@@ -183,7 +195,7 @@ export async function terminal(ctx) {
       [t('online'), x.online ? badge('online', t('online')) : badge('offline', t('offline'))],
       [t('last_seen'), x.last_seen_at_ms ? time(x.last_seen_at_ms) : t('never')],
       [t('merchant_id'), link(`/merchants/${x.merchant_id}`, String(x.merchant_id))],
-      [t('online_report'), json(x.online_report)],
+      [t('online_report'), onlineReport(x.online_report)],
     ]),
     section(t('capabilities'), capabilityTable(capabilities)),
     ...(x.family === 'mqtt_pos'
