@@ -113,12 +113,27 @@ impl Browser {
         self.client.goto(&url).await.expect("navigate");
     }
 
-    /// Resizes the window (`(width, height)`).
+    /// Resizes the window so that the page's viewport is `(width, height)` (the window's
+    /// frame, if any, is added).
     pub async fn size(&self, (width, height): (u32, u32)) {
         self.client
             .set_window_size(width, height)
             .await
             .expect("window size");
+        let inner = self
+            .client
+            .execute("return [window.innerWidth, window.innerHeight];", vec![])
+            .await
+            .expect("viewport");
+        let frame =
+            |want: u32, got: &Value| want.saturating_sub(got.as_u64().map_or(want, |g| g as u32));
+        let (extra_w, extra_h) = (frame(width, &inner[0]), frame(height, &inner[1]));
+        if extra_w > 0 || extra_h > 0 {
+            self.client
+                .set_window_size(width + extra_w, height + extra_h)
+                .await
+                .expect("window size");
+        }
     }
 
     /// The first element matching `css`, waited for.
