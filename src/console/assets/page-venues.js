@@ -3,7 +3,7 @@
 
 import { get } from './api.js';
 import {
-  badge, facts, field, form, h, link, section, table, time, today,
+  badge, facts, field, form, h, link, pagedTable, section, table, time, today,
 } from './dom.js';
 import { t } from './i18n.js';
 import { yuan } from './money.js';
@@ -12,14 +12,13 @@ import { yuan } from './money.js';
 export async function venues(ctx) {
   const list = h('div', {});
   ctx.page.replaceChildren(h('h1', { tabindex: -1 }, t('venues_title')), list);
-  const page = await get('/venues');
-  list.replaceChildren(table(t('venues_title'), [
+  await pagedTable(list, (before) => get('/venues', { before_id: before }), (items) => table(t('venues_title'), [
     { label: t('companycode'), cell: (v) => link(`/venues/${v.companycode}`, v.companycode) },
     { label: t('name'), cell: (v) => v.name },
     { label: t('merchant_id'), cell: (v) => link(`/merchants/${v.merchant_id}`, String(v.merchant_id)) },
     { label: t('status'), cell: (v) => badge(v.status) },
     { label: t('created'), cell: (v) => time(v.created_at_ms) },
-  ], page.items || []));
+  ], items));
 }
 
 function daysTable(days) {
