@@ -51,6 +51,9 @@ pub struct Gateway {
     pub ktv_kek: posgate_protocols::ktv::AesKey,
     /// The key that encrypts the stored Pospal appKeys.
     pub pospal_kek: posgate_protocols::pospal::KeyEncryptionKey,
+    /// The key that seals the jpos working keys kept from each check-in (derived from the
+    /// card key).
+    pub jpos_kek: posgate_protocols::sealed::KeyEncryptionKey,
     /// How many refused Pospal requests are kept a minute.
     pub pospal_refusals: posgate_actors::store::intake::RefusalBudget,
     /// Cipher mode of sealed KTV uploads (`ktv.cipher_mode`).
@@ -148,6 +151,12 @@ fn pospal_kek(config: &Config, card_key: &CardKey) -> posgate_protocols::pospal:
     use posgate_protocols::pospal::KeyEncryptionKey;
     KeyEncryptionKey::from_hex(config.pospal.key_encryption_key.expose())
         .unwrap_or_else(|| KeyEncryptionKey::from_bytes(card_key.derive("pospal app keys")))
+}
+
+/// The key that seals the jpos working keys: derived from the card key, like the KTV
+/// venue keys' one.
+fn jpos_kek(card_key: &CardKey) -> posgate_protocols::sealed::KeyEncryptionKey {
+    posgate_protocols::sealed::KeyEncryptionKey::from_bytes(card_key.derive("jpos working keys"))
 }
 
 /// The admin token: configured, or generated and printed once (SQLite mode; validation
@@ -288,6 +297,7 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         wj091,
         ktv_kek,
         pospal_kek,
+        jpos_kek: jpos_kek(&card_key),
         pospal_refusals: posgate_actors::store::intake::RefusalBudget::new(
             crate::http::pospal::REFUSALS_KEPT_PER_MINUTE,
         ),

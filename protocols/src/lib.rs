@@ -22,6 +22,7 @@ pub mod money;
 pub mod mqtt_pos;
 pub mod pan;
 pub mod pospal;
+pub mod sealed;
 pub mod secret;
 
 pub use money::{AmountError, Fen, AMOUNT_FEN_MAX};

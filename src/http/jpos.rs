@@ -16,13 +16,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Datelike;
 use posgate_actors::entity::{
-    jpos_entity_code, JposAnswer, JposCall, JposCard, JposTrace, JposWork, TerminalActor,
-    VerifyCodeLimits,
+    jpos_entity_code, JposAnswer, JposCall, JposCard, JposTrace, JposWork, KeptKeys, PinPresented,
+    TerminalActor, VerifyCodeLimits,
 };
 use posgate_actors::model::TerminalFamily;
-use posgate_actors::store::now_ms;
+use posgate_actors::store::{jpos_pins, now_ms};
 use posgate_protocols::jpos::limits::BODY_BYTES_MAX;
-use posgate_protocols::jpos::request::{CardData, TraceRef};
+use posgate_protocols::jpos::pin::{open_pin_block, Pin};
+use posgate_protocols::jpos::request::{CardData, ConsumeRequest, TraceRef};
 use posgate_protocols::jpos::{decode_request, CardNo, Endpoint, JposStatus, Request, WorkingKey};
 
 /// Registers the jpos routes: every path under `/v1/jpos/` and the consume alias.
@@ -128,6 +129,12 @@ pub async fn serve(
     );
     let key = TerminalActor::key(TerminalFamily::Jpos, &code);
     let mut work = work_of(&gw, &key, &request);
+    if let (Request::Consume(r), JposWork::Consume { card, .. }) = (&request, &mut work) {
+        match presented_pin(&gw, &code, &key, r).await {
+            Ok(pin) => card.pin = pin,
+            Err(status) => return refuse(StatusCode::OK, status, label),
+        }
+    }
     // The SMS code leaves only through the sender, after its digest is stored.
     let sms = match &request {
         Request::SendVerifyCode(r) => Some((r.mobile_no.as_str().to_string(), new_code())),
@@ -256,7 +263,46 @@ fn card(gw: &Gateway, card_no: &CardNo) -> JposCard {
     JposCard {
         hmac: gw.card_key.index(card_no.expose()).ok(),
         masked: card_no.masked(),
+        pin: PinPresented::None,
     }
+}
+
+/// The associated data of a terminal's sealed PIN key.
+fn pin_key_context(terminal_key: &str) -> String {
+    format!("jpos-pin-key:{terminal_key}")
+}
+
+/// The stored form of a card's PIN: keyed (card key), bound to the card.
+pub fn pin_verifier(gw: &Gateway, card_hmac: &str, pin: &Pin) -> String {
+    gw.card_key
+        .digest(&format!("jpos-pin:{card_hmac}"), pin.expose().as_bytes())
+}
+
+/// What a consume's PIN block says, read with the PIN key of the terminal's last check-in
+/// (`code` is `{storeNo}:{terminalNo}`): the verification value of its PIN, or unreadable.
+/// `Err` when the database cannot be read.
+async fn presented_pin(
+    gw: &Gateway,
+    code: &str,
+    terminal_key: &str,
+    r: &ConsumeRequest,
+) -> Result<PinPresented, JposStatus> {
+    let (Some(block), Ok(hmac)) = (&r.password, gw.card_key.index(r.card.card_no.expose())) else {
+        return Ok(PinPresented::None);
+    };
+    let code = code.to_string();
+    let sealed = gw
+        .store
+        .transaction(move |db| Box::pin(async move { jpos_pins::pin_key(db, &code).await }))
+        .await
+        .map_err(|_| JposStatus::IssuerUnavailable)?;
+    let key: Option<[u8; 16]> = sealed
+        .and_then(|s| gw.jpos_kek.open(&pin_key_context(terminal_key), &s).ok())
+        .and_then(|bytes| bytes.try_into().ok());
+    let pin = key.and_then(|k| open_pin_block(&k, block, r.card.card_no.expose()).ok());
+    Ok(pin.map_or(PinPresented::Unreadable, |pin| {
+        PinPresented::Verifier(pin_verifier(gw, &hmac, &pin))
+    }))
 }
 
 fn trace(trace: TraceRef) -> JposTrace {
@@ -284,6 +330,16 @@ fn work_of(gw: &Gateway, terminal_key: &str, request: &Request) -> JposWork {
             JposWork::Checkin {
                 operator_no: r.operator_no.as_str().to_string(),
                 working_key: WorkingKey::seal(&master_key(gw, terminal_key), &pin, &mac),
+                kept_keys: KeptKeys {
+                    pin_key: gw
+                        .jpos_kek
+                        .seal(&pin_key_context(terminal_key), &pin, rand::random()),
+                    mac_key: gw.jpos_kek.seal(
+                        &format!("jpos-mac-key:{terminal_key}"),
+                        &mac,
+                        rand::random(),
+                    ),
+                },
             }
         }
         Request::CardQuery(r) => JposWork::CardQuery {

@@ -1,8 +1,8 @@
 //! The OpenAPI document of the admin and operations endpoints, served at `/openapi.json`.
 
 use super::admin::{
-    accounts, audit_log, capabilities, commands, credentials, ds50, dto, exceptions, intake, jpos,
-    ktv, merchants, pospal, terminals, transactions, uploads, venues,
+    accounts, audit_log, capabilities, card_pins, commands, credentials, ds50, dto, exceptions,
+    intake, jpos, ktv, merchants, pospal, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -57,7 +57,7 @@ impl Modify for BearerAuth {
         jpos::transactions, jpos::pending, jpos::settlements, jpos::settlement,
         jpos::issue_tickets, jpos::list_tickets,
         accounts::create, accounts::get, accounts::update, accounts::add_card,
-        accounts::credit, accounts::debit, accounts::balances,
+        accounts::credit, accounts::debit, accounts::balances, card_pins::set,
         transactions::list, transactions::audit,
         venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,

@@ -26,7 +26,7 @@ use posgate_actors::store::intake::{self, NewIntake, NewRefusal, Partner};
 use posgate_actors::store::{now_ms, pospal as store_pospal};
 use posgate_actors::store::{Store, StoreError};
 use posgate_protocols::pospal::{
-    verify_signature, AppKey, Cmd, Envelope, KeyEncryptionKey, PospalError, Refusal,
+    verify_signature, AppKey, Cmd, Envelope, KeyEncryptionKey, PospalError, Refusal, SealError,
 };
 use serde_json::json;
 
@@ -180,8 +180,12 @@ async fn authenticate(
             return Err(refused(Refusal::Busy, "store unavailable"));
         }
     };
-    let key = match gw.pospal_kek.open(&app.app_id, app.app_key.expose()) {
-        Ok(key) => key,
+    let opened = gw
+        .pospal_kek
+        .open(&app.app_id, app.app_key.expose())
+        .and_then(|bytes| String::from_utf8(bytes).map_err(|_| SealError::Open));
+    let key = match opened {
+        Ok(key) => AppKey::new(key),
         Err(e) => {
             // A key-encryption key that changed: every notification of the app fails the
             // same way until the key is put again; Pospal retries meanwhile.
@@ -389,7 +393,7 @@ pub async fn replay(gw: &Gateway, merchant_id: i64, raw: &[u8]) -> Interpreted {
 
 /// Seals an appKey for storage (a fresh random nonce each time).
 pub fn seal_key(kek: &KeyEncryptionKey, app_id: &str, app_key: &str) -> String {
-    kek.seal(app_id, &AppKey::new(app_key), rand::random())
+    kek.seal(app_id, app_key.as_bytes(), rand::random())
 }
 
 /// Seals every appKey still stored in clear (a database from before sealing). Runs at

@@ -25,8 +25,8 @@ pub use cached::{Info, Loaded, Reload};
 pub use jpos::sweep::OUTCOMES as JPOS_SWEEP_OUTCOMES;
 pub use jpos::{
     batch_totals as jpos_batch_totals, earned_points, jpos_code, jpos_entity_code,
-    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork,
-    VerifyCodeLimits,
+    totals_json as jpos_totals_json, JposAnswer, JposCall, JposCard, JposTrace, JposWork, KeptKeys,
+    PinPresented, VerifyCodeLimits, PIN_TRIES_MAX,
 };
 pub use lifecycle::Lifecycle;
 pub use merchant::{MerchantActor, MerchantPost, MerchantPostReply};

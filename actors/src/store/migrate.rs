@@ -145,6 +145,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../../../sql/postgres/0021_admin_access.sql"),
         sqlite: include_str!("../../../sql/sqlite/0021_admin_access.sql"),
     },
+    Migration {
+        version: 22,
+        name: "jpos_pins",
+        postgres: include_str!("../../../sql/postgres/0022_jpos_pins.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0022_jpos_pins.sql"),
+    },
 ];
 
 /// Advisory lock id for migrations ("posgate" in ASCII).

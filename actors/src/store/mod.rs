@@ -18,6 +18,7 @@ pub mod ds50;
 pub mod exceptions;
 pub mod intake;
 pub mod jpos;
+pub mod jpos_pins;
 pub mod ktv;
 pub mod ktv_report;
 pub mod ledger_io;

@@ -22,6 +22,7 @@ pub mod decode;
 pub mod endpoint;
 pub mod form;
 pub mod limits;
+pub mod pin;
 pub mod reply;
 pub mod request;
 pub mod settle;

@@ -16,9 +16,9 @@ mod json;
 pub mod keys;
 pub mod limits;
 pub mod notification;
-pub mod sealed;
 pub mod signature;
 
+pub use crate::sealed::{is_sealed, KeyEncryptionKey, SealError};
 pub use body::{
     BalanceLog, Body, CouponUse, CustomerNew, OrderState, PointLog, ProductOrder, Recharge, Ticket,
     TicketPayment, TicketType,
@@ -29,5 +29,4 @@ pub use keys::{
     business_key, fingerprint, ordering_key, reversed_ticket_prefix, reversing_ticket_prefix,
 };
 pub use notification::{Envelope, Notification};
-pub use sealed::{is_sealed, KeyEncryptionKey, SealError};
 pub use signature::{sign, verify_signature, AppKey};

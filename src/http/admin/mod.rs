@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod audit_log;
 pub mod capabilities;
+pub mod card_pins;
 pub mod commands;
 pub mod credentials;
 pub mod ds50;
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(accounts::get)
             .service(accounts::update)
             .service(accounts::add_card)
+            .service(card_pins::set)
             .service(accounts::credit)
             .service(accounts::debit)
             .service(accounts::balances)

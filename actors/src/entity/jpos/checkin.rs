@@ -7,6 +7,7 @@ impl Flow {
         &self,
         operator_no: String,
         working_key: WorkingKey,
+        kept: KeptKeys,
     ) -> Result<JposAnswer, JposStatus> {
         let terminal_id = self.terminal_id();
         let merchant = self.merchant_id();
@@ -17,6 +18,13 @@ impl Flow {
             .transaction(move |db| {
                 Box::pin(async move {
                     let batch = store_jpos::check_in(db, terminal_id, &operator_no, now).await?;
+                    crate::store::jpos_pins::keep_working_keys(
+                        db,
+                        terminal_id,
+                        &kept.pin_key,
+                        &kept.mac_key,
+                    )
+                    .await?;
                     let name = catalog::get_merchant(db, merchant)
                         .await?
                         .map(|m| m.name)

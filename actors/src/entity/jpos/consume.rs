@@ -47,6 +47,8 @@ impl Flow {
                             row.account_id = Some(id);
                             if point == 0 && cash == 0 && vouchers.is_empty() {
                                 Some(JposStatus::InvalidAmount)
+                            } else if let Some(code) = pin_refusal(db, &card).await? {
+                                Some(code)
                             } else {
                                 spend_refusal(db, &card, merchant).await?
                             }

@@ -49,7 +49,7 @@ use crate::store::jpos::{
     self as store_jpos, TransRow, CANCELLED, REVERSED, ROLE_REQUEST, ROLE_REVERSAL, STANDING,
     STATUS_DONE, STATUS_PENDING, STATUS_TOMBSTONE,
 };
-use crate::store::{catalog, now_ms, Db, StoreError};
+use crate::store::{catalog, jpos_pins, now_ms, Db, StoreError};
 use actix::prelude::*;
 use chrono::NaiveDate;
 use posgate_protocols::jpos::reply::{
@@ -75,6 +75,36 @@ pub struct JposCard {
     pub hmac: Option<String>,
     /// First 6, `****`, last 4.
     pub masked: String,
+    /// What the request's PIN block (`password`) says, read by the adapter (which alone
+    /// holds the card number and the PIN key).
+    pub pin: PinPresented,
+}
+
+/// The PIN of a request, as the adapter read it: never the PIN itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PinPresented {
+    /// No PIN block.
+    #[default]
+    None,
+    /// The keyed verification value of the PIN the block holds (what a card's PIN is
+    /// stored as).
+    Verifier(String),
+    /// A PIN block that gives no PIN: under another key (no check-in since), not format 0,
+    /// or 16 bytes. For a card with a PIN it counts as a wrong try.
+    Unreadable,
+}
+
+/// Wrong PINs in a row after which a card's PIN is blocked (`38`) until an operator
+/// resets it.
+pub const PIN_TRIES_MAX: i64 = 3;
+
+/// A check-in's PIN key and MAC key as stored (sealed secrets, `gcm1:...`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeptKeys {
+    /// The sealed PIN key.
+    pub pin_key: String,
+    /// The sealed MAC key.
+    pub mac_key: String,
 }
 
 /// A place in a terminal's journal.
@@ -95,6 +125,9 @@ pub enum JposWork {
         operator_no: String,
         /// The working key to hand out (sealed under the terminal master key).
         working_key: WorkingKey,
+        /// The same PIN key and MAC key sealed under the gateway's key-encryption key, kept
+        /// to read the batch's PIN blocks.
+        kept_keys: KeptKeys,
     },
     /// 卡查询.
     CardQuery {
@@ -412,6 +445,38 @@ async fn lookup_card(
     Ok(CardLookup::Account(account.id))
 }
 
+/// The PIN check of a spending request: nothing for a card without a PIN; `38` while its
+/// PIN is blocked; else a wrong or missing PIN counts a try and answers `55`, or `75` on
+/// the try that blocks it; a right one clears the count. Runs in the transaction that
+/// records the answer, so the count and the refusal commit together.
+async fn pin_refusal(db: &dyn Db, card: &JposCard) -> Result<Option<JposStatus>, StoreError> {
+    let Some(hmac) = &card.hmac else {
+        return Ok(None);
+    };
+    let Some(stored) = jpos_pins::card_pin(db, hmac).await? else {
+        return Ok(None);
+    };
+    if stored.tries >= PIN_TRIES_MAX {
+        return Ok(Some(JposStatus::PinTriesExceeded));
+    }
+    let right = matches!(&card.pin, PinPresented::Verifier(v)
+        if constant_time_eq(v.as_bytes(), stored.verifier.as_bytes()));
+    if right {
+        if stored.tries > 0 {
+            jpos_pins::clear_pin_tries(db, hmac).await?;
+        }
+        return Ok(None);
+    }
+    let tries = jpos_pins::count_pin_try(db, hmac).await?;
+    metrics::counter!("posgate_jpos_pin_refusals_total", "blocked" => if tries >= PIN_TRIES_MAX { "yes" } else { "no" })
+        .increment(1);
+    Ok(Some(if tries >= PIN_TRIES_MAX {
+        JposStatus::PinTriesExceededAlt
+    } else {
+        JposStatus::IncorrectPassword
+    }))
+}
+
 /// Why `card` may not spend at `merchant_id`, if it may not: `62` (restricted card) when
 /// the merchant requires activation and the card was never activated.
 async fn spend_refusal(
@@ -476,7 +541,8 @@ impl Flow {
             JposWork::Checkin {
                 operator_no,
                 working_key,
-            } => self.checkin(operator_no, working_key).await,
+                kept_keys,
+            } => self.checkin(operator_no, working_key, kept_keys).await,
             JposWork::CardQuery { trace, card } => self.card_query(trace, card).await,
             JposWork::Settle { trace, totals } => self.settle(trace, totals).await,
             JposWork::ResolvePending { id } => self.resolve_pending(id).await,

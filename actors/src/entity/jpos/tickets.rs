@@ -129,6 +129,7 @@ async fn take_tickets(
     let card = JposCard {
         hmac: row.card_hmac.clone(),
         masked: String::new(),
+        pin: PinPresented::None,
     };
     if let Some(code) = spend_refusal(db, &card, merchant_id).await? {
         return insert_answered(db, row, code, None, |_| None).await;

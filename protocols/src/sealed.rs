@@ -1,32 +1,31 @@
-//! The appKey at rest. md5(appKey + body) cannot be checked without the key itself, so it
-//! must be stored; it is also the merchant's credential for Pospal's open API. It is
-//! therefore stored encrypted, AES-256-GCM under a key-encryption key from configuration
-//! (`pospal.key_encryption_key`), with the `appId` as associated data (a sealed key copied
-//! to another app's row does not open), as `gcm1:` + hex(nonce || ciphertext || tag).
+//! Secrets at rest: a secret the gateway must keep (a Pospal appKey, which md5(appKey +
+//! body) cannot be checked without; a jpos terminal's working keys) is stored encrypted,
+//! AES-256-GCM under a key-encryption key, with the row it belongs to as associated data (a
+//! sealed secret copied to another row does not open), as `gcm1:` + hex(nonce ||
+//! ciphertext || tag).
 
-use super::signature::AppKey;
 use aes_gcm::aead::{self, Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key};
 use std::fmt;
 
-/// The prefix of a sealed key (a key stored before sealing has none).
+/// The prefix of a sealed secret (a Pospal appKey stored before sealing has none).
 pub const SEALED_PREFIX: &str = "gcm1:";
 
 /// Bytes of a GCM nonce.
 pub const NONCE_BYTES: usize = 12;
 
-/// Why a stored key does not open.
+/// Why a stored secret does not open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SealError {
     /// Not `gcm1:` + hex of at least a nonce and a tag.
-    #[error("stored appKey is not a sealed key")]
+    #[error("stored secret is not sealed")]
     Format,
-    /// The key-encryption key, the appId or the ciphertext do not match.
-    #[error("stored appKey does not open with this key-encryption key")]
+    /// The key-encryption key, the row or the ciphertext do not match.
+    #[error("stored secret does not open with this key-encryption key")]
     Open,
 }
 
-/// The key-encryption key of stored appKeys (32 bytes). `Debug` prints a mask.
+/// The key-encryption key of stored secrets (32 bytes). `Debug` prints a mask.
 #[derive(Clone)]
 pub struct KeyEncryptionKey([u8; 32]);
 
@@ -52,12 +51,12 @@ impl KeyEncryptionKey {
         Aes256Gcm::new(&Key::<Aes256Gcm>::from(self.0))
     }
 
-    /// Seals `app_key` for the row of `app_id`. `nonce` must never repeat under this key:
-    /// give fresh random bytes.
-    pub fn seal(&self, app_id: &str, app_key: &AppKey, nonce: [u8; NONCE_BYTES]) -> String {
+    /// Seals `secret` for the row `context`. `nonce` must never repeat under this key: give
+    /// fresh random bytes.
+    pub fn seal(&self, context: &str, secret: &[u8], nonce: [u8; NONCE_BYTES]) -> String {
         let payload = Payload {
-            msg: app_key.expose().as_bytes(),
-            aad: app_id.as_bytes(),
+            msg: secret,
+            aad: context.as_bytes(),
         };
         // Encrypting into a Vec cannot fail for inputs this small.
         let sealed = self
@@ -71,8 +70,8 @@ impl KeyEncryptionKey {
         )
     }
 
-    /// Opens a key [`seal`](Self::seal)ed for `app_id`.
-    pub fn open(&self, app_id: &str, stored: &str) -> Result<AppKey, SealError> {
+    /// Opens a secret [`seal`](Self::seal)ed for `context`.
+    pub fn open(&self, context: &str, stored: &str) -> Result<Vec<u8>, SealError> {
         let bytes = stored
             .strip_prefix(SEALED_PREFIX)
             .and_then(|h| hex::decode(h).ok())
@@ -82,19 +81,15 @@ impl KeyEncryptionKey {
         let nonce = aead::Nonce::<Aes256Gcm>::try_from(nonce).map_err(|_| SealError::Format)?;
         let payload = Payload {
             msg: sealed,
-            aad: app_id.as_bytes(),
+            aad: context.as_bytes(),
         };
-        let plain = self
-            .cipher()
+        self.cipher()
             .decrypt(&nonce, payload)
-            .map_err(|_| SealError::Open)?;
-        String::from_utf8(plain)
-            .map(AppKey::new)
             .map_err(|_| SealError::Open)
     }
 }
 
-/// Whether a stored key is sealed (not a key stored in clear before sealing existed).
+/// Whether a stored secret is sealed (not a key stored in clear before sealing existed).
 pub fn is_sealed(stored: &str) -> bool {
     stored.starts_with(SEALED_PREFIX)
 }
@@ -104,17 +99,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sealed_keys_open_only_with_their_kek_and_app() {
+    fn sealed_secrets_open_only_with_their_kek_and_row() {
         let kek = KeyEncryptionKey::from_bytes([7; 32]);
-        let key = AppKey::new("0123456789ABCDEF-app-key");
-        let sealed = kek.seal("app-1", &key, [1; NONCE_BYTES]);
+        let key = b"0123456789ABCDEF-app-key";
+        let sealed = kek.seal("app-1", key, [1; NONCE_BYTES]);
         assert!(is_sealed(&sealed));
         assert!(!sealed.contains("0123456789ABCDEF"));
         assert!(!sealed.contains(&hex::encode("0123456789ABCDEF")));
-        assert_eq!(kek.open("app-1", &sealed).unwrap().expose(), key.expose());
+        assert_eq!(kek.open("app-1", &sealed).unwrap(), key);
         assert_ne!(
             sealed,
-            kek.seal("app-1", &key, [2; NONCE_BYTES]),
+            kek.seal("app-1", key, [2; NONCE_BYTES]),
             "fresh nonce, new text"
         );
         assert_eq!(kek.open("app-2", &sealed).unwrap_err(), SealError::Open);

@@ -1,0 +1,8 @@
+-- jpos PIN verification (issue 13): each check-in's working keys, sealed under the
+-- gateway's key-encryption key (AES-256-GCM, the terminal as associated data), so that the
+-- PIN blocks of the batch can be read; and each card's PIN as a keyed verification value
+-- (HMAC under the card index key, bound to the card), with its wrong-try counter.
+ALTER TABLE jpos_terminal_batches ADD COLUMN pin_key_sealed TEXT;
+ALTER TABLE jpos_terminal_batches ADD COLUMN mac_key_sealed TEXT;
+ALTER TABLE cards ADD COLUMN pin_verifier TEXT;
+ALTER TABLE cards ADD COLUMN pin_tries BIGINT NOT NULL DEFAULT 0;
