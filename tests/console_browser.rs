@@ -67,6 +67,7 @@ async fn operator_journeys_in_chromium() {
     language_is_remembered(&w).await;
     money_is_exact(&w.browser).await;
     screenshots(&w, &venue).await;
+    read_only_and_logout(&w).await;
     w.browser.close().await;
     w.gw.running.stop().await;
 }
@@ -343,6 +344,40 @@ async fn money_is_exact(b: &Browser) {
             "read": [1234, 10, 700, 305, null, null, null, null, null],
         })
     );
+}
+
+/// Logging out brings the login page back; a read-only credential then sees the pages
+/// without any form that changes something (the API would refuse it).
+async fn read_only_and_logout(w: &World) {
+    let b = &w.browser;
+    b.click("#logout").await;
+    b.find_text("#page h1", "Log in").await;
+    b.said("Logged out").await;
+    let (status, credential) =
+        w.gw.admin
+            .post(
+                "/admin/v1/credentials",
+                json!({"name": "auditor", "role": "read_only", "expires_in_days": 1}),
+            )
+            .await;
+    assert_eq!(status, 201, "{credential}");
+    b.fill(
+        "#login input[name=token]",
+        credential["token"].as_str().unwrap(),
+    )
+    .await;
+    b.click("#login button[type=submit]").await;
+    b.find_text("#who", "read_only").await;
+    b.goto(&format!("/merchants/{}", w.gw.merchant)).await;
+    b.rendered("Merchant").await;
+    let settings = b.find("#merchant-settings").await;
+    assert!(!settings.is_displayed().await.unwrap(), "no settings form");
+    b.goto(&format!("/terminals/{}", w.terminal)).await;
+    b.rendered("Terminal").await;
+    let send = b.find("#send-command").await;
+    assert!(!send.is_displayed().await.unwrap(), "no command form");
+    b.click("#logout").await;
+    b.find_text("#page h1", "Log in").await;
 }
 
 /// Every page at desktop and phone width, in `target/console-screenshots/`.
