@@ -116,18 +116,23 @@ fn mask_secrets(value: &mut Value) {
 }
 
 /// Names of members holding secrets or card data (`token`, `app_key`, `password`, `pan`,
-/// `card_no`, `track2`...); the idempotency key is not one.
+/// `card_number`, `track2`, `pin`...), compared without case, `-` and `_`; the idempotency
+/// key is not one, nor a name that merely contains such letters (`companycode`).
 fn is_secret_name(name: &str) -> bool {
     let n = name.to_ascii_lowercase().replace(['-', '_'], "");
     if n == "idempotencykey" {
         return false;
     }
-    [
-        "token", "secret", "password", "passwd", "pin", "pan", "card", "track", "cvv",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-        || n.ends_with("key")
+    ["token", "secret", "password", "passwd"]
+        .iter()
+        .any(|s| n.contains(s))
+        || ["key", "pin", "pan", "pinblock", "cvv", "cvv2"]
+            .iter()
+            .any(|s| n.ends_with(s))
+        || ["track", "cardno", "cardnumber", "emv"]
+            .iter()
+            .any(|s| n.starts_with(s))
+        || n == "card"
 }
 
 #[cfg(test)]
@@ -145,6 +150,11 @@ mod tests {
         }
         assert!(stored.contains("\"idempotency_key\":\"k1\""), "{stored}");
         assert!(stored.contains("\"amount\":5") && stored.contains("\"name\":\"x\""));
+        let venue = masked_body(br#"{"companycode":"V1","company":"c"}"#).expect("stored");
+        assert_eq!(
+            venue, r#"{"company":"c","companycode":"V1"}"#,
+            "a code is no PAN"
+        );
     }
 
     #[test]

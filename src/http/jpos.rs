@@ -129,6 +129,9 @@ pub async fn serve(
     );
     let key = TerminalActor::key(TerminalFamily::Jpos, &code);
     let mut work = work_of(&gw, &key, &request);
+    if let (Some(data), Some(card)) = (request.spending_card(), work.spending_card_mut()) {
+        card.track2_read = data.track2.is_some();
+    }
     if let (Request::Consume(r), JposWork::Consume { card, .. }) = (&request, &mut work) {
         match presented_pin(&gw, &code, &key, r).await {
             Ok(pin) => card.pin = pin,
@@ -264,6 +267,7 @@ fn card(gw: &Gateway, card_no: &CardNo) -> JposCard {
         hmac: gw.card_key.index(card_no.expose()).ok(),
         masked: card_no.masked(),
         pin: PinPresented::None,
+        track2_read: false,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::admin::{
     accounts, audit_log, capabilities, card_pins, commands, credentials, ds50, dto, exceptions,
-    intake, jpos, ktv, merchants, pospal, terminals, transactions, uploads, venues,
+    intake, jpos, ktv, merchants, overview, pospal, terminals, transactions, uploads, venues,
 };
 use super::error::ErrorBody;
 use super::health;
@@ -45,9 +45,10 @@ impl Modify for BearerAuth {
             Amounts are integer minor units (fen; units for copies and points).",
     ),
     paths(
-        merchants::create, merchants::get, merchants::update,
+        overview::get,
+        merchants::list, merchants::create, merchants::get, merchants::update,
         merchants::create_group, merchants::get_group, merchants::update_group,
-        terminals::create, terminals::get, terminals::update,
+        terminals::list_of_merchant, terminals::create, terminals::get, terminals::update,
         capabilities::list, capabilities::grant, capabilities::revoke,
         exceptions::list, exceptions::get, exceptions::book, exceptions::write_off,
         commands::send, commands::send_to_merchant, commands::list,
@@ -56,10 +57,10 @@ impl Modify for BearerAuth {
         jpos::set_rules, jpos::get_rules, jpos::batch, jpos::master,
         jpos::transactions, jpos::pending, jpos::settlements, jpos::settlement,
         jpos::issue_tickets, jpos::list_tickets,
-        accounts::create, accounts::get, accounts::update, accounts::add_card,
+        accounts::list, accounts::create, accounts::get, accounts::update, accounts::add_card,
         accounts::credit, accounts::debit, accounts::balances, card_pins::set,
-        transactions::list, transactions::audit,
-        venues::create, venues::get,
+        transactions::list, transactions::audit, transactions::cancel, transactions::refund,
+        venues::list, venues::create, venues::get,
         pospal::put_app, pospal::apps, pospal::events, pospal::mismatches, pospal::documents,
         pospal::resolve_mismatch, pospal::ticket_totals,
         intake::list, intake::get, intake::replay, intake::list_refused, intake::recheck,

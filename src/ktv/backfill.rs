@@ -337,23 +337,19 @@ async fn incomplete_dates(
     code: &str,
     dates: &[BusinessDate],
 ) -> Result<Vec<BusinessDate>, posgate_actors::store::StoreError> {
-    let (Some(newest), Some(oldest)) = (dates.first(), dates.last()) else {
-        return Ok(Vec::new());
-    };
-    let (venue, from, to) = (code.to_string(), oldest.to_string(), newest.to_string());
-    let complete: HashSet<String> = gw
+    let venue = code.to_string();
+    let texts: Vec<String> = dates.iter().map(ToString::to_string).collect();
+    let incomplete: HashSet<String> = gw
         .store
         .transaction(move |db| {
-            Box::pin(async move { store_ktv::day_completeness(db, &venue, &from, &to).await })
+            Box::pin(async move { store_ktv::incomplete_days(db, &venue, &texts).await })
         })
         .await?
         .into_iter()
-        .filter(|d| d.is_complete())
-        .map(|d| d.business_date)
         .collect();
     Ok(dates
         .iter()
-        .filter(|d| !complete.contains(d.as_str()))
+        .filter(|d| incomplete.contains(d.as_str()))
         .cloned()
         .collect())
 }

@@ -1,7 +1,7 @@
 //! Catalog reads and writes (merchants, groups, terminals, accounts, cards, venues, journal
 //! listings), written once against [`Db`] for both backends.
 
-use super::sql::{query_one, query_opt, Db, Row, StoreError, Value};
+use super::sql::{query_one, query_opt, Db, Dialect, Row, StoreError, Value};
 use crate::ledger::{Asset, Balances, Flags};
 use crate::model::*;
 
@@ -213,6 +213,72 @@ async fn update_name_status(
     Ok(n > 0)
 }
 
+/// The `LIKE` pattern of a substring search for `q` against a `LOWER(column)`, with `\`,
+/// `%` and `_` escaped (statements say `ESCAPE '\'`). PostgreSQL's `LOWER` folds every
+/// letter; SQLite's folds ASCII only, so there the pattern keeps other letters as typed
+/// (they match in their exact case).
+pub fn substring_pattern(dialect: Dialect, q: &str) -> String {
+    let folded = match dialect {
+        Dialect::Postgres => q.to_lowercase(),
+        Dialect::Sqlite => q.to_ascii_lowercase(),
+    };
+    let mut pattern = String::with_capacity(folded.len() + 2);
+    pattern.push('%');
+    for c in folded.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Text search and page of a catalog listing (merchants, accounts): newest (highest id)
+/// first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CatalogFilter {
+    /// Only rows whose code/user id or name contains this text (see [`substring_pattern`]).
+    pub q: Option<String>,
+    /// Only rows with a smaller id (the next page).
+    pub before_id: Option<i64>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Lists merchants, newest first, optionally of one status, `filter.q` in code or name.
+pub async fn list_merchants(
+    db: &dyn Db,
+    status: Option<MerchantStatus>,
+    filter: &CatalogFilter,
+) -> Result<Vec<Merchant>, StoreError> {
+    let sql = format!(
+        "SELECT {MERCHANT_COLS} FROM merchants WHERE ($1 IS NULL OR status = $1) \
+         AND ($2 IS NULL OR LOWER(code) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+         AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    let status = status.map(MerchantStatus::as_str);
+    db.query(&sql, &filter_params(db, status.into(), filter))
+        .await?
+        .iter()
+        .map(merchant_row)
+        .collect()
+}
+
+/// The four parameters of a [`CatalogFilter`] statement: `scope`, pattern, before id, limit.
+fn filter_params(db: &dyn Db, scope: Value, filter: &CatalogFilter) -> [Value; 4] {
+    let pattern = filter
+        .q
+        .as_deref()
+        .map(|q| substring_pattern(db.dialect(), q));
+    [
+        scope,
+        pattern.into(),
+        filter.before_id.into(),
+        filter.limit.into(),
+    ]
+}
+
 /// Updates a merchant's name and/or status; `None` leaves a field as it is.
 pub async fn update_merchant(
     db: &dyn Db,
@@ -419,6 +485,34 @@ pub async fn list_terminals(
         .collect()
 }
 
+/// A page of a merchant's terminals, newest first, optionally of one family.
+pub async fn page_terminals(
+    db: &dyn Db,
+    merchant_id: i64,
+    family: Option<TerminalFamily>,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Terminal>, StoreError> {
+    let sql = format!(
+        "SELECT {TERMINAL_COLS} FROM terminals WHERE merchant_id = $1 \
+         AND ($2 IS NULL OR family = $2) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    let family = family.map(TerminalFamily::as_str);
+    db.query(
+        &sql,
+        &[
+            merchant_id.into(),
+            family.into(),
+            before_id.into(),
+            limit.into(),
+        ],
+    )
+    .await?
+    .iter()
+    .map(terminal_row)
+    .collect()
+}
+
 /// Updates a terminal's name and/or status.
 pub async fn update_terminal(
     db: &dyn Db,
@@ -523,6 +617,26 @@ pub async fn list_accounts(
         "SELECT {ACCOUNT_COLS} FROM accounts WHERE merchant_id = $1 AND kind = 'user' ORDER BY id LIMIT $2"
     );
     db.query(&sql, &[merchant_id.into(), limit.into()])
+        .await?
+        .iter()
+        .map(account_row)
+        .collect()
+}
+
+/// Lists user accounts, newest first, optionally of one merchant, `filter.q` in user id or
+/// name.
+pub async fn page_accounts(
+    db: &dyn Db,
+    merchant_id: Option<i64>,
+    filter: &CatalogFilter,
+) -> Result<Vec<Account>, StoreError> {
+    let sql = format!(
+        "SELECT {ACCOUNT_COLS} FROM accounts WHERE kind = 'user' \
+         AND ($1 IS NULL OR merchant_id = $1) \
+         AND ($2 IS NULL OR LOWER(user_id) LIKE $2 ESCAPE '\\' OR LOWER(name) LIKE $2 ESCAPE '\\') \
+         AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $4"
+    );
+    db.query(&sql, &filter_params(db, merchant_id.into(), filter))
         .await?
         .iter()
         .map(account_row)
@@ -687,6 +801,22 @@ pub async fn find_venue(db: &dyn Db, companycode: &str) -> Result<Option<Venue>,
         .transpose()
 }
 
+/// A page of venues, newest first.
+pub async fn page_venues(
+    db: &dyn Db,
+    before_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Venue>, StoreError> {
+    let sql = format!(
+        "SELECT {VENUE_COLS} FROM venues WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2"
+    );
+    db.query(&sql, &[before_id.into(), limit.into()])
+        .await?
+        .iter()
+        .map(venue_row)
+        .collect()
+}
+
 // ---------------------------------------------------------------- journal
 
 /// Lists transactions, newest first, filtered and paged by id.
@@ -727,6 +857,16 @@ pub async fn find_transaction(db: &dyn Db, key: &str) -> Result<Option<Transacti
         .transpose()
 }
 
+/// Reads one transaction by journal id.
+pub async fn get_transaction(db: &dyn Db, id: i64) -> Result<Option<Transaction>, StoreError> {
+    let sql = format!("SELECT {JOURNAL_COLS} FROM journal WHERE id = $1");
+    query_opt(db, &sql, &[id.into()])
+        .await?
+        .as_ref()
+        .map(transaction_row)
+        .transpose()
+}
+
 /// The last transaction a terminal made that created, moved or took money (a debit, credit
 /// or transfer, posted or since voided): what an MQTT mode 31 cancel names.
 pub async fn last_transaction_of_terminal(
@@ -743,4 +883,20 @@ pub async fn last_transaction_of_terminal(
         .as_ref()
         .map(transaction_row)
         .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_substring_pattern_escapes_wildcards_and_folds_what_the_store_folds() {
+        assert_eq!(substring_pattern(Dialect::Sqlite, "Ab"), "%ab%");
+        assert_eq!(
+            substring_pattern(Dialect::Postgres, r"1%_\x"),
+            r"%1\%\_\\x%"
+        );
+        assert_eq!(substring_pattern(Dialect::Postgres, "ÉCOLE"), "%école%");
+        assert_eq!(substring_pattern(Dialect::Sqlite, "ÉCOLE"), "%École%");
+    }
 }

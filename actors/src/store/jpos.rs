@@ -15,6 +15,9 @@ pub struct MerchantRules {
     pub advertisement: String,
     /// Cards spend only once activated (卡激活): for merchants that issue cards inactive.
     pub activation_required: bool,
+    /// Spending needs the card present: a consume or ticket consume without `track2`
+    /// (a keyed-in number) is refused.
+    pub track2_required: bool,
 }
 
 /// Largest earn rate, basis points (100 points per yuan).
@@ -24,8 +27,8 @@ pub const EARN_RATE_BP_MAX: i64 = 1_000_000;
 pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, StoreError> {
     Ok(query_opt(
         db,
-        "SELECT earn_rate_bp, advertisement, activation_required FROM jpos_merchant_rules \
-         WHERE merchant_id = $1",
+        "SELECT earn_rate_bp, advertisement, activation_required, track2_required \
+         FROM jpos_merchant_rules WHERE merchant_id = $1",
         &[merchant_id.into()],
     )
     .await?
@@ -34,6 +37,7 @@ pub async fn rules(db: &dyn Db, merchant_id: i64) -> Result<MerchantRules, Store
             earn_rate_bp: r.i64(0)?,
             advertisement: r.text(1)?,
             activation_required: r.i64(2)? != 0,
+            track2_required: r.i64(3)? != 0,
         })
     })
     .transpose()?
@@ -49,16 +53,19 @@ pub async fn set_rules(
 ) -> Result<(), StoreError> {
     db.execute(
         "INSERT INTO jpos_merchant_rules (merchant_id, earn_rate_bp, advertisement, updated_at_ms, \
-         activation_required) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (merchant_id) DO UPDATE SET \
+         activation_required, track2_required) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (merchant_id) DO UPDATE SET \
          earn_rate_bp = excluded.earn_rate_bp, advertisement = excluded.advertisement, \
          updated_at_ms = excluded.updated_at_ms, \
-         activation_required = excluded.activation_required",
+         activation_required = excluded.activation_required, \
+         track2_required = excluded.track2_required",
         &[
             merchant_id.into(),
             rules.earn_rate_bp.into(),
             rules.advertisement.clone().into(),
             now_ms.into(),
             i64::from(rules.activation_required).into(),
+            i64::from(rules.track2_required).into(),
         ],
     )
     .await?;

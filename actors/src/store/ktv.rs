@@ -1454,6 +1454,29 @@ pub async fn day_completeness(
         .collect())
 }
 
+/// The dates of `dates` (`yyyy-MM-dd`, any order) that venue `companycode` does not hold
+/// completely ([`DayCompleteness::is_complete`]), in the order given.
+pub async fn incomplete_days(
+    db: &dyn Db,
+    companycode: &str,
+    dates: &[String],
+) -> Result<Vec<String>, StoreError> {
+    let (Some(from), Some(to)) = (dates.iter().min(), dates.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let complete: std::collections::HashSet<String> = day_completeness(db, companycode, from, to)
+        .await?
+        .into_iter()
+        .filter(DayCompleteness::is_complete)
+        .map(|d| d.business_date)
+        .collect();
+    Ok(dates
+        .iter()
+        .filter(|d| !complete.contains(d.as_str()))
+        .cloned()
+        .collect())
+}
+
 /// One backfill attempt, as recorded.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -147,9 +147,9 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 22,
-        name: "jpos_pins",
-        postgres: include_str!("../../../sql/postgres/0022_jpos_pins.sql"),
-        sqlite: include_str!("../../../sql/sqlite/0022_jpos_pins.sql"),
+        name: "jpos_card_security",
+        postgres: include_str!("../../../sql/postgres/0022_jpos_card_security.sql"),
+        sqlite: include_str!("../../../sql/sqlite/0022_jpos_card_security.sql"),
     },
 ];
 

@@ -23,6 +23,7 @@ pub mod ktv;
 pub mod ktv_report;
 pub mod ledger_io;
 pub mod migrate;
+pub mod overview;
 pub mod pospal;
 pub mod postgres;
 pub mod sql;
@@ -170,32 +171,8 @@ impl Store {
     /// offline exceptions, dead partner letters, terminals seen since `seen_since_ms` by
     /// family (every request of a terminal counts as presence).
     pub async fn backlog(&self, seen_since_ms: i64) -> Result<Backlog, StoreError> {
-        self.transaction(move |db| {
-            Box::pin(async move {
-                let count =
-                    |sql: &'static str| async move { sql::query_one(db, sql, &[]).await?.i64(0) };
-                let open_exceptions =
-                    count("SELECT COUNT(*) FROM offline_exceptions WHERE status = 'open'").await?;
-                let dead_letters =
-                    count("SELECT COUNT(*) FROM partner_intake WHERE status = 'dead'").await?;
-                let devices_seen = db
-                    .query(
-                        "SELECT family, COUNT(*) FROM terminals WHERE last_seen_at_ms >= $1 \
-                         GROUP BY family",
-                        &[seen_since_ms.into()],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| Ok((r.text(0)?, r.i64(1)?)))
-                    .collect::<Result<_, StoreError>>()?;
-                Ok(Backlog {
-                    open_exceptions,
-                    dead_letters,
-                    devices_seen,
-                })
-            })
-        })
-        .await
+        self.transaction(move |db| Box::pin(overview::backlog(db, seen_since_ms)))
+            .await
     }
 
     /// Applies pending migrations; returns the versions applied now.
@@ -249,7 +226,7 @@ pub struct SchemaStatus {
     pub ahead: Vec<i64>,
 }
 
-/// Counts for the metrics ([`Store::backlog`]).
+/// Counts for the metrics ([`Store::backlog`]) and the console ([`overview::read`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Backlog {
     /// Offline exceptions still `open`.

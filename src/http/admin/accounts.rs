@@ -4,9 +4,10 @@
 //! `admin:{merchant}:{client key}`.
 
 use super::dto::{
-    AccountPatchBody, AccountView, CreditBody, DebitBody, NewAccount, NewCard, OutcomeView,
+    check_search, AccountPatchBody, AccountView, CreditBody, DebitBody, NewAccount, NewCard,
+    OutcomeView,
 };
-use super::{found, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::ValidJson;
@@ -15,7 +16,10 @@ use posgate_actors::cards::mask_pan;
 use posgate_actors::entity::MerchantPost;
 use posgate_actors::ledger::{Balances, LimitPolicy, Operation, PostOutcome, PostRequest};
 use posgate_actors::model::{Account, Card};
-use posgate_actors::store::{catalog, now_ms};
+use posgate_actors::store::catalog::CatalogFilter;
+use posgate_actors::store::{catalog, now_ms, Db, StoreError};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Create an account; its card is stored only as a keyed hash and a mask, its opening
 /// balances are posted as credits.
@@ -105,23 +109,78 @@ pub async fn create(
     Ok(HttpResponse::Created().json(view(&gw, created.id).await?))
 }
 
+/// `account` with its current balances and masked cards.
+async fn with_balances(db: &dyn Db, account: Account) -> Result<AccountView, StoreError> {
+    let current = catalog::balances(db, account.id).await?.unwrap_or_default();
+    let cards = catalog::list_cards(db, account.id).await?;
+    Ok(AccountView {
+        account,
+        balances: current,
+        cards,
+    })
+}
+
 async fn view(gw: &Gateway, id: i64) -> Result<AccountView, ApiError> {
     let found_view = with_db(gw, move |db| {
         Box::pin(async move {
-            let Some(account) = catalog::get_account(db, id).await? else {
-                return Ok(None);
-            };
-            let current = catalog::balances(db, id).await?.unwrap_or_default();
-            let cards = catalog::list_cards(db, id).await?;
-            Ok(Some(AccountView {
-                account,
-                balances: current,
-                cards,
-            }))
+            match catalog::get_account(db, id).await? {
+                Some(account) => with_balances(db, account).await.map(Some),
+                None => Ok(None),
+            }
         })
     })
     .await?;
     found(found_view, "account")
+}
+
+/// Filters and paging of the account list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only this merchant's accounts.
+    pub merchant_id: Option<i64>,
+    /// Only accounts whose user id or name contains this text (case-insensitive; on SQLite
+    /// for ASCII letters only).
+    #[param(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub q: Option<String>,
+    /// Next page: the `next_before_id` of the previous page.
+    pub before_id: Option<i64>,
+    /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// List user accounts with their balances and masked cards, newest first, by merchant and
+/// by text in their user id or name.
+#[utoipa::path(tag = "accounts", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<AccountView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[get("/accounts")]
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    check_search(q.q.as_deref())?;
+    let (merchant_id, filter) = (
+        q.merchant_id,
+        CatalogFilter {
+            q: q.q,
+            before_id: q.before_id,
+            limit,
+        },
+    );
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move {
+            let mut views = Vec::new();
+            for account in catalog::page_accounts(db, merchant_id, &filter).await? {
+                views.push(with_balances(db, account).await?);
+            }
+            Ok(views)
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |v| v.account.id)))
 }
 
 /// Read an account with its balances and (masked) cards.

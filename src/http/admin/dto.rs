@@ -67,6 +67,81 @@ pub fn check_name(field: &str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Longest search text (`q`) of a listing.
+pub const SEARCH_CHARS_MAX: usize = 64;
+/// Longest reason of an operator's cancel or refund.
+pub const REASON_CHARS_MAX: usize = 200;
+
+/// Checks a listing's search text `q` when given: at most [`SEARCH_CHARS_MAX`] characters,
+/// no control characters (a query parameter, so the refusal is `invalid_query`).
+pub fn check_search(value: Option<&str>) -> Result<(), ApiError> {
+    let value = value.unwrap_or_default();
+    if value.chars().count() > SEARCH_CHARS_MAX || value.chars().any(char::is_control) {
+        return Err(ApiError::invalid_query(
+            "q",
+            format!("must be at most {SEARCH_CHARS_MAX} characters without control characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an operator's reason: 1 to [`REASON_CHARS_MAX`] characters, not only blanks, no
+/// control characters.
+pub fn check_reason(field: &str, value: &str) -> Result<(), ApiError> {
+    if value.trim().is_empty()
+        || value.chars().count() > REASON_CHARS_MAX
+        || value.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "must say why in 1 to {REASON_CHARS_MAX} characters without control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the client's idempotency key and the amount (positive) of a posting request.
+pub fn check_posting(idempotency_key: &str, amount: i64) -> Result<(), ApiError> {
+    check_identifier(
+        "idempotency_key",
+        idempotency_key,
+        IDEMPOTENCY_KEY_CHARS_MAX,
+    )?;
+    check_amount("amount", amount, 1)
+}
+
+/// The schema of a posting request's `idempotency_key` ([`check_posting`]).
+pub fn idempotency_key_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(
+            "Client-chosen key; a retry with the same key posts nothing and returns the first \
+             answer.",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(IDEMPOTENCY_KEY_CHARS_MAX))
+        .pattern(Some(r"^[A-Za-z0-9_.:-]{1,128}$"))
+        .build()
+}
+
+/// The schema of an operator's `reason` ([`check_reason`]): not only blanks, no control
+/// characters.
+pub fn reason_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .description(Some(
+            "Why (required); recorded on the journal entry as the device field `reason`.",
+        ))
+        .min_length(Some(1))
+        .max_length(Some(REASON_CHARS_MAX))
+        .pattern(Some(
+            r"^[^\x00-\x1f\x7f-\x9f]*[^ \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+        ))
+        .build()
+}
+
 /// Checks an amount in minor units: `min..=AMOUNT_FEN_MAX`.
 pub fn check_amount(field: &str, value: i64, min: i64) -> Result<(), ApiError> {
     if value < min || value > AMOUNT_FEN_MAX {
@@ -434,11 +509,7 @@ impl Validate for NewCard {
 pub struct CreditBody {
     /// Client-chosen key; a retry with the same key posts nothing and returns the first
     /// answer.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[A-Za-z0-9_.:-]{1,128}$"
-    )]
+    #[schema(schema_with = idempotency_key_schema)]
     pub idempotency_key: String,
     /// Amount, minor units, positive.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
@@ -458,12 +529,7 @@ fn cash_only() -> Vec<Asset> {
 
 impl Validate for CreditBody {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier(
-            "idempotency_key",
-            &self.idempotency_key,
-            IDEMPOTENCY_KEY_CHARS_MAX,
-        )?;
-        check_amount("amount", self.amount, 1)
+        check_posting(&self.idempotency_key, self.amount)
     }
 }
 
@@ -473,11 +539,7 @@ impl Validate for CreditBody {
 pub struct DebitBody {
     /// Client-chosen key; a retry with the same key posts nothing and returns the first
     /// answer.
-    #[schema(
-        min_length = 1,
-        max_length = 128,
-        pattern = r"^[A-Za-z0-9_.:-]{1,128}$"
-    )]
+    #[schema(schema_with = idempotency_key_schema)]
     pub idempotency_key: String,
     /// Amount, minor units, positive.
     #[schema(minimum = 1, maximum = 1_000_000_000_000_i64)]
@@ -505,12 +567,7 @@ fn debit_sources() -> utoipa::openapi::Schema {
 
 impl Validate for DebitBody {
     fn validate(&self) -> Result<(), ApiError> {
-        check_identifier(
-            "idempotency_key",
-            &self.idempotency_key,
-            IDEMPOTENCY_KEY_CHARS_MAX,
-        )?;
-        check_amount("amount", self.amount, 1)?;
+        check_posting(&self.idempotency_key, self.amount)?;
         let distinct = self
             .sources
             .iter()

@@ -33,6 +33,10 @@ pub struct RulesBody {
     /// a card never activated is refused with `62`. Default false.
     #[serde(default)]
     pub activation_required: bool,
+    /// Spending needs the card present: a consume or ticket consume without `track2` (a
+    /// keyed-in card number) is refused with `36`. Default false.
+    #[serde(default)]
+    pub track2_required: bool,
 }
 
 impl From<MerchantRules> for RulesBody {
@@ -41,6 +45,7 @@ impl From<MerchantRules> for RulesBody {
             earn_rate_bp: rules.earn_rate_bp,
             advertisement: rules.advertisement,
             activation_required: rules.activation_required,
+            track2_required: rules.track2_required,
         }
     }
 }
@@ -74,6 +79,7 @@ pub async fn set_rules(
         earn_rate_bp: body.0.earn_rate_bp,
         advertisement: body.0.advertisement,
         activation_required: body.0.activation_required,
+        track2_required: body.0.track2_required,
     };
     let stored = with_db(&gw, move |db| {
         Box::pin(async move {

@@ -1,14 +1,17 @@
 //! Merchants and their groups.
 
-use super::dto::{GroupRulesBody, MerchantPatch, NewGroup, NewMerchant};
-use super::{found, with_db};
+use super::dto::{check_search, GroupRulesBody, MerchantPatch, NewGroup, NewMerchant};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::ValidJson;
 use actix_web::{get, patch, post, web, HttpResponse};
 use posgate_actors::entity::Reload;
-use posgate_actors::model::{Group, Merchant};
+use posgate_actors::model::{Group, Merchant, MerchantStatus};
+use posgate_actors::store::catalog::CatalogFilter;
 use posgate_actors::store::{catalog, now_ms};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Create a merchant (and its counter account).
 #[utoipa::path(tag = "merchants", request_body = NewMerchant, security(("bearer" = [])), responses(
@@ -24,6 +27,61 @@ pub async fn create(
     })
     .await?;
     Ok(HttpResponse::Created().json(merchant))
+}
+
+/// Filters and paging of the merchant list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Only `active` or `suspended` merchants.
+    #[param(schema_with = status_values)]
+    pub status: Option<String>,
+    /// Only merchants whose code or name contains this text (case-insensitive; on SQLite
+    /// for ASCII letters only).
+    #[param(max_length = 64, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub q: Option<String>,
+    /// Next page: the `next_before_id` of the previous page.
+    pub before_id: Option<i64>,
+    /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+fn status_values() -> utoipa::openapi::Object {
+    super::dto::text_enum(&[
+        MerchantStatus::Active.as_str(),
+        MerchantStatus::Suspended.as_str(),
+    ])
+}
+
+/// List merchants, newest first, by status and by text in their code or name.
+#[utoipa::path(tag = "merchants", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<Merchant>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[get("/merchants")]
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            MerchantStatus::parse(s)
+                .ok_or_else(|| ApiError::invalid_query("status", "must be active or suspended"))?,
+        ),
+    };
+    check_search(q.q.as_deref())?;
+    let filter = CatalogFilter {
+        q: q.q,
+        before_id: q.before_id,
+        limit,
+    };
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::list_merchants(db, status, &filter).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |m| m.id)))
 }
 
 /// Read a merchant.

@@ -1,5 +1,6 @@
 //! The admin REST API (`/admin/v1`, JSON, bearer token): merchants, groups, terminals,
-//! accounts and cards, credits and debits, balances, transactions, the ledger audit, venues.
+//! accounts and cards, credits and debits, balances, transactions (and an operator's cancel
+//! or refund), the ledger audit, venues, the console's overview.
 //!
 //! Handlers are thin: validate (the extractor), read or write the catalog through the store,
 //! and send every posting through the merchant's entity actor, like any protocol adapter.
@@ -17,6 +18,7 @@ pub mod intake;
 pub mod jpos;
 pub mod ktv;
 pub mod merchants;
+pub mod overview;
 pub mod pospal;
 pub mod terminals;
 pub mod transactions;
@@ -43,12 +45,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(credentials::create)
             .service(credentials::rotate)
             .service(credentials::revoke)
+            .service(overview::get)
+            .service(merchants::list)
             .service(merchants::create)
             .service(merchants::get)
             .service(merchants::update)
             .service(merchants::create_group)
             .service(merchants::get_group)
             .service(merchants::update_group)
+            .service(terminals::list_of_merchant)
             .service(terminals::create)
             .service(terminals::get)
             .service(terminals::update)
@@ -78,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(jpos::settlement)
             .service(jpos::issue_tickets)
             .service(jpos::list_tickets)
+            .service(accounts::list)
             .service(accounts::create)
             .service(accounts::get)
             .service(accounts::update)
@@ -88,6 +94,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(accounts::balances)
             .service(transactions::list)
             .service(transactions::audit)
+            .service(transactions::cancel)
+            .service(transactions::refund)
             .service(pospal::put_app)
             .service(pospal::apps)
             .service(pospal::events)
@@ -100,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(intake::recheck)
             .service(intake::get)
             .service(intake::replay)
+            .service(venues::list)
             .service(venues::create)
             .service(venues::get)
             .service(ktv::set_settings)
@@ -149,6 +158,27 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
             "limit",
             format!("must be between 1 and {PAGE_MAX}"),
         ))
+    }
+}
+
+/// A page of a listing, newest (highest id) first.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Page<T> {
+    /// The items, each as the resource's own `GET` shows it.
+    pub items: Vec<T>,
+    /// Pass as `before_id` for the next page; absent on the last page.
+    pub next_before_id: Option<i64>,
+}
+
+impl<T> Page<T> {
+    /// The page of `items` asked with `limit`, linked to the next one by the last item's
+    /// `id`.
+    pub fn of(items: Vec<T>, limit: i64, id: impl Fn(&T) -> i64) -> Page<T> {
+        let next_before_id = next_before_id(items.len(), limit, items.last().map(id));
+        Page {
+            items,
+            next_before_id,
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! KTV venues.
 
 use super::dto::check_name;
-use super::{found, with_db};
+use super::{found, page_limit, with_db, Page};
 use crate::app::Gateway;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
@@ -9,7 +9,7 @@ use actix_web::{get, post, web, HttpResponse};
 use posgate_actors::model::Venue;
 use posgate_actors::store::{catalog, now_ms};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 /// Register a venue.
 #[derive(Deserialize, ToSchema)]
@@ -77,4 +77,32 @@ pub async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(found(venue, "venue")?))
+}
+
+/// Paging of the venue list.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Next page: the `next_before_id` of the previous page.
+    pub before_id: Option<i64>,
+    /// Page size, 1-500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}
+
+/// List KTV venues, newest first.
+#[utoipa::path(tag = "venues", params(ListQuery), security(("bearer" = [])), responses(
+    (status = 200, body = Page<Venue>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[get("/venues")]
+pub async fn list(
+    gw: web::Data<Gateway>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let limit = page_limit(q.limit)?;
+    let items = with_db(&gw, move |db| {
+        Box::pin(async move { catalog::page_venues(db, q.before_id, limit).await })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(Page::of(items, limit, |v| v.id)))
 }

@@ -78,6 +78,8 @@ pub struct JposCard {
     /// What the request's PIN block (`password`) says, read by the adapter (which alone
     /// holds the card number and the PIN key).
     pub pin: PinPresented,
+    /// The card was read (the request carries `track2`), not keyed in.
+    pub track2_read: bool,
 }
 
 /// The PIN of a request, as the adapter read it: never the PIN itself.
@@ -97,6 +99,26 @@ pub enum PinPresented {
 /// Wrong PINs in a row after which a card's PIN is blocked (`38`) until an operator
 /// resets it.
 pub const PIN_TRIES_MAX: i64 = 3;
+
+impl JposWork {
+    /// The card of a request that spends (a consume or ticket consume, not their
+    /// reversals), for the adapter to say how it was presented.
+    pub fn spending_card_mut(&mut self) -> Option<&mut JposCard> {
+        match self {
+            JposWork::Consume {
+                card,
+                reversal: false,
+                ..
+            }
+            | JposWork::TicketConsume {
+                card,
+                reversal: false,
+                ..
+            } => Some(card),
+            _ => None,
+        }
+    }
+}
 
 /// A check-in's PIN key and MAC key as stored (sealed secrets, `gcm1:...`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -477,17 +499,19 @@ async fn pin_refusal(db: &dyn Db, card: &JposCard) -> Result<Option<JposStatus>,
     }))
 }
 
-/// Why `card` may not spend at `merchant_id`, if it may not: `62` (restricted card) when
+/// Why `card` may not spend at `merchant_id`, if it may not: `36` (read the card) when the
+/// merchant requires the card present and it was keyed in; `62` (restricted card) when
 /// the merchant requires activation and the card was never activated.
 async fn spend_refusal(
     db: &dyn Db,
     card: &JposCard,
     merchant_id: i64,
 ) -> Result<Option<JposStatus>, StoreError> {
-    if !store_jpos::rules(db, merchant_id)
-        .await?
-        .activation_required
-    {
+    let rules = store_jpos::rules(db, merchant_id).await?;
+    if rules.track2_required && !card.track2_read {
+        return Ok(Some(JposStatus::RestrictedCard));
+    }
+    if !rules.activation_required {
         return Ok(None);
     }
     let activated = match &card.hmac {

@@ -94,6 +94,7 @@ impl Flow {
         let merchant = self.merchant_id();
         let fingerprint = self.call.fingerprint.clone();
         let key = self.key.clone();
+        let spending = card.clone();
         let answered = self
             .deps
             .store
@@ -102,7 +103,7 @@ impl Flow {
                     if reversal {
                         reverse_tickets(db, row, &key, &fingerprint).await
                     } else {
-                        take_tickets(db, row, &lines, merchant).await
+                        take_tickets(db, row, &lines, merchant, &spending).await
                     }
                 })
             })
@@ -122,16 +123,12 @@ async fn take_tickets(
     mut row: TransRow,
     lines: &[(i64, String, i64)],
     merchant_id: i64,
+    card: &JposCard,
 ) -> Result<JposAnswer, StoreError> {
     let Some(account) = row.account_id else {
         return insert_answered(db, row, JposStatus::InvalidCardNumber, None, |_| None).await;
     };
-    let card = JposCard {
-        hmac: row.card_hmac.clone(),
-        masked: String::new(),
-        pin: PinPresented::None,
-    };
-    if let Some(code) = spend_refusal(db, &card, merchant_id).await? {
+    if let Some(code) = spend_refusal(db, card, merchant_id).await? {
         return insert_answered(db, row, code, None, |_| None).await;
     }
     let Some(face_total) = face_value(db, account, lines).await? else {

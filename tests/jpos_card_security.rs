@@ -3,7 +3,8 @@
 //! blocks; a card without a PIN needs none; with one, a missing or wrong PIN gets `55`, the
 //! third wrong try in a row `75`, every later one `38` until an operator resets it, and
 //! none of these refusals moves money; a block under the key of an earlier check-in is a
-//! wrong try; reversals need no PIN; the PIN is never stored or shown.
+//! wrong try; reversals need no PIN; the PIN is never stored or shown. A merchant that
+//! requires the card present refuses keyed-in spending (`36`).
 
 mod common;
 #[path = "common/jpos.rs"]
@@ -133,6 +134,7 @@ async fn scenario(j: Jpos) {
     assert_eq!(consume(&j, 15, None).await, "00", "PIN removed");
     bad_admin_requests(&j).await;
     nothing_of_the_pin_is_kept(&j).await;
+    card_present_when_required(&j).await;
     j.running.stop().await;
 }
 
@@ -196,4 +198,42 @@ async fn nothing_of_the_pin_is_kept(j: &Jpos) {
         let v = row.text(0).expect("text");
         assert!(!v.contains("4821") && v.len() == 64, "{v}");
     }
+}
+
+/// With `track2_required`, a consume without `track2` (keyed in) gets `36` and moves
+/// nothing; with it, approved; reversals still need none.
+async fn card_present_when_required(j: &Jpos) {
+    let path = format!("/admin/v1/jpos/merchants/{}/rules", j.merchant);
+    let rules = json!({"earn_rate_bp": 10000, "track2_required": true});
+    let (status, body) = j.admin.put(&path, rules).await;
+    assert_eq!(
+        (status, body["track2_required"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+    let before = j.points().await;
+    let mut keyed = j.consume_form(1, 20, "1.00", "0");
+    keyed.retain(|(name, _)| *name != "track2" && *name != "password");
+    let r = j.post("/v1/jpos/trans/consume", &keyed).await;
+    assert_eq!(r.status(), "36", "keyed in: {}", r.text);
+    assert_eq!(j.points().await, before);
+    assert_eq!(
+        consume(j, 21, None).await,
+        "00",
+        "swiped: the fixture's form has track2"
+    );
+    let (status, _) = j.admin.put(&path, json!({"earn_rate_bp": 10000})).await;
+    assert_eq!(status, 200);
+    let r = j
+        .post("/v1/jpos/trans/consume", &{
+            let mut f = keyed.clone();
+            for (name, value) in f.iter_mut() {
+                if *name == "traceNo" {
+                    *value = "000022".into();
+                }
+            }
+            f
+        })
+        .await;
+    assert_eq!(r.status(), "00", "not required: keyed in is fine");
 }
