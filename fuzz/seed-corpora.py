@@ -8,7 +8,8 @@ listed below). Targets whose first input byte chooses a variant get each seed on
 variant. Sealed KTV data and jpos PIN blocks are built with the openssl command line, so the
 seeds also check interoperability with a second implementation.
 
-Run from the repository root; then minimize with `cargo fuzz cmin` (docs/fuzzing.md).
+Usage: `python3 fuzz/seed-corpora.py [SPEC_DIR [CORPUS_DIR]]` (default: /work/shared/seeds and
+fuzz/corpus). How the committed corpora are minimized around these seeds: docs/fuzzing.md.
 """
 
 import base64
@@ -21,8 +22,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "fuzz" / "corpus"
 SPECS = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/seeds")
+CORPUS = pathlib.Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "fuzz" / "corpus"
 KTV_KEY = b"posgate-ktv-key!"  # fuzz/src/lib.rs KTV_KEY
 PIN_KEY = b"0123456789ABCDEF"
 PAN = "6222021234567890123"
@@ -160,7 +161,7 @@ def openssl(args, data):
 
 
 def sealed(json_bytes, cbc):
-    zipped = gzip.compress(json_bytes)
+    zipped = gzip.compress(json_bytes, mtime=0)
     if not cbc:
         return openssl(["-aes-128-ecb", "-K", KTV_KEY.hex()], zipped)
     iv = bytes(range(16))
@@ -230,8 +231,8 @@ def ktv():
         write("ktv_decrypt", raw, [3 if cbc else 2])
         envelope = {"companycode": "FUZZ01", "data": base64.b64encode(raw).decode()}
         write("ktv_upload", json.dumps(envelope), [1])
-    write("ktv_gunzip", base64.b64encode(gzip.compress(fixture)), [0])
-    write("ktv_gunzip", gzip.compress(fixture), [1])
+    write("ktv_gunzip", base64.b64encode(gzip.compress(fixture, mtime=0)), [0])
+    write("ktv_gunzip", gzip.compress(fixture, mtime=0), [1])
     for blob in gzip_blobs((SPECS / "ktv-merchant-link.txt").read_text(encoding="utf-8")):
         write("ktv_gunzip", blob, [0])
         write("ktv_decrypt", blob, [0])
@@ -251,4 +252,4 @@ if __name__ == "__main__":
     ktv()
     jpos()
     for folder in sorted(CORPUS.iterdir()):
-        print(f"{folder.name}: {len(list(folder.iterdir()))} seeds")
+        print(f"{folder.name}: {len(list(folder.iterdir()))} files")
