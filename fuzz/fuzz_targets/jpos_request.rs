@@ -3,15 +3,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{assert_round_trip, bounded, pick};
+use posgate_fuzz::{assert_round_trip, pick};
 use posgate_protocols::jpos::limits::BODY_BYTES_MAX;
 use posgate_protocols::jpos::{decode_request, Endpoint};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((endpoint, body)) = pick(&Endpoint::ALL, data) else {
-        return;
-    };
-    let Some(body) = bounded(body, BODY_BYTES_MAX) else {
+    let Some((endpoint, body)) = pick(&Endpoint::ALL, data, BODY_BYTES_MAX) else {
         return;
     };
     let Ok(request) = decode_request(endpoint, body) else {

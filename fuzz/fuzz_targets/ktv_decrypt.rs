@@ -5,9 +5,8 @@
 //! decompressed cap, and sealing them again opens to the same bytes.
 #![no_main]
 
-use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick, KTV_KEY};
+use posgate_fuzz::{pick, sealed_text, KTV_KEY};
 use posgate_protocols::ktv::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
 use posgate_protocols::ktv::{open_with, seal_with, AesKey, AesMode};
 
@@ -19,19 +18,11 @@ const CHOICES: [(AesMode, bool); 4] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some(((mode, raw), rest)) = pick(&CHOICES, data) else {
+    let Some(((mode, raw), rest)) = pick(&CHOICES, data, UPLOAD_BODY_BYTES_MAX) else {
         return;
     };
-    let Some(rest) = bounded(rest, UPLOAD_BODY_BYTES_MAX) else {
+    let Some(text) = sealed_text(rest, raw) else {
         return;
-    };
-    let text = if raw {
-        base64::engine::general_purpose::STANDARD.encode(rest)
-    } else {
-        match std::str::from_utf8(rest) {
-            Ok(text) => text.to_owned(),
-            Err(_) => return,
-        }
     };
     let key = AesKey::from_bytes(KTV_KEY);
     let Ok(opened) = open_with(mode, &key, &text) else {

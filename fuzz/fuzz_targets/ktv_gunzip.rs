@@ -4,26 +4,17 @@
 //! the same bytes.
 #![no_main]
 
-use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::bounded;
+use posgate_fuzz::{pick, sealed_text};
 use posgate_protocols::ktv::limits::{DECOMPRESSED_BYTES_MAX, UPLOAD_BODY_BYTES_MAX};
 use posgate_protocols::ktv::{zip_decode, zip_encode};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((first, rest)) = data.split_first() else {
+    let Some((raw, rest)) = pick(&[false, true], data, UPLOAD_BODY_BYTES_MAX) else {
         return;
     };
-    let Some(rest) = bounded(rest, UPLOAD_BODY_BYTES_MAX) else {
+    let Some(text) = sealed_text(rest, raw) else {
         return;
-    };
-    let text = if first % 2 == 1 {
-        base64::engine::general_purpose::STANDARD.encode(rest)
-    } else {
-        match std::str::from_utf8(rest) {
-            Ok(text) => text.to_owned(),
-            Err(_) => return,
-        }
     };
     let Ok(plain) = zip_decode(&text) else {
         return;

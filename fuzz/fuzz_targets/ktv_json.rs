@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick};
+use posgate_fuzz::pick;
 use posgate_protocols::ktv::limits::DECOMPRESSED_BYTES_MAX;
 use posgate_protocols::ktv::upload::UploadPath;
 use posgate_protocols::ktv::{CompanyCode, Envelope, Upload};
@@ -18,10 +18,7 @@ const PATHS: [UploadPath; 4] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((path, json)) = pick(&PATHS, data) else {
-        return;
-    };
-    let Some(json) = bounded(json, DECOMPRESSED_BYTES_MAX) else {
+    let Some((path, json)) = pick(&PATHS, data, DECOMPRESSED_BYTES_MAX) else {
         return;
     };
     let venue = CompanyCode::parse("FUZZ01").expect("a valid company code");

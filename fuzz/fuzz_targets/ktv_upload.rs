@@ -7,16 +7,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick, KTV_KEY};
+use posgate_fuzz::{pick, KTV_KEY};
 use posgate_protocols::ktv::limits::UPLOAD_BODY_BYTES_MAX;
 use posgate_protocols::ktv::upload::{EnvelopeData, UploadPath};
 use posgate_protocols::ktv::{decode_envelope, decode_upload, AesKey, SealPolicy};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((path, body)) = pick(&UploadPath::ALL, data) else {
-        return;
-    };
-    let Some(body) = bounded(body, UPLOAD_BODY_BYTES_MAX) else {
+    let Some((path, body)) = pick(&UploadPath::ALL, data, UPLOAD_BODY_BYTES_MAX) else {
         return;
     };
     let key = AesKey::from_bytes(KTV_KEY);

@@ -4,23 +4,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::bounded;
+use posgate_fuzz::pick;
 use posgate_protocols::mqtt_pos::limits::PAYLOAD_BYTES_MAX;
 use posgate_protocols::mqtt_pos::{
     decode_device_message, CommandAck, ConsumeRequest, DeviceMessage, DeviceMessageKind,
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Some((first, payload)) = data.split_first() else {
+    let Some((ack, payload)) = pick(&[false, true], data, PAYLOAD_BYTES_MAX) else {
         return;
     };
-    let Some(payload) = bounded(payload, PAYLOAD_BYTES_MAX) else {
-        return;
-    };
-    let alone = if first % 2 == 0 {
-        ConsumeRequest::decode(payload).map(DeviceMessage::Consume)
-    } else {
+    let alone = if ack {
         CommandAck::decode(payload).map(DeviceMessage::Ack)
+    } else {
+        ConsumeRequest::decode(payload).map(DeviceMessage::Consume)
     };
     let through_entry = decode_device_message(DeviceMessageKind::ApiRet, payload);
     if let (Ok(alone), Ok(entry)) = (&alone, &through_entry) {

@@ -4,15 +4,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick};
+use posgate_fuzz::pick;
 use posgate_protocols::mqtt_pos::limits::{PAYLOAD_BYTES_MAX, PHOTO_PAYLOAD_BYTES_MAX};
 use posgate_protocols::mqtt_pos::{decode_device_message, DeviceMessage, DeviceMessageKind};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((kind, payload)) = pick(DeviceMessageKind::all(), data) else {
-        return;
-    };
-    let Some(payload) = bounded(payload, PHOTO_PAYLOAD_BYTES_MAX) else {
+    let Some((kind, payload)) = pick(DeviceMessageKind::all(), data, PHOTO_PAYLOAD_BYTES_MAX)
+    else {
         return;
     };
     let decoded = decode_device_message(kind, payload);

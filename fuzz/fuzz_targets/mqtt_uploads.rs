@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick};
+use posgate_fuzz::pick;
 use posgate_protocols::mqtt_pos::limits::PHOTO_PAYLOAD_BYTES_MAX;
 use posgate_protocols::mqtt_pos::{
     decode_device_message, BalanceQuery, DeviceMessage, DeviceMessageKind, DeviceNotice,
@@ -20,10 +20,7 @@ const KINDS: [DeviceMessageKind; 5] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((kind, payload)) = pick(&KINDS, data) else {
-        return;
-    };
-    let Some(payload) = bounded(payload, PHOTO_PAYLOAD_BYTES_MAX) else {
+    let Some((kind, payload)) = pick(&KINDS, data, PHOTO_PAYLOAD_BYTES_MAX) else {
         return;
     };
     let alone: Result<DeviceMessage, _> = match kind {

@@ -3,16 +3,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{bounded, pick};
+use posgate_fuzz::pick;
 use posgate_protocols::pospal::body::decode_body;
 use posgate_protocols::pospal::limits::REQUEST_BYTES_MAX;
 use posgate_protocols::pospal::Cmd;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((cmd, rest)) = pick(Cmd::KNOWN, data) else {
-        return;
-    };
-    let Some(rest) = bounded(rest, REQUEST_BYTES_MAX) else {
+    let Some((cmd, rest)) = pick(Cmd::KNOWN, data, REQUEST_BYTES_MAX) else {
         return;
     };
     let Ok(text) = std::str::from_utf8(rest) else {

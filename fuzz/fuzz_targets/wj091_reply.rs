@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use posgate_fuzz::{assert_round_trip, bounded, pick};
+use posgate_fuzz::{assert_round_trip, pick};
 use posgate_protocols::ktv::limits::WJ091_REPLY_BYTES_MAX;
 use posgate_protocols::ktv::{decode_reply, decode_request, Wj091Request};
 use std::sync::OnceLock;
@@ -34,10 +34,7 @@ fn requests() -> &'static [Wj091Request] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((request, bytes)) = pick(requests(), data) else {
-        return;
-    };
-    let Some(bytes) = bounded(bytes, WJ091_REPLY_BYTES_MAX) else {
+    let Some((request, bytes)) = pick(requests(), data, WJ091_REPLY_BYTES_MAX) else {
         return;
     };
     let Ok(reply) = decode_reply(&request, bytes) else {

@@ -5,6 +5,7 @@
 //! libFuzzer gives it, bounded as the real adapter bounds them, and asserts what must hold
 //! beyond "no panic" (see docs/fuzzing.md).
 
+use base64::Engine;
 use std::fmt::Debug;
 
 /// The venue key of the KTV crypto targets: the key of the crate's own openssl fixture
@@ -17,11 +18,23 @@ pub const POSPAL_APP_KEY: &str = "posgate-fuzz-app-key";
 /// The card number a PIN block is opened for when the input names none.
 pub const DEFAULT_PAN: &str = "6222021234567890123";
 
-/// Splits off the first byte to choose one of `choices` (modulo their number); `None` for
-/// an empty input.
-pub fn pick<'a, T: Clone>(choices: &[T], data: &'a [u8]) -> Option<(T, &'a [u8])> {
+/// Splits off the first byte to choose one of `choices` (modulo their number), and bounds
+/// the rest as [`bounded`] does; `None` for an empty or oversized input.
+pub fn pick<'a, T: Clone>(choices: &[T], data: &'a [u8], max: usize) -> Option<(T, &'a [u8])> {
     let (first, rest) = data.split_first()?;
-    Some((choices[usize::from(*first) % choices.len()].clone(), rest))
+    let choice = choices[usize::from(*first) % choices.len()].clone();
+    Some((choice, bounded(rest, max)?))
+}
+
+/// The text a KTV crypto target opens: `rest` as sent (`None` if it is not UTF-8), or, when
+/// `raw`, `rest` base64-encoded by the target, so that mutations reach the cipher and gunzip
+/// instead of dying in base64.
+pub fn sealed_text(rest: &[u8], raw: bool) -> Option<String> {
+    if raw {
+        Some(base64::engine::general_purpose::STANDARD.encode(rest))
+    } else {
+        std::str::from_utf8(rest).ok().map(str::to_owned)
+    }
 }
 
 /// The input, unless it is longer than the adapter would let through: `max` (the decoder's
