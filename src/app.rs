@@ -374,6 +374,9 @@ fn serve(gateway: web::Data<Gateway>, token: Secret<String>) -> Result<Running, 
     let config = &gateway.config;
     let data = gateway.clone();
     let token = web::Data::new(http::auth::AdminToken(token));
+    let probes = web::Data::new(http::card_probes::CardProbes::new(
+        config.jpos.card_probes_per_terminal_minute_max,
+    ));
     let limits = web::Data::new(http::limits::AdminLimits::new(
         config.admin.requests_per_minute,
         config.admin.console_logins_per_minute,
@@ -385,6 +388,7 @@ fn serve(gateway: web::Data<Gateway>, token: Secret<String>) -> Result<Running, 
             .app_data(data.clone())
             .app_data(token.clone())
             .app_data(limits.clone())
+            .app_data(probes.clone())
             .app_data(http::json::BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .wrap(from_fn(http::record_metrics))

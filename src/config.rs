@@ -326,6 +326,9 @@ pub struct JposConfig {
     pub sms_webhook_url: Secret<String>,
     /// Development sink: file each SMS is appended to (one JSON line) when no webhook is set.
     pub sms_dev_sink_path: String,
+    /// Most distinct cards one terminal may present in a minute (card queries, consumes,
+    /// ticket queries and consumes, activations); a further new card gets `65`. 0 = no limit.
+    pub card_probes_per_terminal_minute_max: u32,
 }
 
 impl Default for JposConfig {
@@ -340,6 +343,7 @@ impl Default for JposConfig {
             pending_resolve_after_seconds: 120,
             sms_webhook_url: Secret::default(),
             sms_dev_sink_path: "sms-dev-sink.log".into(),
+            card_probes_per_terminal_minute_max: 30,
         }
     }
 }
@@ -432,6 +436,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { key: "jpos.verify_code_sends_per_hour_max", help: "most verification codes sent to one mobile number per hour" },
     Setting { key: "jpos.verify_code_attempts_max", help: "wrong codes a card activation may try before the code is dead" },
     Setting { key: "jpos.verify_code_sends_per_terminal_hour_max", help: "most verification codes one terminal may have sent per hour" },
+    Setting { key: "jpos.card_probes_per_terminal_minute_max", help: "most distinct cards one jpos terminal may present in a minute, per replica (a further new card gets 65); 0 = no limit" },
     Setting { key: "jpos.verify_code_sends_per_hour_total_max", help: "most verification codes all terminals together may have sent per hour" },
     Setting { key: "jpos.pending_resolve_after_seconds", help: "a jpos request still pending this long is resolved by the sweeper (any replica), seconds; 1..=3600" },
     Setting { key: "jpos.sms_webhook_url", help: "http(s):// URL verification codes are POSTed to as JSON; empty = development sink file" },

@@ -127,6 +127,7 @@ pub const METRICS: &[Metric] = &[
     counter("posgate_offline_exceptions_total", "offline records the ledger could not book, queued for an operator (reason)"),
     counter("posgate_offline_exceptions_resolved_total", "offline exceptions resolved by an operator (resolution)"),
     // jpos.
+    counter("posgate_jpos_card_probe_refusals_total", "jpos requests refused because their terminal presented too many distinct cards in a minute"),
     counter("posgate_jpos_pin_refusals_total", "jpos consumes refused for a missing or wrong PIN (blocked: whether this try blocked the card)"),
     counter("posgate_jpos_requests_total", "jpos requests (endpoint, status)"),
     counter("posgate_jpos_capability_refusals_total", "jpos requests refused by a terminal capability (capability)"),

@@ -237,3 +237,72 @@ async fn card_present_when_required(j: &Jpos) {
         .await;
     assert_eq!(r.status(), "00", "not required: keyed in is fine");
 }
+
+/// A terminal that presents more distinct cards in a minute than
+/// `jpos.card_probes_per_terminal_minute_max` gets `65` for each further new card (nothing
+/// journaled), while a card it presented already still passes.
+#[actix_rt::test]
+async fn card_probing_is_bounded_per_terminal() {
+    let mut c = config(None);
+    c.jpos.card_probes_per_terminal_minute_max = 3;
+    let j = Jpos::start(c).await;
+    assert_eq!(j.checkin().await.status(), "00");
+    let query = |pan: String, trace: u32| {
+        let mut form = j.head(1, trace);
+        for (name, value) in form.iter_mut() {
+            if *name == "cardNo" {
+                *value = pan.clone();
+            }
+        }
+        form
+    };
+    let probes: Vec<String> = (0..3).map(|_| fixture::random_pan()).collect();
+    for (i, pan) in probes.iter().enumerate() {
+        let r = j
+            .post("/v1/jpos/cards", &query(pan.clone(), 100 + i as u32))
+            .await;
+        assert_eq!(r.status(), "14", "an unknown card, still within the limit");
+    }
+    let r = j
+        .post("/v1/jpos/cards", &query(fixture::random_pan(), 110))
+        .await;
+    assert_eq!(r.status(), "65", "a fourth distinct card in the minute");
+    let r = j
+        .post("/v1/jpos/cards", &query(probes[0].clone(), 111))
+        .await;
+    assert_eq!(r.status(), "14", "a card already presented passes");
+    let consume_with = |pan: &str, trace: u32| {
+        let mut form = j.consume_form(1, trace, "1.00", "0");
+        for (name, value) in form.iter_mut() {
+            match *name {
+                "cardNo" => *value = pan.to_string(),
+                "track2" => *value = format!("{pan}=49122011519"),
+                _ => {}
+            }
+        }
+        form
+    };
+    let rows = j.jpos_rows().await.len();
+    let r = j
+        .post(
+            "/v1/jpos/trans/consume",
+            &consume_with(&fixture::random_pan(), 112),
+        )
+        .await;
+    assert_eq!(r.status(), "65");
+    assert_eq!(
+        j.jpos_rows().await.len(),
+        rows,
+        "the refusal is not journaled"
+    );
+    let r = j
+        .post("/v1/jpos/trans/consume", &consume_with(&probes[1], 113))
+        .await;
+    assert_eq!(
+        r.status(),
+        "14",
+        "a presented card's consume is answered as usual"
+    );
+    assert_eq!(j.jpos_rows().await.len(), rows + 1, "and journaled");
+    j.running.stop().await;
+}

@@ -128,6 +128,11 @@ pub async fn serve(
         terminal.terminal_no.as_str()
     );
     let key = TerminalActor::key(TerminalFamily::Jpos, &code);
+    if !probe_admitted(&gw, &req, &key, &request) {
+        metrics::counter!("posgate_jpos_card_probe_refusals_total").increment(1);
+        tracing::warn!(terminal = %key, "jpos: too many distinct cards from this terminal");
+        return refuse(StatusCode::OK, JposStatus::ExceedsFrequencyLimit, label);
+    }
     let mut work = work_of(&gw, &key, &request);
     if let (Some(data), Some(card)) = (request.spending_card(), work.spending_card_mut()) {
         card.track2_read = data.track2.is_some();
@@ -269,6 +274,20 @@ fn card(gw: &Gateway, card_no: &CardNo) -> JposCard {
         pin: PinPresented::None,
         track2_read: false,
     }
+}
+
+/// Whether the terminal may present the request's card now (card probing, per replica).
+fn probe_admitted(gw: &Gateway, req: &HttpRequest, terminal_key: &str, request: &Request) -> bool {
+    let (Some(card_no), Some(probes)) = (
+        request.probing_card(),
+        req.app_data::<web::Data<crate::http::card_probes::CardProbes>>(),
+    ) else {
+        return true;
+    };
+    let tag = gw
+        .card_key
+        .digest("jpos-card-probe", card_no.expose().as_bytes());
+    probes.admit(terminal_key, &tag, std::time::Instant::now())
 }
 
 /// The associated data of a terminal's sealed PIN key.

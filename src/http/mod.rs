@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod card_probes;
 pub mod command_documents;
 pub mod ds50;
 pub mod error;

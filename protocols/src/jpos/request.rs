@@ -662,6 +662,17 @@ pub fn decode_request(endpoint: Endpoint, body: &[u8]) -> Result<Request, JposEr
 }
 
 impl Request {
+    /// The card of a request that learns about a card or spends it (card and ticket
+    /// queries, consumes, ticket consumes, activations, not their reversals): what a
+    /// terminal probing card numbers would send.
+    pub fn probing_card(&self) -> Option<&CardNo> {
+        match self {
+            Request::CardQuery(r) | Request::TicketQuery(r) => Some(&r.card_no),
+            Request::CardActivate(r) => Some(&r.card.card_no),
+            _ => self.spending_card().map(|c| &c.card_no),
+        }
+    }
+
     /// The card of a request that takes value from it (consume, ticket consume): the one
     /// whose expiry is checked. Reversals, cancels and refunds give value back and are
     /// never refused for an expired card.
