@@ -6,6 +6,13 @@
 
 pub use posgate_protocols::secret::{constant_time_eq, Secret};
 
+/// Lowercase hex SHA-256 of a random secret (an API key, a bearer token, a session id, a
+/// device password): the one form in which the store keeps them.
+pub fn sha256_hex(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

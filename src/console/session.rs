@@ -6,14 +6,16 @@
 //! `GET /console/session`).
 
 use crate::app::Gateway;
-use crate::http::auth::{principal_of_token, token_sha256, AdminToken, Principal, Role};
+use crate::http::auth::{principal_of_token, AdminToken, Principal, Role};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::limits::AdminLimits;
+use crate::secret::sha256_hex;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{delete, get, post, web, HttpMessage, HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
 use posgate_actors::store::admin_audit::AuditVia;
 use posgate_actors::store::console_sessions::{self, SessionRow};
+use posgate_actors::store::now_ms;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use utoipa::ToSchema;
@@ -74,7 +76,7 @@ pub async fn login(
     let id = hex::encode(rand::random::<[u8; 32]>());
     let row = new_session(&gw, &principal);
     let (hash, stored, now, idle) = (
-        token_sha256(&id),
+        sha256_hex(&id),
         row.clone(),
         row.created_at_ms,
         idle_ms(&gw),
@@ -128,7 +130,7 @@ pub async fn current(req: HttpRequest, gw: web::Data<Gateway>) -> Result<HttpRes
 pub async fn logout(req: HttpRequest, gw: web::Data<Gateway>) -> Result<HttpResponse, ApiError> {
     let principal = authenticate(&gw, &req).await?;
     let id = session_id(&req).ok_or_else(ApiError::unauthorized)?;
-    let hash = token_sha256(&id);
+    let hash = sha256_hex(&id);
     crate::http::admin::with_db(&gw, move |db| {
         Box::pin(async move { console_sessions::delete(db, &hash).await })
     })
@@ -164,7 +166,7 @@ pub async fn authenticate(gw: &Gateway, req: &HttpRequest) -> Result<Principal, 
 
 /// The live session `id` and its role (401 when it ended or is unknown); records its use.
 async fn live_session(gw: &Gateway, id: &str) -> Result<(SessionRow, Role), ApiError> {
-    let (hash, now, idle) = (token_sha256(id), now_ms(), idle_ms(gw));
+    let (hash, now, idle) = (sha256_hex(id), now_ms(), idle_ms(gw));
     let row = crate::http::admin::with_db(gw, move |db| {
         Box::pin(async move {
             let row = console_sessions::live(db, &hash, now, idle).await?;
@@ -228,10 +230,6 @@ fn hours_ms(hours: u64) -> i64 {
     minutes_ms(hours.saturating_mul(60))
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,7 +241,7 @@ mod tests {
         assert_ne!(csrf_token(&a), csrf_token(&b));
         assert_ne!(
             csrf_token(&a),
-            token_sha256(&a),
+            sha256_hex(&a),
             "the stored hash does not reveal it"
         );
     }

@@ -41,7 +41,7 @@ pub async fn record_changes(
     };
     let entry = AuditEntry {
         id: 0,
-        at_ms: chrono::Utc::now().timestamp_millis(),
+        at_ms: posgate_actors::store::now_ms(),
         principal: principal
             .as_ref()
             .map_or("anonymous".into(), |p| p.name.clone()),

@@ -7,7 +7,7 @@
 
 use super::error::ApiError;
 use crate::app::Gateway;
-use crate::secret::{constant_time_eq, Secret};
+use crate::secret::{constant_time_eq, sha256_hex, Secret};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
@@ -16,7 +16,6 @@ use actix_web::{web, Error, HttpMessage};
 use posgate_actors::store::admin_audit::AuditVia;
 use posgate_actors::store::admin_credentials;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The configured admin token, stored as app data.
 #[derive(Clone)]
@@ -118,10 +117,7 @@ pub async fn principal_of_token(
     if !presented.starts_with(CREDENTIAL_PREFIX) {
         return Ok(None);
     }
-    let (hash, now) = (
-        token_sha256(presented),
-        chrono::Utc::now().timestamp_millis(),
-    );
+    let (hash, now) = (sha256_hex(presented), posgate_actors::store::now_ms());
     let found = crate::http::admin::with_db(gw, move |db| {
         Box::pin(async move {
             let found = admin_credentials::live_by_token(db, &hash, now).await?;
@@ -146,11 +142,6 @@ pub async fn principal_of_token(
 
 /// Every issued token starts so (the configured one need not).
 pub const CREDENTIAL_PREFIX: &str = "pgt_";
-
-/// What the database keeps of a token or session id.
-pub fn token_sha256(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 /// Middleware: authenticates the request (bearer token, else session cookie) or refuses it
 /// with 401 (403 `csrf_mismatch` for a session request without its CSRF token), then holds

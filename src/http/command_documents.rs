@@ -8,7 +8,6 @@ use crate::app::Gateway;
 use crate::http::error::ApiError;
 use actix_web::{get, web, HttpResponse};
 use posgate_actors::store::{commands, now_ms};
-use sha2::{Digest, Sha256};
 
 /// Serves a command document (a bounded number of times, until acknowledged or expired).
 #[get("/mqtt/v1/commands/{token}")]
@@ -20,7 +19,7 @@ pub async fn fetch(
     if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::not_found("command document"));
     }
-    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let digest = crate::secret::sha256_hex(&token);
     let body = gw
         .store
         .transaction(move |db| {

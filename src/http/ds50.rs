@@ -36,7 +36,6 @@ use posgate_protocols::ds50::{
 };
 use posgate_protocols::secret::constant_time_eq;
 use posgate_protocols::Fen;
-use sha2::{Digest, Sha256};
 
 /// Longest API key accepted in a header, characters.
 pub const API_KEY_CHARS_MAX: usize = 256;
@@ -137,7 +136,7 @@ async fn read_body(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u
 
 /// Lowercase hex SHA-256 of an API key: what the store holds.
 pub fn key_hash(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    crate::secret::sha256_hex(key)
 }
 
 /// The API key of a request: `Authorization: Bearer <key>`, else `x-api-key`.

@@ -22,7 +22,6 @@ use posgate_protocols::mqtt_pos::{
 use posgate_protocols::secret::Sensitive;
 use posgate_protocols::Fen;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 /// Most accounts put in one whitelist built from the store (the spec's devices hold ~50,000).
@@ -547,7 +546,7 @@ async fn remote(
     let settings = &gw.config.mqtt;
     let document = command.to_document().map_err(|e| invalid("command", e))?;
     let token = hex::encode(rand::random::<[u8; 32]>());
-    let digest = hex::encode(Sha256::digest(token.as_bytes()));
+    let digest = crate::secret::sha256_hex(&token);
     let body = String::from_utf8(document).map_err(|e| invalid("command", e))?;
     let size = body.len() as i64;
     let expires = now + (settings.command_url_ttl_seconds as i64) * 1000;

@@ -6,9 +6,10 @@
 use super::dto::check_identifier;
 use super::{found, with_db};
 use crate::app::Gateway;
-use crate::http::auth::{token_sha256, Principal, Role, CREDENTIAL_PREFIX};
+use crate::http::auth::{Principal, Role, CREDENTIAL_PREFIX};
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::json::{ValidJson, Validate};
+use crate::secret::sha256_hex;
 use actix_web::{delete, get, post, web, HttpResponse};
 use posgate_actors::store::admin_credentials::{self, Credential, NewCredential};
 use posgate_actors::store::{now_ms, Db, StoreError};
@@ -218,7 +219,7 @@ async fn issue(
         &NewCredential {
             name,
             role: role.as_str(),
-            token_sha256: &token_sha256(&token),
+            token_sha256: &sha256_hex(&token),
             created_by: by,
             now_ms: now_ms(),
             expires_at_ms,
